@@ -1,0 +1,111 @@
+/**
+ * The library's error classes. Each has a stable `code` (`ERR_MP_…`) to match on, and keeps its class
+ * when it crosses back from a worker.
+ */
+
+/** Base of the errors about processes, as in Python (`multiprocessing.ProcessError`). */
+export class ProcessError extends Error {
+  readonly code: string = 'ERR_MP_PROCESS';
+  override name = 'ProcessError';
+}
+
+/** A wait ran out of time (`AsyncResult.get(timeout)`, `Process.join` helpers). Not the same as `Empty`/`Full`. */
+export class TimeoutError extends ProcessError {
+  override readonly code: string = 'ERR_MP_TIMEOUT';
+  override name = 'TimeoutError';
+}
+
+/** A connection's authentication failed. */
+export class AuthenticationError extends ProcessError {
+  override readonly code: string = 'ERR_MP_AUTHENTICATION';
+  override name = 'AuthenticationError';
+}
+
+/** `Connection.recvBytesInto` was given a buffer too small for the message; the message is in `args[0]`. */
+export class BufferTooShort extends ProcessError {
+  override readonly code: string = 'ERR_MP_BUFFER_TOO_SHORT';
+  override name = 'BufferTooShort';
+  readonly args: unknown[];
+  constructor(message: string, data?: Uint8Array) {
+    super(message);
+    this.args = [data ?? message];
+  }
+}
+
+/** `get` on an empty queue without waiting, or after its timeout. */
+export class Empty extends Error {
+  readonly code: string = 'ERR_MP_EMPTY';
+  override name = 'Empty';
+}
+
+/** `put` on a full queue without waiting, or after its timeout. */
+export class Full extends Error {
+  readonly code: string = 'ERR_MP_FULL';
+  override name = 'Full';
+}
+
+/** The queue was shut down (`Queue.shutdown()`): no more puts, and gets once it is drained. */
+export class ShutDown extends Error {
+  readonly code: string = 'ERR_MP_SHUTDOWN';
+  override name = 'ShutDown';
+}
+
+/** A barrier was broken (`abort()`, `reset()`, a timeout, or a failing action) while threads waited on it. */
+export class BrokenBarrierError extends Error {
+  readonly code: string = 'ERR_MP_BROKEN_BARRIER';
+  override name = 'BrokenBarrierError';
+}
+
+/** The worker running a task died (`process.exit`, out of memory, terminated) before the task finished. */
+export class WorkerLostError extends Error {
+  readonly code: string = 'ERR_MP_WORKER_LOST';
+  override name = 'WorkerLostError';
+  /** The dead worker's exit code, when known. */
+  exitCode: number | null = null;
+}
+
+/**
+ * An error thrown in a worker that could not be rebuilt here as itself (say, one holding values that
+ * cannot be cloned). It keeps the original's class name, message and stack.
+ */
+export class RemoteError extends Error {
+  readonly code: string = 'ERR_MP_REMOTE';
+  override name = 'RemoteError';
+  /** The class name of the original error, as the worker saw it. */
+  remoteName = 'Error';
+}
+
+/** The other end of a pipe was closed and nothing is left to receive (Python's `EOFError`). */
+export class EOFError extends Error {
+  readonly code: string = 'ERR_MP_EOF';
+  override name = 'EOFError';
+}
+
+/** Every error class above, by name: used to rebuild errors that cross back from workers. */
+export const errorClasses = {
+  ProcessError,
+  TimeoutError,
+  AuthenticationError,
+  BufferTooShort,
+  Empty,
+  Full,
+  ShutDown,
+  BrokenBarrierError,
+  WorkerLostError,
+  RemoteError,
+  EOFError,
+} as const;
+
+/**
+ * A built-in error (`TypeError`, `RangeError`, `Error`) with a stable `code`, for misuse such as a wrong
+ * typecode or releasing an unlocked lock. Keep Python's wording in `message` where Python has one.
+ */
+export function misuse<E extends Error>(
+  ErrorClass: new (message: string) => E,
+  code: string,
+  message: string,
+): E & { code: string } {
+  const error = new ErrorClass(message) as E & { code: string };
+  error.code = code;
+  return error;
+}

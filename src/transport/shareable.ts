@@ -1,0 +1,63 @@
+/**
+ * The reduce/revive registry: how live shared objects (`Value`, `Array`, locks, queues, connections)
+ * cross into workers.
+ *
+ * A shareable class implements `[reduce]()`, returning its `kind` and a structured-clonable `state`
+ * (usually a few `SharedArrayBuffer`s and numbers), and registers a reviver for that kind. On the other
+ * side the reviver builds an object of the same class over the same shared memory.
+ *
+ * @example
+ * ```ts
+ * class Counter implements Shareable {
+ *   constructor(readonly words = new Int32Array(new SharedArrayBuffer(4))) {}
+ *   [reduce]() { return { kind: 'Counter', state: this.words }; }
+ * }
+ * registerShareable('Counter', (words) => new Counter(words as Int32Array));
+ * ```
+ */
+
+/** The method a shareable object implements to describe itself for another thread. */
+export const reduce: unique symbol = Symbol.for('multiprocessing.reduce') as never;
+
+/** What a shareable object reduces to: a registered kind and a structured-clonable state. */
+export interface Reduced {
+  readonly kind: string;
+  readonly state: unknown;
+}
+
+/** An object that crosses into workers live instead of as a copy. */
+export interface Shareable {
+  [reduce](): Reduced;
+}
+
+type Reviver = (state: unknown) => unknown;
+
+// Kept on globalThis so that two copies of this module in one thread (the ESM and the CommonJS build,
+// say) share one registry.
+const registryKey = Symbol.for('multiprocessing.shareableRevivers');
+const revivers: Map<string, Reviver> = ((globalThis as Record<symbol, unknown>)[registryKey] as
+  | Map<string, Reviver>
+  | undefined) ?? new Map<string, Reviver>();
+(globalThis as Record<symbol, unknown>)[registryKey] = revivers;
+
+/** Registers how to rebuild objects of `kind` from their reduced state. Later registrations win. */
+export function registerShareable(kind: string, revive: Reviver): void {
+  revivers.set(kind, revive);
+}
+
+/** True for objects that implement the reduce protocol. */
+export function isShareable(value: unknown): value is Shareable {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<Shareable>)[reduce] === 'function';
+}
+
+/** Rebuilds a live object from what its `[reduce]()` returned. */
+export function revive(reduced: Reduced): unknown {
+  const reviver = revivers.get(reduced.kind);
+  if (reviver === undefined) {
+    throw new TypeError(
+      `cannot revive a shared object of kind '${reduced.kind}': no class registered it in this worker. ` +
+        `Import the module that defines it before using it, or register it with registerShareable().`,
+    );
+  }
+  return reviver(reduced.state);
+}
