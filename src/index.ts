@@ -27,9 +27,26 @@ export {
 export { reduce, registerShareable, type Shareable, type Reduced } from './transport/shareable.js';
 
 // --- processes (foundation) ---
+export { Process, activeChildren, type ProcessOptions, type Target } from './process.js';
+export { currentProcess, parentProcess, type ProcessInfo } from './runtime/identity.js';
+export { cpuCount } from './runtime/cpu-count.js';
+export {
+  getContext,
+  getStartMethod,
+  setStartMethod,
+  getAllStartMethods,
+  type Context,
+  type StartMethod,
+} from './context.js';
+export type { FunctionReference } from './transport/function-ref.js';
 
 // --- shared memory and synchronization ---
 
 // --- queues and pipes ---
 
 // --- pool ---
+
+// The context objects carry this whole namespace.
+import * as api from './index.js';
+import { provideApi } from './context.js';
+provideApi(api);

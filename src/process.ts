@@ -1,0 +1,215 @@
+/**
+ * `Process`: a child running one function, as Python's `multiprocessing.Process`.
+ */
+import type { Worker } from 'node:worker_threads';
+import { assertMayStartChildren, currentProcess, nextChild } from './runtime/identity.js';
+import { spawnThread } from './runtime/spawn.js';
+import { reportChildError } from './runtime/report.js';
+import { toWireFunction, type FunctionReference, type WireFunction } from './transport/function-ref.js';
+import { pack, type Packed } from './transport/payload.js';
+import { misuse } from './errors.js';
+
+/** A function a child can run: exported from a module, self-contained, or an explicit `{ module, name }`. */
+export type Target<A extends unknown[] = unknown[]> = ((...args: A) => unknown) | FunctionReference;
+
+/** Options of `new Process(…)`, as Python's keyword arguments. */
+export interface ProcessOptions<A extends unknown[] = unknown[]> {
+  /** What the child runs; awaited if it returns a promise. Without one, the child does nothing. */
+  target?: Target<A>;
+  /** The target's arguments; shared objects among them arrive live. */
+  args?: A;
+  /** Defaults to `Process-N`. */
+  name?: string;
+  /** A daemon child is terminated when the program exits; a non-daemon one keeps it alive. Default: false. */
+  daemon?: boolean;
+}
+
+/** What a `Process` child is sent (see runtime/bootstrap.ts). */
+export interface ProcessPayload {
+  readonly target: WireFunction | null;
+  readonly args: Packed;
+}
+
+type State = 'initial' | 'started' | 'closed';
+
+const SIGTERM_EXIT = -15;
+const SIGKILL_EXIT = -9;
+
+const live = new Set<object>();
+
+/**
+ * A child process (in the default `'thread'` start method, a worker thread with its own isolate).
+ *
+ * @example
+ * ```ts
+ * // worker.ts
+ * export function greet(name: string) { console.log('hello', name); }
+ * // main.ts
+ * const p = new Process({ target: greet, args: ['bob'] });
+ * p.start();
+ * await p.join();
+ * p.exitCode; // 0
+ * ```
+ */
+export class Process<A extends unknown[] = unknown[]> {
+  /** The process's name, for messages and `currentProcess()` in the child. */
+  name: string;
+  #daemon: boolean;
+  readonly #target: WireFunction | null;
+  readonly #args: A;
+  readonly #path: number[];
+  #state: State = 'initial';
+  #worker: Worker | undefined;
+  #ident: number | undefined;
+  #exitCode: number | null = null;
+  #signalled: number | undefined;
+  #exited: Promise<void> | undefined;
+
+  constructor(options: ProcessOptions<A> = {}) {
+    const { path, defaultName } = nextChild();
+    this.#path = path;
+    this.name = options.name ?? defaultName;
+    this.#daemon = options.daemon ?? currentProcess().daemon;
+    this.#target = options.target === undefined ? null : toWireFunction(options.target, 'target');
+    this.#args = (options.args ?? []) as A;
+    if (!Array.isArray(this.#args)) throw new TypeError('args must be an array of the target\'s arguments');
+  }
+
+  /** Whether the child is a daemon; set it before `start()`. */
+  get daemon(): boolean {
+    return this.#daemon;
+  }
+
+  set daemon(value: boolean) {
+    if (this.#state !== 'initial') throw misuse(Error, 'ERR_MP_PROCESS_STARTED', 'process has already started');
+    this.#daemon = value;
+  }
+
+  /** Starts the child. Throws if it was started before. */
+  start(): void {
+    this.#assertNotClosed();
+    if (this.#state !== 'initial') throw misuse(Error, 'ERR_MP_PROCESS_STARTED', 'cannot start a process twice');
+    assertMayStartChildren();
+    const parent = currentProcess();
+    const payload: ProcessPayload = { target: this.#target, args: pack(this.#args, 'args') };
+    const worker = spawnThread(
+      {
+        role: 'process',
+        identity: {
+          self: { name: this.name, pid: process.pid, ident: 0, daemon: this.#daemon },
+          path: this.#path,
+          parent,
+        },
+        payload,
+      },
+      { name: this.name, payloadLabel: 'args', payloadForErrors: this.#args },
+    );
+    this.#worker = worker;
+    this.#ident = worker.threadId;
+    this.#state = 'started';
+    live.add(this);
+    if (this.#daemon) worker.unref();
+    this.#exited = new Promise<void>((resolve) => {
+      worker.on('error', (error) => {
+        // An error thrown outside the target (a timer's callback, say) ends the child with code 1.
+        reportChildError(this.name, error);
+      });
+      worker.on('exit', (code) => {
+        this.#exitCode = this.#signalled ?? code;
+        live.delete(this);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Waits until the child ends, or until `timeout` ms have passed (then check `exitCode` or `isAlive()`).
+   */
+  async join(timeout?: number): Promise<void> {
+    this.#assertNotClosed();
+    if (this.#state === 'initial' || this.#exited === undefined) {
+      throw misuse(Error, 'ERR_MP_PROCESS_NOT_STARTED', 'can only join a started process');
+    }
+    if (timeout === undefined || timeout === null) return this.#exited;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#exited,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, timeout));
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** True from `start()` until the child has ended. */
+  isAlive(): boolean {
+    this.#assertNotClosed();
+    return this.#state === 'started' && this.#exitCode === null;
+  }
+
+  /** Stops the child now; its `exitCode` becomes -15, as after SIGTERM in Python. */
+  terminate(): void {
+    this.#stop(SIGTERM_EXIT);
+  }
+
+  /** Stops the child now; its `exitCode` becomes -9, as after SIGKILL in Python. */
+  kill(): void {
+    this.#stop(SIGKILL_EXIT);
+  }
+
+  #stop(code: number): void {
+    this.#assertNotClosed();
+    if (this.#worker === undefined || this.#exitCode !== null) return;
+    this.#signalled ??= code;
+    void this.#worker.terminate();
+  }
+
+  /** Releases the process object. Throws while the child is still running. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'started' && this.#exitCode === null) {
+      throw misuse(
+        Error,
+        'ERR_MP_PROCESS_RUNNING',
+        'Cannot close a process while it is still running. You should first call join() or terminate().',
+      );
+    }
+    this.#state = 'closed';
+    this.#worker = undefined;
+  }
+
+  /** The OS process id: the program's own in the `'thread'` start method. `undefined` before `start()`. */
+  get pid(): number | undefined {
+    this.#assertNotClosed();
+    return this.#state === 'initial' ? undefined : process.pid;
+  }
+
+  /** Unique per started process (its thread id). `undefined` before `start()`. */
+  get ident(): number | undefined {
+    this.#assertNotClosed();
+    return this.#ident;
+  }
+
+  /**
+   * `null` while running; 0 after a normal return, N after `process.exit(N)`, 1 after an uncaught error,
+   * -15 after `terminate()`, -9 after `kill()`.
+   */
+  get exitCode(): number | null {
+    return this.#exitCode;
+  }
+
+  #assertNotClosed(): void {
+    if (this.#state === 'closed') throw misuse(Error, 'ERR_MP_PROCESS_CLOSED', 'process object is closed');
+  }
+
+  toString(): string {
+    const status = this.#state === 'initial' ? 'initial' : this.#exitCode === null ? 'started' : 'stopped';
+    const code = this.#exitCode === null ? '' : ` exitCode=${this.#exitCode}`;
+    return `<Process name='${this.name}' ${status}${this.#daemon ? ' daemon' : ''}${code}>`;
+  }
+}
+
+/** The children of this process that are still running. @example `activeChildren().length` */
+export function activeChildren(): Process[] {
+  return [...live] as Process[];
+}

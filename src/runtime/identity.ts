@@ -1,0 +1,111 @@
+/**
+ * Who this thread is: `currentProcess()`, `parentProcess()`, and the names of the children it starts.
+ *
+ * Kept on `globalThis` under a registered symbol so that every copy of the library loaded in one
+ * thread (the ESM and CommonJS builds, or the sources under tsx) agrees on it.
+ */
+import { isMainThread, threadId } from 'node:worker_threads';
+
+/** What `currentProcess()` and `parentProcess()` describe. */
+export interface ProcessInfo {
+  /** `'MainProcess'` for the program itself, `Process-N` (or the given name) for children. */
+  readonly name: string;
+  /** The OS process id (in the `'thread'` start method, every process shares the program's). */
+  readonly pid: number;
+  /** Unique per started process: its thread id (the program's own pid for the main thread). */
+  readonly ident: number;
+  /** Whether the process is a daemon. */
+  readonly daemon: boolean;
+}
+
+/** What a child is told about itself in its start message. */
+export interface ChildIdentity {
+  readonly self: ProcessInfo;
+  /** Python's `_identity`: the path of child counters from the main process, e.g. `[1, 2]`. */
+  readonly path: readonly number[];
+  readonly parent: ProcessInfo;
+}
+
+interface ThreadState {
+  self: ProcessInfo;
+  path: readonly number[];
+  parent: ProcessInfo | null;
+  childCounter: number;
+  bootstrapping: boolean;
+}
+
+const stateKey = Symbol.for('multiprocessing.identity');
+const holder = globalThis as Record<symbol, ThreadState | undefined>;
+
+function state(): ThreadState {
+  let current = holder[stateKey];
+  if (current === undefined) {
+    current = {
+      self: { name: 'MainProcess', pid: process.pid, ident: isMainThread ? process.pid : threadId, daemon: false },
+      path: [],
+      parent: null,
+      childCounter: 0,
+      bootstrapping: false,
+    };
+    holder[stateKey] = current;
+  }
+  return current;
+}
+
+/** Describes the current process. @example `currentProcess().name // 'MainProcess'` */
+export function currentProcess(): ProcessInfo {
+  return state().self;
+}
+
+/** Describes the process that started this one, or `null` in the main process. */
+export function parentProcess(): ProcessInfo | null {
+  return state().parent;
+}
+
+/** Called by the child's bootstrap before anything else runs. */
+export function adoptIdentity(identity: ChildIdentity): void {
+  const current = state();
+  current.self = { ...identity.self, ident: threadId };
+  current.path = identity.path;
+  current.parent = identity.parent;
+}
+
+/** The identity path and default name for the next child started from this thread. */
+export function nextChild(prefix = 'Process'): { path: number[]; defaultName: string } {
+  const current = state();
+  current.childCounter += 1;
+  const path = [...current.path, current.childCounter];
+  return { path, defaultName: `${prefix}-${path.join(':')}` };
+}
+
+/** True while a child imports the module of its target, before the target runs. */
+export function isBootstrapping(): boolean {
+  return state().bootstrapping;
+}
+
+export function setBootstrapping(value: boolean): void {
+  state().bootstrapping = value;
+}
+
+/**
+ * Throws when starting children now would recurse without end: while a child is still importing its
+ * target's module (that module starts processes at import time, so every child would start more).
+ */
+export function assertMayStartChildren(): void {
+  const current = state();
+  if (current.bootstrapping) {
+    const error = new Error(
+      'An attempt has been made to start a new process before the current process has finished its ' +
+        'bootstrapping phase. A module that a worker imports (the module of its target) starts processes ' +
+        'or pools when it is imported, so every worker would start more of them. Fix: start processes from ' +
+        "a function that your entry script calls (say, main()), not at the top level of a worker's module.",
+    ) as Error & { code: string };
+    error.code = 'ERR_MP_BOOTSTRAPPING';
+    throw error;
+  }
+  if (current.self.daemon) {
+    const error = new Error('daemonic processes are not allowed to have children') as Error & { code: string };
+    error.code = 'ERR_MP_DAEMON_CHILDREN';
+    throw error;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Parent side of the start-method seam: starts a child that runs `bootstrap` with one start message.
+ *
+ * `'thread'` starts a `worker_threads.Worker` (its own V8 isolate, true parallelism, shared memory).
+ * A `'process'` start method would add a second starter here with the same shape; nothing else in
+ * the library starts workers.
+ */
+import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildIdentity } from './identity.js';
+import { uncloneableError } from '../transport/payload.js';
+
+/** The start message every child receives as `workerData`. */
+export interface StartMessage<Role extends string = string, Payload = unknown> {
+  readonly role: Role;
+  readonly identity: ChildIdentity;
+  readonly payload: Payload;
+}
+
+export interface SpawnOptions {
+  /** Shown in debuggers and heap snapshots. */
+  readonly name: string;
+  readonly resourceLimits?: ResourceLimits;
+  /** What to call the payload in an error when it cannot be cloned (`'args'`). */
+  readonly payloadLabel: string;
+  /** The value to search for the uncloneable part, as the user passed it. */
+  readonly payloadForErrors: unknown;
+}
+
+// The bootstrap beside this file, in the same flavour: bootstrap.ts under tsx, bootstrap.js when built.
+const bootstrapUrl = new URL(`./bootstrap${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+
+// Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
+// with tsx would get workers that cannot import its .ts modules. When the parent runs under tsx, the
+// worker registers tsx's hooks itself before it imports anything else.
+function tsxApiUrl(): string | null {
+  if (!process.execArgv.some((arg) => /(^|[\\/@])tsx([\\/]|$)/.test(arg))) return null;
+  for (const base of [pathToFileURL(`${process.cwd()}/`).href, import.meta.url]) {
+    try {
+      // The ESM entry of tsx's API (its CommonJS one cannot register hooks from a worker).
+      const manifestPath = createRequire(base).resolve('tsx/package.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as TsxManifest;
+      const target = manifest.exports?.['./esm/api']?.import;
+      const file = typeof target === 'string' ? target : target?.default;
+      if (file !== undefined) return pathToFileURL(join(dirname(manifestPath), file)).href;
+    } catch {
+      // not resolvable from here: try the next base
+    }
+  }
+  return null;
+}
+
+interface TsxManifest {
+  exports?: Record<string, { import?: string | { default?: string } } | undefined>;
+}
+const tsxApi = tsxApiUrl();
+
+// A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
+const entrySource = `
+const { workerData } = require('node:worker_threads');
+const registered = Symbol.for('multiprocessing.tsxRegistered');
+(async () => {
+  if (${JSON.stringify(tsxApi)} !== null && !globalThis[registered]) {
+    globalThis[registered] = true;
+    (await import(${JSON.stringify(tsxApi)})).register();
+  }
+  await import(${JSON.stringify(bootstrapUrl)});
+})().catch((error) => { setImmediate(() => { throw error; }); });
+`;
+
+/** Starts a child in a new thread. Throws a `TypeError` naming the path if the payload cannot be cloned. */
+export function spawnThread(message: StartMessage, options: SpawnOptions): Worker {
+  try {
+    return new Worker(entrySource, {
+      eval: true,
+      workerData: message,
+      name: options.name,
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    });
+  } catch (error) {
+    if (error instanceof Error && error.name === 'DataCloneError') {
+      throw uncloneableError(options.payloadForErrors, options.payloadLabel, error);
+    }
+    throw error;
+  }
+}

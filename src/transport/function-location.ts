@@ -1,0 +1,204 @@
+/**
+ * Where a function was defined, and under which name its module exports it.
+ *
+ * V8's inspector gives any function's defining script (`[[FunctionLocation]]` → script id → URL).
+ * For CommonJS modules the export is found in `require.cache`; for ES modules, by parsing the module's
+ * source (as V8 compiled it, so TypeScript run under tsx works too) and matching the function's
+ * position against the module's exported declarations. The result is exact: a nested function with
+ * the same name as an export never matches.
+ */
+import { createRequire } from 'node:module';
+import { Session } from 'node:inspector';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as Acorn from 'acorn';
+
+const requireHere = createRequire(import.meta.url);
+
+interface Location {
+  readonly scriptId: string;
+  readonly lineNumber: number;
+  readonly columnNumber: number;
+}
+
+/** The module (as a URL) that defines a function, and the name it is exported under, if any. */
+export interface FunctionHome {
+  readonly moduleUrl: string;
+  readonly exportName: string | undefined;
+}
+
+let session: Session | undefined;
+const scriptUrls = new Map<string, string>();
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+// The debugger domain stays enabled only while functions are being looked up: after a second of
+// quiet it is turned off again, so it costs the program nothing afterwards.
+function debuggerSession(): Session {
+  if (idleTimer !== undefined) clearTimeout(idleTimer);
+  idleTimer = setTimeout(closeSession, 1000);
+  idleTimer.unref();
+  if (session !== undefined) return session;
+  const opened = new Session();
+  opened.connect();
+  opened.on('Debugger.scriptParsed', (message) => {
+    scriptUrls.set(message.params.scriptId, message.params.url);
+  });
+  post(opened, 'Debugger.enable', {});
+  session = opened;
+  return opened;
+}
+
+function closeSession(): void {
+  session?.disconnect();
+  session = undefined;
+  scriptUrls.clear();
+  idleTimer = undefined;
+}
+
+// The in-thread inspector session answers synchronously: the callback runs before `post` returns.
+function post<T>(target: Session, method: string, params: object): T {
+  let result: T | undefined;
+  let failure: Error | null = null;
+  (target.post as (m: string, p: object, cb: (e: Error | null, r: T) => void) => void)(method, params, (error, value) => {
+    failure = error;
+    result = value;
+  });
+  if (failure !== null) throw failure;
+  if (result === undefined) throw new Error(`inspector call ${method} did not answer synchronously`);
+  return result;
+}
+
+const probeKey = Symbol.for('multiprocessing.functionProbe');
+
+function locate(fn: Function): Location | undefined {
+  const inspector = debuggerSession();
+  const holder = globalThis as Record<symbol, unknown>;
+  holder[probeKey] = fn;
+  try {
+    const evaluated = post<{ result: { objectId?: string } }>(inspector, 'Runtime.evaluate', {
+      expression: `globalThis[Symbol.for('multiprocessing.functionProbe')]`,
+    });
+    const objectId = evaluated.result.objectId;
+    if (objectId === undefined) return undefined;
+    const properties = post<{ internalProperties?: { name: string; value?: { value?: Location } }[] }>(
+      inspector,
+      'Runtime.getProperties',
+      { objectId, ownProperties: true },
+    );
+    post(inspector, 'Runtime.releaseObject', { objectId });
+    return properties.internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
+  } finally {
+    delete holder[probeKey];
+  }
+}
+
+function toUrl(scriptUrl: string): string {
+  return scriptUrl.startsWith('/') ? pathToFileURL(scriptUrl).href : scriptUrl;
+}
+
+/** Finds where `fn` was defined; undefined for native functions and code evaluated without a file. */
+export function findFunctionHome(fn: Function): FunctionHome | undefined {
+  const location = locate(fn);
+  if (location === undefined) return undefined;
+  const scriptUrl = scriptUrls.get(location.scriptId);
+  if (scriptUrl === undefined || scriptUrl === '' || scriptUrl.startsWith('node:')) return undefined;
+  const moduleUrl = toUrl(scriptUrl);
+  return { moduleUrl, exportName: findExportName(moduleUrl, fn, location) };
+}
+
+function findExportName(moduleUrl: string, fn: Function, location: Location): string | undefined {
+  if (!moduleUrl.startsWith('file:')) return undefined;
+  const cached = requireHere.cache[fileURLToPath(moduleUrl)];
+  if (cached !== undefined) {
+    const exported: unknown = cached.exports;
+    if (exported === fn) return 'default';
+    if (typeof exported === 'object' && exported !== null) {
+      for (const [name, value] of Object.entries(exported)) if (value === fn) return name;
+    }
+    return undefined;
+  }
+  const { scriptSource } = post<{ scriptSource: string }>(debuggerSession(), 'Debugger.getScriptSource', {
+    scriptId: location.scriptId,
+  });
+  return exportedNameAt(scriptSource, offsetOf(scriptSource, location));
+}
+
+function offsetOf(source: string, location: Location): number {
+  let offset = 0;
+  for (let line = 0; line < location.lineNumber; line++) {
+    const next = source.indexOf('\n', offset);
+    if (next < 0) return source.length;
+    offset = next + 1;
+  }
+  return offset + location.columnNumber;
+}
+
+type Node = Acorn.AnyNode;
+type FunctionNode = Acorn.Function;
+
+function isFunctionNode(node: Node | null | undefined): node is FunctionNode & Node {
+  return (
+    node !== null &&
+    node !== undefined &&
+    (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression')
+  );
+}
+
+// esbuild's keepNames (used by tsx) wraps functions as `__name(fn, "name")`.
+function unwrapFunction(node: Node | null | undefined): FunctionNode | undefined {
+  if (isFunctionNode(node)) return node;
+  if (node?.type === 'CallExpression' && node.callee.type === 'Identifier' && node.arguments.length >= 1) {
+    const inner = node.arguments[0] as Node;
+    if (isFunctionNode(inner)) return inner;
+  }
+  return undefined;
+}
+
+/** The exported name of the top-level function whose header contains `offset`, if it is exported. */
+export function exportedNameAt(source: string, offset: number): string | undefined {
+  const acorn = requireHere('acorn') as typeof Acorn;
+  let program: Acorn.Program;
+  try {
+    program = acorn.parse(source, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
+  } catch {
+    return undefined;
+  }
+  const defines = (fn: FunctionNode | undefined): boolean =>
+    fn !== undefined && offset >= fn.start && offset <= fn.body.start;
+
+  const topLevel = new Map<string, FunctionNode>();
+  const exportedLocals: [local: string, exported: string][] = [];
+  for (const statement of program.body) {
+    const declaration = statement.type === 'ExportNamedDeclaration' ? statement.declaration : statement;
+    if (declaration?.type === 'FunctionDeclaration' && declaration.id) topLevel.set(declaration.id.name, declaration);
+    if (declaration?.type === 'VariableDeclaration') {
+      for (const declarator of declaration.declarations) {
+        const fn = unwrapFunction(declarator.init);
+        if (declarator.id.type === 'Identifier' && fn) topLevel.set(declarator.id.name, fn);
+      }
+    }
+    if (statement.type === 'ExportNamedDeclaration') {
+      if (statement.declaration?.type === 'FunctionDeclaration' && statement.declaration.id) {
+        const name = statement.declaration.id.name;
+        exportedLocals.push([name, name]);
+      } else if (statement.declaration?.type === 'VariableDeclaration') {
+        for (const d of statement.declaration.declarations) {
+          if (d.id.type === 'Identifier') exportedLocals.push([d.id.name, d.id.name]);
+        }
+      } else if (statement.source === null || statement.source === undefined) {
+        for (const specifier of statement.specifiers) {
+          const local = specifier.local.type === 'Identifier' ? specifier.local.name : String(specifier.local.value);
+          const exported =
+            specifier.exported.type === 'Identifier' ? specifier.exported.name : String(specifier.exported.value);
+          exportedLocals.push([local, exported]);
+        }
+      }
+    }
+    if (statement.type === 'ExportDefaultDeclaration') {
+      const fn = unwrapFunction(statement.declaration as Node);
+      if (defines(fn)) return 'default';
+      if (statement.declaration.type === 'Identifier') exportedLocals.push([statement.declaration.name, 'default']);
+    }
+  }
+  for (const [local, exported] of exportedLocals) if (defines(topLevel.get(local))) return exported;
+  return undefined;
+}
