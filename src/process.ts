@@ -64,6 +64,7 @@ export class Process<A extends unknown[] = unknown[]> {
   #exitCode: number | null = null;
   #signalled: number | undefined;
   #exited: Promise<void> | undefined;
+  #joiners = 0;
 
   constructor(options: ProcessOptions<A> = {}) {
     const { path, defaultName } = nextChild();
@@ -130,15 +131,30 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#state === 'initial' || this.#exited === undefined) {
       throw misuse(Error, 'ERR_MP_PROCESS_NOT_STARTED', 'can only join a started process');
     }
-    if (timeout === undefined || timeout === null) return this.#exited;
+    // A daemon's worker is unref'd so that it does not keep the program alive; while someone awaits
+    // join(), it must (else the program would exit under the joiner, its promise never settled).
+    const worker = this.#worker;
+    const holdsRef = this.#daemon && worker !== undefined && this.#exitCode === null;
+    if (holdsRef) {
+      this.#joiners += 1;
+      worker.ref();
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#exited,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, timeout));
-      }),
-    ]);
-    clearTimeout(timer);
+    try {
+      if (timeout === undefined || timeout === null) return await this.#exited;
+      await Promise.race([
+        this.#exited,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, Math.max(0, timeout));
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (holdsRef) {
+        this.#joiners -= 1;
+        if (this.#joiners === 0 && this.#exitCode === null) worker.unref();
+      }
+    }
   }
 
   /** True from `start()` until the child has ended. */

@@ -1,0 +1,139 @@
+// Process attributes: name, daemon, pid, ident, exitCode, async targets.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Process, currentProcess } from '../../src/index.js';
+import { describeSelf, exitWith, fail, readJson, sleepThenStore } from '../fixtures/process/targets.js';
+
+const T = { timeout: 20_000 };
+
+test('name defaults to Process-N, counting up; a given name is kept and seen by the child', T, async () => {
+  const a = new Process({ target: () => {} });
+  const b = new Process({ target: () => {} });
+  const m = /^Process-(\d+)$/.exec(a.name);
+  assert.ok(m, a.name);
+  assert.equal(b.name, `Process-${Number(m[1]) + 1}`);
+  const out = new SharedArrayBuffer(1024);
+  const named = new Process({ target: describeSelf, args: [out], name: 'squarer' });
+  assert.equal(named.name, 'squarer');
+  named.start();
+  await named.join();
+  assert.equal((readJson(out) as { self: { name: string } }).self.name, 'squarer');
+});
+
+test('name can be changed before start', T, async () => {
+  const out = new SharedArrayBuffer(1024);
+  const p = new Process({ target: describeSelf, args: [out] });
+  p.name = 'renamed';
+  p.start();
+  await p.join();
+  assert.equal((readJson(out) as { self: { name: string } }).self.name, 'renamed');
+});
+
+test('daemon: defaults to the creator\'s flag (false in main), settable before start, throws after', T, async () => {
+  const p = new Process({ target: () => {} });
+  assert.equal(p.daemon, false);
+  p.daemon = true;
+  assert.equal(p.daemon, true);
+  assert.equal(new Process({ daemon: true }).daemon, true);
+  p.start();
+  assert.throws(() => {
+    p.daemon = false;
+  }, /process has already started/);
+  assert.equal(p.daemon, true);
+  await p.join();
+  assert.throws(() => {
+    p.daemon = false;
+  }, /process has already started/);
+});
+
+test('the child sees its daemon flag', T, async () => {
+  const out = new SharedArrayBuffer(1024);
+  const p = new Process({ target: describeSelf, args: [out], daemon: true });
+  p.start();
+  await p.join();
+  assert.equal((readJson(out) as { self: { daemon: boolean } }).self.daemon, true);
+});
+
+test('pid: undefined before start, the program\'s pid in the thread start method', T, async () => {
+  const p = new Process({ target: () => {} });
+  assert.equal(p.pid, undefined);
+  p.start();
+  assert.equal(p.pid, process.pid);
+  await p.join();
+  assert.equal(p.pid, process.pid);
+});
+
+test('ident: undefined before start, unique per process, and the child\'s own ident', T, async () => {
+  const out1 = new SharedArrayBuffer(1024);
+  const out2 = new SharedArrayBuffer(1024);
+  const p1 = new Process({ target: describeSelf, args: [out1] });
+  const p2 = new Process({ target: describeSelf, args: [out2] });
+  assert.equal(p1.ident, undefined);
+  p1.start();
+  p2.start();
+  await Promise.all([p1.join(), p2.join()]);
+  assert.equal(typeof p1.ident, 'number');
+  assert.notEqual(p1.ident, p2.ident);
+  assert.notEqual(p1.ident, currentProcess().ident);
+  assert.equal((readJson(out1) as { self: { ident: number } }).self.ident, p1.ident);
+  assert.equal((readJson(out2) as { self: { ident: number } }).self.ident, p2.ident);
+});
+
+test('exitCode: null before start, 0 after a normal return', T, async () => {
+  const p = new Process({ target: (x: number) => x * 2, args: [21] });
+  assert.equal(p.exitCode, null);
+  p.start();
+  await p.join();
+  assert.equal(p.exitCode, 0);
+});
+
+test('exitCode: N after process.exit(N)', T, async () => {
+  for (const code of [0, 3, 42]) {
+    const p = new Process({ target: exitWith, args: [code] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, code);
+  }
+});
+
+test('exitCode: 1 after an uncaught error (sync and async)', T, async (t) => {
+  // The stack goes to stderr; test/process/stderr.test.ts checks what is printed.
+  const writes: string[] = [];
+  t.mock.method(process.stderr, 'write', (chunk: string | Uint8Array) => {
+    writes.push(String(chunk));
+    return true;
+  });
+  const sync = new Process({ target: fail, args: ['sync failure'] });
+  const asyncFail = new Process({
+    target: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      throw new Error('async failure');
+    },
+  });
+  sync.start();
+  asyncFail.start();
+  await Promise.all([sync.join(), asyncFail.join()]);
+  assert.equal(sync.exitCode, 1);
+  assert.equal(asyncFail.exitCode, 1);
+});
+
+test('an async target is awaited before the child ends', T, async () => {
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: sleepThenStore, args: [shared, 200] });
+  p.start();
+  await p.join(50);
+  assert.equal(p.isAlive(), true);
+  assert.equal(Atomics.load(shared, 0), 0);
+  await p.join();
+  assert.equal(Atomics.load(shared, 0), 1);
+  assert.equal(p.exitCode, 0);
+});
+
+test('args: may be omitted; must be an array', T, () => {
+  assert.doesNotThrow(() => new Process({ target: () => {} }));
+  assert.throws(() => new Process({ target: () => {}, args: 5 as never }), TypeError);
+});
+
+test('target: must be a function or a { module, name } reference', T, () => {
+  assert.throws(() => new Process({ target: 1 as never }), /target must be a function or a \{ module, name \} reference/);
+});

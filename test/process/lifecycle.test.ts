@@ -1,0 +1,155 @@
+// Process lifecycle: start, join (with and without timeout), isAlive, terminate, kill, close.
+// Ported in spirit from CPython's _TestProcess.test_process / test_terminate / test_kill / test_close.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Process } from '../../src/index.js';
+import { spin, sleepThenStore } from '../fixtures/process/targets.js';
+
+const T = { timeout: 20_000 };
+
+test('start, join: a running child is alive, then exitCode 0', T, async () => {
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: sleepThenStore, args: [shared, 100] });
+  assert.equal(p.isAlive(), false);
+  assert.equal(p.exitCode, null);
+  p.start();
+  assert.equal(p.isAlive(), true);
+  assert.equal(p.exitCode, null);
+  await p.join();
+  assert.equal(p.isAlive(), false);
+  assert.equal(p.exitCode, 0);
+  assert.equal(Atomics.load(shared, 0), 1);
+  await p.join(); // joining again is fine
+  assert.equal(p.exitCode, 0);
+});
+
+test('join(0) and join(-1) on a live child return at once; the child is still alive', T, async () => {
+  const p = new Process({ target: spin });
+  p.start();
+  try {
+    for (const timeout of [0, -1]) {
+      const started = performance.now();
+      await p.join(timeout);
+      assert.ok(performance.now() - started < 500, `join(${timeout}) took too long`);
+      assert.equal(p.isAlive(), true);
+      assert.equal(p.exitCode, null);
+    }
+  } finally {
+    p.terminate();
+    await p.join();
+  }
+});
+
+test('join(timeout) on a live child waits about that long, then returns with the child alive', T, async () => {
+  const p = new Process({ target: spin });
+  p.start();
+  try {
+    const started = performance.now();
+    await p.join(150);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 140, `returned after ${elapsed} ms`);
+    assert.ok(elapsed < 2000, `returned after ${elapsed} ms`);
+    assert.equal(p.isAlive(), true);
+  } finally {
+    p.terminate();
+    await p.join();
+  }
+});
+
+test('join(timeout) returns as soon as the child ends, before the timeout', T, async () => {
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: sleepThenStore, args: [shared, 50] });
+  p.start();
+  const started = performance.now();
+  await p.join(10_000);
+  assert.ok(performance.now() - started < 5000);
+  assert.equal(p.exitCode, 0);
+});
+
+test('terminate(): exitCode -15', T, async () => {
+  const p = new Process({ target: spin });
+  p.start();
+  await p.join(50);
+  assert.equal(p.isAlive(), true);
+  p.terminate();
+  await p.join();
+  assert.equal(p.exitCode, -15);
+  assert.equal(p.isAlive(), false);
+  p.terminate(); // again after exit: a no-op
+  assert.equal(p.exitCode, -15);
+});
+
+test('kill(): exitCode -9', T, async () => {
+  const p = new Process({ target: spin });
+  p.start();
+  await p.join(50);
+  p.kill();
+  await p.join();
+  assert.equal(p.exitCode, -9);
+  assert.equal(p.isAlive(), false);
+});
+
+test('terminate() on a process that already ended keeps its exit code', T, async () => {
+  const p = new Process({ target: () => {} });
+  p.start();
+  await p.join();
+  p.terminate();
+  p.kill();
+  assert.equal(p.exitCode, 0);
+});
+
+test('start() twice throws', T, async () => {
+  const p = new Process({ target: () => {} });
+  p.start();
+  assert.throws(() => p.start(), /cannot start a process twice/);
+  await p.join();
+  assert.throws(() => p.start(), /cannot start a process twice/);
+});
+
+test('join() before start() throws', T, async () => {
+  const p = new Process({ target: () => {} });
+  await assert.rejects(async () => p.join(), /can only join a started process/);
+  await assert.rejects(async () => p.join(10), /can only join a started process/);
+});
+
+test('close() while running throws; after it ends close() works and the object is closed', T, async () => {
+  const p = new Process({ target: spin });
+  p.start();
+  assert.throws(
+    () => p.close(),
+    /Cannot close a process while it is still running. You should first call join\(\) or terminate\(\)./,
+  );
+  p.terminate();
+  await p.join();
+  p.close();
+  assert.throws(() => p.pid, /process object is closed/);
+  assert.throws(() => p.ident, /process object is closed/);
+  assert.throws(() => p.isAlive(), /process object is closed/);
+  assert.throws(() => p.terminate(), /process object is closed/);
+  assert.throws(() => p.kill(), /process object is closed/);
+  assert.throws(() => p.start(), /process object is closed/);
+  await assert.rejects(async () => p.join(), /process object is closed/);
+  p.close(); // idempotent
+  assert.equal(p.exitCode, -15);
+});
+
+test('close() before start() is allowed, and start() then throws', T, () => {
+  const p = new Process({ target: () => {} });
+  p.close();
+  assert.throws(() => p.start(), /process object is closed/);
+});
+
+test('a process without a target runs nothing and exits 0', T, async () => {
+  const p = new Process();
+  p.start();
+  await p.join();
+  assert.equal(p.exitCode, 0);
+});
+
+test('toString describes the state', T, async () => {
+  const p = new Process({ target: () => {}, name: 'shown' });
+  assert.match(String(p), /name='shown' initial/);
+  p.start();
+  await p.join();
+  assert.match(String(p), /name='shown' stopped exitCode=0/);
+});
