@@ -64,13 +64,26 @@ export function serializeThrown(thrown: unknown, depth = 0): SerializedThrow {
   const dropped: string[] = [];
   for (const key of Object.keys(thrown)) {
     if (skipped.has(key)) continue;
-    const value = (thrown as unknown as Record<string, unknown>)[key];
+    let value: unknown;
+    try {
+      value = (thrown as unknown as Record<string, unknown>)[key];
+    } catch {
+      dropped.push(key); // a getter that throws: the property cannot be read, so it cannot cross
+      continue;
+    }
     if (cloneable(value)) props[key] = value;
     else dropped.push(key);
   }
   // `code` is often an own property, but may be a getter on the prototype (our classes use fields).
-  const code = (thrown as { code?: unknown }).code;
-  if (!('code' in props) && code !== undefined && cloneable(code)) props.code = code;
+  if (!('code' in props) && !dropped.includes('code')) {
+    let code: unknown;
+    try {
+      code = (thrown as { code?: unknown }).code;
+    } catch {
+      code = undefined;
+    }
+    if (code !== undefined && cloneable(code)) props.code = code;
+  }
   const result: {
     type: 'error';
     className: string;

@@ -1,0 +1,64 @@
+// Start methods and contexts: getContext, getStartMethod, setStartMethod, getAllStartMethods.
+// Ported from CPython's TestStartMethod.test_set_get / test_get_all. The order of the tests matters:
+// the default start method is fixed the first time it is asked for.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as mp from '../../src/index.js';
+import { getAllStartMethods, getContext, getStartMethod, setStartMethod } from '../../src/index.js';
+
+const T = { timeout: 20_000 };
+
+test('getAllStartMethods(): thread, the default first', T, () => {
+  assert.deepEqual(getAllStartMethods(), ['thread']);
+  const list = getAllStartMethods();
+  list.push('x' as never);
+  assert.deepEqual(getAllStartMethods(), ['thread'], 'returns a copy');
+});
+
+test('getStartMethod(true) is null before anything is chosen; getStartMethod() fixes the default', T, () => {
+  assert.equal(getStartMethod(true), null);
+  assert.equal(getStartMethod(), 'thread');
+  assert.equal(getStartMethod(true), 'thread');
+});
+
+test('setStartMethod() once it is set: context has already been set; force changes it', T, () => {
+  assert.throws(() => setStartMethod('thread'), (error: Error & { code?: string }) => {
+    assert.equal(error.message, 'context has already been set');
+    assert.equal(error.code, 'ERR_MP_CONTEXT_SET');
+    return true;
+  });
+  setStartMethod(null, true);
+  assert.equal(getStartMethod(true), null);
+  setStartMethod('thread');
+  assert.equal(getStartMethod(), 'thread');
+  setStartMethod('thread', true);
+  assert.equal(getStartMethod(), 'thread');
+});
+
+test('an unknown start method: cannot find context for it', T, () => {
+  assert.throws(() => getContext('bogus'), /^Error: cannot find context for 'bogus'/);
+  assert.throws(() => setStartMethod('bogus' as never, true), /cannot find context for 'bogus'/);
+  assert.equal(getStartMethod(), 'thread', 'a failed set changes nothing');
+});
+
+test('getContext(): the whole API bound to a start method, one object per method', T, () => {
+  const ctx = getContext();
+  assert.equal(ctx.startMethod, 'thread');
+  assert.equal(getContext('thread'), ctx);
+  assert.ok(Object.isFrozen(ctx));
+  for (const name of Object.keys(mp)) {
+    assert.equal((ctx as Record<string, unknown>)[name], (mp as Record<string, unknown>)[name], name);
+  }
+  assert.equal(ctx.Process, mp.Process);
+  assert.equal(ctx.cpuCount, mp.cpuCount);
+});
+
+test('a context starts processes', T, async () => {
+  const ctx = getContext('thread');
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const p = new ctx.Process({ target: (s: Int32Array) => Atomics.store(s, 0, 7), args: [shared] });
+  p.start();
+  await p.join();
+  assert.equal(p.exitCode, 0);
+  assert.equal(shared[0], 7);
+});

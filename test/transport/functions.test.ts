@@ -1,0 +1,199 @@
+// Functions crossing into workers: module exports by reference, self-contained functions by source,
+// explicit { module, name }; closures refused at the call with the variables named; functions inside args.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+import { Process } from '../../src/index.js';
+import { toWireFunction } from '../../src/transport/function-ref.js';
+import { record } from '../fixtures/process/targets.js';
+import {
+  arrowExport,
+  baseLength,
+  calculate,
+  callNested,
+  getHidden,
+  makeClosure,
+  mul,
+  scaled,
+} from '../fixtures/transport/functions.js';
+import defaultExport from '../fixtures/transport/functions.js';
+
+const T = { timeout: 20_000 };
+const fixtureUrl = new URL('../fixtures/transport/functions.ts', import.meta.url);
+
+async function run(target: unknown, args: unknown[]): Promise<Process> {
+  const p = new Process({ target: target as never, args });
+  p.start();
+  await p.join(15_000);
+  assert.equal(p.exitCode, 0, `child exited with ${p.exitCode}`);
+  return p;
+}
+
+function int32(n = 1): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * n));
+}
+
+// ---- by reference ----
+
+test('a module export that uses module state crosses by reference; the child imports its module', T, async () => {
+  const wire = toWireFunction(record, 'target');
+  assert.equal(wire.by, 'module');
+  assert.equal(wire.by === 'module' && wire.name, 'record');
+  const out = int32();
+  await run(record, [out, 41]);
+  assert.equal(out[0], 41); // `calls` was 1 in the child: its own copy of the module's state
+});
+
+test('module state lives in the child: each child has its own', T, async () => {
+  assert.equal(toWireFunction(scaled, 'fn').by, 'module');
+  const out = int32();
+  await run(calculate, [out, scaled, [3, 7]]);
+  assert.equal(out[0], 210);
+  await run(calculate, [out, scaled, [3, 7]]);
+  assert.equal(out[0], 210);
+});
+
+test('a module export that uses an import crosses by reference and the import works', T, async () => {
+  assert.equal(toWireFunction(baseLength, 'target').by, 'module');
+  const out = int32();
+  await run(baseLength, [out, '/a/b/hello.txt']);
+  assert.equal(out[0], 'hello.txt'.length);
+});
+
+test('an exported arrow and a default export cross by reference', T, async () => {
+  const arrow = toWireFunction(arrowExport, 'target');
+  assert.deepEqual(arrow.by === 'module' && [arrow.name], ['arrowExport']);
+  const def = toWireFunction(defaultExport, 'target');
+  assert.deepEqual(def.by === 'module' && [def.name], ['default']);
+  const out = int32();
+  await run(arrowExport, [out, 4]);
+  assert.equal(out[0], 40);
+  await run(defaultExport, [out]);
+  assert.equal(out[0], 11);
+});
+
+// ---- explicit { module, name } ----
+
+test('explicit { module: URL, name }', T, async () => {
+  const out = int32();
+  await run({ module: fixtureUrl, name: 'arrowExport' }, [out, 5]);
+  assert.equal(out[0], 50);
+});
+
+test('explicit { module: file URL string | absolute path | ./relative path, name }', T, async () => {
+  const out = int32();
+  const absolute = fileURLToPath(fixtureUrl);
+  const forms = [fixtureUrl.href, absolute, `./${relative(process.cwd(), absolute)}`];
+  for (const [i, module] of forms.entries()) {
+    await run({ module, name: 'arrowExport' }, [out, i + 1]);
+    assert.equal(out[0], (i + 1) * 10, module);
+  }
+});
+
+test('explicit reference to a missing export: the child fails with exit code 1', T, async (t) => {
+  t.mock.method(process.stderr, 'write', () => true);
+  const p = new Process({ target: { module: fixtureUrl, name: 'noSuchExport' } });
+  p.start();
+  await p.join(15_000);
+  assert.equal(p.exitCode, 1);
+});
+
+// ---- by source ----
+
+test('self-contained functions cross by source: declarations, arrows, async, method shorthand', T, async () => {
+  const out = int32(4);
+  function declared(o: Int32Array): void {
+    Atomics.store(o, 0, 1);
+  }
+  const arrow = (o: Int32Array) => Atomics.store(o, 1, 2);
+  const asyncFn = async (o: Int32Array) => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    Atomics.store(o, 2, 3);
+  };
+  const holder = {
+    method(o: Int32Array): void {
+      Atomics.store(o, 3, 4);
+    },
+  };
+  for (const fn of [declared, arrow, asyncFn, holder.method]) {
+    assert.equal(toWireFunction(fn, 'target').by, 'source', fn.name);
+    await run(fn, [out]);
+  }
+  assert.deepEqual([...out], [1, 2, 3, 4]);
+});
+
+test('a self-contained function with nested named arrows (tsx wraps them in __name) crosses by source', T, async () => {
+  function withNested(o: Int32Array, xs: number[]): void {
+    const square = (x: number) => x * x;
+    const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+    Atomics.store(o, 0, sum(xs.map(square)));
+  }
+  assert.equal(toWireFunction(withNested, 'target').by, 'source');
+  const out = int32();
+  await run(withNested, [out, [1, 2, 3]]);
+  assert.equal(out[0], 14);
+});
+
+test('a self-contained module export crosses by source too', T, () => {
+  assert.equal(toWireFunction(mul, 'fn').by, 'source');
+});
+
+// ---- refused ----
+
+test('a closure in the entry script is refused at the call, naming the variables and the fix', T, () => {
+  const offset = 3;
+  const scale = 2;
+  const closure = (x: number) => x * scale + offset;
+  assert.throws(
+    () => new Process({ target: closure, args: [1] }),
+    (error: Error) => {
+      assert.ok(error instanceof TypeError);
+      assert.match(error.message, /^target 'closure' uses variables from outside its body \('scale', 'offset'\)/);
+      assert.match(error.message, /defined in the entry script/);
+      assert.match(error.message, /Fix: move it into a module and export it/);
+      assert.match(error.message, /pass those values as arguments/);
+      return true;
+    },
+  );
+});
+
+test('an unexported function of a module that uses module state is refused', T, () => {
+  assert.throws(
+    () => new Process({ target: getHidden() }),
+    /target 'hidden' uses variables from outside its body \('factor'\).*does not export it/s,
+  );
+  assert.throws(() => new Process({ target: makeClosure(1) }), /uses variables from outside its body \('n', 'factor'\)/);
+});
+
+test('native and bound functions are refused', T, () => {
+  assert.throws(() => new Process({ target: Math.max }), /target 'max' is a native or bound function/);
+  assert.throws(() => new Process({ target: record.bind(null) }), /native or bound function/);
+});
+
+// ---- functions inside args ----
+
+test('a function inside args crosses by the same rules: calculate(mul, [3, 7])', T, async () => {
+  const out = int32();
+  await run(calculate, [out, mul, [3, 7]]);
+  assert.equal(out[0], 21);
+  await run(calculate, [out, (a: number, b: number) => a - b, [3, 7]]);
+  assert.equal(out[0], -4);
+});
+
+test('functions deep in plain arrays and objects cross', T, async () => {
+  const out = int32(3);
+  await run(callNested, [
+    out,
+    { nested: [{ fn: mul, args: [2, 3] }, { fn: scaled, args: [1, 1] }, { fn: (a: number, b: number) => a + b, args: [4, 5] }] },
+  ]);
+  assert.deepEqual([...out], [6, 10, 9]);
+});
+
+test('a closure inside args is refused by start(), naming its path', T, () => {
+  const k = 2;
+  assert.throws(
+    () => new Process({ target: callNested, args: [int32(), { nested: [{ fn: (a: number) => a * k, args: [1, 1] }] }] }).start(),
+    /^TypeError: args\[1\]\.nested\[0\]\.fn 'fn' uses variables from outside its body \('k'\)/,
+  );
+});
