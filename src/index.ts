@@ -45,6 +45,8 @@ export type { FunctionReference } from './transport/function-ref.js';
 // --- queues and pipes ---
 
 // --- pool ---
+export { Pool, type PoolOptions, type TaskOptions, type PoolFunction } from './pool/pool.js';
+export { AsyncResult, type Callbacks } from './pool/async-result.js';
 
 // The context objects carry this whole namespace.
 import * as api from './index.js';

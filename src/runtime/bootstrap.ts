@@ -11,6 +11,7 @@ import { resolveWireFunction } from '../transport/function-ref.js';
 import { unpack } from '../transport/payload.js';
 import { reportChildError } from './report.js';
 import type { ProcessPayload } from '../process.js';
+import type { PoolWorkerPayload } from '../pool/protocol.js';
 
 
 async function runProcess(payload: ProcessPayload): Promise<number> {
@@ -41,6 +42,9 @@ async function main(): Promise<void> {
   if (message.role === 'process') {
     // As in Python, the child ends when its target returns, whatever timers it left behind.
     process.exit(await runProcess(message.payload as ProcessPayload));
+  } else if (message.role === 'pool') {
+    const { runPoolWorker } = await import('../pool/worker-loop.js');
+    await runPoolWorker(message.payload as PoolWorkerPayload);
   }
 }
 

@@ -1,0 +1,161 @@
+/**
+ * The iterator behind `imap` and `imapUnordered`. It reads its input lazily (sync or async), keeps a
+ * bounded number of chunks in flight, and hands results out in input order (`imap`) or as they finish
+ * (`imapUnordered`), so an endless input works in bounded memory.
+ *
+ * As with Python's `IMapIterator`, an item whose task threw rejects that `next()`, and the following
+ * `next()` goes on with the next item; an input that throws delivers the results before it, then its
+ * error, then ends.
+ */
+import { Fifo } from './fifo.js';
+import { forEachItem, type ItemOutcome } from './chunks.js';
+import type { Outcome } from './protocol.js';
+
+/** Runs one chunk whose first item has index `base`; resolves with the chunk's outcome. */
+export type ChunkRunner = (items: unknown[], base: number) => Promise<[Outcome | 'error', unknown]>;
+
+type Source = Iterator<unknown> | AsyncIterator<unknown>;
+
+export class IMapIterator<R> implements AsyncIterableIterator<R> {
+  readonly #source: Source;
+  readonly #chunksize: number;
+  readonly #ordered: boolean;
+  readonly #window: number;
+  readonly #run: ChunkRunner;
+  readonly #onItem: ((done: number) => void) | undefined;
+
+  #read = 0; // items taken from the input
+  #delivered = 0; // items handed out by next()
+  #chunksInFlight = 0;
+  #sourceDone = false;
+  #sourceError: { error: unknown } | undefined;
+  #reading = false;
+  #stopped = false;
+  readonly #ready = new Map<number, ItemOutcome>(); // ordered: by index
+  readonly #finished = new Fifo<ItemOutcome>(); // unordered: in completion order
+  #wake: (() => void) | undefined;
+
+  constructor(
+    source: Iterable<unknown> | AsyncIterable<unknown>,
+    options: { chunksize: number; ordered: boolean; window: number; run: ChunkRunner; onItem?: (done: number) => void },
+  ) {
+    this.#source =
+      Symbol.asyncIterator in source
+        ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.#chunksize = options.chunksize;
+    this.#ordered = options.ordered;
+    this.#window = options.window;
+    this.#run = options.run;
+    this.#onItem = options.onItem;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<R>> {
+    for (;;) {
+      if (this.#stopped) return { done: true, value: undefined };
+      const outcome = this.#take();
+      if (outcome !== undefined) {
+        this.#delivered += 1;
+        void this.#fill();
+        if (outcome.ok) return { done: false, value: outcome.value as R };
+        throw outcome.error;
+      }
+      if (this.#sourceDone && this.#delivered === this.#read) {
+        if (this.#sourceError !== undefined) {
+          const { error } = this.#sourceError;
+          this.#sourceError = undefined;
+          this.#stopped = true;
+          throw error;
+        }
+        return { done: true, value: undefined };
+      }
+      if (!this.#sourceDone && !this.#reading && this.#backlogChunks() < this.#window) {
+        await this.#fill();
+        continue;
+      }
+      // Wait for a chunk to finish (or for a read in progress to end).
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  /** Stops reading the input. Chunks already running finish; their results are dropped. */
+  async return(): Promise<IteratorResult<R>> {
+    this.#stopped = true;
+    this.#ready.clear();
+    this.#finished.drain();
+    if (!this.#sourceDone) {
+      this.#sourceDone = true;
+      await this.#source.return?.();
+    }
+    return { done: true, value: undefined };
+  }
+
+  #take(): ItemOutcome | undefined {
+    if (!this.#ordered) return this.#finished.shift();
+    const outcome = this.#ready.get(this.#delivered);
+    if (outcome !== undefined) this.#ready.delete(this.#delivered);
+    return outcome;
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  // Reads input and starts chunks until the window is full or the input ends.
+  async #fill(): Promise<void> {
+    if (this.#reading) return;
+    this.#reading = true;
+    try {
+      // Results waiting to be delivered count against the window too, so a slow first item of an
+      // ordered imap cannot make the buffer grow without bound.
+      while (!this.#sourceDone && !this.#stopped && this.#backlogChunks() < this.#window) {
+        const items: unknown[] = [];
+        while (items.length < this.#chunksize) {
+          let step: IteratorResult<unknown>;
+          try {
+            step = await this.#source.next();
+          } catch (error) {
+            this.#sourceError = { error };
+            this.#sourceDone = true;
+            break;
+          }
+          if (step.done) {
+            this.#sourceDone = true;
+            break;
+          }
+          items.push(step.value);
+        }
+        if (items.length > 0) this.#start(items);
+      }
+    } finally {
+      this.#reading = false;
+      this.#notify();
+    }
+  }
+
+  #backlogChunks(): number {
+    return Math.ceil((this.#read - this.#delivered) / this.#chunksize);
+  }
+
+  #start(items: unknown[]): void {
+    const base = this.#read;
+    this.#read += items.length;
+    this.#chunksInFlight += 1;
+    void this.#run(items, base).then(([outcome, value]) => {
+      this.#chunksInFlight -= 1;
+      if (this.#stopped) return;
+      forEachItem(outcome, value, items.length, (index, item) => {
+        if (this.#ordered) this.#ready.set(base + index, item);
+        else this.#finished.push(item);
+      });
+      this.#onItem?.(items.length);
+      this.#notify();
+    });
+  }
+}

@@ -1,0 +1,344 @@
+/**
+ * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
+ * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`.
+ */
+import type { ResourceLimits } from 'node:worker_threads';
+import { cpuCount } from '../runtime/cpu-count.js';
+import { assertMayStartChildren } from '../runtime/identity.js';
+import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
+import { pack } from '../transport/payload.js';
+import { misuse } from '../errors.js';
+import { Scheduler } from './scheduler.js';
+import { AsyncResult, type Callbacks } from './async-result.js';
+import { IMapIterator } from './imap.js';
+import { checkChunksize, defaultChunksize, forEachItem } from './chunks.js';
+import { Outcome, TaskMode } from './protocol.js';
+
+/** Options of `new Pool({...})`, as Python's keyword arguments. */
+export interface PoolOptions {
+  /** How many workers; default `cpuCount()`. */
+  processes?: number;
+  /** Runs once in each new worker before its first task. */
+  initializer?: ((...args: never[]) => unknown) | FunctionReference;
+  /** The initializer's arguments. */
+  initargs?: unknown[];
+  /** Replace a worker after it has run this many tasks (a `map` chunk counts as one). Default: never. */
+  maxTasksPerChild?: number | null;
+  /** Memory limits of each worker (Node's `worker_threads` option); a worker that exceeds them is lost. */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Per-call options. */
+export interface TaskOptions {
+  /** Aborting removes queued tasks and stops running ones (their worker is replaced). */
+  signal?: AbortSignal;
+  /** Milliseconds a task may run, counted from when it starts; then it is stopped with `TimeoutError`. */
+  timeout?: number;
+  /** Called as items finish: `(done, total)`; `total` is `undefined` for `imap` until the input ends. */
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+/** A function a pool can run: exported from a module, self-contained, or `{ module, name }`. */
+export type PoolFunction<A extends unknown[], R> = ((...args: A) => R) | FunctionReference;
+
+type State = 'run' | 'close' | 'terminate';
+
+function poolTerminated(): Error {
+  return misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the pool was terminated before this task finished');
+}
+
+/**
+ * A pool of workers that run functions in parallel.
+ *
+ * @example
+ * ```ts
+ * // tasks.ts
+ * export const cube = (x: number) => x * x * x;
+ * // main.ts
+ * await using pool = new Pool(4);
+ * const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27], typed number[]
+ * ```
+ */
+export class Pool {
+  /** How many workers the pool keeps. */
+  readonly processes: number;
+  readonly #scheduler: Scheduler;
+  #state: State = 'run';
+
+  constructor(processesOrOptions?: number | PoolOptions) {
+    const options: PoolOptions =
+      typeof processesOrOptions === 'object' && processesOrOptions !== null
+        ? processesOrOptions
+        : { processes: processesOrOptions as number | undefined };
+    const processes = options.processes ?? cpuCount();
+    if (!Number.isInteger(processes) || processes < 1) {
+      throw misuse(RangeError, 'ERR_MP_POOL_SIZE', `Number of processes must be at least 1 (and a whole number), not ${String(processes)}`);
+    }
+    const max = options.maxTasksPerChild ?? null;
+    if (max !== null && (!Number.isInteger(max) || max < 1)) {
+      throw misuse(RangeError, 'ERR_MP_MAX_TASKS', `maxTasksPerChild must be a positive integer or null, not ${String(max)}`);
+    }
+    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
+      throw new TypeError('initargs must be an array of the initializer\'s arguments');
+    }
+    assertMayStartChildren();
+    this.processes = processes;
+    this.#scheduler = new Scheduler({
+      processes,
+      initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
+      initargs: pack(options.initargs ?? [], 'initargs'),
+      maxTasksPerChild: max,
+      resourceLimits: options.resourceLimits,
+    });
+  }
+
+  // ---- one call ---------------------------------------------------------------------------------
+
+  /**
+   * Runs `fn(...args)` in a worker.
+   * @example `const y = await pool.apply(cube, [3]); // 27`
+   */
+  apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, options?: TaskOptions): Promise<Awaited<R>> {
+    try {
+      this.#assertRunning();
+      const wire = toWireFunction(fn as Function | FunctionReference, 'fn');
+      const packed = pack(args ?? [], 'args');
+      return this.#run(wire, TaskMode.Apply, packed.value, packed.live, options).then(([outcome, value]) => {
+        if (outcome !== Outcome.Ok) throw value;
+        options?.onProgress?.(1, 1);
+        return value as Awaited<R>;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `apply`, returning an `AsyncResult`; `callback`/`errorCallback` run when it settles.
+   * @example `const r = pool.applyAsync(cube, [3], { callback: console.log }); await r.get();`
+   */
+  applyAsync<A extends unknown[], R>(
+    fn: PoolFunction<A, R>,
+    args?: A,
+    options?: TaskOptions & Callbacks<Awaited<R>>,
+  ): AsyncResult<Awaited<R>> {
+    return new AsyncResult(this.apply(fn, args, options), options);
+  }
+
+  // ---- many calls -------------------------------------------------------------------------------
+
+  /**
+   * `fn` over every item, in chunks (Python's default size: about four per worker); results in input order.
+   * If items fail, it rejects with the first failure (in input order) once every chunk has finished.
+   * @example `const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27]`
+   */
+  map<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): Promise<Awaited<R>[]> {
+    return this.#mapChunks(fn as Function | FunctionReference, iterable, TaskMode.Map, chunksize, options) as Promise<Awaited<R>[]>;
+  }
+
+  /** `map`, returning an `AsyncResult`. @example `const r = pool.mapAsync(cube, xs); await r.get();` */
+  mapAsync<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions & Callbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]> {
+    return new AsyncResult(this.map(fn, iterable, chunksize, options), options);
+  }
+
+  /**
+   * Like `map`, but each item is an argument list: `fn(...item)`.
+   * @example `await pool.starmap(Math.pow as never, [[2, 3], [3, 2]]); // [8, 9]`
+   */
+  starmap<A extends unknown[], R>(
+    fn: PoolFunction<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): Promise<Awaited<R>[]> {
+    return this.#mapChunks(fn as Function | FunctionReference, iterable, TaskMode.Starmap, chunksize, options) as Promise<
+      Awaited<R>[]
+    >;
+  }
+
+  /** `starmap`, returning an `AsyncResult`. */
+  starmapAsync<A extends unknown[], R>(
+    fn: PoolFunction<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    chunksize?: number,
+    options?: TaskOptions & Callbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]> {
+    return new AsyncResult(this.starmap(fn, iterable, chunksize, options), options);
+  }
+
+  /**
+   * Lazily maps `fn` over a sync or async iterable, yielding results in input order with a bounded
+   * number of chunks in flight.
+   * @example `for await (const y of pool.imap(cube, naturals())) if (y > 1000) break;`
+   */
+  imap<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize = 1,
+    options?: TaskOptions,
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this.#iterate(fn as Function | FunctionReference, iterable, chunksize, true, options);
+  }
+
+  /** Like `imap`, but yields results as they finish. */
+  imapUnordered<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize = 1,
+    options?: TaskOptions,
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this.#iterate(fn as Function | FunctionReference, iterable, chunksize, false, options);
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------------
+
+  /** No new work; workers exit once the queued work is done. */
+  close(): void {
+    if (this.#state === 'run') {
+      this.#state = 'close';
+      this.#scheduler.close();
+    }
+  }
+
+  /** Stops the workers now; every unfinished task rejects. */
+  async terminate(): Promise<void> {
+    if (this.#state !== 'terminate') {
+      this.#state = 'terminate';
+      await this.#scheduler.terminate(poolTerminated());
+    }
+    await this.#scheduler.joined();
+  }
+
+  /** Waits for the workers to exit, after `close()` or `terminate()`. */
+  join(): Promise<void> {
+    if (this.#state === 'run') {
+      return Promise.reject(misuse(Error, 'ERR_MP_POOL_RUNNING', 'Pool is still running: call close() or terminate() before join()'));
+    }
+    return this.#scheduler.joined();
+  }
+
+  /** `await using pool = new Pool()` closes the pool and waits for its work at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  #assertRunning(): void {
+    if (this.#state !== 'run') throw misuse(Error, 'ERR_MP_POOL_NOT_RUNNING', 'Pool not running: it was closed or terminated');
+    const broken = this.#scheduler.broken;
+    if (broken !== undefined) throw broken;
+  }
+
+  #run(
+    fn: WireFunction,
+    mode: TaskMode,
+    data: unknown,
+    live: boolean,
+    options: TaskOptions | undefined,
+  ): Promise<[Outcome | 'error', unknown]> {
+    return new Promise((resolve) => {
+      this.#scheduler.submit({
+        fn,
+        mode,
+        data,
+        live,
+        timeout: options?.timeout,
+        signal: options?.signal,
+        onResult: (outcome, value) => resolve([outcome, value]),
+        onError: (error) => resolve(['error', error]),
+      });
+    });
+  }
+
+  async #mapChunks(
+    fn: Function | FunctionReference,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    mode: TaskMode,
+    chunksize: number | undefined,
+    options: TaskOptions | undefined,
+  ): Promise<unknown[]> {
+    this.#assertRunning();
+    const wire = toWireFunction(fn, 'fn');
+    if (chunksize !== undefined) checkChunksize(chunksize);
+    const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
+    if (items.length === 0) return [];
+    this.#assertRunning();
+    const size = chunksize ?? defaultChunksize(items.length, this.processes);
+    const packed = pack(items, 'iterable');
+    const source = packed.value as unknown[];
+    const results = new Array<unknown>(items.length);
+    let firstError: { index: number; error: unknown } | undefined;
+    let done = 0;
+    const chunks: Promise<void>[] = [];
+    for (let base = 0; base < items.length; base += size) {
+      const chunk = size >= items.length ? source : source.slice(base, base + size);
+      chunks.push(
+        this.#run(wire, mode, chunk, packed.live, options).then(([outcome, value]) => {
+          forEachItem(outcome, value, chunk.length, (index, item) => {
+            if (item.ok) results[base + index] = item.value;
+            else if (firstError === undefined || base + index < firstError.index) {
+              firstError = { index: base + index, error: item.error };
+            }
+          });
+          done += chunk.length;
+          options?.onProgress?.(done, items.length);
+        }),
+      );
+    }
+    await Promise.all(chunks);
+    if (firstError !== undefined) throw firstError.error;
+    return results;
+  }
+
+  #iterate<R>(
+    fn: Function | FunctionReference,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    chunksize: number,
+    ordered: boolean,
+    options: TaskOptions | undefined,
+  ): AsyncIterableIterator<R> {
+    this.#assertRunning();
+    checkChunksize(chunksize);
+    const wire = toWireFunction(fn, 'fn');
+    const mode = TaskMode.Map;
+    let done = 0;
+    return new IMapIterator<R>(iterable, {
+      chunksize,
+      ordered,
+      window: this.processes * 4,
+      run: (items, base) => {
+        try {
+          const packed = pack(items, `iterable[${base}…]`);
+          return this.#run(wire, mode, packed.value, packed.live, options);
+        } catch (error) {
+          return Promise.resolve(['error', error]);
+        }
+      },
+      onItem: (count) => {
+        done += count;
+        options?.onProgress?.(done, undefined);
+      },
+    });
+  }
+}
+
+async function collect(iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
+  if (Symbol.asyncIterator in iterable) {
+    const items: unknown[] = [];
+    for await (const item of iterable as AsyncIterable<unknown>) items.push(item);
+    return items;
+  }
+  return Array.from(iterable as Iterable<unknown>);
+}

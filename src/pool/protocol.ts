@@ -1,0 +1,51 @@
+/**
+ * The messages between a pool and its workers. Tasks travel in batches (one message carries many
+ * small tasks), and results come back in batches too, in the order the worker ran them.
+ */
+import type { WireFunction } from '../transport/function-ref.js';
+import type { SerializedThrow } from '../transport/remote-error.js';
+
+/** How a task calls its function: `fn(...args)`, `items.map(fn)`, or `items.map(a => fn(...a))`. */
+export const enum TaskMode {
+  Apply = 0,
+  Map = 1,
+  Starmap = 2,
+}
+
+/** `[taskId, functionId, mode, data, live]`: `data` is the argument list or the chunk's items. */
+export type WireTask = [id: number, fn: number, mode: TaskMode, data: unknown, live: boolean];
+
+export const enum Outcome {
+  /** `value` is the result (for a chunk: the array of results). */
+  Ok = 0,
+  /** `value` is the serialized error. */
+  Failed = 1,
+  /** A chunk where some items failed: `value` is a `ChunkOutcome`. */
+  Partial = 2,
+}
+
+/** `[taskId, outcome, value]`. */
+export type WireResult = [id: number, outcome: Outcome, value: unknown];
+
+/** A chunk whose items did not all succeed: results by index, and the errors by index. */
+export interface ChunkOutcome {
+  readonly results: unknown[];
+  readonly errors: [index: number, error: SerializedThrow][];
+}
+
+export type ToWorker =
+  | { readonly type: 'define'; readonly id: number; readonly fn: WireFunction }
+  | { readonly type: 'run'; readonly tasks: WireTask[] }
+  | { readonly type: 'stop' };
+
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'init-failed'; readonly error: SerializedThrow }
+  /** `busyMs`: time spent running these tasks, so the pool can size how many it keeps in flight. */
+  | { readonly type: 'done'; readonly results: WireResult[]; readonly busyMs: number };
+
+/** What a pool worker is told when it starts. */
+export interface PoolWorkerPayload {
+  readonly initializer: WireFunction | null;
+  readonly initargs: import('../transport/payload.js').Packed;
+}

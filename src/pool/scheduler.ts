@@ -1,0 +1,470 @@
+/**
+ * Who runs what: the pool's workers, the queue of pending tasks, what each worker holds in flight,
+ * and what happens when a worker dies.
+ *
+ * Policy, and why:
+ * - Each worker holds a few tasks in flight, more when tasks are quick: pipelining hides the round
+ *   trip, and for tiny tasks how many are in flight matters far more than how a worker is signalled.
+ *   Many queued tasks go to a worker in one message.
+ * - Every task settles exactly once. A worker that dies rejects exactly the tasks it held
+ *   (`WorkerLostError`) and is replaced. Workers that die while starting (a failing initializer, say)
+ *   are retried a few times, then the pool stops respawning and rejects its work with that error.
+ * - A task with a `timeout` or an abort `signal` runs alone on its worker, so stopping it means
+ *   terminating that worker without harming other tasks.
+ * - Workers keep the program alive only while the pool has work; an idle pool that was never closed
+ *   does not hang the program at exit.
+ */
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+import { spawnThread } from '../runtime/spawn.js';
+import { currentProcess, nextChild } from '../runtime/identity.js';
+import { TimeoutError, WorkerLostError } from '../errors.js';
+import { deserializeThrown } from '../transport/remote-error.js';
+import type { WireFunction } from '../transport/function-ref.js';
+import { uncloneableError, type Packed } from '../transport/payload.js';
+import { Fifo } from './fifo.js';
+import { Outcome, TaskMode, type FromWorker, type PoolWorkerPayload, type ToWorker, type WireTask } from './protocol.js';
+
+/** A task as the scheduler sees it. The pool layer supplies what to run and what to do with the outcome. */
+export interface ScheduledTask {
+  readonly fn: WireFunction;
+  readonly mode: TaskMode;
+  readonly data: unknown;
+  readonly live: boolean;
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures. */
+  onResult(outcome: Outcome, value: unknown): void;
+  /** Called once when the task cannot finish (worker lost, timeout, abort, terminate). */
+  onError(error: unknown): void;
+}
+
+interface Entry {
+  readonly id: number;
+  readonly task: ScheduledTask;
+  readonly fnId: number;
+  readonly exclusive: boolean;
+  done: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+  unlisten?: () => void;
+}
+
+interface PoolWorker {
+  readonly worker: Worker;
+  readonly inflight: Fifo<Entry>;
+  readonly known: Set<number>;
+  started: boolean;
+  tasksSent: number;
+  /** Running a task that must run alone. */
+  exclusive: boolean;
+  /** Told to stop (close, maxTasksPerChild) or terminated on purpose: its exit is not a loss. */
+  leaving: boolean;
+  initError?: unknown;
+}
+
+export interface SchedulerOptions {
+  readonly processes: number;
+  readonly initializer: WireFunction | null;
+  readonly initargs: Packed;
+  readonly maxTasksPerChild: number | null;
+  readonly resourceLimits?: ResourceLimits | undefined;
+}
+
+// Consecutive workers that may die before becoming ready before the pool gives up respawning.
+const MAX_START_FAILURES = 3;
+// Tasks are sized so that a worker has about this much work queued behind the running one.
+const PIPELINE_MS = 2;
+const MAX_IN_FLIGHT = 1024;
+
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #workers = new Set<PoolWorker>();
+  readonly #pending = new Fifo<Entry>(1024);
+  #pendingCount = 0;
+  #inflightCount = 0;
+  #nextId = 1;
+  readonly #functionIds = new Map<string, number>();
+  readonly #functions: WireFunction[] = [];
+  #averageTaskMs: number | undefined;
+  #startFailures = 0;
+  #broken: unknown;
+  #closing = false;
+  #terminated = false;
+  #dispatchQueued = false;
+  #referenced = true;
+  readonly #allExited: Promise<void>;
+  #resolveAllExited!: () => void;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    this.#allExited = new Promise((resolve) => (this.#resolveAllExited = resolve));
+    for (let i = 0; i < options.processes; i++) this.#spawn();
+    this.#setReferenced(false);
+  }
+
+  /** The error that broke the pool (its initializer keeps failing), if any. */
+  get broken(): unknown {
+    return this.#broken;
+  }
+
+  /** How many workers are alive now. */
+  get size(): number {
+    return this.#workers.size;
+  }
+
+  submit(task: ScheduledTask): void {
+    if (this.#broken !== undefined) {
+      task.onError(this.#broken);
+      return;
+    }
+    const signal = task.signal;
+    if (signal?.aborted) {
+      task.onError(signal.reason);
+      return;
+    }
+    const entry: Entry = {
+      id: this.#nextId++,
+      task,
+      fnId: this.#functionId(task.fn),
+      exclusive: task.timeout !== undefined || signal !== undefined,
+      done: false,
+    };
+    if (signal !== undefined) {
+      const onAbort = (): void => this.#stop(entry, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#pending.push(entry);
+    this.#pendingCount += 1;
+    this.#workChanged();
+    this.#queueDispatch();
+  }
+
+  /** No new tasks; workers leave once the queued ones are done. */
+  close(): void {
+    this.#closing = true;
+    this.#retireIfIdle();
+  }
+
+  /** Stops every worker now and rejects every unfinished task with `error`. */
+  async terminate(error: Error): Promise<void> {
+    this.#closing = true;
+    this.#terminated = true;
+    this.#failAll(error);
+    const stopping: Promise<number>[] = [];
+    for (const pw of this.#workers) {
+      pw.leaving = true;
+      pw.worker.ref();
+      stopping.push(pw.worker.terminate());
+    }
+    await Promise.all(stopping);
+    await this.#allExited;
+  }
+
+  /** Resolves once every worker has exited (after `close` and the work, or `terminate`). */
+  joined(): Promise<void> {
+    return this.#allExited;
+  }
+
+  // ---- dispatch ---------------------------------------------------------------------------------
+
+  #functionId(fn: WireFunction): number {
+    const key = fn.by === 'source' ? `s${fn.expression}` : `m${fn.module}#${fn.name}`;
+    let id = this.#functionIds.get(key);
+    if (id === undefined) {
+      id = this.#functions.length;
+      this.#functions.push(fn);
+      this.#functionIds.set(key, id);
+    }
+    return id;
+  }
+
+  #queueDispatch(): void {
+    if (this.#dispatchQueued) return;
+    this.#dispatchQueued = true;
+    queueMicrotask(() => {
+      this.#dispatchQueued = false;
+      this.#dispatch();
+    });
+  }
+
+  #inflightLimit(): number {
+    const average = this.#averageTaskMs;
+    if (average === undefined) return 2;
+    if (average >= PIPELINE_MS) return 1;
+    return Math.min(MAX_IN_FLIGHT, Math.max(2, Math.ceil(PIPELINE_MS / average)));
+  }
+
+  #dispatch(): void {
+    if (this.#pendingCount === 0) return;
+    const limit = this.#inflightLimit();
+    const candidates = [...this.#workers].filter((pw) => !pw.leaving && !pw.exclusive);
+    for (const pw of candidates) {
+      if (this.#pendingCount === 0) break;
+      const room = limit - pw.inflight.size;
+      if (room <= 0) continue;
+      const share = Math.min(room, Math.ceil(this.#pendingCount / candidates.length));
+      const batch: Entry[] = [];
+      while (batch.length < share) {
+        const head = this.#pending.peek();
+        if (head === undefined) break;
+        if (head.done) {
+          this.#pending.shift();
+          continue;
+        }
+        const max = this.#options.maxTasksPerChild;
+        if (max !== null && pw.tasksSent + batch.length >= max) break;
+        if (head.exclusive) {
+          if (batch.length > 0 || pw.inflight.size > 0) break;
+          this.#pending.shift();
+          batch.push(head);
+          pw.exclusive = true;
+          break;
+        }
+        this.#pending.shift();
+        batch.push(head);
+      }
+      if (batch.length > 0) this.#send(pw, batch);
+    }
+  }
+
+  #send(pw: PoolWorker, batch: Entry[]): void {
+    for (const entry of batch) {
+      if (!pw.known.has(entry.fnId)) {
+        pw.known.add(entry.fnId);
+        this.#post(pw, { type: 'define', id: entry.fnId, fn: this.#functions[entry.fnId]! });
+      }
+    }
+    this.#pendingCount -= batch.length;
+    const wire = (entry: Entry): WireTask => [entry.id, entry.fnId, entry.task.mode, entry.task.data, entry.task.live];
+    let sent = batch;
+    try {
+      this.#post(pw, { type: 'run', tasks: batch.map(wire) });
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
+      // Some task's data cannot be cloned: send them one by one and fail only those.
+      sent = [];
+      for (const entry of batch) {
+        try {
+          this.#post(pw, { type: 'run', tasks: [wire(entry)] });
+          sent.push(entry);
+        } catch (cloneError) {
+          this.#finish(entry);
+          const label = entry.task.mode === TaskMode.Apply ? 'args' : 'iterable';
+          entry.task.onError(uncloneableError(entry.task.data, label, cloneError));
+        }
+      }
+      if (sent.length === 0) pw.exclusive = false;
+    }
+    for (const entry of sent) {
+      pw.inflight.push(entry);
+      const timeout = entry.task.timeout;
+      if (timeout !== undefined) {
+        entry.timer = setTimeout(
+          () => this.#stop(entry, new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`)),
+          Math.max(0, timeout),
+        );
+      }
+    }
+    this.#inflightCount += sent.length;
+    pw.tasksSent += sent.length;
+    this.#workChanged();
+  }
+
+  #post(pw: PoolWorker, message: ToWorker): void {
+    pw.worker.postMessage(message);
+  }
+
+  // ---- results ----------------------------------------------------------------------------------
+
+  #onMessage(pw: PoolWorker, message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        pw.started = true;
+        this.#startFailures = 0;
+        return;
+      case 'init-failed':
+        pw.initError = deserializeThrown(message.error);
+        return;
+      case 'done': {
+        const count = message.results.length;
+        if (message.busyMs > 0 && count > 0) {
+          const perTask = message.busyMs / count;
+          this.#averageTaskMs = this.#averageTaskMs === undefined ? perTask : this.#averageTaskMs * 0.7 + perTask * 0.3;
+        }
+        for (const [id, outcome, value] of message.results) {
+          const entry = pw.inflight.shift();
+          if (entry === undefined || entry.id !== id) throw new Error(`pool protocol error: result ${id} out of order`);
+          this.#inflightCount -= 1;
+          if (entry.exclusive) pw.exclusive = false;
+          if (entry.done) continue;
+          this.#finish(entry);
+          if (outcome === Outcome.Failed) entry.task.onResult(outcome, deserializeThrown(value as never));
+          else entry.task.onResult(outcome, value);
+        }
+        this.#afterProgress(pw);
+      }
+    }
+  }
+
+  #finish(entry: Entry): void {
+    entry.done = true;
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.unlisten?.();
+  }
+
+  #afterProgress(pw: PoolWorker): void {
+    const max = this.#options.maxTasksPerChild;
+    if (max !== null && pw.tasksSent >= max && pw.inflight.size === 0 && !pw.leaving) {
+      this.#retire(pw);
+      if (!this.#closing || this.#pendingCount > 0) this.#spawn();
+    }
+    this.#workChanged();
+    this.#retireIfIdle();
+    this.#dispatch();
+  }
+
+  /** Stops a task that may be queued or running (abort, timeout). */
+  #stop(entry: Entry, reason: unknown): void {
+    if (entry.done) return;
+    this.#finish(entry);
+    for (const pw of this.#workers) {
+      if (pw.exclusive && pw.inflight.peek() === entry) {
+        // Running alone on its worker: stopping it means stopping the worker.
+        pw.leaving = true;
+        pw.worker.ref();
+        void pw.worker.terminate();
+        entry.task.onError(reason);
+        return;
+      }
+    }
+    // Still queued: it is skipped when reached.
+    this.#pendingCount -= 1;
+    entry.task.onError(reason);
+    this.#workChanged();
+    this.#retireIfIdle();
+  }
+
+  // ---- workers ----------------------------------------------------------------------------------
+
+  #spawn(): void {
+    const payload: PoolWorkerPayload = { initializer: this.#options.initializer, initargs: this.#options.initargs };
+    const { path, defaultName } = nextChild('PoolWorker');
+    const worker = spawnThread(
+      {
+        role: 'pool',
+        identity: {
+          self: { name: defaultName, pid: process.pid, ident: 0, daemon: true },
+          path,
+          parent: currentProcess(),
+        },
+        payload,
+      },
+      {
+        name: defaultName,
+        payloadLabel: 'initargs',
+        payloadForErrors: this.#options.initargs.value,
+        ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+      },
+    );
+    const pw: PoolWorker = {
+      worker,
+      inflight: new Fifo<Entry>(),
+      known: new Set(),
+      started: false,
+      tasksSent: 0,
+      exclusive: false,
+      leaving: false,
+    };
+    this.#workers.add(pw);
+    if (!this.#referenced) worker.unref();
+    worker.on('message', (message: FromWorker) => this.#onMessage(pw, message));
+    worker.on('error', (error) => {
+      pw.initError ??= pw.started ? undefined : error;
+      (pw as { lastError?: unknown }).lastError = error;
+    });
+    worker.on('exit', (code) => this.#onExit(pw, code));
+  }
+
+  #retire(pw: PoolWorker): void {
+    pw.leaving = true;
+    pw.worker.ref(); // stay alive until it has exited, so join() settles
+    this.#post(pw, { type: 'stop' });
+  }
+
+  #onExit(pw: PoolWorker, code: number): void {
+    this.#workers.delete(pw);
+    const all = pw.inflight.drain();
+    this.#inflightCount -= all.length;
+    const held = all.filter((entry) => !entry.done);
+    if (!pw.started && !pw.leaving) {
+      // Died before it could run anything: its tasks never started, so they go back to the queue.
+      this.#startFailures += 1;
+      for (const entry of held.reverse()) this.#pending.unshift(entry);
+      this.#pendingCount += held.length;
+      if (this.#startFailures >= MAX_START_FAILURES) {
+        this.#broken =
+          pw.initError ??
+          Object.assign(new WorkerLostError(`pool workers keep exiting (code ${code}) before they can run a task`), {
+            exitCode: code,
+          });
+        this.#failAll(this.#broken);
+      }
+    } else if (held.length > 0) {
+      const lastError = (pw as { lastError?: unknown }).lastError;
+      for (const entry of held) {
+        this.#finish(entry);
+        const error = new WorkerLostError(
+          `the pool worker running this task exited (code ${code}) before it finished` +
+            (lastError instanceof Error ? `: ${lastError.message}` : ''),
+          lastError === undefined ? undefined : { cause: lastError },
+        );
+        error.exitCode = code;
+        entry.task.onError(error);
+      }
+    }
+    const needed = !this.#terminated && this.#broken === undefined && (!this.#closing || this.#pendingCount > 0);
+    if (needed && this.#workers.size < this.#options.processes) this.#spawn();
+    this.#workChanged();
+    this.#retireIfIdle();
+    if (this.#workers.size === 0 && (this.#closing || this.#broken !== undefined)) this.#resolveAllExited();
+    this.#dispatch();
+  }
+
+  #failAll(error: unknown): void {
+    for (const entry of this.#pending.drain()) {
+      if (entry.done) continue;
+      this.#finish(entry);
+      entry.task.onError(error);
+    }
+    this.#pendingCount = 0;
+    for (const pw of this.#workers) {
+      for (const entry of pw.inflight.drain()) {
+        if (entry.done) continue;
+        this.#finish(entry);
+        entry.task.onError(error);
+      }
+    }
+    this.#inflightCount = 0;
+    this.#workChanged();
+  }
+
+  #retireIfIdle(): void {
+    if (!this.#closing || this.#pendingCount > 0 || this.#inflightCount > 0) return;
+    for (const pw of this.#workers) if (!pw.leaving) this.#retire(pw);
+    if (this.#workers.size === 0) this.#resolveAllExited();
+  }
+
+  // Workers keep the program alive only while there is work.
+  #workChanged(): void {
+    const busy = this.#pendingCount + this.#inflightCount > 0;
+    if (busy !== this.#referenced) this.#setReferenced(busy);
+  }
+
+  #setReferenced(referenced: boolean): void {
+    this.#referenced = referenced;
+    for (const pw of this.#workers) {
+      if (referenced || pw.leaving) pw.worker.ref();
+      else pw.worker.unref();
+    }
+  }
+}

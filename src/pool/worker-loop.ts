@@ -1,0 +1,194 @@
+/**
+ * Child side of the pool: runs the initializer once, then runs batches of tasks in order, sending
+ * results back in batches. Results of quick tasks are held a moment so that one message carries many;
+ * a slow task never delays the results finished before it by more than that moment.
+ */
+import { parentPort } from 'node:worker_threads';
+import { resolveWireFunction } from '../transport/function-ref.js';
+import { unpack, type Packed } from '../transport/payload.js';
+import { serializeThrown } from '../transport/remote-error.js';
+import {
+  Outcome,
+  TaskMode,
+  type ChunkOutcome,
+  type FromWorker,
+  type PoolWorkerPayload,
+  type ToWorker,
+  type WireResult,
+  type WireTask,
+} from './protocol.js';
+
+// Results wait at most this long for company before they are sent.
+const FLUSH_AFTER_MS = 1;
+
+type AnyFunction = (...args: unknown[]) => unknown;
+
+const functions = new Map<number, Promise<AnyFunction>>();
+// The same functions once resolved, for the synchronous fast path.
+const ready = new Map<number, AnyFunction>();
+const backlog: WireTask[][] = [];
+let running = false;
+let outbox: WireResult[] = [];
+let busyMs = 0;
+let lastFlush = 0;
+
+function post(message: FromWorker): void {
+  parentPort!.postMessage(message);
+}
+
+function flush(): void {
+  if (outbox.length === 0) return;
+  const message: FromWorker = { type: 'done', results: outbox, busyMs };
+  try {
+    post(message);
+  } catch {
+    // One result could not be cloned: send them one by one, turning the bad ones into errors.
+    for (const result of outbox) sendAlone(result);
+  }
+  outbox = [];
+  busyMs = 0;
+  lastFlush = performance.now();
+}
+
+function sendAlone(result: WireResult): void {
+  try {
+    post({ type: 'done', results: [result], busyMs: 0 });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const failure = new TypeError(`the task's result cannot be sent back to the parent: ${reason}`);
+    post({ type: 'done', results: [[result[0], Outcome.Failed, serializeThrown(failure)]], busyMs: 0 });
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+async function runChunk(fn: AnyFunction, items: unknown[], star: boolean): Promise<[Outcome, unknown]> {
+  const results = new Array<unknown>(items.length);
+  let errors: ChunkOutcome['errors'] | undefined;
+  for (let i = 0; i < items.length; i++) {
+    try {
+      let value = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      if (isThenable(value)) value = await value;
+      results[i] = value;
+    } catch (error) {
+      (errors ??= []).push([i, serializeThrown(error)]);
+    }
+  }
+  if (errors === undefined) return [Outcome.Ok, results];
+  const outcome: ChunkOutcome = { results, errors };
+  return [Outcome.Partial, outcome];
+}
+
+async function runTask(task: WireTask): Promise<WireResult> {
+  const [id, fnId, mode, data, live] = task;
+  try {
+    const fn = await functions.get(fnId)!;
+    const input = live ? await unpack({ value: data, live } as Packed) : data;
+    if (mode === TaskMode.Apply) {
+      let value = fn(...(input as unknown[]));
+      if (isThenable(value)) value = await value;
+      return [id, Outcome.Ok, value];
+    }
+    const [outcome, value] = await runChunk(fn, input as unknown[], mode === TaskMode.Starmap);
+    return [id, outcome, value];
+  } catch (error) {
+    return [id, Outcome.Failed, serializeThrown(error)];
+  }
+}
+
+// Runs an apply task whose function is resolved, whose arguments need no unpacking and whose result is
+// not a promise without leaving the current turn; returns undefined when the task needs the slow path.
+function runSync(task: WireTask): WireResult | undefined {
+  const [id, fnId, mode, data, live] = task;
+  const fn = ready.get(fnId);
+  if (fn === undefined || live || mode !== TaskMode.Apply) return undefined;
+  let value: unknown;
+  try {
+    value = fn(...(data as unknown[]));
+  } catch (error) {
+    return [id, Outcome.Failed, serializeThrown(error)];
+  }
+  if (!isThenable(value)) return [id, Outcome.Ok, value];
+  pendingThenable = value;
+  return undefined;
+}
+
+// A promise returned by a task that started on the fast path; the slow path awaits it.
+let pendingThenable: PromiseLike<unknown> | undefined;
+
+async function settleThenable(id: number, value: PromiseLike<unknown>): Promise<WireResult> {
+  try {
+    return [id, Outcome.Ok, await value];
+  } catch (error) {
+    return [id, Outcome.Failed, serializeThrown(error)];
+  }
+}
+
+async function drain(): Promise<void> {
+  running = true;
+  while (backlog.length > 0) {
+    const batch = backlog.shift()!;
+    for (const task of batch) {
+      const started = performance.now();
+      if (started - lastFlush > FLUSH_AFTER_MS) flush();
+      let result = runSync(task);
+      if (result === undefined) {
+        const thenable = pendingThenable;
+        pendingThenable = undefined;
+        result = thenable === undefined ? await runTask(task) : await settleThenable(task[0], thenable);
+      }
+      outbox.push(result);
+      busyMs += performance.now() - started;
+    }
+  }
+  flush();
+  running = false;
+}
+
+function onMessage(message: ToWorker): void {
+  switch (message.type) {
+    case 'define': {
+      const id = message.id;
+      const resolved = resolveWireFunction(message.fn) as Promise<AnyFunction>;
+      resolved.then(
+        (fn) => ready.set(id, fn),
+        () => {}, // reported through each task that uses it
+      );
+      functions.set(id, resolved);
+      break;
+    }
+    case 'run':
+      backlog.push(message.tasks);
+      if (!running) void drain();
+      break;
+    case 'stop':
+      flush();
+      process.exit(0);
+  }
+}
+
+/** Entry of a pool worker, called by the bootstrap. */
+export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
+  const port = parentPort!;
+  // Messages that arrive during the initializer wait in the port until the listener is attached.
+  if (payload.initializer !== null) {
+    try {
+      const initializer = (await resolveWireFunction(payload.initializer)) as AnyFunction;
+      const initargs = (await unpack(payload.initargs)) as unknown[];
+      const value = initializer(...initargs);
+      if (isThenable(value)) await value;
+    } catch (error) {
+      post({ type: 'init-failed', error: serializeThrown(error) });
+      process.exit(1);
+    }
+  }
+  post({ type: 'ready' });
+  lastFlush = performance.now();
+  port.on('message', onMessage);
+}
