@@ -1,0 +1,45 @@
+// Compile-time checks that types flow from the function into the pool's results (`npm run typecheck`).
+// Nothing here runs: a wrong inference makes tsc fail.
+import { Pool, Process, AsyncResult, type FunctionReference } from '../../src/index.js';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(): T | undefined {
+  return undefined;
+}
+
+declare const pool: Pool;
+const cube = (x: number): number => x * x * x;
+const greet = async (name: string, times: number): Promise<string> => name.repeat(times);
+const ref: FunctionReference = { module: './tasks.js', name: 'cube' };
+
+export async function check(): Promise<void> {
+  const cubes = pool.map(cube, [1, 2, 3]);
+  assertType<Equal<typeof cubes, Promise<number[]>>>();
+
+  const greeting = pool.apply(greet, ['a', 2]);
+  assertType<Equal<typeof greeting, Promise<string>>>(); // async results are unwrapped
+
+  const starred = pool.starmap(greet, [['a', 1], ['b', 2]]);
+  assertType<Equal<typeof starred, Promise<string[]>>>();
+
+  const later = pool.applyAsync(cube, [2]);
+  assertType<Equal<typeof later, AsyncResult<number>>>();
+  const value = await later;
+  assertType<Equal<typeof value, number>>();
+
+  for await (const y of pool.imap(cube, [1, 2])) assertType<Equal<typeof y, number>>();
+  for await (const y of pool.imapUnordered(greet as (s: string) => Promise<string>, ['x'])) {
+    assertType<Equal<typeof y, string>>();
+  }
+
+  const byReference = pool.apply(ref, [1]);
+  assertType<Equal<typeof byReference, Promise<unknown>>>();
+
+  // @ts-expect-error: cube takes numbers
+  void pool.map(cube, ['a']);
+  // @ts-expect-error: greet takes (string, number)
+  void pool.apply(greet, ['a', 'b']);
+  // @ts-expect-error: args must match the target
+  new Process({ target: cube, args: ['x'] });
+  new Process({ target: cube, args: [1] });
+}
