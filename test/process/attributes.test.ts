@@ -137,3 +137,39 @@ test('args: may be omitted; must be an array', T, () => {
 test('target: must be a function or a { module, name } reference', T, () => {
   assert.throws(() => new Process({ target: 1 as never }), /target must be a function or a \{ module, name \} reference/);
 });
+
+test('awaiting join() on a daemon child keeps the program alive until the child ends', T, async () => {
+  // A daemon's worker does not hold the event loop open by itself; join() must, or this test's
+  // promise would be left pending when the loop empties.
+  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: sleepThenStore, args: [shared, 200], daemon: true });
+  p.start();
+  await p.join();
+  assert.equal(Atomics.load(shared, 0), 1);
+  assert.equal(p.exitCode, 0);
+});
+
+test('the child ends when its target returns, whatever timers it left behind', T, async () => {
+  const p = new Process({
+    target: () => {
+      setInterval(() => {}, 1000);
+      setTimeout(() => {}, 60_000);
+    },
+  });
+  p.start();
+  await p.join(10_000);
+  assert.equal(p.exitCode, 0);
+});
+
+test('an unhandled rejection inside the child ends it with exit code 1', T, async (t) => {
+  t.mock.method(process.stderr, 'write', () => true);
+  const p = new Process({
+    target: async () => {
+      void Promise.reject(new Error('nobody handles this'));
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    },
+  });
+  p.start();
+  await p.join(10_000);
+  assert.equal(p.exitCode, 1);
+});
