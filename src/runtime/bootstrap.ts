@@ -1,10 +1,9 @@
 /**
- * Child side of the start-method seam: the first code a child runs. It adopts its identity, loads the
- * library (which registers every shareable class, so shared objects revive live), then runs its role:
- * a `Process` target, or a pool's worker loop.
+ * Child side of the start-method seam: the first code a child runs. It adopts its identity, then runs
+ * its role: a `Process` target, or a pool's worker loop. It loads only what the role needs (the rest of
+ * the library loads when a payload first holds shared objects), so children start quickly.
  */
 import { workerData } from 'node:worker_threads';
-import '../index.js';
 import { adoptIdentity, currentProcess, setBootstrapping } from './identity.js';
 import type { StartMessage } from './spawn.js';
 import { resolveWireFunction } from '../transport/function-ref.js';

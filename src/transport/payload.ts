@@ -91,9 +91,17 @@ function packValue(value: unknown, path: string, state: { live: boolean; seen: M
   return copy ?? value;
 }
 
+// Shared classes register their revivers when their modules load. Workers load the library only when
+// a payload first holds shared objects, so workers that never see one start faster.
+let libraryLoaded: Promise<unknown> | undefined;
+function loadLibrary(): Promise<unknown> {
+  return (libraryLoaded ??= import('../index.js'));
+}
+
 /** Rebuilds what `pack` made, in the worker: shared objects come back live, functions callable. */
 export async function unpack(packed: Packed): Promise<unknown> {
   if (!packed.live) return packed.value;
+  await loadLibrary();
   const top = packed.value;
   if (typeof top === 'object' && top !== null && FUNCTION in top) return resolveWireFunction((top as FunctionMarker)[FUNCTION]);
   const pending: Promise<void>[] = [];
