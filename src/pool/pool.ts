@@ -2,7 +2,7 @@
  * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
  * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`.
  */
-import type { ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { cpuCount } from '../runtime/cpu-count.js';
 import { assertMayStartChildren } from '../runtime/identity.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
@@ -34,6 +34,11 @@ export interface TaskOptions {
   signal?: AbortSignal;
   /** Milliseconds a task may run, counted from when it starts; then it is stopped with `TimeoutError`. */
   timeout?: number;
+  /**
+   * `apply` only: buffers in the arguments to move into the worker instead of copying (zero-copy; they
+   * become unusable here), as `postMessage`'s transfer list.
+   */
+  transfer?: readonly TransferListItem[];
   /** Called as items finish: `(done, total)`; `total` is `undefined` for `imap` until the input ends. */
   onProgress?: (done: number, total: number | undefined) => void;
 }
@@ -256,6 +261,7 @@ export class Pool {
         live,
         timeout: options?.timeout,
         signal: options?.signal,
+        transfer: mode === TaskMode.Apply ? options?.transfer : undefined,
         onResult: (outcome, value) => resolve([outcome, value]),
         onError: (error) => resolve(['error', error]),
       });

@@ -14,7 +14,7 @@
  * - Workers keep the program alive only while the pool has work; an idle pool that was never closed
  *   does not hang the program at exit.
  */
-import type { ResourceLimits, Worker } from 'node:worker_threads';
+import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { spawnThread } from '../runtime/spawn.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { TimeoutError, WorkerLostError } from '../errors.js';
@@ -32,6 +32,8 @@ export interface ScheduledTask {
   readonly live: boolean;
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Buffers to move into the worker instead of copying (they become unusable here). */
+  readonly transfer?: readonly TransferListItem[] | undefined;
   /** Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures. */
   onResult(outcome: Outcome, value: unknown): void;
   /** Called once when the task cannot finish (worker lost, timeout, abort, terminate). */
@@ -238,14 +240,16 @@ export class Scheduler {
     const wire = (entry: Entry): WireTask => [entry.id, entry.fnId, entry.task.mode, entry.task.data, entry.task.live];
     let sent = batch;
     try {
-      this.#post(pw, { type: 'run', tasks: batch.map(wire) });
+      let transfer: TransferListItem[] | undefined;
+      for (const entry of batch) if (entry.task.transfer) (transfer ??= []).push(...entry.task.transfer);
+      this.#post(pw, { type: 'run', tasks: batch.map(wire) }, transfer);
     } catch (error) {
       if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
       // Some task's data cannot be cloned: send them one by one and fail only those.
       sent = [];
       for (const entry of batch) {
         try {
-          this.#post(pw, { type: 'run', tasks: [wire(entry)] });
+          this.#post(pw, { type: 'run', tasks: [wire(entry)] }, entry.task.transfer as TransferListItem[] | undefined);
           sent.push(entry);
         } catch (cloneError) {
           this.#finish(entry);
@@ -270,8 +274,8 @@ export class Scheduler {
     this.#workChanged();
   }
 
-  #post(pw: PoolWorker, message: ToWorker): void {
-    pw.worker.postMessage(message);
+  #post(pw: PoolWorker, message: ToWorker, transfer?: TransferListItem[]): void {
+    pw.worker.postMessage(message, transfer);
   }
 
   // ---- results ----------------------------------------------------------------------------------
