@@ -1,0 +1,60 @@
+/**
+ * The work itself, identical for every implementation. Our Pool and Process
+ * receive these functions by module reference (they are exported from a module
+ * that is not the entry script); the peers' worker files import them too, so
+ * every implementation runs exactly the same code.
+ */
+import { arriveAndWaitForStart, signalFinished } from './lib/gate.mjs';
+
+/** W1: a task far smaller than the cost of dispatching it. @param {number} x */
+export function cube(x) {
+  return x * x * x;
+}
+
+/** W1a for peers, which have no map: one task cubes a whole chunk. @param {number[]} xs */
+export function cubeAll(xs) {
+  return xs.map(cube);
+}
+
+/** W2: CPU-bound, deliberately naive recursion. @param {number} n @returns {number} */
+export function fib(n) {
+  return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+/**
+ * W6: sums a Float64Array, a Float64Array over a SharedArrayBuffer, or our
+ * shared `Array('d')` (which reads by index like a typed array).
+ * @param {ArrayLike<number>} values
+ */
+export function sumValues(values) {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum;
+}
+
+/**
+ * W3 for our library: locked increments of a shared `Value` through its own lock.
+ * Waits at the start gate so process start-up stays out of the timing.
+ * @param {{ value: number, getLock(): { acquire(): boolean, release(): void } }} counter
+ * @param {Int32Array} gate
+ * @param {number} increments
+ */
+export function incrementWithValueLock(counter, gate, increments) {
+  const lock = counter.getLock();
+  arriveAndWaitForStart(gate);
+  for (let i = 0; i < increments; i++) {
+    lock.acquire();
+    counter.value += 1;
+    lock.release();
+  }
+  signalFinished(gate);
+}
+
+/**
+ * W4 for our library: one producer puts `{ i, s }` items on a shared Queue.
+ * @param {{ put(item: unknown): void }} queue @param {Int32Array} gate @param {number} count
+ */
+export function produceIntoQueue(queue, gate, count) {
+  arriveAndWaitForStart(gate);
+  for (let i = 0; i < count; i++) queue.put({ i, s: 'item-' + i });
+}

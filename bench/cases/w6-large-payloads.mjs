@@ -1,0 +1,75 @@
+/**
+ * W6 large payloads: `arrays` Float64Arrays of `length` elements (1 MiB each
+ * in the full run) are summed by 2 workers, one task per array, all submitted
+ * at once. Figure: milliseconds from first submit to last sum (lower is
+ * better); filling the arrays is not timed. Modes:
+ *   copied       structured clone of each array into the worker
+ *   transferred  the array's buffer in the transfer list (moved, not copied)
+ *   shared       zero-copy: ours a shared `Array('d')`, peers a Float64Array
+ *                over a SharedArrayBuffer (what a peer's user would do)
+ */
+import { runCase, now, check, Unsupported } from './lib/harness.mjs';
+import { withOurPool, ours } from './lib/ours.mjs';
+import { forEveryPeer, withPeerPool } from './lib/peers.mjs';
+import { sumValues } from './tasks.mjs';
+
+/** Element j of array k; small integers, so every sum is exact in a double. */
+const element = (k, j) => (j % 1000) + k;
+
+/** @param {number} k @param {number} length */
+function expectedSum(k, length) {
+  let sum = 0;
+  for (let j = 0; j < length; j++) sum += element(k, j);
+  return sum;
+}
+
+/** @param {{ [j: number]: number }} target @param {number} k @param {number} length */
+function fill(target, k, length) {
+  for (let j = 0; j < length; j++) target[j] = element(k, j);
+  return target;
+}
+
+/** @param {unknown[]} sums @param {number} arrays @param {number} length */
+function checkSums(sums, arrays, length) {
+  check(sums.length === arrays, `expected ${arrays} sums, got ${sums.length}`);
+  sums.forEach((sum, k) => check(sum === expectedSum(k, length), `sum ${k} is ${sum}, expected ${expectedSum(k, length)}`));
+}
+
+/** @param {string} mode @param {number} arrays @param {number} length */
+function peerPayloads(mode, arrays, length) {
+  return Array.from({ length: arrays }, (_, k) => {
+    const buffer = mode === 'shared'
+      ? new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT)
+      : new ArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT);
+    return fill(new Float64Array(buffer), k, length);
+  });
+}
+
+runCase({
+  async multiprocessing({ mode, workers, arrays, length }) {
+    // API.md's Pool options carry no transfer list: nothing to measure.
+    if (mode === 'transferred') throw new Unsupported('the Pool API has no transfer list');
+    const SharedArray = mode === 'shared' ? ours('Array') : undefined;
+    const payloads = Array.from({ length: arrays }, (_, k) =>
+      fill(SharedArray ? new SharedArray('d', length, { lock: false }) : new Float64Array(length), k, length));
+    return withOurPool(workers, async (pool) => {
+      const start = now();
+      const sums = await Promise.all(payloads.map((values) => pool.apply(sumValues, [values])));
+      const elapsed = now() - start;
+      checkSums(sums, arrays, length);
+      return { value: elapsed };
+    });
+  },
+  ...forEveryPeer(async ({ impl, mode, workers, arrays, length }) => {
+    const payloads = peerPayloads(mode, arrays, length);
+    return withPeerPool(impl, workers, async (pool) => {
+      const start = now();
+      const sums = await Promise.all(payloads.map((values) =>
+        pool.run('sumValues', values, mode === 'transferred' ? [values.buffer] : undefined)));
+      const elapsed = now() - start;
+      checkSums(sums, arrays, length);
+      if (mode === 'transferred') check(payloads.every((v) => v.byteLength === 0), 'an array was copied, not transferred');
+      return { value: elapsed };
+    });
+  }),
+});

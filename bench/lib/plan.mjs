@@ -1,0 +1,100 @@
+/**
+ * What the bench measures: every workload of DESIGN.md (W1–W6), the rows it
+ * compares, and its sizes for a full run and for --smoke. Adding a row or a
+ * workload is a change to this file only.
+ *
+ * A row's role says how it enters the comparison: 'ours' is this library;
+ * 'peer' rows are what our figure is divided by (the best of them is 1×).
+ */
+
+const OURS = { impl: 'multiprocessing', label: 'multiprocessing', role: 'ours', runtime: 'node' };
+const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'].map((impl) => ({ impl, label: impl, role: 'peer', runtime: 'node' }));
+const python = (label, impl = 'python') => ({ impl, label, role: 'peer', runtime: 'python' });
+
+/**
+ * @typedef {{ impl: string, label: string, role: 'ours' | 'peer', runtime: 'node' | 'python' }} RowSpec
+ * @typedef {{
+ *   id: string, title: string, task: string,
+ *   unit: string, better: 'higher' | 'lower',
+ *   script: string, pythonScript?: string,
+ *   rows: RowSpec[], runs: number,
+ *   full: Record<string, unknown>, smoke: Record<string, unknown>,
+ *   extraColumn?: { key: string, label: string, format: (v: number) => string },
+ * }} Workload
+ */
+
+/** @type {Workload[]} */
+export const WORKLOADS = [
+  {
+    id: 'W1a', title: 'Tiny tasks: map', unit: 'items/s', better: 'higher',
+    task: 'map(cube, 0..199,999), default chunking, 2 workers; peers (no map): the input split with Python\'s default chunksize, one task per chunk',
+    script: 'w1a-map.mjs', pythonScript: 'w1a_map.py',
+    rows: [OURS, ...PEERS, python('Python Pool.map')], runs: 5,
+    full: { workers: 2, items: 200_000 }, smoke: { workers: 2, items: 2_000 },
+  },
+  {
+    id: 'W1b', title: 'Tiny tasks: one task per item', unit: 'tasks/s', better: 'higher',
+    task: 'apply(cube, [x]) for 50,000 items, all submitted at once, 2 workers; peers: run/exec/execute per item; Python: apply_async per item',
+    script: 'w1b-apply-each.mjs', pythonScript: 'w1b_apply_each.py',
+    rows: [OURS, ...PEERS, python('Python apply_async')], runs: 5,
+    full: { workers: 2, items: 50_000 }, smoke: { workers: 2, items: 500 },
+  },
+  {
+    id: 'W2', title: 'CPU-bound', unit: 'ms', better: 'lower',
+    task: '64 × fib(30) on 2 workers; ours and Python: map; peers: one task per call. Speedup = serial time (same process, main thread) / parallel time',
+    script: 'w2-cpu-bound.mjs', pythonScript: 'w2_cpu_bound.py',
+    rows: [OURS, ...PEERS, python('Python Pool.map')], runs: 5,
+    full: { workers: 2, tasks: 64, n: 30 }, smoke: { workers: 2, tasks: 8, n: 20 },
+    extraColumn: { key: 'speedup', label: 'speedup', format: (v) => `${v.toFixed(2)}×` },
+  },
+  {
+    id: 'W3', title: 'Shared counter', unit: 'increments/s', better: 'higher',
+    task: '2 workers × 500,000 locked increments of one shared int32; ours: Value(\'i\') + getLock() in 2 Processes',
+    script: 'w3-shared-counter.mjs', pythonScript: 'w3_shared_counter.py',
+    rows: [OURS, { impl: 'atomics-mutex', label: 'hand-written Atomics mutex', role: 'peer', runtime: 'node' }, python('Python Value + get_lock()')],
+    runs: 5,
+    full: { workers: 2, increments: 500_000 }, smoke: { workers: 2, increments: 10_000 },
+  },
+  {
+    id: 'W4', title: 'Queue', unit: 'msgs/s', better: 'higher',
+    task: 'one producer sends 200,000 { i, s: \'item-\' + i } to the main thread; ours: Queue with blocking get() on the main thread',
+    script: 'w4-queue.mjs', pythonScript: 'w4_queue.py',
+    rows: [OURS, { impl: 'messageport', label: 'raw MessagePort stream', role: 'peer', runtime: 'node' }, python('Python mp.Queue')],
+    runs: 5,
+    full: { count: 200_000 }, smoke: { count: 2_000 },
+  },
+  {
+    id: 'W5', title: 'Start-up', unit: 'ms', better: 'lower',
+    task: 'pool of 2 created → first result → closed, in a fresh process',
+    script: 'w5-startup.mjs', pythonScript: 'w5_startup.py',
+    rows: [OURS, ...PEERS, python('Python Pool (fork)', 'python-fork'), python('Python Pool (spawn)', 'python-spawn')],
+    runs: 7,
+    full: { workers: 2 }, smoke: { workers: 2 },
+  },
+  ...['copied', 'transferred', 'shared'].map((mode) => ({
+    id: `W6-${mode}`, title: `Large payloads: ${mode}`, unit: 'ms', better: /** @type {const} */ ('lower'),
+    task: {
+      copied: '64 × 1 MiB Float64Array, each summed by one task on 2 workers; structured clone (Python: pickled)',
+      transferred: '64 × 1 MiB Float64Array, each summed by one task on 2 workers; buffer moved with a transfer list',
+      shared: '64 × 1 MiB, zero-copy; ours: shared Array(\'d\'); peers: Float64Array over a SharedArrayBuffer',
+    }[mode],
+    script: 'w6-large-payloads.mjs', pythonScript: 'w6_large_payloads.py',
+    rows: mode === 'copied' ? [OURS, ...PEERS, python('Python (pickled)')] : [OURS, ...PEERS],
+    runs: 5,
+    full: { mode, workers: 2, arrays: 64, length: 131_072 }, smoke: { mode, workers: 2, arrays: 4, length: 1_024 },
+  })),
+];
+
+/**
+ * The workloads and rows selected by --only / --impl (comma lists; a prefix
+ * matches, so `--only W6` is all three W6 modes and `--impl python` both W5 Python rows).
+ * @param {{ only: string[], impls: string[] }} filters
+ * @returns {Workload[]}
+ */
+export function selectWorkloads({ only, impls }) {
+  const matches = (value, wanted) => wanted.length === 0 || wanted.some((w) => value.toLowerCase().startsWith(w.toLowerCase()));
+  return WORKLOADS
+    .filter((w) => matches(w.id, only))
+    .map((w) => ({ ...w, rows: w.rows.filter((row) => matches(row.impl, impls)) }))
+    .filter((w) => w.rows.length > 0);
+}

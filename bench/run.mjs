@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: runs workloads W1–W6 (DESIGN.md) on this library, the peer
+ * pools, hand-written references and Python's multiprocessing, each
+ * measurement in a fresh process, interleaved, and reports medians, ranges
+ * and ratios to the best peer.
+ *
+ * A complete full run (no --smoke, --only or --impl) writes
+ * bench/results/latest.json, docs/benchmarks.md and docs/benchmarks.svg.
+ * Other runs write bench/results/smoke.json or partial.json and leave docs/ alone.
+ * Exits non-zero when any row that ran FAILED.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs, USAGE } from './lib/args.mjs';
+import { selectWorkloads } from './lib/plan.mjs';
+import { executeCase, findPython } from './lib/execute.mjs';
+import { summarizeRow, addRatios } from './lib/results.mjs';
+import { describeEnvironment } from './lib/environment.mjs';
+import { consoleReport, markdownReport } from './lib/report.mjs';
+import { renderChart } from './lib/svg.mjs';
+
+const CASE_TIMEOUT_MS = { full: 240_000, smoke: 60_000 };
+
+/**
+ * Rotates the row order by the run number, so no row always runs first
+ * (right after another workload) or last.
+ * @template T @param {T[]} rows @param {number} run
+ */
+function rotated(rows, run) {
+  const shift = run % rows.length;
+  return [...rows.slice(shift), ...rows.slice(0, shift)];
+}
+
+/**
+ * @param {import('./lib/plan.mjs').Workload} workload
+ * @param {{ smoke: boolean, runs?: number, python?: string }} options
+ */
+async function measureWorkload(workload, { smoke, runs: runsOverride, python }) {
+  const runs = smoke ? 1 : runsOverride ?? workload.runs;
+  const params = smoke ? workload.smoke : workload.full;
+  /** @type {Map<string, import('./lib/execute.mjs').CaseResult[]>} */
+  const results = new Map(workload.rows.map((row) => [row.impl, []]));
+  for (let run = 0; run < runs; run++) {
+    for (const row of rotated(workload.rows, run)) {
+      const started = performance.now();
+      const result = row.runtime === 'python' && !python
+        ? { status: /** @type {const} */ ('skipped'), reason: 'python3 with multiprocessing not found' }
+        : await executeCase({
+          runtime: row.runtime,
+          script: row.runtime === 'python' ? /** @type {string} */ (workload.pythonScript) : workload.script,
+          params: { impl: row.impl, ...params },
+          timeoutMs: smoke ? CASE_TIMEOUT_MS.smoke : CASE_TIMEOUT_MS.full,
+        });
+      results.get(row.impl)?.push(result);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      const note = result.status === 'ok' ? '' : ` ${result.status}`;
+      process.stderr.write(`  ${workload.id} run ${run + 1}/${runs} ${row.impl}: ${seconds} s${note}\n`);
+    }
+  }
+  const rows = workload.rows.map((row) => ({ ...row, ...summarizeRow(results.get(row.impl) ?? []) }));
+  const { extraColumn, ...plain } = workload;
+  return { ...plain, extraColumn, runs, params, ...addRatios(workload, rows) };
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const workloads = selectWorkloads(options);
+  if (workloads.length === 0) throw new Error(`nothing selected\n${USAGE}`);
+  const complete = !options.smoke && options.only.length === 0 && options.impls.length === 0;
+  const python = findPython();
+  const environment = describeEnvironment(python);
+  const began = performance.now();
+  process.stderr.write(`bench: ${options.smoke ? 'smoke' : 'full'} run of ${workloads.map((w) => w.id).join(', ')}${python ? '' : ' (python3 not found: its rows are skipped)'}\n`);
+
+  const measured = [];
+  for (const workload of workloads) measured.push(await measureWorkload(workload, { ...options, python }));
+  const minutes = ((performance.now() - began) / 60_000).toFixed(1);
+
+  console.log(consoleReport(measured));
+  console.log(`\n${environment.date} · Node ${environment.node} · Python ${environment.python} · ${environment.machine.cpus} × ${environment.machine.cpuModel} · ${minutes} min`);
+
+  const runsNote = options.smoke
+    ? 'smoke: 1 run, tiny sizes'
+    : `${[...new Set(measured.map((w) => w.runs))].join(' or ')} per row, each in a fresh process; the whole run took ${minutes} minutes`;
+  const serializable = measured.map(({ extraColumn, ...rest }) => rest);
+  const record = { mode: options.smoke ? 'smoke' : complete ? 'full' : 'partial', options, environment, runsNote, workloads: serializable };
+  const resultsFile = new URL(`results/${options.smoke ? 'smoke' : complete ? 'latest' : 'partial'}.json`, import.meta.url);
+  mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+  writeFileSync(resultsFile, `${JSON.stringify(record, null, 2)}\n`);
+  console.log(`raw results: ${resultsFile.pathname}`);
+
+  if (complete) {
+    const docs = new URL('../docs/', import.meta.url);
+    mkdirSync(docs, { recursive: true });
+    writeFileSync(new URL('benchmarks.svg', docs), renderChart({ environment, workloads: measured }));
+    writeFileSync(new URL('benchmarks.md', docs), markdownReport({ environment, workloads: measured, runsNote }));
+    console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
+  }
+
+  const failed = measured.flatMap((w) => w.rows.filter((r) => r.status === 'failed').map((r) => `${w.id} ${r.label}: ${r.reason}`));
+  if (failed.length > 0) {
+    console.error(`\n${failed.length} row(s) FAILED:\n${failed.map((f) => `  ${f}`).join('\n')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (error) => { console.error(error instanceof Error ? error.message : error); process.exitCode = 2; },
+);
