@@ -1,5 +1,6 @@
 /** The results as text: a table per workload for the console, and docs/benchmarks.md. */
 import { formatValue, formatRange, formatRatio, statusText } from './format.mjs';
+import { displayId } from './svg.mjs';
 
 /** @param {any} workload @param {any} row */
 function cells(workload, row) {
@@ -20,7 +21,7 @@ const HEADER = ['implementation', 'median', 'min–max', 'vs best peer', 'notes'
 
 /** @param {any} workload */
 function heading(workload) {
-  return `${workload.id} · ${workload.title} (${workload.unit}, ${workload.better} is better)`;
+  return `${displayId(workload.id)} · ${workload.title} (${workload.unit}, ${workload.better} is better)`;
 }
 
 /** @param {any[]} workloads summarized workloads */
@@ -58,7 +59,7 @@ function markdownTable(workload) {
  */
 export function markdownReport({ environment: env, workloads, runsNote }) {
   const sections = workloads.map((w) => [
-    `### ${w.id} · ${w.title}`,
+    `### ${displayId(w.id)} · ${w.title}`,
     '',
     `${w.task}. Figure: ${w.unit}, ${w.better} is better; ${w.runs} runs.${w.bestPeer ? ` Best peer: ${w.bestPeer}.` : ''}`,
     '',
@@ -111,8 +112,7 @@ ${sections.join('\n\n')}
   \`destroy()\` sometimes never settles although its workers exit (about 1 run in 10 here); the bench counts it closed when
   \`destroy()\` settles or all its workers have exited, whichever is first.
 - **W6** fills 64 arrays of 131,072 doubles (1 MiB each) before the clock starts, then sums each in one task.
-  *copied*: structured clone (Python: pickled); *transferred*: the buffer in the transfer list (our Pool's API has no
-  transfer list, hence n/a); *shared*: ours a shared \`Array('d')\`, the peers a \`Float64Array\` over a
+  *copied*: structured clone (Python: pickled); *transferred*: the buffer in the transfer list (ours: \`apply(sum, [a], { transfer: [a.buffer] })\`); *shared*: ours a shared \`Array('d')\`, the peers a \`Float64Array\` over a
   \`SharedArrayBuffer\`, both zero-copy.
 - Python uses its default start method (\`fork\` on Linux) except where W5 says otherwise.
 - The machine has ${env.machine.cpus} cores; the figures are indicative of this machine only.
