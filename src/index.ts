@@ -41,6 +41,25 @@ export {
 export type { FunctionReference } from './transport/function-ref.js';
 
 // --- shared memory and synchronization ---
+export { Value, RawValue, type ValueOptions, type LockOption } from './memory/value.js';
+export {
+  SharedArray,
+  SharedArray as Array,
+  RawArray,
+  type ArrayOptions,
+  type SharedArrayMembers,
+  type CharArrayMembers,
+  type SharedArrayConstructor,
+  type RawArrayConstructor,
+  type SizeOrValues,
+} from './memory/array.js';
+export type { TypeCode, PythonTypeCode, TypeCodeAlias, TypedArrayOf, ValueOf, ElementOf } from './memory/typecodes.js';
+export { Lock } from './sync/lock.js';
+export { RLock } from './sync/rlock.js';
+export { Semaphore, BoundedSemaphore } from './sync/semaphore.js';
+export { Condition } from './sync/condition.js';
+export { Event } from './sync/event.js';
+export { Barrier, type BarrierOptions } from './sync/barrier.js';
 
 // --- queues and pipes ---
 

@@ -1,0 +1,265 @@
+/**
+ * `Barrier`: `parties` threads wait until all of them have arrived, then all go on together.
+ *
+ * Shared words: an internal mutex, the number arrived, a generation word the waiters sleep on, a
+ * broken flag, `parties`, and a small ring of per-generation outcomes (passed or broken), so a waiter
+ * that wakes late still learns how *its* generation ended even if the barrier was reset or aborted
+ * since. Breaking (abort, reset with waiters, a timeout, a failing action) ends the generation as
+ * broken: every waiter of it throws `BrokenBarrierError`.
+ *
+ * The action runs in the last thread to arrive, before the others are released, as in Python. Where
+ * the barrier crossed into a worker, the action crossed with it by the library's function transport
+ * (exported from a module, or self-contained), and becomes available once that worker has loaded it.
+ */
+import { BrokenBarrierError, misuse } from '../errors.js';
+import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
+import { resolveWireFunction, toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
+import { adopt, sharedWords } from './guard.js';
+import { deadlineAfter, notify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
+import { lockWord, lockWordAsync, unlockWord } from './mutex.js';
+
+const MUTEX = 0;
+const COUNT = 1;
+const GEN = 2;
+const BROKEN = 3;
+const PARTIES = 4;
+const HAS_ACTION = 5;
+const OUTCOMES = 8;
+const RING = 16;
+const PASSED = 1;
+const BROKE = 2;
+
+/** Options of `new Barrier(parties, options)`. */
+export interface BarrierOptions {
+  /** Called by one of the threads (the last to arrive) when all have arrived, before any is released. */
+  action?: (() => unknown) | FunctionReference;
+  /** Default timeout (ms) of `wait()` when it is given none. */
+  timeout?: number;
+}
+
+interface BarrierState {
+  readonly words: Int32Array;
+  readonly timeout: number | undefined;
+  readonly action: WireFunction | null;
+}
+
+let reviving: BarrierState | undefined;
+
+/**
+ * A barrier shared between processes (Python's `multiprocessing.Barrier`).
+ *
+ * @example
+ * ```ts
+ * const barrier = new Barrier(3, { timeout: 5000 });
+ * // in each of three workers:
+ * const index = barrier.wait();   // 0, 1 or 2: the order of arrival
+ * ```
+ */
+export class Barrier implements Shareable {
+  /** @internal */
+  readonly words: Int32Array;
+  readonly #timeout: number | undefined;
+  #action: (() => unknown) | undefined;
+  #actionWire: WireFunction | null | undefined;
+  #actionLoading: Promise<void> | undefined;
+
+  constructor(parties: number, options: BarrierOptions = {}) {
+    const state = reviving;
+    reviving = undefined;
+    if (state !== undefined) {
+      this.words = adopt(state.words, () => sharedWords(0));
+      this.#timeout = state.timeout;
+      this.#actionWire = state.action;
+      if (state.action !== null) {
+        this.#actionLoading = resolveWireFunction(state.action).then((fn) => {
+          this.#action = fn as () => unknown;
+        });
+        this.#actionLoading.catch(() => {});
+      }
+      return;
+    }
+    if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
+      throw misuse(RangeError, 'ERR_MP_BARRIER_PARTIES', `parties must be an integer > 0, not ${String(parties)}`);
+    }
+    const { action, timeout } = options;
+    if (timeout !== undefined) toWaitTimeout(timeout);
+    if (action !== undefined && typeof action !== 'function' && (typeof action !== 'object' || action === null)) {
+      throw misuse(TypeError, 'ERR_MP_BARRIER_ACTION', 'Barrier action must be a function');
+    }
+    this.words = sharedWords(OUTCOMES + RING);
+    this.words[PARTIES] = parties;
+    this.words[HAS_ACTION] = action === undefined ? 0 : 1;
+    this.#timeout = timeout;
+    if (typeof action === 'function') {
+      this.#action = action;
+    } else if (action !== undefined) {
+      this.#actionWire = toWireFunction(action, 'Barrier action');
+      this.#actionLoading = resolveWireFunction(this.#actionWire).then((fn) => {
+        this.#action = fn as () => unknown;
+      });
+      this.#actionLoading.catch(() => {});
+    }
+  }
+
+  /** How many threads must call `wait()` for the barrier to open. */
+  get parties(): number {
+    return this.words[PARTIES];
+  }
+
+  /** How many threads wait now. */
+  get nWaiting(): number {
+    return Atomics.load(this.words, BROKEN) === 1 ? 0 : Atomics.load(this.words, COUNT);
+  }
+
+  /** Whether the barrier is broken (until `reset()`). */
+  get broken(): boolean {
+    return Atomics.load(this.words, BROKEN) === 1;
+  }
+
+  /**
+   * Waits until all parties have arrived; returns this thread's arrival index (0 … parties − 1).
+   * Throws `BrokenBarrierError` if the barrier is or gets broken, or if `timeout` ms (default: the
+   * barrier's `timeout`) pass first, which also breaks it.
+   */
+  wait(timeout?: number): number {
+    const words = this.words;
+    const deadline = deadlineAfter(toWaitTimeout(timeout ?? this.#timeout));
+    lockWord(words, MUTEX);
+    const arrival = this.#arrive(false);
+    if (arrival.done) return arrival.index;
+    const gen = arrival.gen;
+    while (Atomics.load(words, GEN) === gen) {
+      const left = remaining(deadline);
+      if (left <= 0) {
+        lockWord(words, MUTEX);
+        this.#timedOut(gen);
+        break;
+      }
+      wait(words, GEN, gen, left);
+    }
+    return this.#outcome(gen, arrival.index);
+  }
+
+  /** `wait` without blocking the event loop. */
+  async waitAsync(timeout?: number): Promise<number> {
+    const words = this.words;
+    const deadline = deadlineAfter(toWaitTimeout(timeout ?? this.#timeout));
+    await lockWordAsync(words, MUTEX);
+    if (this.#action === undefined && this.#actionLoading !== undefined && Atomics.load(words, COUNT) === this.parties - 1) {
+      // About to be the last: let this worker finish loading the action first (the mutex keeps the count).
+      await this.#actionLoading.catch(() => {});
+    }
+    const arrival = this.#arrive(true);
+    if (arrival.done) return arrival.index;
+    const gen = arrival.gen;
+    while (Atomics.load(words, GEN) === gen) {
+      const left = remaining(deadline);
+      if (left <= 0) {
+        await lockWordAsync(words, MUTEX);
+        this.#timedOut(gen);
+        break;
+      }
+      await waitAsync(words, GEN, gen, left);
+    }
+    return this.#outcome(gen, arrival.index);
+  }
+
+  /** Returns the barrier to its empty state; threads waiting on it get `BrokenBarrierError`. */
+  reset(): void {
+    const words = this.words;
+    lockWord(words, MUTEX);
+    if (Atomics.load(words, COUNT) > 0) this.#endGeneration(BROKE);
+    Atomics.store(words, BROKEN, 0);
+    unlockWord(words, MUTEX);
+  }
+
+  /** Breaks the barrier: waiting and future `wait()` calls throw `BrokenBarrierError` until `reset()`. */
+  abort(): void {
+    const words = this.words;
+    lockWord(words, MUTEX);
+    this.#break();
+    unlockWord(words, MUTEX);
+  }
+
+  // Called with the mutex held; releases it.
+  #arrive(isAsync: boolean): { done: true; index: number } | { done: false; index: number; gen: number } {
+    const words = this.words;
+    if (Atomics.load(words, BROKEN) === 1) {
+      unlockWord(words, MUTEX);
+      throw broken();
+    }
+    const index = Atomics.add(words, COUNT, 1);
+    const gen = Atomics.load(words, GEN);
+    if (index + 1 < words[PARTIES]) {
+      unlockWord(words, MUTEX);
+      return { done: false, index, gen };
+    }
+    try {
+      this.#runAction(isAsync);
+    } catch (error) {
+      this.#break();
+      unlockWord(words, MUTEX);
+      throw error;
+    }
+    this.#endGeneration(PASSED);
+    unlockWord(words, MUTEX);
+    return { done: true, index };
+  }
+
+  #runAction(isAsync: boolean): void {
+    if (this.words[HAS_ACTION] === 0) return;
+    const action = this.#action;
+    if (action === undefined) {
+      throw new BrokenBarrierError(
+        "the barrier's action was still loading in this thread when it arrived last, so it could not run " +
+          `and the barrier broke${isAsync ? '' : '; use await barrier.waitAsync(), which waits for the action to load'}`,
+      );
+    }
+    action();
+  }
+
+  // Mutex held: the waiter's time ran out. If its generation is still open, break it.
+  #timedOut(gen: number): void {
+    if (Atomics.load(this.words, GEN) === gen) this.#break();
+    unlockWord(this.words, MUTEX);
+  }
+
+  // Mutex held.
+  #break(): void {
+    Atomics.store(this.words, BROKEN, 1);
+    this.#endGeneration(BROKE);
+  }
+
+  // Mutex held: records how the open generation ended, opens the next one and wakes its waiters.
+  #endGeneration(outcome: number): void {
+    const words = this.words;
+    const gen = Atomics.load(words, GEN);
+    Atomics.store(words, OUTCOMES + (gen & (RING - 1)), outcome);
+    Atomics.store(words, COUNT, 0);
+    Atomics.add(words, GEN, 1);
+    notify(words, GEN);
+  }
+
+  #outcome(gen: number, index: number): number {
+    if (Atomics.load(this.words, OUTCOMES + (gen & (RING - 1))) === PASSED) return index;
+    throw broken();
+  }
+
+  /** @internal */
+  [reduce](): Reduced {
+    if (this.#actionWire === undefined && this.#action !== undefined) {
+      this.#actionWire = toWireFunction(this.#action, 'Barrier action');
+    }
+    const state: BarrierState = { words: this.words, timeout: this.#timeout, action: this.#actionWire ?? null };
+    return { kind: 'Barrier', state };
+  }
+}
+
+function broken(): BrokenBarrierError {
+  return new BrokenBarrierError('the barrier is broken (aborted, reset, timed out, or its action failed)');
+}
+
+registerShareable('Barrier', (raw) => {
+  reviving = raw as BarrierState;
+  return new Barrier(0);
+});

@@ -1,0 +1,74 @@
+/**
+ * `Event`: a shared flag that threads can wait for. One word: the flag (0 clear, 1 set). `wait` sleeps
+ * while the word reads 0, so a `set()` before the sleep makes it return at once.
+ */
+import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
+import { adopt, sharedWords } from './guard.js';
+import { deadlineAfter, notify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
+
+const FLAG = 0;
+
+/**
+ * An event shared between processes (Python's `multiprocessing.Event`).
+ *
+ * @example
+ * ```ts
+ * const ready = new Event();
+ * new Process({ target: worker, args: [ready] }).start();   // the worker calls ready.set()
+ * await ready.waitAsync(5000);                               // or ready.wait(5000) to block
+ * ```
+ */
+export class Event implements Shareable {
+  /** @internal The shared words: [flag]. */
+  readonly words: Int32Array;
+
+  constructor() {
+    this.words = sharedWords(1);
+  }
+
+  /** Whether the flag is set. */
+  isSet(): boolean {
+    return Atomics.load(this.words, FLAG) === 1;
+  }
+
+  /** Sets the flag and wakes every waiter. */
+  set(): void {
+    if (Atomics.exchange(this.words, FLAG, 1) === 0) notify(this.words, FLAG);
+  }
+
+  /** Clears the flag; later waits block until the next `set()`. */
+  clear(): void {
+    Atomics.store(this.words, FLAG, 0);
+  }
+
+  /** Blocks until the flag is set or `timeout` ms pass; returns the flag. */
+  wait(timeout?: number): boolean {
+    const words = this.words;
+    const deadline = deadlineAfter(toWaitTimeout(timeout));
+    while (Atomics.load(words, FLAG) === 0) {
+      const left = remaining(deadline);
+      if (left <= 0) return false;
+      wait(words, FLAG, 0, left);
+    }
+    return true;
+  }
+
+  /** `wait` without blocking the event loop. */
+  async waitAsync(timeout?: number): Promise<boolean> {
+    const words = this.words;
+    const deadline = deadlineAfter(toWaitTimeout(timeout));
+    while (Atomics.load(words, FLAG) === 0) {
+      const left = remaining(deadline);
+      if (left <= 0) return false;
+      await waitAsync(words, FLAG, 0, left);
+    }
+    return true;
+  }
+
+  /** @internal */
+  [reduce](): Reduced {
+    return { kind: 'Event', state: this.words };
+  }
+}
+
+registerShareable('Event', (state) => adopt(state as Int32Array, () => new Event()));

@@ -1,0 +1,134 @@
+/**
+ * What every lock-like class shares: the scoped forms (`guard`, `guardAsync`, `withLock`,
+ * `withLockAsync`) built on `acquire`/`acquireAsync`/`release`, and the per-thread owner id.
+ *
+ * Internal: the public classes extend `Acquirable` so the scoped forms exist once.
+ */
+import { threadId } from 'node:worker_threads';
+import { TimeoutError } from '../errors.js';
+
+/**
+ * This thread's owner id, as stored in a lock's owner word: the worker thread id + 1, so that 0 means
+ * "nobody". The main thread is 1.
+ */
+export const selfId: number = threadId + 1;
+
+/** The blocking and async acquire/release trio that the scoped forms are built on. */
+export interface AcquireRelease {
+  acquire(blocking?: boolean, timeout?: number): boolean;
+  acquireAsync(timeout?: number): Promise<boolean>;
+  release(): void;
+}
+
+/** Base of `Lock`, `RLock`, `Semaphore` and `Condition`: scoped forms that release on throw. */
+export abstract class Acquirable implements AcquireRelease {
+  abstract acquire(blocking?: boolean, timeout?: number): boolean;
+  abstract acquireAsync(timeout?: number): Promise<boolean>;
+  abstract release(): void;
+
+  /**
+   * Acquires, and returns a `Disposable` that releases: `using _ = lock.guard()`.
+   * With a `timeout` (ms), throws `TimeoutError` if it could not acquire in time.
+   */
+  guard(timeout?: number): Disposable {
+    if (!this.acquire(true, timeout)) throw timedOut(timeout);
+    return releaser(this);
+  }
+
+  /** Acquires without blocking the event loop: `using _ = await lock.guardAsync()`. */
+  async guardAsync(timeout?: number): Promise<Disposable> {
+    if (!(await this.acquireAsync(timeout))) throw timedOut(timeout);
+    return releaser(this);
+  }
+
+  /** Runs `fn` while holding the lock, and releases afterwards, also when `fn` throws. */
+  withLock<R>(fn: () => R): R {
+    this.acquire();
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /** Awaits the lock without blocking the event loop, awaits `fn`, and releases, also on rejection. */
+  async withLockAsync<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
+    await this.acquireAsync();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+}
+
+function releaser(lock: AcquireRelease): Disposable {
+  let done = false;
+  return {
+    [Symbol.dispose]() {
+      if (done) return;
+      done = true;
+      lock.release();
+    },
+  };
+}
+
+function timedOut(timeout: number | undefined): TimeoutError {
+  const error = new TimeoutError(`could not acquire the lock within ${timeout} ms`);
+  return error;
+}
+
+/**
+ * What `Condition` needs from its lock: whether this thread holds it, and how to let go of every
+ * recursion level and take them back.
+ * @internal
+ */
+export interface ConditionLock extends AcquireRelease {
+  /** True when the calling thread holds the lock. */
+  isMine(): boolean;
+  /** Releases completely; returns what `restore` needs (the recursion depth). */
+  releaseAll(): number;
+  /** Takes the lock back after `releaseAll`, blocking. */
+  restore(saved: number): void;
+  /** Takes the lock back after `releaseAll`, without blocking the event loop. */
+  restoreAsync(saved: number): Promise<void>;
+}
+
+/**
+ * The wait, in ms, for `acquire(blocking, timeout)`: `blocking = false` never waits (a timeout is then
+ * ignored, as in Python's multiprocessing), `undefined` waits forever, a negative timeout is 0.
+ */
+export function acquireTimeout(blocking: boolean, timeout: number | undefined): number {
+  if (!blocking) return 0;
+  if (timeout === undefined || timeout === null) return Infinity;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError(`timeout must be a number of milliseconds, not ${String(timeout)}`);
+  }
+  return timeout < 0 ? 0 : timeout;
+}
+
+// The revive path: a reviver hands existing shared words to the constructor through this slot, so the
+// public constructors keep Python's signatures.
+let adopting: Int32Array | undefined;
+
+/** @internal Runs `make` so that its `sharedWords()` call returns `words` instead of new memory. */
+export function adopt<T>(words: Int32Array, make: () => T): T {
+  adopting = words;
+  try {
+    return make();
+  } finally {
+    adopting = undefined;
+  }
+}
+
+/** @internal `count` fresh zeroed shared words, or the words being revived (see `adopt`). */
+export function sharedWords(count: number): Int32Array {
+  const words = adopting;
+  adopting = undefined;
+  return words ?? new Int32Array(new SharedArrayBuffer(count * 4));
+}
+
+/** @internal True while a constructor runs for a reviver (skip initialising shared state). */
+export function isAdopting(): boolean {
+  return adopting !== undefined;
+}
