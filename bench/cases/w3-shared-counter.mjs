@@ -39,9 +39,10 @@ runCase({
     const gate = createGate();
     const threads = Array.from({ length: workers }, () =>
       new Worker(mutexWorker, { workerData: { lockWord, counter, gate, increments } }));
+    const exited = Promise.all(threads.map((t) => new Promise((resolve) => t.once('exit', resolve))));
     const start = await openWhenAllArrived(gate, workers);
     const end = waitUntilAllFinished(gate, workers);
-    await Promise.all(threads.map((t) => new Promise((resolve) => t.once('exit', resolve))));
+    await exited;
     check(counter[0] === workers * increments, `final count ${counter[0]}, expected ${workers * increments}`);
     return { value: perSecond(workers * increments, end - start) };
   },

@@ -47,6 +47,8 @@ runCase({
     const { port1, port2 } = new MessageChannel();
     const gate = createGate();
     const worker = new Worker(producerWorker, { workerData: { port: port2, gate, count }, transferList: [port2] });
+    // Listen for the exit now: the worker may well be gone before the last item is read.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     let received = 0;
     /** @type {Promise<number>} */
     const lastItemAt = new Promise((resolve, reject) => {
@@ -63,7 +65,7 @@ runCase({
     });
     const start = await openWhenAllArrived(gate, 1);
     const end = await lastItemAt;
-    await new Promise((resolve) => worker.once('exit', resolve));
+    await exited;
     port1.close();
     check(received === count, `received ${received} items, expected ${count}`);
     return { value: perSecond(count, end - start) };

@@ -34,10 +34,10 @@ export const WORKLOADS = [
   },
   {
     id: 'W1b', title: 'Tiny tasks: one task per item', unit: 'tasks/s', better: 'higher',
-    task: 'apply(cube, [x]) for 50,000 items, all submitted at once, 2 workers; peers: run/exec/execute per item; Python: apply_async per item',
+    task: 'apply(cube, [x]) for 200,000 items, all submitted at once, 2 workers; peers: run/exec/execute per item; Python: apply_async per item',
     script: 'w1b-apply-each.mjs', pythonScript: 'w1b_apply_each.py',
     rows: [OURS, ...PEERS, python('Python apply_async')], runs: 5,
-    full: { workers: 2, items: 50_000 }, smoke: { workers: 2, items: 500 },
+    full: { workers: 2, items: 200_000 }, smoke: { workers: 2, items: 500 },
   },
   {
     id: 'W2', title: 'CPU-bound', unit: 'ms', better: 'lower',

@@ -100,8 +100,6 @@ ${sections.join('\n\n')}
 - **Peers as users get them:** fixed pools of 2 threads, other options at their defaults. They have no \`map\`, so W1a
   gives them what a user would write: the input cut into chunks of Python's default size (⌈n / 4·workers⌉ = 25,000),
   one task per chunk, results concatenated in order. W1b, W2 and W6 submit one task per item, all at once.
-- **W1b uses 50,000 items** rather than 200,000: the peers run 10k–50k one-item tasks per second here, and the
-  full size would take most of the 15-minute budget on them alone.
 - **W2** runs the same 64 × fib(30) serially on the main thread of the same process first; speedup = serial / parallel.
 - **W3 and W4 time only the work:** the workers wait at a start gate (a shared word), and the clock starts when the
   main thread opens it; thread start-up is W5's subject. The W3 reference is a three-state futex mutex written

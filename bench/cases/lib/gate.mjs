@@ -34,11 +34,18 @@ export function signalFinished(gate) {
  */
 export async function openWhenAllArrived(gate, parties, timeoutMs = 60_000) {
   const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const arrived = Atomics.load(gate, ARRIVED);
-    if (arrived >= parties) break;
-    if (performance.now() > deadline) throw new Error(`only ${arrived} of ${parties} workers reached the start gate`);
-    await Atomics.waitAsync(gate, ARRIVED, arrived, 50).value;
+  // A pending Atomics.waitAsync does not keep Node's event loop alive: without
+  // this timer a worker that died before arriving would end the process silently.
+  const keepAlive = setInterval(() => {}, 1000);
+  try {
+    for (;;) {
+      const arrived = Atomics.load(gate, ARRIVED);
+      if (arrived >= parties) break;
+      if (performance.now() > deadline) throw new Error(`only ${arrived} of ${parties} workers reached the start gate`);
+      await Atomics.waitAsync(gate, ARRIVED, arrived, 50).value;
+    }
+  } finally {
+    clearInterval(keepAlive);
   }
   const openedAt = performance.now();
   Atomics.store(gate, OPEN, 1);
