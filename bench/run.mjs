@@ -10,7 +10,7 @@
  * Other runs write bench/results/smoke.json or partial.json and leave docs/ alone.
  * Exits non-zero when any row that ran FAILED.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, USAGE } from './lib/args.mjs';
 import { selectWorkloads } from './lib/plan.mjs';
 import { executeCase, findPython } from './lib/execute.mjs';
@@ -58,14 +58,29 @@ async function measureWorkload(workload, { smoke, runs: runsOverride, python }) 
     }
   }
   const rows = workload.rows.map((row) => ({ ...row, ...summarizeRow(results.get(row.impl) ?? []) }));
-  const { extraColumn, ...plain } = workload;
-  return { ...plain, extraColumn, runs, params, ...addRatios(workload, rows) };
+  return { ...workload, runs, params, ...addRatios(workload, rows) };
+}
+
+/** docs/benchmarks.md and docs/benchmarks.svg from a full run's record. @param {any} record */
+function writeDocs(record) {
+  const docs = new URL('../docs/', import.meta.url);
+  mkdirSync(docs, { recursive: true });
+  writeFileSync(new URL('benchmarks.svg', docs), renderChart(record));
+  writeFileSync(new URL('benchmarks.md', docs), markdownReport(record));
+  console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
 }
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (options.docsFrom) {
+    // Re-render the docs from a saved run (after a change to the report or chart code), without measuring again.
+    const record = JSON.parse(readFileSync(options.docsFrom, 'utf8'));
+    if (record.mode !== 'full') throw new Error(`${options.docsFrom} is a ${record.mode} run; docs come from full runs only`);
+    writeDocs(record);
     return 0;
   }
   const workloads = selectWorkloads(options);
@@ -80,26 +95,19 @@ async function main() {
   for (const workload of workloads) measured.push(await measureWorkload(workload, { ...options, python }));
   const minutes = ((performance.now() - began) / 60_000).toFixed(1);
 
-  console.log(consoleReport(measured));
+  console.log(consoleReport(measured, { targets: !options.smoke }));
   console.log(`\n${environment.date} · Node ${environment.node} · Python ${environment.python} · ${environment.machine.cpus} × ${environment.machine.cpuModel} · ${minutes} min`);
 
   const runsNote = options.smoke
     ? 'smoke: 1 run, tiny sizes'
     : `${[...new Set(measured.map((w) => w.runs))].join(' or ')} per row, each in a fresh process; the whole run took ${minutes} minutes`;
-  const serializable = measured.map(({ extraColumn, ...rest }) => rest);
-  const record = { mode: options.smoke ? 'smoke' : complete ? 'full' : 'partial', options, environment, runsNote, workloads: serializable };
+  const record = { mode: options.smoke ? 'smoke' : complete ? 'full' : 'partial', options, environment, runsNote, workloads: measured };
   const resultsFile = new URL(`results/${options.smoke ? 'smoke' : complete ? 'latest' : 'partial'}.json`, import.meta.url);
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
   writeFileSync(resultsFile, `${JSON.stringify(record, null, 2)}\n`);
   console.log(`raw results: ${resultsFile.pathname}`);
 
-  if (complete) {
-    const docs = new URL('../docs/', import.meta.url);
-    mkdirSync(docs, { recursive: true });
-    writeFileSync(new URL('benchmarks.svg', docs), renderChart({ environment, workloads: measured }));
-    writeFileSync(new URL('benchmarks.md', docs), markdownReport({ environment, workloads: measured, runsNote }));
-    console.log('wrote docs/benchmarks.md and docs/benchmarks.svg');
-  }
+  if (complete) writeDocs(record);
 
   const failed = measured.flatMap((w) => w.rows.filter((r) => r.status === 'failed').map((r) => `${w.id} ${r.label}: ${r.reason}`));
   if (failed.length > 0) {

@@ -4,13 +4,14 @@
  *   --only W1,W4      workloads whose id starts with one of these
  *   --impl piscina    rows whose implementation starts with one of these
  *   --runs N          override the number of runs per row
+ *   --docs-from FILE  rewrite docs/ from a saved full run (bench/results/latest.json), measuring nothing
  *   --help
  */
-export const USAGE = `usage: node bench/run.mjs [--smoke] [--only W1,W6] [--impl multiprocessing,piscina] [--runs N]`;
+export const USAGE = `usage: node bench/run.mjs [--smoke] [--only W1,W6] [--impl multiprocessing,piscina] [--runs N] [--docs-from bench/results/latest.json]`;
 
 /** @param {string[]} argv */
 export function parseArgs(argv) {
-  const options = { smoke: false, only: /** @type {string[]} */ ([]), impls: /** @type {string[]} */ ([]), runs: /** @type {number | undefined} */ (undefined), help: false };
+  const options = { smoke: false, only: /** @type {string[]} */ ([]), impls: /** @type {string[]} */ ([]), runs: /** @type {number | undefined} */ (undefined), docsFrom: /** @type {string | undefined} */ (undefined), help: false };
   const list = (value) => String(value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
@@ -25,6 +26,7 @@ export function parseArgs(argv) {
         options.runs = runs;
         break;
       }
+      case '--docs-from': options.docsFrom = value(); break;
       case '--help': case '-h': options.help = true; break;
       default: throw new Error(`unknown option ${argv[i]}\n${USAGE}`);
     }

@@ -19,8 +19,12 @@ const python = (label, impl = 'python') => ({ impl, label, role: 'peer', runtime
  *   script: string, pythonScript?: string,
  *   rows: RowSpec[], runs: number,
  *   full: Record<string, unknown>, smoke: Record<string, unknown>,
- *   extraColumn?: { key: string, label: string, format: (v: number) => string },
+ *   extraColumn?: { key: string, label: string, suffix: string },
+ *   targets?: Target[],
  * }} Workload
+ * A goal from the issues, checked on the same run: our speed relative to row
+ * `against` (an impl, or 'best peer') of workload `workload` (default: this one) is at least `atLeast`.
+ * @typedef {{ against: string, workload?: string, atLeast: number }} Target
  */
 
 /** @type {Workload[]} */
@@ -31,6 +35,7 @@ export const WORKLOADS = [
     script: 'w1a-map.mjs', pythonScript: 'w1a_map.py',
     rows: [OURS, ...PEERS, python('Python Pool.map')], runs: 5,
     full: { workers: 2, items: 200_000 }, smoke: { workers: 2, items: 2_000 },
+    targets: [{ against: 'python', atLeast: 2 }],
   },
   {
     id: 'W1b', title: 'Tiny tasks: one task per item', unit: 'tasks/s', better: 'higher',
@@ -38,6 +43,7 @@ export const WORKLOADS = [
     script: 'w1b-apply-each.mjs', pythonScript: 'w1b_apply_each.py',
     rows: [OURS, ...PEERS, python('Python apply_async')], runs: 5,
     full: { workers: 2, items: 200_000 }, smoke: { workers: 2, items: 500 },
+    targets: [{ against: 'best peer', atLeast: 3 }],
   },
   {
     id: 'W2', title: 'CPU-bound', unit: 'ms', better: 'lower',
@@ -45,7 +51,8 @@ export const WORKLOADS = [
     script: 'w2-cpu-bound.mjs', pythonScript: 'w2_cpu_bound.py',
     rows: [OURS, ...PEERS, python('Python Pool.map')], runs: 5,
     full: { workers: 2, tasks: 64, n: 30 }, smoke: { workers: 2, tasks: 8, n: 20 },
-    extraColumn: { key: 'speedup', label: 'speedup', format: (v) => `${v.toFixed(2)}×` },
+    extraColumn: { key: 'speedup', label: 'speedup', suffix: '×' },
+    targets: [{ against: 'best peer', atLeast: 1 }],
   },
   {
     id: 'W3', title: 'Shared counter', unit: 'increments/s', better: 'higher',
@@ -54,6 +61,7 @@ export const WORKLOADS = [
     rows: [OURS, { impl: 'atomics-mutex', label: 'hand-written Atomics mutex', role: 'peer', runtime: 'node' }, python('Python Value + get_lock()')],
     runs: 5,
     full: { workers: 2, increments: 500_000 }, smoke: { workers: 2, increments: 10_000 },
+    targets: [{ against: 'atomics-mutex', atLeast: 0.8 }, { against: 'python', atLeast: 20 }],
   },
   {
     id: 'W4', title: 'Queue', unit: 'msgs/s', better: 'higher',
@@ -62,6 +70,7 @@ export const WORKLOADS = [
     rows: [OURS, { impl: 'messageport', label: 'raw MessagePort stream', role: 'peer', runtime: 'node' }, python('Python mp.Queue')],
     runs: 5,
     full: { count: 200_000 }, smoke: { count: 2_000 },
+    targets: [{ against: 'messageport', atLeast: 2 }, { against: 'python', atLeast: 7 }],
   },
   {
     id: 'W5', title: 'Start-up', unit: 'ms', better: 'lower',
@@ -70,6 +79,7 @@ export const WORKLOADS = [
     rows: [OURS, ...PEERS, python('Python Pool (fork)', 'python-fork'), python('Python Pool (spawn)', 'python-spawn')],
     runs: 7,
     full: { workers: 2 }, smoke: { workers: 2 },
+    targets: [{ against: 'piscina', atLeast: 1 }],
   },
   ...['copied', 'transferred', 'shared'].map((mode) => ({
     id: `W6-${mode}`, title: `Large payloads: ${mode}`, unit: 'ms', better: /** @type {const} */ ('lower'),
@@ -82,6 +92,7 @@ export const WORKLOADS = [
     rows: mode === 'copied' ? [OURS, ...PEERS, python('Python (pickled)')] : [OURS, ...PEERS],
     runs: 5,
     full: { mode, workers: 2, arrays: 64, length: 131_072 }, smoke: { mode, workers: 2, arrays: 4, length: 1_024 },
+    targets: mode === 'shared' ? [{ against: 'multiprocessing', workload: 'W6-copied', atLeast: 5 }] : [],
   })),
 ];
 

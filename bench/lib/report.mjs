@@ -1,12 +1,13 @@
 /** The results as text: a table per workload for the console, and docs/benchmarks.md. */
 import { formatValue, formatRange, formatRatio, statusText } from './format.mjs';
 import { displayId } from './svg.mjs';
+import { evaluateTargets } from './targets.mjs';
 
 /** @param {any} workload @param {any} row */
 function cells(workload, row) {
   if (row.status !== 'ok') return [row.label, '', '', '', statusText(row)];
   const extra = workload.extraColumn && row.extra?.[workload.extraColumn.key] !== undefined
-    ? `${workload.extraColumn.label} ${workload.extraColumn.format(row.extra[workload.extraColumn.key])}`
+    ? `${workload.extraColumn.label} ${row.extra[workload.extraColumn.key].toFixed(2)}${workload.extraColumn.suffix}`
     : '';
   return [
     row.label,
@@ -24,8 +25,29 @@ function heading(workload) {
   return `${displayId(workload.id)} · ${workload.title} (${workload.unit}, ${workload.better} is better)`;
 }
 
-/** @param {any[]} workloads summarized workloads */
-export function consoleReport(workloads) {
+/** @param {{ met: boolean | undefined, goal: string, actual: string }} t */
+const targetText = (t) => `${t.goal}: ${t.actual} ${t.met === undefined ? '–' : t.met ? '✔' : '✘'}`;
+
+/**
+ * One line per workload: our figure, our ratio to the best peer, the issue targets.
+ * @param {any[]} workloads
+ */
+function glanceRows(workloads) {
+  const targets = evaluateTargets(workloads);
+  return workloads.map((w) => {
+    const ours = w.rows.find((/** @type {any} */ r) => r.role === 'ours');
+    const figure = !ours ? 'not run' : ours.status === 'ok' ? formatValue(ours.median, w.unit) : statusText(ours);
+    const ratio = ours?.ratio === undefined ? '' : `${formatRatio(ours.ratio)} ${w.bestPeer}`;
+    const goals = targets.filter((t) => t.workload === w.id).map(targetText).join('; ');
+    return [`${displayId(w.id)} ${w.title}`, figure, ratio, goals];
+  });
+}
+
+/**
+ * @param {any[]} workloads summarized workloads
+ * @param {{ targets: boolean }} options targets mean nothing at smoke sizes
+ */
+export function consoleReport(workloads, { targets }) {
   const lines = [];
   for (const workload of workloads) {
     const table = [HEADER, ...workload.rows.map((row) => cells(workload, row))];
@@ -36,6 +58,11 @@ export function consoleReport(workloads) {
       lines.push(marker + row.map((cell, c) => (c === 4 ? cell : c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ').trimEnd());
     }
     if (workload.bestPeer) lines.push(`  best peer: ${workload.bestPeer}`);
+  }
+  const goals = targets ? evaluateTargets(workloads) : [];
+  if (goals.length > 0) {
+    lines.push('', 'Targets from the issues (same run):');
+    for (const t of goals) lines.push(`  ${t.workload.padEnd(14)} ${targetText(t)}`);
   }
   return lines.join('\n');
 }
@@ -61,7 +88,7 @@ export function markdownReport({ environment: env, workloads, runsNote }) {
   const sections = workloads.map((w) => [
     `### ${displayId(w.id)} · ${w.title}`,
     '',
-    `${w.task}. Figure: ${w.unit}, ${w.better} is better; ${w.runs} runs.${w.bestPeer ? ` Best peer: ${w.bestPeer}.` : ''}`,
+    `${w.task}. Figure: ${w.unit}, ${w.better} is better; ${w.runs} run${w.runs === 1 ? '' : 's'}.${w.bestPeer ? ` Best peer: ${w.bestPeer}.` : ''}`,
     '',
     markdownTable(w),
   ].join('\n'));
@@ -76,6 +103,12 @@ median of several runs, each in a fresh process, with its range; "vs best peer" 
 comparison row of the same run (above 1× is faster, whatever the unit).
 
 ![Speed relative to the best peer, per workload](benchmarks.svg)
+
+## At a glance
+
+| workload | multiprocessing | vs best peer | targets set in the issues (same run) |
+|---|--:|---|---|
+${glanceRows(workloads).map((r) => `| ${r.map(escapeCell).join(' | ')} |`).join('\n')}
 
 ## Run
 
