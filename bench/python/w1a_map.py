@@ -1,7 +1,7 @@
 """W1a: Pool(2).map(cube, range(items)) with the default chunksize. Figure: items/s."""
 import multiprocessing as mp
 
-from harness import check, now_ms, run_case
+from harness import warm_up, check, now_ms, run_case
 from tasks import cube
 
 
@@ -15,6 +15,7 @@ def python(params):
     items, workers = params['items'], params['workers']
     xs = list(range(items))
     with mp.Pool(workers) as pool:
+        warm_up(pool, workers)
         start = now_ms()
         results = pool.map(cube, xs)
         elapsed = now_ms() - start

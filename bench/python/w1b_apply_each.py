@@ -1,7 +1,7 @@
 """W1b: one apply_async per item, all submitted at once, then every .get(). Figure: tasks/s."""
 import multiprocessing as mp
 
-from harness import now_ms, run_case
+from harness import warm_up, now_ms, run_case
 from tasks import cube
 from w1a_map import check_cubes_in_order
 
@@ -9,6 +9,7 @@ from w1a_map import check_cubes_in_order
 def python(params):
     items, workers = params['items'], params['workers']
     with mp.Pool(workers) as pool:
+        warm_up(pool, workers)
         start = now_ms()
         pending = [pool.apply_async(cube, (x,)) for x in range(items)]
         results = [p.get(timeout=120) for p in pending]

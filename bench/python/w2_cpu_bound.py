@@ -1,7 +1,7 @@
 """W2: tasks × fib(n); serial on the main process first, then Pool(2).map. Figure: parallel ms."""
 import multiprocessing as mp
 
-from harness import check, now_ms, run_case
+from harness import warm_up, check, now_ms, run_case
 from tasks import fib
 
 
@@ -20,6 +20,7 @@ def python(params):
     serial_ms = now_ms() - start
     check(all(v == expected for v in serial), 'serial result wrong')
     with mp.Pool(workers) as pool:
+        warm_up(pool, workers)
         start = now_ms()
         results = pool.map(fib, [n] * tasks)
         parallel_ms = now_ms() - start

@@ -6,6 +6,7 @@
  */
 import * as mp from 'multiprocessing';
 import { requireExport, phase } from './harness.mjs';
+import { cube } from '../tasks.mjs';
 
 export { mp };
 
@@ -13,7 +14,8 @@ export { mp };
 export const ours = (name) => /** @type {any} */ (requireExport(mp, name));
 
 /**
- * Runs `body` with a fresh `new Pool(workers)`, then `close()` + `join()` as
+ * Runs `body` with a fresh `new Pool(workers)`, warmed up (start-up is W5's
+ * subject, not the throughput workloads'), then `close()` + `join()` as
  * API.md prescribes. On failure the pool is terminated (best effort) so the
  * case can report instead of hanging.
  * @template T @param {number} workers @param {(pool: any) => Promise<T>} body
@@ -23,6 +25,7 @@ export async function withOurPool(workers, body) {
   const pool = new Pool(workers);
   let result;
   try {
+    await Promise.all(Array.from({ length: 2 * workers }, () => pool.apply(cube, [1])));
     result = await body(pool);
   } catch (error) {
     try { await pool.terminate(); } catch { /* already failing; report the first error */ }

@@ -74,12 +74,15 @@ function destroyPoolifier(pool) {
 }
 
 /**
- * Runs `body` with a fresh peer pool and always destroys it.
+ * Runs `body` with a fresh peer pool, warmed up with a few tiny tasks so that
+ * its threads are running before the clock starts (start-up is W5's subject),
+ * and always destroys it.
  * @template T @param {string} name @param {number} workers @param {(pool: PeerPool) => Promise<T>} body
  */
 export async function withPeerPool(name, workers, body) {
   const pool = await createPeerPool(name, workers);
   try {
+    await Promise.all(Array.from({ length: 2 * workers }, () => pool.run('cube', 1)));
     return await body(pool);
   } finally {
     await pool.destroy();
