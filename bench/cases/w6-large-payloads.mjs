@@ -24,7 +24,7 @@ function expectedSum(k, length) {
   return sum;
 }
 
-/** @param {{ [j: number]: number }} target @param {number} k @param {number} length */
+/** @template {{ [j: number]: number }} T @param {T} target @param {number} k @param {number} length @returns {T} */
 function fill(target, k, length) {
   for (let j = 0; j < length; j++) target[j] = element(k, j);
   return target;

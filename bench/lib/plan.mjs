@@ -7,9 +7,12 @@
  * 'peer' rows are what our figure is divided by (the best of them is 1×).
  */
 
+/** @type {RowSpec} */
 const OURS = { impl: 'multiprocessing', label: 'multiprocessing', role: 'ours', runtime: 'node' };
+/** @type {RowSpec[]} */
 const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'].map((impl) => ({ impl, label: impl, role: 'peer', runtime: 'node' }));
-const python = (label, impl = 'python') => ({ impl, label, role: 'peer', runtime: 'python' });
+/** @returns {RowSpec} */
+const python = (/** @type {string} */ label, impl = 'python') => ({ impl, label, role: 'peer', runtime: 'python' });
 
 /**
  * @typedef {{ impl: string, label: string, role: 'ours' | 'peer', runtime: 'node' | 'python' }} RowSpec
@@ -58,7 +61,7 @@ export const WORKLOADS = [
     id: 'W3', title: 'Shared counter', unit: 'increments/s', better: 'higher',
     task: '2 workers × 500,000 locked increments of one shared int32; ours: Value(\'i\') + getLock() in 2 Processes',
     script: 'w3-shared-counter.mjs', pythonScript: 'w3_shared_counter.py',
-    rows: [OURS, { impl: 'atomics-mutex', label: 'hand-written Atomics mutex', role: 'peer', runtime: 'node' }, python('Python Value + get_lock()')],
+    rows: [OURS, /** @type {RowSpec} */ ({ impl: 'atomics-mutex', label: 'hand-written Atomics mutex', role: 'peer', runtime: 'node' }), python('Python Value + get_lock()')],
     runs: 5,
     full: { workers: 2, increments: 500_000 }, smoke: { workers: 2, increments: 10_000 },
     targets: [{ against: 'atomics-mutex', atLeast: 0.8 }, { against: 'python', atLeast: 20 }],
@@ -67,7 +70,7 @@ export const WORKLOADS = [
     id: 'W4', title: 'Queue', unit: 'msgs/s', better: 'higher',
     task: 'one producer sends 200,000 { i, s: \'item-\' + i } to the main thread; ours: Queue with blocking get() on the main thread',
     script: 'w4-queue.mjs', pythonScript: 'w4_queue.py',
-    rows: [OURS, { impl: 'messageport', label: 'raw MessagePort stream', role: 'peer', runtime: 'node' }, python('Python mp.Queue')],
+    rows: [OURS, /** @type {RowSpec} */ ({ impl: 'messageport', label: 'raw MessagePort stream', role: 'peer', runtime: 'node' }), python('Python mp.Queue')],
     runs: 5,
     full: { count: 200_000 }, smoke: { count: 2_000 },
     targets: [{ against: 'messageport', atLeast: 2 }, { against: 'python', atLeast: 7 }],

@@ -23,10 +23,12 @@ export function summarizeRow(runs) {
   }
   const oks = /** @type {{ value: number, extra?: Record<string, number> }[]} */ (runs);
   const extraKeys = [...new Set(oks.flatMap((r) => Object.keys(r.extra ?? {})))];
-  const extra = Object.fromEntries(extraKeys
-    .map((key) => [key, oks.map((r) => r.extra?.[key]).filter((v) => typeof v === 'number')])
-    .filter(([, values]) => values.length > 0)
-    .map(([key, values]) => [key, median(values)]));
+  /** @type {Record<string, number>} */
+  const extra = {};
+  for (const key of extraKeys) {
+    const values = oks.map((r) => r.extra?.[key]).filter((v) => typeof v === 'number');
+    if (values.length > 0) extra[key] = median(values);
+  }
   return { status, values: oks.map((r) => r.value), ...summarize(oks.map((r) => r.value)), extra };
 }
 

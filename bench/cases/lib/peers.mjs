@@ -15,7 +15,7 @@ export const PEER_NAMES = ['piscina', 'tinypool', 'workerpool', 'poolifier'];
 
 /**
  * @typedef {{
- *   run(task: string, arg: unknown, transferList?: Transferable[]): Promise<any>,
+ *   run(task: string, arg: unknown, transferList?: any[]): Promise<any>,
  *   destroy(): Promise<void>,
  * }} PeerPool
  */
