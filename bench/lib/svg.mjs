@@ -13,7 +13,7 @@ const LAYOUT = {
   plotLeft: 218,
   plotRight: 650,
   valueLeft: 664,
-  top: 104,
+  top: 124,
   groupHeader: 30,
   row: 21,
   bar: 13,
@@ -62,6 +62,13 @@ function domain(ratios) {
 function tickLabel(exp) {
   if (exp >= 0) return `${2 ** exp}×`;
   return `1/${2 ** -exp}×`;
+}
+
+/** "5–7 runs", "1 run" @param {any[]} workloads */
+function runCounts(workloads) {
+  const counts = [...new Set(workloads.map((w) => w.runs))].sort((a, b) => a - b);
+  const last = counts[counts.length - 1];
+  return `${counts.length > 1 ? `${counts[0]}–${last}` : last} run${last === 1 ? '' : 's'}`;
 }
 
 /** @param {{ role: string, runtime: string }} row */
@@ -115,7 +122,7 @@ export function renderChart({ environment, workloads }) {
         );
       } else {
         const failed = row.status === 'failed';
-        body.push(`<text x="${unityX + 8}" y="${mid + 4}" font-size="12" font-style="italic" fill="${failed ? COLORS.failed : COLORS.muted}">${xml(truncate(statusText(row), 80))}</text>`);
+        body.push(`<text x="${unityX + 8}" y="${mid + 4}" font-size="12" font-style="italic" fill="${failed ? COLORS.failed : COLORS.muted}">${xml(truncate(statusText(row), 70))}</text>`);
       }
       y += L.row;
     }
@@ -137,8 +144,9 @@ export function renderChart({ environment, workloads }) {
   }
 
   const env = environment;
-  const subtitle = `Log scale; 1× is the fastest comparison row of the same run; right of the line is faster. `
-    + `${env.date.slice(0, 10)} · Node ${env.node} · Python ${env.python} · ${env.machine.cpus} × ${env.machine.cpuModel}`;
+  const subtitle = 'Log scale. 1× is the fastest comparison row of the same run; a bar right of the line is faster than it, left is slower.';
+  const machine = `${env.date.slice(0, 10)} · Node ${env.node} · Python ${env.python} · ${env.machine.cpus} CPUs (${env.machine.cpuModel})`
+    + ` · median of ${runCounts(workloads)} in fresh processes`;
   const legend = [
     ['multiprocessing', COLORS.ours],
     ['Node.js pools and hand-written worker_threads code', COLORS.peer],
@@ -146,17 +154,18 @@ export function renderChart({ environment, workloads }) {
   ];
   let legendX = 16;
   const legendItems = legend.map(([label, color]) => {
-    const item = `<rect x="${legendX}" y="62" width="12" height="12" rx="2" fill="${color}"/><text x="${legendX + 17}" y="72" font-size="12" fill="${COLORS.text}">${xml(label)}</text>`;
+    const item = `<rect x="${legendX}" y="80" width="12" height="12" rx="2" fill="${color}"/><text x="${legendX + 17}" y="90" font-size="12" fill="${COLORS.text}">${xml(label)}</text>`;
     legendX += 30 + label.length * 6.6;
     return item;
   });
 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${height}" viewBox="0 0 ${L.width} ${height}" font-family="${xml(FONT)}" role="img" aria-labelledby="title desc">
 <title id="title">multiprocessing benchmarks: speed relative to the best peer</title>
-<desc id="desc">${xml(subtitle)}</desc>
+<desc id="desc">${xml(subtitle)} ${xml(machine)}</desc>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="16" y="28" font-size="19" font-weight="700" fill="${COLORS.text}">multiprocessing vs. Node.js pools and Python: speed relative to the best peer</text>
 <text x="16" y="48" font-size="12" fill="${COLORS.muted}">${xml(subtitle)}</text>
+<text x="16" y="65" font-size="12" fill="${COLORS.muted}">${xml(truncate(machine, 140))}</text>
 ${legendItems.join('\n')}
 ${bands.join('\n')}
 ${grid.join('\n')}
