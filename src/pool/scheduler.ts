@@ -290,6 +290,9 @@ export class Scheduler {
         pw.initError = deserializeThrown(message.error);
         return;
       case 'done': {
+        // After terminate() (or once the pool is broken) every task was already settled and the in-flight
+        // lists emptied: results still on their way from a worker are dropped.
+        if (this.#terminated || this.#broken !== undefined) return;
         const count = message.results.length;
         if (message.busyMs > 0 && count > 0) {
           const perTask = message.busyMs / count;
