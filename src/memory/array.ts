@@ -97,12 +97,12 @@ const classes = new Map<string, InstanceClass>();
 const prototypes = new Set<object>();
 const latin1 = new TextDecoder('latin1');
 
-function classFor(type: TypeInfo): InstanceClass {
-  const found = classes.get(type.code);
+// One class per typecode as given (an alias gets its own), so `typecode` reads back what was passed.
+function classFor(typecode: TypeCode, type: TypeInfo): InstanceClass {
+  const found = classes.get(typecode);
   if (found !== undefined) return found;
   // Typed as Uint8Array over shared memory; at runtime it is the typecode's own typed array class.
   const Base = type.ctor as unknown as new (buffer: SharedArrayBuffer, byteOffset?: number, length?: number) => Uint8Array<SharedArrayBuffer>;
-  const typecode = type.code;
   class Shared extends Base {
     static get [Symbol.species](): typeof Base {
       return Base;
@@ -191,7 +191,7 @@ function classFor(type: TypeInfo): InstanceClass {
     });
   }
   const made = Shared as unknown as InstanceClass;
-  classes.set(type.code, made);
+  classes.set(typecode, made);
   prototypes.add(Shared.prototype);
   return made;
 }
@@ -241,7 +241,7 @@ function initialValues(type: TypeInfo, sizeOrValues: unknown): { length: number;
 
 function create(typecode: TypeCode, sizeOrValues: unknown, lock: Lock | RLock | null, type: TypeInfo): Instance {
   const { length, values } = initialValues(type, sizeOrValues);
-  const Class = classFor(type);
+  const Class = classFor(typecode, type);
   // At least one element's worth of bytes: a zero-length SharedArrayBuffer is fine, but keep offsets simple.
   const buffer = new SharedArrayBuffer(Math.max(length, 1) * type.bytes);
   const array = new Class(buffer, 0, length, lock);
@@ -293,6 +293,6 @@ export const RawArray = function RawArray(typecode: TypeCode, sizeOrValues: unkn
 registerShareable('Array', (raw) => {
   const state = raw as ArrayState;
   const type = typeInfo(state.typecode);
-  const Class = classFor(type);
+  const Class = classFor(state.typecode, type);
   return new Class(state.buffer, state.byteOffset, state.length, reviveLock(state.lock));
 });
