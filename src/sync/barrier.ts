@@ -8,8 +8,12 @@
  * broken: every waiter of it throws `BrokenBarrierError`.
  *
  * The action runs in the last thread to arrive, before the others are released, as in Python. Where
- * the barrier crossed into a worker, the action crossed with it by the library's function transport
- * (exported from a module, or self-contained), and becomes available once that worker has loaded it.
+ * the barrier crossed into a worker, the action crossed with it by the library's function transport.
+ * A self-contained action is ready at once. One that needs its module crosses by reference and is
+ * loaded asynchronously in the worker: `waitAsync()` waits for it, but a blocking `wait()` cannot, so
+ * if such a worker arrives last before the action has loaded (typically in its first round), the
+ * barrier breaks with a `BrokenBarrierError` that says so. Use `waitAsync()` there, or a
+ * self-contained action.
  */
 import { BrokenBarrierError, misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
@@ -46,7 +50,9 @@ interface BarrierState {
 let reviving: BarrierState | undefined;
 
 /**
- * A barrier shared between processes (Python's `multiprocessing.Barrier`).
+ * A barrier shared between processes (Python's `multiprocessing.Barrier`). The `action` runs in the
+ * last thread to arrive; in a worker, an action that is not self-contained (it needs its module) is
+ * loaded asynchronously, so use `waitAsync()` there (see the module notes).
  *
  * @example
  * ```ts
