@@ -62,6 +62,9 @@ export { Event } from './sync/event.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
 
 // --- queues and pipes ---
+export { Queue } from './queues/queue.js';
+export { JoinableQueue } from './queues/joinable-queue.js';
+export { SimpleQueue } from './queues/simple-queue.js';
 
 // --- pool ---
 export { Pool, type PoolOptions, type TaskOptions, type PoolFunction } from './pool/pool.js';

@@ -1,0 +1,229 @@
+/**
+ * How queue items and pipe messages become bytes, and back.
+ *
+ * Three codecs, chosen per item and recorded in a 2-bit tag next to the record:
+ * - `PLAIN`: msgpackr without records or reference tracking, for small trees of plain data with no
+ *   `Map` (the hot path: `{ i, s: 'item-1' }` encodes in ~0.15 µs, twenty times `v8.serialize`);
+ * - `CLONE`: msgpackr with records and its structured-clone extension, for values with a `Map` and
+ *   for larger acyclic graphs (it keeps shared references);
+ * - `V8`: `v8.serialize`, the exact structured clone, for everything msgpackr would not carry exactly:
+ *   `-0`, holes in arrays, extra array properties, boxed primitives, `Error`s, invalid dates, class
+ *   instances, cycles and repeated references in small values, and very large or deep values.
+ *
+ * A value that cannot be structured-cloned at all (a function, a symbol, a `SharedArrayBuffer`, a
+ * `WeakMap`…) throws a `TypeError` naming its path, such as `item.handler`.
+ *
+ * @example
+ * ```ts
+ * const { bytes, tag } = encode({ i: 1, s: 'item-1' });
+ * decode(tag, bytes, bytes.length); // { i: 1, s: 'item-1' }
+ * ```
+ */
+import { Packr } from 'msgpackr';
+import v8 from 'node:v8';
+
+/** Codec tags (2 bits). */
+export const PLAIN = 0;
+export const CLONE = 1;
+export const V8 = 2;
+/** Raw bytes (`Connection.sendBytes`): no codec. */
+export const BYTES = 3;
+
+const common = { useBigIntExtension: true, mapsAsObjects: false, copyBuffers: true, moreTypes: true } as const;
+// Without records, objects are MessagePack maps, which is faster but cannot tell a `Map` from an object:
+// values holding a `Map` go through `clone`, which keeps records.
+const plain = new Packr({ ...common, useRecords: false, mapsAsObjects: true, structuredClone: false });
+const clone = new Packr({ ...common, structuredClone: true });
+
+/** What `encode` returns; one object reused for every call (read it before encoding again). */
+export interface Encoded {
+  bytes: Uint8Array;
+  tag: number;
+}
+const out: Encoded = { bytes: new Uint8Array(0), tag: PLAIN };
+
+// Classification state for one walk. Small values are checked for repeated objects with a short list
+// (no allocation); past SEEN_MAX objects we stop tracking and rely on the depth limit to catch cycles.
+const SEEN_MAX = 32;
+const DEPTH_MAX = 48;
+const NODES_MAX = 4096;
+const seen: object[] = [];
+let nodes = 0;
+let objects = 0;
+let maps = 0;
+
+const TYPED_ARRAY_PROTOS = new Set<object>(
+  [
+    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+  ].map((C) => C.prototype as object),
+);
+
+/** True when msgpackr carries `value` exactly; false means "use v8". */
+function safe(value: unknown, depth: number): boolean {
+  if (++nodes > NODES_MAX) return false;
+  switch (typeof value) {
+    case 'number':
+      return value !== 0 || 1 / value > 0;
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+    case 'bigint':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false; // function, symbol: v8 reports them
+  }
+  if (value === null) return true;
+  if (depth > DEPTH_MAX) return false;
+  const obj = value as object;
+  if (objects < SEEN_MAX) {
+    for (let i = 0; i < objects; i++) if (seen[i] === obj) return false;
+    seen[objects] = obj;
+  }
+  objects++;
+  const proto: unknown = Object.getPrototypeOf(obj);
+  if (proto === Object.prototype || proto === null) {
+    const record = obj as Record<string, unknown>;
+    for (const key in record) if (!safe(record[key], depth + 1)) return false;
+    return true;
+  }
+  if (proto === Array.prototype) {
+    const array = obj as unknown[];
+    const n = array.length;
+    if (nodes + n > NODES_MAX) return false;
+    for (let i = 0; i < n; i++) {
+      if (!(i in array) || !safe(array[i], depth + 1)) return false;
+    }
+    return Object.keys(array).length === n; // no extra properties
+  }
+  if (proto === Map.prototype) {
+    maps++;
+    for (const [k, v] of obj as Map<unknown, unknown>) if (!safe(k, depth + 1) || !safe(v, depth + 1)) return false;
+    return true;
+  }
+  if (proto === Set.prototype) {
+    for (const v of obj as Set<unknown>) if (!safe(v, depth + 1)) return false;
+    return true;
+  }
+  if (proto === Date.prototype) return !Number.isNaN((obj as Date).getTime());
+  if (proto === RegExp.prototype) return true;
+  if (proto === ArrayBuffer.prototype) return true;
+  if (TYPED_ARRAY_PROTOS.has(proto as object) || proto === Buffer.prototype) {
+    return !((obj as ArrayBufferView).buffer instanceof SharedArrayBuffer);
+  }
+  return false;
+}
+
+/**
+ * Encodes `item` into bytes and a codec tag. Throws a `TypeError` naming the path (`item.handler`) when
+ * the value cannot be structured-cloned; nothing is changed then.
+ */
+export function encode(item: unknown, name = 'item'): Encoded {
+  nodes = 0;
+  objects = 0;
+  maps = 0;
+  let ok: boolean;
+  try {
+    ok = safe(item, 0);
+  } finally {
+    seen.length = 0;
+  }
+  if (ok) {
+    if (objects <= SEEN_MAX && maps === 0) {
+      out.bytes = plain.pack(item);
+      out.tag = PLAIN;
+    } else {
+      out.bytes = clone.pack(item);
+      out.tag = CLONE;
+    }
+    return out;
+  }
+  try {
+    out.bytes = v8.serialize(item);
+  } catch (error) {
+    throw uncloneable(item, name, error);
+  }
+  out.tag = V8;
+  return out;
+}
+
+/** Decodes `length` bytes of `source` (from offset 0) written by `encode` with `tag`. */
+export function decode(tag: number, source: Uint8Array, length: number): unknown {
+  switch (tag) {
+    case PLAIN:
+      return plain.unpack(source, length);
+    case CLONE:
+      return clone.unpack(source, length);
+    case V8:
+      return v8.deserialize(source.subarray(0, length));
+    default:
+      return source.slice(0, length);
+  }
+}
+
+// --- error path: find what cannot be cloned, and where ---
+
+function canClone(value: unknown): boolean {
+  try {
+    v8.serialize(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
+  if (typeof value === 'symbol') return `a symbol (${String(value.description)})`;
+  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
+  return ctor ? `a ${ctor}` : 'a value';
+}
+
+function findUncloneable(value: unknown, path: string, visited: Set<object>): [string, unknown] | undefined {
+  if (typeof value === 'function' || typeof value === 'symbol') return [path, value];
+  if (typeof value !== 'object' || value === null || visited.has(value)) return undefined;
+  visited.add(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUncloneable(value[i], `${path}[${i}]`, visited);
+      if (found) return found;
+    }
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) {
+      const found =
+        findUncloneable(k, `${path}<key ${String(k)}>`, visited) ??
+        findUncloneable(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : String(k)})`, visited);
+      if (found) return found;
+    }
+  } else if (value instanceof Set) {
+    let i = 0;
+    for (const v of value) {
+      const found = findUncloneable(v, `${path}<element ${i++}>`, visited);
+      if (found) return found;
+    }
+  } else {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null || !canClone(value)) {
+      for (const key of Object.keys(value)) {
+        const property = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+        const found = findUncloneable((value as Record<string, unknown>)[key], `${path}${property}`, visited);
+        if (found) return found;
+      }
+    }
+  }
+  return canClone(value) ? undefined : [path, value];
+}
+
+function uncloneable(item: unknown, name: string, cause: unknown): TypeError {
+  const [path, value] = findUncloneable(item, name, new Set()) ?? [name, item];
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  const error = new TypeError(
+    `${path} cannot be sent: it is ${describe(value)}, which cannot be structured-cloned${reason}. ` +
+      `Send plain data (numbers, strings, arrays, objects, Map, Set, Date, typed arrays…) instead.`,
+    { cause },
+  ) as TypeError & { code: string };
+  error.code = 'ERR_MP_UNCLONEABLE';
+  return error;
+}

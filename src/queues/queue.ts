@@ -1,0 +1,211 @@
+/**
+ * `Queue`: Python's `multiprocessing.Queue`, over a byte ring in shared memory.
+ *
+ * `put` encodes the item at once in the caller (an item that cannot be sent throws a `TypeError` naming
+ * its path, and nothing is enqueued) and copies it into shared memory before returning, so nothing is
+ * lost when the producer exits right after. There is no feeder thread and nothing goes through any
+ * event loop: blocking `get`/`put` work on the main thread as in workers.
+ */
+import { Empty, Full, ShutDown, misuse } from '../errors.js';
+import { toWaitTimeout } from '../sync/futex.js';
+import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
+import { decode, encode } from './codec.js';
+import { FULL, OK, Ring, SHUTDOWN, type RingState, type Status } from './ring.js';
+
+// Revivers hand an existing ring to the constructors through this slot (constructors keep Python's
+// signatures).
+let adopted: Ring | undefined;
+
+/** @internal Builds an object whose constructor takes its ring from `adopt`. */
+export function withRing<T>(ring: Ring, make: () => T): T {
+  adopted = ring;
+  try {
+    return make();
+  } finally {
+    adopted = undefined;
+  }
+}
+
+/** @internal The ring a constructor should use: an adopted one, or a new one. */
+export function takeRing(maxItems: number): Ring {
+  const ring = adopted;
+  adopted = undefined;
+  return ring ?? Ring.create(maxItems);
+}
+
+/** @internal Normalises Python's `maxsize` (≤ 0 means unbounded). */
+export function checkMaxsize(maxsize: number): number {
+  if (typeof maxsize !== 'number' || !Number.isInteger(maxsize)) {
+    throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `maxsize must be an integer, not ${String(maxsize)}`);
+  }
+  if (maxsize > 0x7fffffff) throw misuse(RangeError, 'ERR_MP_INVALID_ARG', 'maxsize must be at most 2147483647');
+  return maxsize < 0 ? 0 : maxsize;
+}
+
+/** @internal Decodes the record a successful take just copied into the thread's scratch buffer. */
+export function decodeTaken<T>(ring: Ring): T {
+  return decode(ring.lastTag, ring.scratch, ring.lastLength) as T;
+}
+
+/** @internal Async take: the record is decoded in the same turn it is taken (the scratch is shared). */
+export async function takeAsync<T>(ring: Ring, timeout: number): Promise<[Status, T | undefined]> {
+  let value: T | undefined;
+  const status = await ring.takeAsync(timeout, undefined, () => {
+    value = decodeTaken<T>(ring);
+  });
+  return [status, value];
+}
+
+function statusError(status: Status, what: 'get' | 'put'): Error {
+  if (status === SHUTDOWN) return new ShutDown(what === 'put' ? 'Queue is shut down' : 'Queue is shut down and empty');
+  return status === FULL ? new Full('Queue is full') : new Empty('Queue is empty');
+}
+
+/** The state a `Queue` reduces to. */
+interface QueueState {
+  ring: RingState;
+}
+
+/**
+ * A multi-producer, multi-consumer FIFO queue shared between processes (Python's
+ * `multiprocessing.Queue`). `maxsize ≤ 0` is unbounded: `put` never blocks.
+ *
+ * @example
+ * ```ts
+ * const q = new Queue<number[]>();
+ * const p = new Process({ target: produce, args: [q] }); // produce(q) { q.put([42, null, 'hello']) }
+ * p.start();
+ * console.log(q.get()); // [ 42, null, 'hello' ]
+ * await p.join();
+ * ```
+ */
+export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
+  /** @internal */
+  protected readonly ring: Ring;
+  private closed = false;
+
+  constructor(maxsize = 0) {
+    this.ring = takeRing(checkMaxsize(maxsize));
+  }
+
+  /** The queue's `maxsize` (0 = unbounded). */
+  get maxsize(): number {
+    return this.ring.maxItems;
+  }
+
+  /**
+   * Puts `item` at the back, waiting up to `timeout` ms while the queue is full (`block = false`:
+   * not at all). Throws `Full` when it cannot, `ShutDown` after `shutdown()`.
+   */
+  put(item: T, block = true, timeout?: number): void {
+    this.checkOpen();
+    const { bytes, tag } = encode(item);
+    const status = this.ring.put(bytes, bytes.length, tag, block ? toWaitTimeout(timeout) : 0);
+    if (status !== OK) throw statusError(status, 'put');
+  }
+
+  /** `put(item, false)`. */
+  putNowait(item: T): void {
+    this.put(item, false);
+  }
+
+  /** `put` that waits without blocking the event loop. */
+  async putAsync(item: T, timeout?: number): Promise<void> {
+    this.checkOpen();
+    const { bytes, tag } = encode(item);
+    const own = bytes.slice(); // the encoder's buffer may be reused while we wait
+    const status = await this.ring.putAsync(own, own.length, tag, toWaitTimeout(timeout));
+    if (status !== OK) throw statusError(status, 'put');
+  }
+
+  /**
+   * Removes and returns the front item, waiting up to `timeout` ms while the queue is empty
+   * (`block = false`: not at all). Throws `Empty` when there is none, `ShutDown` once shut down and drained.
+   */
+  get(block = true, timeout?: number): T {
+    this.checkOpen();
+    const status = this.ring.take(block ? toWaitTimeout(timeout) : 0);
+    if (status !== OK) throw statusError(status, 'get');
+    return decodeTaken<T>(this.ring);
+  }
+
+  /** `get(false)`. */
+  getNowait(): T {
+    return this.get(false);
+  }
+
+  /** `get` that waits without blocking the event loop. */
+  async getAsync(timeout?: number): Promise<T> {
+    this.checkOpen();
+    const [status, value] = await takeAsync<T>(this.ring, toWaitTimeout(timeout));
+    if (status !== OK) throw statusError(status, 'get');
+    return value as T;
+  }
+
+  /** Number of items in the queue (a snapshot: other processes may change it at once). */
+  qsize(): number {
+    return this.ring.count;
+  }
+
+  /** True if the queue holds nothing right now. */
+  empty(): boolean {
+    return this.ring.count === 0;
+  }
+
+  /** True if a bounded queue holds `maxsize` items right now. */
+  full(): boolean {
+    const max = this.ring.maxItems;
+    return max > 0 && this.ring.count >= max;
+  }
+
+  /**
+   * This handle puts and gets no more (Python's `close`). Items already put stay in the queue for the
+   * other handles: nothing is flushed because nothing is buffered.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Python's `join_thread`: returns at once (there is no feeder thread), after `close()` only. */
+  joinThread(): void {
+    if (!this.closed) throw misuse(Error, 'ERR_MP_QUEUE_NOT_CLOSED', 'Queue not closed: call close() before joinThread()');
+  }
+
+  /** Python's `cancel_join_thread`: nothing to cancel here; put items are never lost. */
+  cancelJoinThread(): void {}
+
+  /**
+   * Python 3.13's `shutdown`, for every handle: later puts throw `ShutDown`, blocked puts wake with it,
+   * gets drain what is left and then throw `ShutDown`. `immediate` drops what is left.
+   */
+  shutdown(immediate = false): void {
+    this.ring.shutdown(immediate);
+  }
+
+  /** True once `shutdown()` was called on any handle. */
+  get isShutDown(): boolean {
+    return this.ring.isShutDown;
+  }
+
+  /** Yields items as they come; ends once the queue is shut down and drained. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      this.checkOpen();
+      const [status, value] = await takeAsync<T>(this.ring, Infinity);
+      if (status === SHUTDOWN) return;
+      if (status === OK) yield value as T;
+    }
+  }
+
+  /** @internal */
+  [reduce](): Reduced {
+    return { kind: 'Queue', state: { ring: this.ring.state } satisfies QueueState };
+  }
+
+  /** @internal */
+  protected checkOpen(): void {
+    if (this.closed) throw misuse(Error, 'ERR_MP_QUEUE_CLOSED', 'Queue is closed');
+  }
+}
+
+registerShareable('Queue', (state) => withRing(new Ring((state as QueueState).ring), () => new Queue()));

@@ -1,0 +1,456 @@
+/**
+ * A multi-producer, multi-consumer byte ring in shared memory: the engine under `Queue`,
+ * `JoinableQueue`, `SimpleQueue` and `Pipe`.
+ *
+ * - Control words live in a small `SharedArrayBuffer`; the records in a growable one
+ *   (`new SharedArrayBuffer(n, { maxByteLength })`), which every thread sees grow.
+ * - A record is a 32-bit header (payload length in the low 30 bits, codec tag in the top 2) followed
+ *   by the payload, padded to 4 bytes. Payloads may wrap around the end of the ring.
+ * - Two futex mutexes (the two-lock queue): producers serialise on the put lock, consumers on the get
+ *   lock, so a producer and a consumer never wait for each other. A producer publishes a record by
+ *   adding to `COUNT` after writing it; a consumer frees its bytes by subtracting from `USED` after
+ *   copying it out. Growing the ring takes both locks.
+ * - Not-empty and not-full are sequence words. A sleeper counts itself as a waiter, reads the sequence,
+ *   re-checks its condition and sleeps while the word still holds that value; the other side bumps the
+ *   word and wakes only when the waiter count is non-zero (sequentially consistent atomics on both
+ *   sides, so no wake-up is lost and nobody pays for a `notify` nobody needs).
+ * - The item limit (`maxItems`, 0 = none) is the only reason a put blocks, until the ring has grown to
+ *   its byte limit (1 GiB); then puts wait for room too. An item larger than the ring grows it.
+ *
+ * @example
+ * ```ts
+ * const ring = Ring.create(0);
+ * ring.put(new Uint8Array([1, 2]), 2, 0, Infinity); // OK
+ * ring.take(Infinity); // OK; ring.scratch holds [1, 2], ring.lastLength is 2
+ * ```
+ */
+import { deadlineAfter, notify, remaining, wait, waitAsync } from '../sync/futex.js';
+import { lockWord, lockWordAsync, tryLockWord, unlockWord } from '../sync/mutex.js';
+
+// Control words, grouped by who writes them (16 words = one 64-byte cache line per group).
+const PUT_LOCK = 0;
+const WRITE = 1; // byte offset where the next record goes (put lock)
+const GET_LOCK = 16;
+const READ = 17; // byte offset of the oldest record (get lock)
+const COUNT = 32; // published records
+const USED = 33; // bytes held by records
+const NOT_EMPTY = 34; // sequence
+const NOT_FULL = 35; // sequence
+const GETTERS = 36; // threads sleeping on NOT_EMPTY
+const PUTTERS = 37; // threads sleeping on NOT_FULL
+const UNFINISHED = 38; // JoinableQueue: records put and not yet taskDone()
+const ALL_DONE = 39; // sequence, bumped when UNFINISHED reaches 0
+const JOINERS = 40; // threads sleeping on ALL_DONE
+const CAPACITY = 48; // bytes in the data region (changes under both locks)
+const MAX_ITEMS = 49; // 0 = unbounded
+const STATE = 50; // SHUT_DOWN flag (set under the put lock)
+/** First of the words left to the owner (a pipe keeps its handle counts here). */
+export const USER = 56;
+const WORDS = 64;
+
+const SHUT_DOWN = 1;
+const MAX_BYTES = 2 ** 30;
+/** Largest payload a record can hold. */
+export const MAX_PAYLOAD = MAX_BYTES - 8;
+const LENGTH_MASK = 0x3fffffff;
+
+/** Outcomes of ring operations; the queue classes turn them into errors. */
+export const OK = 0;
+export const EMPTY = 1;
+export const FULL = 2;
+export const SHUTDOWN = 3;
+export type Status = typeof OK | typeof EMPTY | typeof FULL | typeof SHUTDOWN;
+
+// One scratch buffer per thread: take() copies a record here; the caller decodes it before the next take.
+let scratch = new Uint8Array(1 << 16);
+
+/** The state a ring reduces to, to cross into a worker. */
+export interface RingState {
+  ctrl: SharedArrayBuffer;
+  data: SharedArrayBuffer;
+}
+
+const padded = (length: number): number => 4 + ((length + 3) & ~3);
+
+export class Ring {
+  readonly ctrl: Int32Array;
+  readonly data: SharedArrayBuffer;
+  // Fixed-length views over the current capacity (V8 is ~10× slower on length-tracking views of a
+  // growable buffer); remade when another thread grows the ring.
+  private bytes: Uint8Array;
+  private words: Int32Array;
+  private viewed = 0;
+  /** Length and codec tag of the record the last successful take copied into `scratch`. */
+  lastLength = 0;
+  lastTag = 0;
+
+  /** A new ring holding at most `maxItems` records (0 = no limit). */
+  static create(maxItems: number, initialBytes = 64 * 1024): Ring {
+    const ctrl = new SharedArrayBuffer(WORDS * 4);
+    const data = new SharedArrayBuffer(initialBytes, { maxByteLength: MAX_BYTES });
+    const words = new Int32Array(ctrl);
+    words[CAPACITY] = initialBytes;
+    words[MAX_ITEMS] = maxItems;
+    return new Ring({ ctrl, data });
+  }
+
+  constructor(state: RingState) {
+    this.ctrl = new Int32Array(state.ctrl);
+    this.data = state.data;
+    this.bytes = new Uint8Array(0);
+    this.words = new Int32Array(0);
+    this.view(Atomics.load(this.ctrl, CAPACITY));
+  }
+
+  private view(capacity: number): void {
+    this.bytes = new Uint8Array(this.data, 0, capacity);
+    this.words = new Int32Array(this.data, 0, capacity >> 2);
+    this.viewed = capacity;
+  }
+
+  /** The buffer the last take copied its record into (valid until the next take in this thread). */
+  get scratch(): Uint8Array {
+    return scratch;
+  }
+
+  get state(): RingState {
+    return { ctrl: this.ctrl.buffer as SharedArrayBuffer, data: this.data };
+  }
+
+  get maxItems(): number {
+    return this.ctrl[MAX_ITEMS];
+  }
+
+  get count(): number {
+    return Atomics.load(this.ctrl, COUNT);
+  }
+
+  get isShutDown(): boolean {
+    return (Atomics.load(this.ctrl, STATE) & SHUT_DOWN) !== 0;
+  }
+
+  private lock(index: number): void {
+    if (!tryLockWord(this.ctrl, index)) lockWord(this.ctrl, index);
+  }
+
+  private async lockAsync(index: number): Promise<void> {
+    if (!tryLockWord(this.ctrl, index)) await lockWordAsync(this.ctrl, index);
+  }
+
+  private unlock(index: number): void {
+    unlockWord(this.ctrl, index);
+  }
+
+  // ---------- put ----------
+
+  /** Whether a record of `need` bytes could go in now (or the ring is shut down): a sleeper's re-check. */
+  private mayPut(need: number): boolean {
+    const c = this.ctrl;
+    if ((Atomics.load(c, STATE) & SHUT_DOWN) !== 0) return true;
+    const max = c[MAX_ITEMS];
+    if (max > 0 && Atomics.load(c, COUNT) >= max) return false;
+    return Atomics.load(c, CAPACITY) - Atomics.load(c, USED) >= need || Atomics.load(c, USED) + need <= MAX_BYTES;
+  }
+
+  /** Under the put lock: appends one record, or says why not. */
+  private putLocked(payload: Uint8Array, length: number, tag: number): Status {
+    const c = this.ctrl;
+    if ((c[STATE] & SHUT_DOWN) !== 0) return SHUTDOWN;
+    const max = c[MAX_ITEMS];
+    if (max > 0 && Atomics.load(c, COUNT) >= max) return FULL;
+    const need = padded(length);
+    let capacity = c[CAPACITY];
+    if (capacity - Atomics.load(c, USED) < need) {
+      if (!this.grow(need)) return FULL;
+      capacity = c[CAPACITY];
+    }
+    if (capacity !== this.viewed) this.view(capacity);
+    let at = c[WRITE];
+    this.words[at >> 2] = length | (tag << 30);
+    at += 4;
+    if (at === capacity) at = 0;
+    const bytes = this.bytes;
+    if (length <= 32 && at + length <= capacity) {
+      for (let k = 0; k < length; k++) bytes[at + k] = payload[k];
+    } else {
+      const first = capacity - at;
+      if (length <= first) {
+        bytes.set(length === payload.length ? payload : payload.subarray(0, length), at);
+      } else {
+        bytes.set(payload.subarray(0, first), at);
+        bytes.set(payload.subarray(first, length), 0);
+      }
+    }
+    at += need - 4;
+    if (at >= capacity) at -= capacity;
+    c[WRITE] = at;
+    Atomics.add(c, UNFINISHED, 1);
+    Atomics.add(c, USED, need);
+    Atomics.add(c, COUNT, 1); // publishes the record
+    return OK;
+  }
+
+  /** Under the put lock: takes the get lock too and grows the ring for `need` more bytes. */
+  private grow(need: number): boolean {
+    const c = this.ctrl;
+    this.lock(GET_LOCK);
+    try {
+      const capacity = c[CAPACITY];
+      const used = c[USED];
+      if (capacity - used >= need) return true; // consumers made room meanwhile
+      if (used + need > MAX_BYTES) return false;
+      let next = capacity * 2;
+      while (next < used + need) next *= 2;
+      if (next > MAX_BYTES) next = MAX_BYTES;
+      if (this.data.byteLength < next) this.data.grow(next);
+      this.view(next);
+      const write = c[WRITE];
+      if (used === 0) {
+        c[READ] = 0;
+        c[WRITE] = 0;
+      } else if (write <= c[READ]) {
+        // The records wrap: move the part at the start of the buffer to just after the old end.
+        this.bytes.copyWithin(capacity, 0, write);
+        c[WRITE] = capacity + write;
+      }
+      Atomics.store(c, CAPACITY, next);
+      return true;
+    } finally {
+      this.unlock(GET_LOCK);
+    }
+  }
+
+  private afterPut(status: Status): Status {
+    const c = this.ctrl;
+    this.unlock(PUT_LOCK);
+    if (status === OK && Atomics.load(c, GETTERS) > 0) {
+      Atomics.add(c, NOT_EMPTY, 1);
+      notify(c, NOT_EMPTY, 1);
+    }
+    return status;
+  }
+
+  /**
+   * Appends a record, waiting up to `timeout` ms (`Infinity` = forever, 0 = not at all) while the ring
+   * is full. Returns OK, FULL (timed out) or SHUTDOWN.
+   */
+  put(payload: Uint8Array, length: number, tag: number, timeout: number): Status {
+    const c = this.ctrl;
+    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    for (;;) {
+      this.lock(PUT_LOCK);
+      const status = this.putLocked(payload, length, tag);
+      const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
+      if (left <= 0) return this.afterPut(status);
+      this.unlock(PUT_LOCK);
+      Atomics.add(c, PUTTERS, 1);
+      const seq = Atomics.load(c, NOT_FULL);
+      if (!this.mayPut(padded(length))) wait(c, NOT_FULL, seq, left);
+      Atomics.sub(c, PUTTERS, 1);
+    }
+  }
+
+  /** `put` that waits without blocking the event loop. */
+  async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number): Promise<Status> {
+    const c = this.ctrl;
+    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    for (;;) {
+      await this.lockAsync(PUT_LOCK);
+      const status = this.putLocked(payload, length, tag);
+      const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
+      if (left <= 0) return this.afterPut(status);
+      this.unlock(PUT_LOCK);
+      Atomics.add(c, PUTTERS, 1);
+      const seq = Atomics.load(c, NOT_FULL);
+      if (!this.mayPut(padded(length))) await waitAsync(c, NOT_FULL, seq, left);
+      Atomics.sub(c, PUTTERS, 1);
+    }
+  }
+
+  // ---------- take ----------
+
+  /** Under the get lock: removes the oldest record into the scratch buffer, or says why not. */
+  private takeLocked(): Status {
+    const c = this.ctrl;
+    // The flag first: it is set under the put lock, so once it reads set every put is published.
+    const shut = (Atomics.load(c, STATE) & SHUT_DOWN) !== 0;
+    if (Atomics.load(c, COUNT) === 0) return shut ? SHUTDOWN : EMPTY;
+    const capacity = Atomics.load(c, CAPACITY);
+    if (capacity !== this.viewed) this.view(capacity);
+    let at = c[READ];
+    const header = this.words[at >> 2];
+    const length = header & LENGTH_MASK;
+    this.lastLength = length;
+    this.lastTag = header >>> 30;
+    if (scratch.length < length) scratch = new Uint8Array(Math.max(length, scratch.length * 2));
+    else if (scratch.length > 1 << 22 && length < 1 << 16) scratch = new Uint8Array(1 << 16);
+    at += 4;
+    if (at === capacity) at = 0;
+    const bytes = this.bytes;
+    const out = scratch;
+    if (length <= 32 && at + length <= capacity) {
+      for (let k = 0; k < length; k++) out[k] = bytes[at + k];
+    } else {
+      const first = capacity - at;
+      if (length <= first) {
+        out.set(bytes.subarray(at, at + length));
+      } else {
+        out.set(bytes.subarray(at, capacity));
+        out.set(bytes.subarray(0, length - first), first);
+      }
+    }
+    const size = padded(length);
+    at += size - 4;
+    if (at >= capacity) at -= capacity;
+    c[READ] = at;
+    Atomics.sub(c, COUNT, 1);
+    Atomics.sub(c, USED, size); // frees the bytes
+    return OK;
+  }
+
+  private afterTake(status: Status): Status {
+    const c = this.ctrl;
+    this.unlock(GET_LOCK);
+    if (status === OK && Atomics.load(c, PUTTERS) > 0) {
+      Atomics.add(c, NOT_FULL, 1);
+      notify(c, NOT_FULL, 1);
+    }
+    return status;
+  }
+
+  /** Whether a take could succeed or end now: a sleeper's re-check. */
+  private mayTake(done?: () => boolean): boolean {
+    return Atomics.load(this.ctrl, COUNT) > 0 || this.isShutDown || (done !== undefined && done());
+  }
+
+  /**
+   * Removes the oldest record into `scratch` (see `lastLength`, `lastTag`), waiting up to `timeout` ms
+   * while the ring is empty. Returns OK, EMPTY (timed out, or `done()` while empty) or SHUTDOWN (shut
+   * down and drained). `done` lets a pipe stop waiting once its peer has closed.
+   */
+  take(timeout: number, done?: () => boolean): Status {
+    const c = this.ctrl;
+    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    for (;;) {
+      this.lock(GET_LOCK);
+      const status = this.takeLocked();
+      const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
+      if (left <= 0) return this.afterTake(status);
+      this.unlock(GET_LOCK);
+      Atomics.add(c, GETTERS, 1);
+      const seq = Atomics.load(c, NOT_EMPTY);
+      if (!this.mayTake(done)) wait(c, NOT_EMPTY, seq, left);
+      Atomics.sub(c, GETTERS, 1);
+    }
+  }
+
+  /** `take` that waits without blocking the event loop; `onTaken` reads the record from `scratch`. */
+  async takeAsync(timeout: number, done?: () => boolean, onTaken?: () => void): Promise<Status> {
+    const c = this.ctrl;
+    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    for (;;) {
+      await this.lockAsync(GET_LOCK);
+      const status = this.takeLocked();
+      const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
+      if (left <= 0) {
+        this.afterTake(status);
+        if (status === OK) onTaken?.(); // same turn: the scratch buffer still holds this record
+        return status;
+      }
+      this.unlock(GET_LOCK);
+      Atomics.add(c, GETTERS, 1);
+      const seq = Atomics.load(c, NOT_EMPTY);
+      if (!this.mayTake(done)) await waitAsync(c, NOT_EMPTY, seq, left);
+      Atomics.sub(c, GETTERS, 1);
+    }
+  }
+
+  /** Waits up to `timeout` ms until a record is available (or `done()`), without taking it. */
+  poll(timeout: number, done?: () => boolean): boolean {
+    const c = this.ctrl;
+    const deadline = deadlineAfter(timeout);
+    for (;;) {
+      if (Atomics.load(c, COUNT) > 0) return true;
+      const left = remaining(deadline);
+      if (left <= 0 || (done !== undefined && done())) return false;
+      Atomics.add(c, GETTERS, 1);
+      const seq = Atomics.load(c, NOT_EMPTY);
+      if (!this.mayTake(done)) wait(c, NOT_EMPTY, seq, left);
+      Atomics.sub(c, GETTERS, 1);
+    }
+  }
+
+  /** Wakes everyone sleeping on the ring so they re-check (a pipe end closed). */
+  wakeAll(): void {
+    const c = this.ctrl;
+    Atomics.add(c, NOT_EMPTY, 1);
+    Atomics.add(c, NOT_FULL, 1);
+    notify(c, NOT_EMPTY);
+    notify(c, NOT_FULL);
+  }
+
+  // ---------- shutdown and task accounting ----------
+
+  /** Python 3.13 `shutdown`: no more puts; `immediate` drops what is left. Wakes every waiter. */
+  shutdown(immediate: boolean): void {
+    const c = this.ctrl;
+    this.lock(PUT_LOCK);
+    Atomics.or(c, STATE, SHUT_DOWN);
+    if (immediate) {
+      this.lock(GET_LOCK);
+      const dropped = Atomics.exchange(c, COUNT, 0);
+      c[USED] = 0;
+      c[READ] = 0;
+      c[WRITE] = 0;
+      this.unlock(GET_LOCK);
+      for (let i = 0; i < dropped; i++) this.taskDone();
+    }
+    this.unlock(PUT_LOCK);
+    this.wakeAll();
+  }
+
+  /** One task finished; false if none was unfinished (too many calls). */
+  taskDone(): boolean {
+    const c = this.ctrl;
+    for (;;) {
+      const n = Atomics.load(c, UNFINISHED);
+      if (n <= 0) return false;
+      if (Atomics.compareExchange(c, UNFINISHED, n, n - 1) !== n) continue;
+      if (n === 1) {
+        Atomics.add(c, ALL_DONE, 1);
+        if (Atomics.load(c, JOINERS) > 0) notify(c, ALL_DONE);
+      }
+      return true;
+    }
+  }
+
+  /** Waits up to `timeout` ms until every record put has been marked done; false on timeout. */
+  joinTasks(timeout: number): boolean {
+    const c = this.ctrl;
+    const deadline = deadlineAfter(timeout);
+    for (;;) {
+      if (Atomics.load(c, UNFINISHED) === 0) return true;
+      const left = remaining(deadline);
+      if (left <= 0) return false;
+      Atomics.add(c, JOINERS, 1);
+      const seq = Atomics.load(c, ALL_DONE);
+      if (Atomics.load(c, UNFINISHED) !== 0) wait(c, ALL_DONE, seq, left);
+      Atomics.sub(c, JOINERS, 1);
+    }
+  }
+
+  /** `joinTasks` that waits without blocking the event loop. */
+  async joinTasksAsync(timeout: number): Promise<boolean> {
+    const c = this.ctrl;
+    const deadline = deadlineAfter(timeout);
+    for (;;) {
+      if (Atomics.load(c, UNFINISHED) === 0) return true;
+      const left = remaining(deadline);
+      if (left <= 0) return false;
+      Atomics.add(c, JOINERS, 1);
+      const seq = Atomics.load(c, ALL_DONE);
+      if (Atomics.load(c, UNFINISHED) !== 0) await waitAsync(c, ALL_DONE, seq, left);
+      Atomics.sub(c, JOINERS, 1);
+    }
+  }
+}

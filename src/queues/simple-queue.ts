@@ -1,0 +1,73 @@
+/**
+ * `SimpleQueue`: Python's `multiprocessing.SimpleQueue`, an unbounded queue with no timeouts.
+ */
+import { misuse } from '../errors.js';
+import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
+import { encode } from './codec.js';
+import { decodeTaken, takeAsync, takeRing, withRing } from './queue.js';
+import { OK, Ring, type RingState } from './ring.js';
+
+/**
+ * An unbounded FIFO queue with just `put`, `get`, `empty` and `close` (and `getAsync`).
+ *
+ * @example
+ * ```ts
+ * const q = new SimpleQueue<string>();
+ * q.put('hello');
+ * q.get(); // 'hello'
+ * ```
+ */
+export class SimpleQueue<T = unknown> implements Shareable {
+  private readonly ring: Ring;
+  private closed = false;
+
+  constructor() {
+    this.ring = takeRing(0);
+  }
+
+  /** Puts `item` at the back; never blocks. */
+  put(item: T): void {
+    this.checkOpen();
+    const { bytes, tag } = encode(item);
+    if (this.ring.put(bytes, bytes.length, tag, 0) !== OK) {
+      throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
+    }
+  }
+
+  /** Removes and returns the front item, blocking until there is one. */
+  get(): T {
+    this.checkOpen();
+    this.ring.take(Infinity);
+    return decodeTaken<T>(this.ring);
+  }
+
+  /** `get` that waits without blocking the event loop. */
+  async getAsync(): Promise<T> {
+    this.checkOpen();
+    const [, value] = await takeAsync<T>(this.ring, Infinity);
+    return value as T;
+  }
+
+  /** True if the queue holds nothing right now. */
+  empty(): boolean {
+    return this.ring.count === 0;
+  }
+
+  /** This handle puts and gets no more; later calls throw `handle is closed`. */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** @internal */
+  [reduce](): Reduced {
+    return { kind: 'SimpleQueue', state: { ring: this.ring.state } };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
+  }
+}
+
+registerShareable('SimpleQueue', (state) =>
+  withRing(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()),
+);
