@@ -252,6 +252,7 @@ export class Pool {
     data: unknown,
     live: boolean,
     options: TaskOptions | undefined,
+    base?: number,
   ): Promise<[Outcome | 'error', unknown]> {
     return new Promise((resolve) => {
       this.#scheduler.submit({
@@ -262,6 +263,7 @@ export class Pool {
         timeout: options?.timeout,
         signal: options?.signal,
         transfer: mode === TaskMode.Apply ? options?.transfer : undefined,
+        base,
         onResult: (outcome, value) => resolve([outcome, value]),
         onError: (error) => resolve(['error', error]),
       });
@@ -291,7 +293,7 @@ export class Pool {
     for (let base = 0; base < items.length; base += size) {
       const chunk = size >= items.length ? source : source.slice(base, base + size);
       chunks.push(
-        this.#run(wire, mode, chunk, packed.live, options).then(([outcome, value]) => {
+        this.#run(wire, mode, chunk, packed.live, options, base).then(([outcome, value]) => {
           forEachItem(outcome, value, chunk.length, (index, item) => {
             if (item.ok) results[base + index] = item.value;
             else if (firstError === undefined || base + index < firstError.index) {
@@ -327,7 +329,7 @@ export class Pool {
       run: (items, base) => {
         try {
           const packed = pack(items, `iterable[${base}…]`);
-          return this.#run(wire, mode, packed.value, packed.live, options);
+          return this.#run(wire, mode, packed.value, packed.live, options, base);
         } catch (error) {
           return Promise.resolve(['error', error]);
         }

@@ -34,6 +34,8 @@ export interface ScheduledTask {
   readonly signal?: AbortSignal | undefined;
   /** Buffers to move into the worker instead of copying (they become unusable here). */
   readonly transfer?: readonly TransferListItem[] | undefined;
+  /** For a `map`/`imap` chunk: the input index of its first item, so errors name the right item. */
+  readonly base?: number | undefined;
   /** Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures. */
   onResult(outcome: Outcome, value: unknown): void;
   /** Called once when the task cannot finish (worker lost, timeout, abort, terminate). */
@@ -253,8 +255,7 @@ export class Scheduler {
           sent.push(entry);
         } catch (cloneError) {
           this.#finish(entry);
-          const label = entry.task.mode === TaskMode.Apply ? 'args' : 'iterable';
-          entry.task.onError(uncloneableError(entry.task.data, label, cloneError));
+          entry.task.onError(taskUncloneable(entry.task, cloneError));
         }
       }
       if (sent.length === 0) pw.exclusive = false;
@@ -474,4 +475,21 @@ export class Scheduler {
       else pw.worker.unref();
     }
   }
+}
+
+// The error for a task whose data cannot be cloned, naming the path from the caller's point of view:
+// `args[0].a` for `apply`, `iterable[17].b` (the index in the whole input) for a `map` chunk.
+function taskUncloneable(task: ScheduledTask, cause: unknown): TypeError {
+  if (task.mode === TaskMode.Apply || !Array.isArray(task.data)) {
+    return uncloneableError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause);
+  }
+  const items = task.data as unknown[];
+  for (let i = 0; i < items.length; i++) {
+    try {
+      structuredClone(items[i]);
+    } catch (itemCause) {
+      return uncloneableError(items[i], `iterable[${(task.base ?? 0) + i}]`, itemCause);
+    }
+  }
+  return uncloneableError(items, 'iterable', cause);
 }
