@@ -276,6 +276,9 @@ export interface RawArrayConstructor {
   <T extends TypeCode>(typecode: T, sizeOrValues: SizeOrValues<T>): SharedArray<T>;
 }
 
+/** A shared array without a lock: the same type as `SharedArray<T>` (`getLock()` throws at run time). */
+export type RawArray<T extends TypeCode = TypeCode> = SharedArray<T>;
+
 /**
  * A shared array without a lock (Python's `multiprocessing.RawArray`): the typed array of its
  * typecode over shared memory; `getLock()` throws.

@@ -1,7 +1,7 @@
 // Value and RawValue: typecodes, checks, locks, crossing into workers, and the tutorial's race.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Event, Lock, RawValue, RLock, Value } from '../../src/index.js';
+import { Barrier, Lock, RawValue, RLock, Value } from '../../src/index.js';
 import { incrementUnlocked, incrementValue, incrementValueAsync, incrementValueNested } from '../fixtures/sync/targets.js';
 import { runWorkers } from '../fixtures/sync/run.js';
 
@@ -161,11 +161,8 @@ test('the tutorial race: two workers incrementing an unlocked Value lose updates
   let lost = 0;
   for (let attempt = 0; attempt < 5 && lost === 0; attempt++) {
     const v = new Value('i', 0);
-    const start = new Event();
-    const run = runWorkers(incrementUnlocked, [[v, start, n], [v, start, n]]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    start.set();
-    assert.deepEqual(await run, [0, 0]);
+    const start = new Barrier(2);
+    assert.deepEqual(await runWorkers(incrementUnlocked, [[v, start, n], [v, start, n]]), [0, 0]);
     lost = 2 * n - v.value;
     assert.ok(lost >= 0);
   }

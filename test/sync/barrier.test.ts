@@ -157,7 +157,7 @@ test('the main thread can be the last to arrive and run the action for workers',
 test('a barrier whose action is a closure cannot cross into a worker: start() throws, naming the variable', () => {
   let calls = 0;
   const barrier = new Barrier(2, { action: () => calls++ });
-  const p = new Process({ target: barrierWaitOnce, args: [barrier] });
+  const p = new Process({ target: barrierWaitOnce as (b: Barrier) => void, args: [barrier] });
   assert.throws(() => p.start(), (e: Error) => e instanceof TypeError && /Barrier action/.test(e.message) && /'calls'/.test(e.message));
   assert.equal(calls, 0);
 });
