@@ -1,0 +1,114 @@
+// Per-call timeout and AbortSignal: queued tasks are removed, running ones are stopped with their worker.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pool, TimeoutError } from '../../src/index.js';
+import { cube, record, recorded, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+
+const T = { timeout: 20_000 };
+
+test('timeout: a task sleeping 5 s with timeout 100 rejects with TimeoutError well before 5 s; the pool stays usable', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const started = performance.now();
+    const error = await pool.apply(slow, [5000, 1], { timeout: 100 }).then(
+      () => assert.fail('should time out'),
+      (e: unknown) => e,
+    );
+    const ms = performance.now() - started;
+    assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.code, 'ERR_MP_TIMEOUT');
+    assert.ok(ms >= 90 && ms < 2000, `took ${ms} ms`);
+    assert.equal(await pool.apply(cube, [3]), 27);
+    assert.equal(await pool.apply(slow, [10, 4], { timeout: 5000 }), 4); // a task within its timeout
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('timeout counts from when the task starts, not while it waits in the queue', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const first = pool.apply(slow, [300, 1]);
+    const second = pool.apply(slow, [50, 2], { timeout: 200 }); // waits ~300 ms, then runs 50 ms
+    assert.deepEqual(await Promise.all([first, second]), [1, 2]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('timeout on map rejects with TimeoutError', T, async () => {
+  const pool = new Pool(2);
+  try {
+    await assert.rejects(pool.starmap(slow, [[5000, 1], [1, 2]], 1, { timeout: 100 }), TimeoutError);
+    assert.deepEqual(await pool.map(cube, [2, 3]), [8, 27]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('aborting a queued task rejects it with the abort reason without running it', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const busy = pool.apply(slow, [300, 1]);
+    const controller = new AbortController();
+    const queued = pool.apply(record, [42], { signal: controller.signal });
+    const reason = new Error('not needed any more');
+    controller.abort(reason);
+    await assert.rejects(queued, (e: unknown) => e === reason);
+    assert.equal(await busy, 1);
+    assert.equal(await pool.apply(record, [7]), 7);
+    assert.deepEqual(await pool.apply(recorded), [7]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('aborting a running task stops it (its worker is replaced); the pool stays usable', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const before = await pool.apply(workerThreadId);
+    const controller = new AbortController();
+    const running = pool.apply(slow, [5000, 1], { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    const started = performance.now();
+    controller.abort();
+    const error = await running.then(
+      () => assert.fail('should be aborted'),
+      (e: unknown) => e,
+    );
+    assert.ok(performance.now() - started < 2000);
+    assert.equal((error as Error).name, 'AbortError');
+    const after = await pool.apply(workerThreadId);
+    assert.notEqual(after, before);
+    assert.equal(await pool.apply(cube, [2]), 8);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an already-aborted signal rejects at once', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const reason = new RangeError('aborted before');
+    await assert.rejects(pool.apply(record, [99], { signal: AbortSignal.abort(reason) }), (e: unknown) => e === reason);
+    await assert.rejects(pool.map(record, [98], undefined, { signal: AbortSignal.abort(reason) }), (e: unknown) => e === reason);
+    assert.deepEqual(await pool.apply(recorded), []);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('aborting a map stops all its chunks', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const controller = new AbortController();
+    const mapped = pool.starmap(slow, Array.from({ length: 6 }, (_, i): [number, number] => [5000, i]), 1, { signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stop the map')), 100);
+    const started = performance.now();
+    await assert.rejects(mapped, { message: 'stop the map' });
+    assert.ok(performance.now() - started < 3000);
+    assert.deepEqual(await pool.map(cube, [1, 2]), [1, 8]);
+  } finally {
+    await pool.terminate();
+  }
+});

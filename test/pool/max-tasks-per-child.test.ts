@@ -1,0 +1,54 @@
+// maxTasksPerChild: a worker is replaced after that many tasks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pool } from '../../src/index.js';
+import { cube, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+
+const T = { timeout: 20_000 };
+
+test('Pool(1) with maxTasksPerChild 2: five serial tasks run on threads [a, a, b, b, c]', T, async () => {
+  const pool = new Pool({ processes: 1, maxTasksPerChild: 2 });
+  try {
+    const ids: number[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerThreadId));
+    const [a, a2, b, b2, c] = ids;
+    assert.equal(a2, a);
+    assert.equal(b2, b);
+    assert.equal(new Set([a, b, c]).size, 3, `threads ${ids.join(',')}`);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('maxTasksPerChild 1 with tasks submitted at once: each task on its own worker', T, async () => {
+  const pool = new Pool({ processes: 2, maxTasksPerChild: 1 });
+  try {
+    const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerThreadId)));
+    assert.equal(new Set(ids).size, 6, `threads ${ids.join(',')}`);
+    assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('CPython test_pool_worker_lifetime: many tasks through short-lived workers all finish', T, async () => {
+  const pool = new Pool({ processes: 2, maxTasksPerChild: 3 });
+  try {
+    const results = Array.from({ length: 20 }, (_, i) => pool.applyAsync(slow, [1, i]));
+    assert.deepEqual(await Promise.all(results.map((r) => r.get(10_000))), Array.from({ length: 20 }, (_, i) => i));
+    pool.close();
+    await pool.join();
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('CPython test_pool_maxtasksperchild_invalid: 0, -1 and 1.5 are refused', T, () => {
+  for (const bad of [0, -1, 1.5]) {
+    assert.throws(
+      () => new Pool({ processes: 1, maxTasksPerChild: bad }),
+      (e: Error & { code?: string }) =>
+        e instanceof RangeError && /maxTasksPerChild must be a positive integer/.test(e.message) && e.code === 'ERR_MP_MAX_TASKS',
+    );
+  }
+});
