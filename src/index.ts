@@ -65,6 +65,7 @@ export { Barrier, type BarrierOptions } from './sync/barrier.js';
 export { Queue } from './queues/queue.js';
 export { JoinableQueue } from './queues/joinable-queue.js';
 export { SimpleQueue } from './queues/simple-queue.js';
+export { Pipe, Connection } from './queues/pipe.js';
 
 // --- pool ---
 export { Pool, type PoolOptions, type TaskOptions, type PoolFunction } from './pool/pool.js';

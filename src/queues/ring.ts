@@ -26,6 +26,7 @@
  */
 import { deadlineAfter, notify, remaining, wait, waitAsync } from '../sync/futex.js';
 import { lockWord, lockWordAsync, tryLockWord, unlockWord } from '../sync/mutex.js';
+import { misuse } from '../errors.js';
 
 // Control words, grouped by who writes them (16 words = one 64-byte cache line per group).
 const PUT_LOCK = 0;
@@ -71,6 +72,12 @@ export interface RingState {
 }
 
 const padded = (length: number): number => 4 + ((length + 3) & ~3);
+
+function checkLength(length: number): void {
+  if (length > MAX_PAYLOAD) {
+    throw misuse(RangeError, 'ERR_MP_MESSAGE_TOO_LARGE', `cannot send ${length} bytes: the limit is ${MAX_PAYLOAD} bytes per item`);
+  }
+}
 
 export class Ring {
   readonly ctrl: Int32Array;
@@ -235,6 +242,7 @@ export class Ring {
    * is full. Returns OK, FULL (timed out) or SHUTDOWN.
    */
   put(payload: Uint8Array, length: number, tag: number, timeout: number): Status {
+    checkLength(length);
     const c = this.ctrl;
     const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
     for (;;) {
@@ -252,6 +260,7 @@ export class Ring {
 
   /** `put` that waits without blocking the event loop. */
   async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number): Promise<Status> {
+    checkLength(length);
     const c = this.ctrl;
     const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
     for (;;) {
