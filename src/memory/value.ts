@@ -48,12 +48,16 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
   readonly type: TypeInfo;
   /** @internal The one-element typed array over shared memory. */
   readonly view: Stored;
+  readonly #direct: boolean;
+  readonly #integer: boolean;
 
   constructor(typecode: T, initial?: ValueOf<T> | number) {
     const state = reviving;
     reviving = undefined;
     this.typecode = (state?.typecode as T | undefined) ?? typecode;
     this.type = typeInfo(this.typecode);
+    this.#direct = this.type.kind === 'int' || this.type.kind === 'float' || this.type.kind === 'bigint';
+    this.#integer = this.type.kind === 'int';
     if (state !== undefined) {
       this.view = viewOf(this.type, state.buffer, state.byteOffset, 1);
     } else {
@@ -65,18 +69,15 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
 
   /** The shared value. 64-bit typecodes read and write `bigint`; 'c'/'u' one-character strings; '?' booleans. */
   get value(): ValueOf<T> {
-    const kind = this.type.kind;
-    const raw = this.view[0];
-    return (kind === 'int' || kind === 'float' || kind === 'bigint' ? raw : fromStored(this.type, raw)) as ValueOf<T>;
+    // Numbers and bigints are stored as they are read: one typed-array load, no conversion.
+    if (this.#direct) return this.view[0] as ValueOf<T>;
+    return fromStored(this.type, this.view[0]) as ValueOf<T>;
   }
 
   set value(value: ValueOf<T>) {
-    const kind = this.type.kind;
-    if (kind === 'int' ? Number.isInteger(value) : kind === 'float' ? typeof value === 'number' : false) {
-      (this.view as Int32Array)[0] = value as number;
-    } else {
-      (this.view as Int32Array | BigInt64Array)[0] = toStored(this.type, value) as never;
-    }
+    // Fast path for the common case (an integer into an integer typecode), checked as strictly as the rest.
+    if (this.#integer && Number.isInteger(value)) (this.view as Int32Array)[0] = value as number;
+    else (this.view as Int32Array | BigInt64Array)[0] = toStored(this.type, value) as never;
   }
 
   /** @internal */

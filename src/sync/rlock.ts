@@ -1,6 +1,11 @@
 /**
  * `RLock`: a recursive lock in shared memory. Three words: Drepper's mutex word, the owner (thread id
  * + 1) and the recursion depth. Only the owner touches the depth, so it needs no atomic updates.
+ *
+ * The owner word is read and written with plain accesses: the mutex word's atomics order everything
+ * that matters, and a thread only ever compares the owner with its own id, which only it writes. So it
+ * reads its own id there exactly when it holds the lock (it sees its own writes in order), whatever
+ * stale value of other threads' ids it might see. A seq-cst store there would cost a full fence.
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
@@ -44,7 +49,7 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
     }
     if (tryLockWord(words, STATE) || lockWord(words, STATE, acquireTimeout(blocking, timeout))) {
       words[COUNT] = 1;
-      Atomics.store(words, OWNER, selfId);
+      words[OWNER] = selfId;
       return true;
     }
     return false;
@@ -53,13 +58,13 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
   /** Takes the lock (or one more level) without blocking the event loop. */
   async acquireAsync(timeout?: number): Promise<boolean> {
     const words = this.words;
-    if (Atomics.load(words, OWNER) === selfId) {
+    if (words[OWNER] === selfId) {
       words[COUNT]++;
       return true;
     }
     if (await lockWordAsync(words, STATE, toWaitTimeout(timeout))) {
       words[COUNT] = 1;
-      Atomics.store(words, OWNER, selfId);
+      words[OWNER] = selfId;
       return true;
     }
     return false;
@@ -68,9 +73,9 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
   /** Releases one level; the lock is free again when the depth reaches 0. Throws unless this thread owns it. */
   release(): void {
     const words = this.words;
-    if (Atomics.load(words, OWNER) !== selfId) throw notOwned();
+    if (words[OWNER] !== selfId) throw notOwned();
     if (--words[COUNT] === 0) {
-      Atomics.store(words, OWNER, 0);
+      words[OWNER] = 0;
       unlockWord(words, STATE);
     }
   }
