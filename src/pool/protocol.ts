@@ -41,6 +41,11 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'init-failed'; readonly error: SerializedThrow }
+  /**
+   * Sent as the worker exits (`process.exit` in a task, say), after the results it had finished:
+   * `running` is the task it was running then, if any. Tasks it held after that one never started.
+   */
+  | { readonly type: 'exiting'; readonly running: number | null }
   /** `busyMs`: time spent running these tasks, so the pool can size how many it keeps in flight. */
   | { readonly type: 'done'; readonly results: WireResult[]; readonly busyMs: number };
 

@@ -63,6 +63,8 @@ interface PoolWorker {
   /** Told to stop (close, maxTasksPerChild) or terminated on purpose: its exit is not a loss. */
   leaving: boolean;
   initError?: unknown;
+  /** Set when the worker said, as it exited, which task it was running (`null`: none). */
+  exitReport?: { readonly running: number | null };
 }
 
 export interface SchedulerOptions {
@@ -290,6 +292,9 @@ export class Scheduler {
       case 'init-failed':
         pw.initError = deserializeThrown(message.error);
         return;
+      case 'exiting':
+        pw.exitReport = { running: message.running };
+        return;
       case 'done': {
         // After terminate() (or once the pool is broken) every task was already settled and the in-flight
         // lists emptied: results still on their way from a worker are dropped.
@@ -418,8 +423,18 @@ export class Scheduler {
         this.#failAll(this.#broken);
       }
     } else if (held.length > 0) {
+      let lost = held;
+      const report = pw.exitReport;
+      if (report !== undefined && !this.#terminated && this.#broken === undefined) {
+        // The worker said which task it was running as it exited: the ones behind it never started, so
+        // they go back to the front of the queue (unless their buffers were transferred into it).
+        lost = held.filter((entry) => entry.id === report.running || entry.task.transfer !== undefined);
+        const retry = held.filter((entry) => !lost.includes(entry));
+        for (const entry of retry.reverse()) this.#pending.unshift(entry);
+        this.#pendingCount += retry.length;
+      }
       const lastError = (pw as { lastError?: unknown }).lastError;
-      for (const entry of held) {
+      for (const entry of lost) {
         this.#finish(entry);
         const error = new WorkerLostError(
           `the pool worker running this task exited (code ${code}) before it finished` +

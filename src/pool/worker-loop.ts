@@ -31,6 +31,8 @@ let running = false;
 let outbox: WireResult[] = [];
 let busyMs = 0;
 let lastFlush = 0;
+// The id of the task running now, reported if the worker exits in the middle of it.
+let current: number | null = null;
 
 function post(message: FromWorker): void {
   parentPort!.postMessage(message);
@@ -137,12 +139,14 @@ async function drain(): Promise<void> {
     for (const task of batch) {
       const started = performance.now();
       if (started - lastFlush > FLUSH_AFTER_MS) flush();
+      current = task[0];
       let result = runSync(task);
       if (result === undefined) {
         const thenable = pendingThenable;
         pendingThenable = undefined;
         result = thenable === undefined ? await runTask(task) : await settleThenable(task[0], thenable);
       }
+      current = null;
       outbox.push(result);
       busyMs += performance.now() - started;
     }
@@ -189,6 +193,16 @@ export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
     }
   }
   post({ type: 'ready' });
+  // A task that calls process.exit ends the worker: send the results finished before it and say which
+  // task was running, so the pool rejects that one only and runs the tasks queued behind it elsewhere.
+  process.on('exit', () => {
+    try {
+      flush();
+      post({ type: 'exiting', running: current });
+    } catch {
+      // the pool then treats every task this worker held as lost
+    }
+  });
   lastFlush = performance.now();
   port.on('message', onMessage);
 }

@@ -24,12 +24,7 @@ test('a worker that calls process.exit mid-task rejects that task with WorkerLos
   }
 });
 
-// Known bug (src/pool/scheduler.ts #onExit): tasks pipelined behind the dying task on the same worker
-// never started, yet they are rejected with WorkerLostError too instead of going back to the queue.
-test('other tasks submitted with the one whose worker exits still succeed', {
-  ...T,
-  todo: 'tasks queued behind the exiting task on its worker (never started) are rejected with WorkerLostError',
-}, async () => {
+test('other tasks submitted with the one whose worker exits still succeed', T, async () => {
   const pool = new Pool(2);
   try {
     // The exiting task starts first; the others are submitted at the same time.
@@ -43,6 +38,18 @@ test('other tasks submitted with the one whose worker exits still succeed', {
       [0, 1, 2, 3, 4, 5, 6, 7],
     );
     assert.equal(await pool.apply(cube, [2]), 8);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('Pool(1): tasks pipelined behind a task that exits synchronously run on the replacement worker', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const lost = pool.apply(exitNow, [2]);
+    const others = Array.from({ length: 10 }, (_, i) => pool.apply(cube, [i]));
+    await assert.rejects(lost, (e: unknown) => e instanceof WorkerLostError && e.exitCode === 2);
+    assert.deepEqual(await Promise.all(others), Array.from({ length: 10 }, (_, i) => i ** 3));
   } finally {
     await pool.terminate();
   }
