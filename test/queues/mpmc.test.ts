@@ -1,0 +1,53 @@
+// Many producers and consumers: every item exactly once, FIFO per producer; a producer joined before
+// the queue is drained neither deadlocks nor loses anything.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Process, Queue } from '../../src/index.js';
+import { consume, produce, produceItems } from '../fixtures/queues/targets.js';
+
+const T = { timeout: 120_000 };
+
+test('3 producers and 3 consumers move 60,000 items through a bounded queue, each exactly once', T, async () => {
+  const producers = 3;
+  const consumers = 3;
+  const perProducer = 20_000;
+  const q = new Queue<{ p: number; i: number } | null>(100);
+  const seen = new Int32Array(new SharedArrayBuffer(4 * producers * perProducer));
+  const cs = Array.from({ length: consumers }, () => new Process({ target: consume, args: [q, seen, perProducer] }));
+  const ps = Array.from({ length: producers }, (_, p) => new Process({ target: produce, args: [q, p, perProducer] }));
+  for (const c of cs) c.start();
+  for (const p of ps) p.start();
+  for (const p of ps) await p.join(90_000);
+  for (let c = 0; c < consumers; c++) await q.putAsync(null, 30_000);
+  for (const c of cs) await c.join(90_000);
+  for (const p of [...ps, ...cs]) assert.equal(p.exitCode, 0);
+  let wrong = 0;
+  for (let k = 0; k < seen.length; k++) if (seen[k] !== 1) wrong++;
+  assert.equal(wrong, 0, `${wrong} items not seen exactly once`);
+  assert.ok(q.empty());
+});
+
+test('a producer of 200,000 items is joined before the queue is drained; nothing is lost', T, async () => {
+  const n = 200_000;
+  const q = new Queue<{ i: number; s: string }>();
+  const p = new Process({ target: produceItems, args: [q, n] });
+  p.start();
+  await p.join(90_000); // Python deadlocks here (oracle row 29)
+  assert.equal(p.exitCode, 0);
+  assert.equal(q.qsize(), n);
+  for (let i = 0; i < n; i++) {
+    const item = q.get(false);
+    if (item.i !== i || item.s !== 'item-' + i) assert.fail(`item ${i} arrived as ${JSON.stringify(item)}`);
+  }
+  assert.ok(q.empty());
+});
+
+test('a 1 MB item put by a child that exits is there after join (oracle row 29)', T, async () => {
+  const q = new Queue<{ i: number; s: string }>();
+  const { putBig } = await import('../fixtures/queues/targets.js');
+  const p = new Process({ target: putBig, args: [q, 1 << 20] });
+  p.start();
+  await p.join(30_000);
+  assert.equal(p.exitCode, 0);
+  assert.equal((q.get(false) as unknown as Uint8Array).length, 1 << 20);
+});
