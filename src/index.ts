@@ -53,7 +53,7 @@ export {
   type RawArrayConstructor,
   type SizeOrValues,
 } from './memory/array.js';
-export type { TypeCode, PythonTypeCode, TypeCodeAlias, TypedArrayOf, ValueOf, ElementOf } from './memory/typecodes.js';
+export type { TypeCode, PythonTypeCode, TypeCodeAlias, TypedArrayOf, ValueOf, InitialOf, ElementOf } from './memory/typecodes.js';
 export { Lock } from './sync/lock.js';
 export { RLock } from './sync/rlock.js';
 export { Semaphore, BoundedSemaphore } from './sync/semaphore.js';

@@ -61,6 +61,9 @@ export type ValueOf<T extends TypeCode> = T extends 'l' | 'L' | 'q' | 'Q' | 'int
       ? boolean
       : number;
 
+/** What `new Value(typecode, initial)` takes: the value's own kind, or a byte/code point number for 'c'/'u', or 0/1 for '?'. */
+export type InitialOf<T extends TypeCode> = ValueOf<T> | (T extends 'c' | 'u' | '?' | 'bool' ? number : never);
+
 /** What one element of an `Array` of the typecode is (the typed array's element type). */
 export type ElementOf<T extends TypeCode> = T extends 'l' | 'L' | 'q' | 'Q' | 'int64' | 'uint64' ? bigint : number;
 

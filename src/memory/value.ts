@@ -10,7 +10,7 @@ import { misuse } from '../errors.js';
 import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Lock } from '../sync/lock.js';
 import { RLock } from '../sync/rlock.js';
-import { fromStored, toStored, typeInfo, type TypeCode, type TypeInfo, type ValueOf, type AnyTypedArray, viewOf } from './typecodes.js';
+import { fromStored, toStored, typeInfo, type TypeCode, type TypeInfo, type ValueOf, type InitialOf, type AnyTypedArray, viewOf } from './typecodes.js';
 
 /** The `lock` option of `Value` and `Array`: `true` for a new `RLock`, `false` for none, or a given lock. */
 export type LockOption = boolean | Lock | RLock;
@@ -51,7 +51,7 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
   readonly #direct: boolean;
   readonly #integer: boolean;
 
-  constructor(typecode: T, initial?: ValueOf<T> | number) {
+  constructor(typecode: T, initial?: InitialOf<T>) {
     const state = reviving;
     reviving = undefined;
     this.typecode = (state?.typecode as T | undefined) ?? typecode;
@@ -109,7 +109,7 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
 export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
   readonly #lock: Lock | RLock | null;
 
-  constructor(typecode: T, initial?: ValueOf<T> | number, options: ValueOptions = {}) {
+  constructor(typecode: T, initial?: InitialOf<T>, options: ValueOptions = {}) {
     const state = reviving;
     super(typecode, initial);
     this.#lock = state !== undefined ? reviveLock(state.lock) : makeLock(options.lock);
