@@ -22,6 +22,9 @@ const COUNT = 2;
  * it may acquire it again, and must release it as many times. Only the owner may release it. It is the
  * default lock of `Value` and `Array`.
  *
+ * Ownership is per thread, as in Python: async tasks of one thread count as one owner, so an RLock
+ * does not keep two of them apart. Use a `Lock` (with `acquireAsync`) for that.
+ *
  * @example
  * ```ts
  * const lock = new RLock();
