@@ -134,3 +134,41 @@ test('a worker killed mid-task is replaced: the next task runs on a new thread',
     await pool.terminate();
   }
 });
+
+test('close() while a worker exits mid-task: the other tasks still finish and join() settles', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const lost = pool.apply(exitAfter, [50, 4]);
+    const others = Array.from({ length: 6 }, (_, i) => pool.apply(slow, [30, i]));
+    pool.close();
+    await assert.rejects(lost, WorkerLostError);
+    assert.deepEqual(await Promise.all(others), [0, 1, 2, 3, 4, 5]);
+    await pool.join();
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('imap over items whose worker exits: that item rejects with WorkerLostError, the rest arrive', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const exitOn4 = (x: number) => {
+      if (x === 4) process.exit(1);
+      return x * 2;
+    };
+    const it = pool.imap(exitOn4, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const got: (number | string)[] = [];
+    for (;;) {
+      try {
+        const step = await it.next();
+        if (step.done) break;
+        got.push(step.value);
+      } catch (error) {
+        got.push((error as Error).name);
+      }
+    }
+    assert.deepEqual(got, [0, 2, 4, 6, 'WorkerLostError', 10, 12, 14]);
+  } finally {
+    await pool.terminate();
+  }
+});

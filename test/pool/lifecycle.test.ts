@@ -149,3 +149,24 @@ test('after join, the pool is finished: join and terminate resolve again', T, as
   await pool.terminate();
   await pool.join();
 });
+
+test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 40_000 }, async () => {
+  const { spawn } = await import('node:child_process');
+  const script = fileURLToPath(new URL('../fixtures/pool/sigint.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (text: string) => text.includes('busy') && resolve());
+      child.on('error', reject);
+      child.on('close', () => reject(new Error('the child ended before it was busy')));
+    });
+    const closed = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, signal) => resolve([code, signal])));
+    const started = performance.now();
+    child.kill('SIGINT');
+    const [code, signal] = await closed;
+    assert.ok(performance.now() - started < 10_000);
+    assert.ok(signal === 'SIGINT' || code === 130, `code ${code} signal ${signal}`);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
