@@ -68,6 +68,7 @@ export class Barrier implements Shareable {
   #action: (() => unknown) | undefined;
   #actionWire: WireFunction | null | undefined;
   #actionLoading: Promise<void> | undefined;
+  #actionError: unknown;
 
   constructor(parties: number, options: BarrierOptions = {}) {
     const state = reviving;
@@ -76,12 +77,7 @@ export class Barrier implements Shareable {
       this.words = adopt(state.words, () => sharedWords(0));
       this.#timeout = state.timeout;
       this.#actionWire = state.action;
-      if (state.action !== null) {
-        this.#actionLoading = resolveWireFunction(state.action).then((fn) => {
-          this.#action = fn as () => unknown;
-        });
-        this.#actionLoading.catch(() => {});
-      }
+      if (state.action !== null) this.#load(state.action);
       return;
     }
     if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
@@ -100,11 +96,19 @@ export class Barrier implements Shareable {
       this.#action = action;
     } else if (action !== undefined) {
       this.#actionWire = toWireFunction(action, 'Barrier action');
-      this.#actionLoading = resolveWireFunction(this.#actionWire).then((fn) => {
-        this.#action = fn as () => unknown;
-      });
-      this.#actionLoading.catch(() => {});
+      this.#load(this.#actionWire);
     }
+  }
+
+  #load(wire: WireFunction): void {
+    this.#actionLoading = resolveWireFunction(wire).then(
+      (fn) => {
+        this.#action = fn as () => unknown;
+      },
+      (error: unknown) => {
+        this.#actionError = error;
+      },
+    );
   }
 
   /** How many threads must call `wait()` for the barrier to open. */
@@ -153,7 +157,7 @@ export class Barrier implements Shareable {
     await lockWordAsync(words, MUTEX);
     if (this.#action === undefined && this.#actionLoading !== undefined && Atomics.load(words, COUNT) === this.parties - 1) {
       // About to be the last: let this worker finish loading the action first (the mutex keeps the count).
-      await this.#actionLoading.catch(() => {});
+      await this.#actionLoading;
     }
     const arrival = this.#arrive(true);
     if (arrival.done) return arrival.index;
@@ -215,6 +219,11 @@ export class Barrier implements Shareable {
   #runAction(isAsync: boolean): void {
     if (this.words[HAS_ACTION] === 0) return;
     const action = this.#action;
+    if (action === undefined && this.#actionError !== undefined) {
+      throw new BrokenBarrierError("the barrier's action could not be loaded in this thread, so the barrier broke", {
+        cause: this.#actionError,
+      });
+    }
     if (action === undefined) {
       throw new BrokenBarrierError(
         "the barrier's action was still loading in this thread when it arrived last, so it could not run " +
