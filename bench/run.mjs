@@ -11,6 +11,7 @@
  * Exits non-zero when any row that ran FAILED.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs, USAGE } from './lib/args.mjs';
 import { selectWorkloads } from './lib/plan.mjs';
 import { executeCase, findPython } from './lib/execute.mjs';
@@ -94,9 +95,10 @@ async function main() {
   const measured = [];
   for (const workload of workloads) measured.push(await measureWorkload(workload, { ...options, python }));
   const minutes = ((performance.now() - began) / 60_000).toFixed(1);
+  environment.machine.loadAverageAtEnd = os.loadavg()[0];
 
   console.log(consoleReport(measured, { targets: !options.smoke }));
-  console.log(`\n${environment.date} · Node ${environment.node} · Python ${environment.python} · ${environment.machine.cpus} × ${environment.machine.cpuModel} · ${minutes} min`);
+  console.log(`\n${environment.date} · Node ${environment.node} · Python ${environment.python} · ${environment.machine.cpus} × ${environment.machine.cpuModel} · ${minutes} min · load average ${environment.machine.loadAverageAtStart.toFixed(1)} → ${environment.machine.loadAverageAtEnd.toFixed(1)}`);
 
   const runsNote = options.smoke
     ? 'smoke: 1 run, tiny sizes'

@@ -45,6 +45,8 @@ export function describeEnvironment(pythonVersion) {
       cpuModel: cpuModel(),
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       os: `${os.type()} ${os.release()} (${os.arch()})`,
+      // Other work on the machine skews every figure: record how busy it was.
+      loadAverageAtStart: os.loadavg()[0],
     },
   };
 }
