@@ -99,7 +99,7 @@ test('applyAsync calls callback with the value, errorCallback with the error', T
     const ok = pool.applyAsync(cube, [5], { callback: (v) => values.push(v), errorCallback: (e) => errors.push(e) });
     assert.equal(await ok.get(), 125);
     assert.deepEqual(values, [125]);
-    assert.deepEqual(errors, []);
+    assert.equal(errors.length, 0);
 
     const bad = pool.applyAsync(raiseIf7, [7], { callback: (v) => values.push(v), errorCallback: (e) => errors.push(e) });
     await assert.rejects(bad.get(), { name: 'TypeError', message: 'seven' });
