@@ -112,3 +112,35 @@ test('aborting a map stops all its chunks', T, async () => {
     await pool.terminate();
   }
 });
+
+test('tasks with a signal that finish normally leave no abort listener behind', T, async () => {
+  const { getEventListeners } = await import('node:events');
+  const pool = new Pool(2);
+  try {
+    const controller = new AbortController();
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.apply(cube, [i], { signal: controller.signal })));
+    assert.deepEqual(results, Array.from({ length: 20 }, (_, i) => i ** 3));
+    assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1, { signal: controller.signal }), [1, 8, 27, 64]);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('one signal shared by running and queued tasks: aborting rejects them all, the pool stays usable', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const controller = new AbortController();
+    const tasks = Array.from({ length: 6 }, (_, i) => pool.apply(slow, [5000, i], { signal: controller.signal }));
+    const unrelated = pool.apply(slow, [300, 99]);
+    await new Promise((r) => setTimeout(r, 100));
+    const reason = new Error('cancel all');
+    controller.abort(reason);
+    const outcomes = await Promise.allSettled(tasks);
+    assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason === reason));
+    assert.equal(await unrelated, 99);
+    assert.deepEqual(await pool.map(cube, [1, 2, 3], 1), [1, 8, 27]);
+  } finally {
+    await pool.terminate();
+  }
+});
