@@ -3,9 +3,10 @@
  *
  * Each end counts its open handles (the original plus one per copy sent to a worker), so closing the
  * parent's copy of the child's end, as Python programs often do, does not close the child's copy. When
- * every handle of an end is closed, the other end's `recv` drains what is left and then throws
- * `EOFError`.
+ * every handle of an end is closed (a worker's copies close when the worker exits), the other end's
+ * `recv` drains what is left and then throws `EOFError`.
  */
+import { isMainThread } from 'node:worker_threads';
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { toWaitTimeout } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
@@ -257,4 +258,21 @@ export function Pipe<T = unknown>(duplex = true): [Connection<T>, Connection<T>]
   ];
 }
 
-registerShareable('Connection', (state) => Connection.fromState(state as ConnectionState));
+// A copy revived in a worker closes itself when the worker ends, as a child's file descriptors close
+// when it exits, so the other end sees EOF even if the child never called close().
+const revivedHere = new Set<Connection>();
+let closeAtExit = false;
+
+registerShareable('Connection', (state) => {
+  const conn = Connection.fromState(state as ConnectionState);
+  if (!isMainThread) {
+    revivedHere.add(conn);
+    if (!closeAtExit) {
+      closeAtExit = true;
+      process.once('exit', () => {
+        for (const c of revivedHere) c.close();
+      });
+    }
+  }
+  return conn;
+});
