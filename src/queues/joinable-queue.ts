@@ -20,6 +20,11 @@ import { Ring, type RingState } from './ring.js';
  * ```
  */
 export class JoinableQueue<T = unknown> extends Queue<T> {
+  constructor(maxsize = 0) {
+    super(maxsize);
+    this.ring.markJoinable();
+  }
+
   /**
    * Marks one item taken with `get()` as finished. Called more times than items were put, it throws
    * (Python: `ValueError: task_done() called too many times`).

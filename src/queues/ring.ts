@@ -8,8 +8,8 @@
  *   by the payload, padded to 4 bytes. Payloads may wrap around the end of the ring.
  * - Two futex mutexes (the two-lock queue): producers serialise on the put lock, consumers on the get
  *   lock, so a producer and a consumer never wait for each other. A producer publishes a record by
- *   adding to `COUNT` after writing it; a consumer frees its bytes by subtracting from `USED` after
- *   copying it out. Growing the ring takes both locks.
+ *   advancing its record counter after writing it; a consumer frees the bytes by advancing its byte
+ *   counter after copying the record out. Each side writes only its own cache line. Growing the ring takes both locks.
  * - Not-empty and not-full are sequence words. A sleeper counts itself as a waiter, reads the sequence,
  *   re-checks its condition and sleeps while the word still holds that value; the other side bumps the
  *   word and wakes only when the waiter count is non-zero (sequentially consistent atomics on both
@@ -29,12 +29,17 @@ import { lockWord, lockWordAsync, tryLockWord, unlockWord } from '../sync/mutex.
 import { misuse } from '../errors.js';
 
 // Control words, grouped by who writes them (16 words = one 64-byte cache line per group).
+// Producers write only the first line and consumers only the second, so the hot path of one side does
+// not keep stealing the other side's cache line. Counters are monotonic and wrap (int32 arithmetic):
+// records held = PUT_COUNT - GET_COUNT, bytes held = PUT_BYTES - GET_BYTES.
 const PUT_LOCK = 0;
-const WRITE = 1; // byte offset where the next record goes (put lock)
+const WRITE = 1; // byte offset where the next record goes
+const PUT_COUNT = 2; // records published
+const PUT_BYTES = 3; // bytes published
 const GET_LOCK = 16;
-const READ = 17; // byte offset of the oldest record (get lock)
-const COUNT = 32; // published records
-const USED = 33; // bytes held by records
+const READ = 17; // byte offset of the oldest record
+const GET_COUNT = 18; // records taken
+const GET_BYTES = 19; // bytes freed
 const NOT_EMPTY = 34; // sequence
 const NOT_FULL = 35; // sequence
 const GETTERS = 36; // threads sleeping on NOT_EMPTY
@@ -44,12 +49,13 @@ const ALL_DONE = 39; // sequence, bumped when UNFINISHED reaches 0
 const JOINERS = 40; // threads sleeping on ALL_DONE
 const CAPACITY = 48; // bytes in the data region (changes under both locks)
 const MAX_ITEMS = 49; // 0 = unbounded
-const STATE = 50; // SHUT_DOWN flag (set under the put lock)
+const STATE = 50; // SHUT_DOWN (set under the put lock) and JOINABLE flags
 /** First of the words left to the owner (a pipe keeps its handle counts here). */
 export const USER = 56;
 const WORDS = 64;
 
 const SHUT_DOWN = 1;
+const JOINABLE = 2;
 const MAX_BYTES = 2 ** 30;
 /** Largest payload a record can hold. */
 export const MAX_PAYLOAD = MAX_BYTES - 8;
@@ -128,8 +134,19 @@ export class Ring {
     return this.ctrl[MAX_ITEMS];
   }
 
+  /** Records in the ring (a snapshot). */
   get count(): number {
-    return Atomics.load(this.ctrl, COUNT);
+    const n = (Atomics.load(this.ctrl, PUT_COUNT) - Atomics.load(this.ctrl, GET_COUNT)) | 0;
+    return n > 0 ? n : 0;
+  }
+
+  private get used(): number {
+    return (Atomics.load(this.ctrl, PUT_BYTES) - Atomics.load(this.ctrl, GET_BYTES)) | 0;
+  }
+
+  /** Counts unfinished tasks from now on (`JoinableQueue`). */
+  markJoinable(): void {
+    Atomics.or(this.ctrl, STATE, JOINABLE);
   }
 
   get isShutDown(): boolean {
@@ -155,19 +172,22 @@ export class Ring {
     const c = this.ctrl;
     if ((Atomics.load(c, STATE) & SHUT_DOWN) !== 0) return true;
     const max = c[MAX_ITEMS];
-    if (max > 0 && Atomics.load(c, COUNT) >= max) return false;
-    return Atomics.load(c, CAPACITY) - Atomics.load(c, USED) >= need || Atomics.load(c, USED) + need <= MAX_BYTES;
+    if (max > 0 && this.count >= max) return false;
+    const used = this.used;
+    return Atomics.load(c, CAPACITY) - used >= need || used + need <= MAX_BYTES;
   }
 
   /** Under the put lock: appends one record, or says why not. */
   private putLocked(payload: Uint8Array, length: number, tag: number): Status {
     const c = this.ctrl;
-    if ((c[STATE] & SHUT_DOWN) !== 0) return SHUTDOWN;
+    const state = c[STATE];
+    if ((state & SHUT_DOWN) !== 0) return SHUTDOWN;
     const max = c[MAX_ITEMS];
-    if (max > 0 && Atomics.load(c, COUNT) >= max) return FULL;
+    const published = c[PUT_COUNT];
+    if (max > 0 && ((published - Atomics.load(c, GET_COUNT)) | 0) >= max) return FULL;
     const need = padded(length);
     let capacity = c[CAPACITY];
-    if (capacity - Atomics.load(c, USED) < need) {
+    if (capacity - ((c[PUT_BYTES] - Atomics.load(c, GET_BYTES)) | 0) < need) {
       if (!this.grow(need)) return FULL;
       capacity = c[CAPACITY];
     }
@@ -191,9 +211,9 @@ export class Ring {
     at += need - 4;
     if (at >= capacity) at -= capacity;
     c[WRITE] = at;
-    Atomics.add(c, UNFINISHED, 1);
-    Atomics.add(c, USED, need);
-    Atomics.add(c, COUNT, 1); // publishes the record
+    if ((state & JOINABLE) !== 0) Atomics.add(c, UNFINISHED, 1);
+    Atomics.store(c, PUT_BYTES, (c[PUT_BYTES] + need) | 0);
+    Atomics.store(c, PUT_COUNT, (published + 1) | 0); // publishes the record
     return OK;
   }
 
@@ -203,7 +223,7 @@ export class Ring {
     this.lock(GET_LOCK);
     try {
       const capacity = c[CAPACITY];
-      const used = c[USED];
+      const used = this.used;
       if (capacity - used >= need) return true; // consumers made room meanwhile
       if (used + need > MAX_BYTES) return false;
       let next = capacity * 2;
@@ -244,10 +264,11 @@ export class Ring {
   put(payload: Uint8Array, length: number, tag: number, timeout: number): Status {
     checkLength(length);
     const c = this.ctrl;
-    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
       this.lock(PUT_LOCK);
       const status = this.putLocked(payload, length, tag);
+      if (status === FULL && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
       if (left <= 0) return this.afterPut(status);
       this.unlock(PUT_LOCK);
@@ -262,10 +283,11 @@ export class Ring {
   async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number): Promise<Status> {
     checkLength(length);
     const c = this.ctrl;
-    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
       await this.lockAsync(PUT_LOCK);
       const status = this.putLocked(payload, length, tag);
+      if (status === FULL && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
       if (left <= 0) return this.afterPut(status);
       this.unlock(PUT_LOCK);
@@ -283,7 +305,8 @@ export class Ring {
     const c = this.ctrl;
     // The flag first: it is set under the put lock, so once it reads set every put is published.
     const shut = (Atomics.load(c, STATE) & SHUT_DOWN) !== 0;
-    if (Atomics.load(c, COUNT) === 0) return shut ? SHUTDOWN : EMPTY;
+    const taken = c[GET_COUNT];
+    if (Atomics.load(c, PUT_COUNT) === taken) return shut ? SHUTDOWN : EMPTY;
     const capacity = Atomics.load(c, CAPACITY);
     if (capacity !== this.viewed) this.view(capacity);
     let at = c[READ];
@@ -312,8 +335,8 @@ export class Ring {
     at += size - 4;
     if (at >= capacity) at -= capacity;
     c[READ] = at;
-    Atomics.sub(c, COUNT, 1);
-    Atomics.sub(c, USED, size); // frees the bytes
+    Atomics.store(c, GET_COUNT, (taken + 1) | 0);
+    Atomics.store(c, GET_BYTES, (c[GET_BYTES] + size) | 0); // frees the bytes
     return OK;
   }
 
@@ -329,7 +352,7 @@ export class Ring {
 
   /** Whether a take could succeed or end now: a sleeper's re-check. */
   private mayTake(done?: () => boolean): boolean {
-    return Atomics.load(this.ctrl, COUNT) > 0 || this.isShutDown || (done !== undefined && done());
+    return this.count > 0 || this.isShutDown || (done !== undefined && done());
   }
 
   /**
@@ -339,10 +362,11 @@ export class Ring {
    */
   take(timeout: number, done?: () => boolean): Status {
     const c = this.ctrl;
-    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
       this.lock(GET_LOCK);
       const status = this.takeLocked();
+      if (status === EMPTY && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
       if (left <= 0) return this.afterTake(status);
       this.unlock(GET_LOCK);
@@ -356,10 +380,11 @@ export class Ring {
   /** `take` that waits without blocking the event loop; `onTaken` reads the record from `scratch`. */
   async takeAsync(timeout: number, done?: () => boolean, onTaken?: () => void): Promise<Status> {
     const c = this.ctrl;
-    const deadline = timeout > 0 ? deadlineAfter(timeout) : 0;
+    let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
       await this.lockAsync(GET_LOCK);
       const status = this.takeLocked();
+      if (status === EMPTY && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
       if (left <= 0) {
         this.afterTake(status);
@@ -379,7 +404,7 @@ export class Ring {
     const c = this.ctrl;
     const deadline = deadlineAfter(timeout);
     for (;;) {
-      if (Atomics.load(c, COUNT) > 0) return true;
+      if (this.count > 0) return true;
       const left = remaining(deadline);
       if (left <= 0 || (done !== undefined && done())) return false;
       Atomics.add(c, GETTERS, 1);
@@ -407,12 +432,13 @@ export class Ring {
     Atomics.or(c, STATE, SHUT_DOWN);
     if (immediate) {
       this.lock(GET_LOCK);
-      const dropped = Atomics.exchange(c, COUNT, 0);
-      c[USED] = 0;
+      const dropped = this.count;
+      Atomics.store(c, GET_COUNT, c[PUT_COUNT]);
+      Atomics.store(c, GET_BYTES, c[PUT_BYTES]);
       c[READ] = 0;
       c[WRITE] = 0;
       this.unlock(GET_LOCK);
-      for (let i = 0; i < dropped; i++) this.taskDone();
+      if ((c[STATE] & JOINABLE) !== 0) for (let i = 0; i < dropped; i++) this.taskDone();
     }
     this.unlock(PUT_LOCK);
     this.wakeAll();
