@@ -51,3 +51,17 @@ test('a 1 MB item put by a child that exits is there after join (oracle row 29)'
   assert.equal(p.exitCode, 0);
   assert.equal((q.get(false) as unknown as Uint8Array).length, 1 << 20);
 });
+
+test('records of mixed sizes stay intact while a consumer reads as the ring grows and wraps', T, async () => {
+  const { produceSized, sized } = await import('../fixtures/queues/targets.js');
+  const n = 3000;
+  const q = new Queue<string>();
+  const p = new Process({ target: produceSized, args: [q, n] });
+  p.start();
+  for (let i = 0; i < n; i++) {
+    const item = q.get(true, 30_000);
+    if (item !== sized(i)) assert.fail(`item ${i} arrived damaged (length ${item.length})`);
+  }
+  await p.join(30_000);
+  assert.equal(p.exitCode, 0);
+});
