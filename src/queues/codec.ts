@@ -7,8 +7,9 @@
  * - `CLONE`: msgpackr with records and its structured-clone extension, for values with a `Map` and
  *   for larger acyclic graphs (it keeps shared references);
  * - `V8`: `v8.serialize`, the exact structured clone, for everything msgpackr would not carry exactly:
- *   `-0`, holes in arrays, extra array properties, boxed primitives, `Error`s, invalid dates, class
- *   instances, cycles and repeated references in small values, and very large or deep values.
+ *   `-0`, strings with lone surrogates, `__proto__` keys, holes in arrays, extra array properties,
+ *   boxed primitives, `Error`s, invalid dates, class instances, cycles and repeated references in
+ *   small values, and very large or deep values.
  *
  * A value that cannot be structured-cloned at all (a function, a symbol, a `SharedArrayBuffer`, a
  * `WeakMap`…) throws a `TypeError` naming its path, such as `item.handler`.
@@ -59,6 +60,10 @@ const TYPED_ARRAY_PROTOS = new Set<object>(
   ].map((C) => C.prototype as object),
 );
 
+const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const wellFormed = (s: string): boolean => (isWellFormed ? isWellFormed.call(s) : !LONE_SURROGATE.test(s));
+
 /** True when msgpackr carries `value` exactly; false means "use v8". */
 function safe(value: unknown, depth: number): boolean {
   if (++nodes > NODES_MAX) return false;
@@ -66,6 +71,7 @@ function safe(value: unknown, depth: number): boolean {
     case 'number':
       return value !== 0 || 1 / value > 0;
     case 'string':
+      return wellFormed(value); // msgpackr writes UTF-8: a lone surrogate would become U+FFFD
     case 'boolean':
     case 'undefined':
     case 'bigint':
@@ -86,7 +92,9 @@ function safe(value: unknown, depth: number): boolean {
   const proto: unknown = Object.getPrototypeOf(obj);
   if (proto === Object.prototype || proto === null) {
     const record = obj as Record<string, unknown>;
-    for (const key in record) if (!safe(record[key], depth + 1)) return false;
+    for (const key in record) {
+      if (key === '__proto__' || !wellFormed(key) || !safe(record[key], depth + 1)) return false;
+    }
     return true;
   }
   if (proto === Array.prototype) {
