@@ -10,7 +10,7 @@
  * Other runs write bench/results/smoke.json or partial.json and leave docs/ alone.
  * Exits non-zero when any row that ran FAILED.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs, USAGE } from './lib/args.mjs';
 import { selectWorkloads } from './lib/plan.mjs';
@@ -21,6 +21,40 @@ import { consoleReport, markdownReport } from './lib/report.mjs';
 import { renderChart } from './lib/svg.mjs';
 
 const CASE_TIMEOUT_MS = { full: 240_000, smoke: 60_000 };
+const MAX_ATTEMPTS = 4;
+
+/**
+ * In a checkout shared with others, someone's `npm run build` can delete and
+ * rewrite dist/ in the middle of a case. Such a run measured nothing, so it is
+ * retried once the build is back; every other failure stands.
+ * @param {import('./lib/execute.mjs').CaseResult} result
+ */
+function failedForMissingBuild(result) {
+  if (result.status !== 'failed') return false;
+  if (/** @type {any} */ (result).retryable) return true;
+  return /dist[\\/]/.test(result.reason) && /ERR_MODULE_NOT_FOUND|Cannot find module|does not provide an export/.test(result.reason);
+}
+
+/** Set once dist/ failed to come back: from then on, failures stand without retries. */
+let buildGone = false;
+
+/**
+ * Waits until dist/ exists and has stopped changing for a moment; false if it
+ * does not come back within a minute (then it is not a rebuild in progress).
+ * @returns {Promise<boolean>}
+ */
+async function waitForStableBuild() {
+  const entry = new URL('../dist/cjs/index.js', import.meta.url);
+  const stamp = () => { try { return statSync(entry).mtimeMs; } catch { return undefined; } };
+  const deadline = performance.now() + 60_000;
+  for (let previous = stamp(); performance.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const current = stamp();
+    if (current !== undefined && current === previous) return true;
+    previous = current;
+  }
+  return false;
+}
 
 /**
  * Rotates the row order by the run number, so no row always runs first
@@ -41,24 +75,36 @@ async function measureWorkload(workload, { smoke, runs: runsOverride, python }) 
   const params = smoke ? workload.smoke : workload.full;
   /** @type {Map<string, import('./lib/execute.mjs').CaseResult[]>} */
   const results = new Map(workload.rows.map((row) => [row.impl, []]));
+  /** Runs repeated because dist/ vanished under them, per row. @type {Map<string, number>} */
+  const retries = new Map();
   for (let run = 0; run < runs; run++) {
     for (const row of rotated(workload.rows, run)) {
       const started = performance.now();
-      const result = row.runtime === 'python' && !python
-        ? { status: /** @type {const} */ ('skipped'), reason: 'python3 with multiprocessing not found' }
-        : await executeCase({
+      /** @type {import('./lib/execute.mjs').CaseResult} */
+      let result = { status: 'skipped', reason: 'python3 with multiprocessing not found' };
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS && !(row.runtime === 'python' && !python); attempt++) {
+        result = await executeCase({
           runtime: row.runtime,
           script: row.runtime === 'python' ? /** @type {string} */ (workload.pythonScript) : workload.script,
           params: { impl: row.impl, ...params },
           timeoutMs: smoke ? CASE_TIMEOUT_MS.smoke : CASE_TIMEOUT_MS.full,
         });
+        if (buildGone || !failedForMissingBuild(result) || attempt === MAX_ATTEMPTS) break;
+        process.stderr.write(`  ${workload.id} run ${run + 1} ${row.impl}: dist/ was missing (being rebuilt?); retrying\n`);
+        retries.set(row.impl, (retries.get(row.impl) ?? 0) + 1);
+        if (!(await waitForStableBuild())) buildGone = true;
+      }
       results.get(row.impl)?.push(result);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       const note = result.status === 'ok' ? '' : ` ${result.status}`;
       process.stderr.write(`  ${workload.id} run ${run + 1}/${runs} ${row.impl}: ${seconds} s${note}\n`);
     }
   }
-  const rows = workload.rows.map((row) => ({ ...row, ...summarizeRow(results.get(row.impl) ?? []) }));
+  const rows = workload.rows.map((row) => ({
+    ...row,
+    ...summarizeRow(results.get(row.impl) ?? []),
+    ...(retries.has(row.impl) ? { retriedForMissingBuild: retries.get(row.impl) } : {}),
+  }));
   return { ...workload, runs, params, ...addRatios(workload, rows) };
 }
 

@@ -19,8 +19,8 @@ const perSecond = (total, elapsedMs) => total / (elapsedMs / 1000);
 
 runCase({
   async multiprocessing({ workers, increments }) {
-    const Value = ours('Value');
-    const Process = ours('Process');
+    const Value = await ours('Value');
+    const Process = await ours('Process');
     const counter = new Value('i', 0);
     const gate = createGate();
     const processes = Array.from({ length: workers }, () =>

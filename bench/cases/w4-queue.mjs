@@ -29,8 +29,8 @@ const perSecond = (count, elapsedMs) => count / (elapsedMs / 1000);
 
 runCase({
   async multiprocessing({ count }) {
-    const Queue = ours('Queue');
-    const Process = ours('Process');
+    const Queue = await ours('Queue');
+    const Process = await ours('Process');
     const queue = new Queue();
     const gate = createGate();
     const producer = new Process({ target: produceIntoQueue, args: [queue, gate, count] });

@@ -11,7 +11,7 @@ import { cube } from './tasks.mjs';
 
 runCase({
   async multiprocessing({ workers }) {
-    const Pool = ours('Pool');
+    const Pool = await ours('Pool');
     const start = now();
     const pool = new Pool(workers);
     const first = await pool.apply(cube, [3]);

@@ -48,7 +48,7 @@ function peerPayloads(mode, arrays, length) {
 
 runCase({
   async multiprocessing({ mode, workers, arrays, length }) {
-    const SharedArray = mode === 'shared' ? ours('Array') : undefined;
+    const SharedArray = mode === 'shared' ? await ours('Array') : undefined;
     const payloads = Array.from({ length: arrays }, (_, k) =>
       fill(SharedArray ? new SharedArray('d', length, { lock: false }) : new Float64Array(length), k, length));
     return withOurPool(workers, async (pool) => {

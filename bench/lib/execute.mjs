@@ -47,8 +47,11 @@ export function executeCase({ runtime, script, params, timeoutMs }) {
       const line = stdout.split('\n').find((l) => l.startsWith(RESULT_MARKER));
       if (line) return resolve(JSON.parse(line.slice(RESULT_MARKER.length)));
       const why = timedOut ? `timed out after ${timeoutMs / 1000} s` : `exited (${signal ?? `code ${code}`}) without a result`;
-      const lastError = stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ');
-      resolve({ status: 'failed', reason: lastError ? `${why}: ${lastError}` : why });
+      // The first line naming an error says the most; the last lines say where it ended.
+      const lines = stderr.trim().split('\n').filter(Boolean);
+      const errorLine = lines.find((l) => /\b[A-Za-z]*Error\b|ERR_[A-Z_]+/.test(l));
+      const summary = [...new Set([errorLine, ...lines.slice(-2)].filter(Boolean))].join(' | ');
+      resolve({ status: 'failed', reason: summary ? `${why}: ${summary}` : why });
     });
   });
 }

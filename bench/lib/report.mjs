@@ -130,7 +130,9 @@ ${sections.join('\n\n')}
   of every row, starting each round with a different row), so a slow moment of the machine does not land on one row.
 - **Every case checks its answer** (W1: every cube, in order; W2: every fib value; W3: the exact final count; W4:
   every item exactly once, in order; W5: the first result; W6: every sum). A wrong answer, a crash, a timeout or a
-  promise that never settles marks the row FAILED; it is never averaged away.
+  promise that never settles marks the row FAILED; it is never averaged away. (One exception, for checkouts shared
+  with other developers: a run that could not even load the built library, because someone's \`npm run build\` was
+  rewriting \`dist/\` at that moment, measured nothing and is retried once the build is back.)
 - **Peers as users get them:** fixed pools of 2 threads, other options at their defaults. They have no \`map\`, so W1a
   gives them what a user would write: the input cut into chunks of Python's default size (⌈n / 4·workers⌉ = 25,000),
   one task per chunk, results concatenated in order. W1b, W2 and W6 submit one task per item, all at once.

@@ -22,6 +22,13 @@ export class NotImplemented extends Error {}
 /** Thrown when an implementation has no way to do a variant (e.g. no transfer list). */
 export class Unsupported extends Error {}
 
+/**
+ * Our built library could not be imported (dist/ missing, or being rebuilt
+ * by someone else's `npm run build` at that moment): the orchestrator may
+ * retry the run once dist/ is back, since nothing was measured.
+ */
+export class LibraryUnavailable extends Error {}
+
 /** @param {boolean} condition @param {string} message */
 export function check(condition, message) {
   if (!condition) throw new CheckFailed(message);
@@ -95,6 +102,7 @@ export async function runCase(cases) {
     if (error instanceof Unsupported) result = { status: 'unsupported', reason: error.message };
     else if (looksNotImplemented(error)) result = { status: 'not-implemented', reason: describe(error) };
     else if (error instanceof CheckFailed) result = { status: 'failed', reason: `wrong result: ${error.message}` };
+    else if (error instanceof LibraryUnavailable) result = { status: 'failed', reason: error.message, retryable: true };
     else result = { status: 'failed', reason: describe(error) };
   }
   await emit(result);

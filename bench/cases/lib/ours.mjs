@@ -1,17 +1,27 @@
 /**
- * Access to our library from a case, imported exactly as a user would
- * (`import * as mp from 'multiprocessing'`, the package's self-reference to
- * the built dist). Features are looked up by name so a missing one reports
- * "not yet implemented" rather than crashing.
+ * Access to our library from a case, imported as a user would
+ * (`import('multiprocessing')`, the package's self-reference to the built
+ * dist). The import is dynamic so that the peers' and references' cases never
+ * load our build at all. Features are looked up by name so a missing one
+ * reports "not yet implemented" rather than crashing.
  */
-import * as mp from 'multiprocessing';
-import { requireExport, phase } from './harness.mjs';
+import { requireExport, phase, LibraryUnavailable } from './harness.mjs';
 import { cube } from '../tasks.mjs';
 
-export { mp };
+/** @type {Promise<Record<string, unknown>> | undefined} */
+let library;
 
-/** @param {string} name */
-export const ours = (name) => /** @type {any} */ (requireExport(mp, name));
+function loadLibrary() {
+  library ??= import('multiprocessing').catch((error) => {
+    throw new LibraryUnavailable(`cannot import multiprocessing (is dist/ built?): ${error?.message ?? error}`);
+  });
+  return library;
+}
+
+/** An export of our library, e.g. `await ours('Pool')`. @param {string} name @returns {Promise<any>} */
+export async function ours(name) {
+  return requireExport(await loadLibrary(), name);
+}
 
 /**
  * Runs `body` with a fresh `new Pool(workers)`, warmed up (start-up is W5's
@@ -21,7 +31,7 @@ export const ours = (name) => /** @type {any} */ (requireExport(mp, name));
  * @template T @param {number} workers @param {(pool: any) => Promise<T>} body
  */
 export async function withOurPool(workers, body) {
-  const Pool = ours('Pool');
+  const Pool = await ours('Pool');
   const pool = new Pool(workers);
   let result;
   try {
