@@ -142,6 +142,9 @@ async function main() {
   for (const workload of workloads) measured.push(await measureWorkload(workload, { ...options, python }));
   const minutes = ((performance.now() - began) / 60_000).toFixed(1);
   environment.machine.loadAverageAtEnd = os.loadavg()[0];
+  // Others may commit to the library while a long run goes on: say so if they did.
+  const revisionAtEnd = describeEnvironment(python).multiprocessing;
+  if (revisionAtEnd !== environment.multiprocessing) environment.multiprocessingAtEnd = revisionAtEnd;
 
   console.log(consoleReport(measured, { targets: !options.smoke }));
   console.log(`\n${environment.date} · Node ${environment.node} · Python ${environment.python} · ${environment.machine.cpus} × ${environment.machine.cpuModel} · ${minutes} min · load average ${environment.machine.loadAverageAtStart.toFixed(1)} → ${environment.machine.loadAverageAtEnd.toFixed(1)}`);

@@ -114,7 +114,7 @@ ${glanceRows(workloads).map((r) => `| ${r.map(escapeCell).join(' | ')} |`).join(
 
 - **Date:** ${env.date}
 - **Machine:** ${env.machine.cpus} CPUs (${env.machine.cpuModel}), ${env.machine.memoryGiB} GiB RAM, ${env.machine.os}
-- **Versions:** Node.js ${env.node}; multiprocessing ${env.multiprocessing}; ${peers}; Python ${env.python}
+- **Versions:** Node.js ${env.node}; multiprocessing ${env.multiprocessing}${env.multiprocessingAtEnd ? ` (${env.multiprocessingAtEnd} by the end of the run)` : ''}; ${peers}; Python ${env.python}
 - **Runs:** ${runsNote}
 - **Machine load:** 1-minute load average ${env.machine.loadAverageAtStart?.toFixed(1) ?? '?'} at the start, ${env.machine.loadAverageAtEnd?.toFixed(1) ?? '?'} at the end (${env.machine.cpus} CPUs; above ${env.machine.cpus} other work was competing for them)
 
