@@ -22,6 +22,7 @@
  */
 import { Packr } from 'msgpackr';
 import v8 from 'node:v8';
+import { isShareable } from '../transport/shareable.js';
 
 /** Codec tags (2 bits). */
 export const PLAIN = 0;
@@ -190,7 +191,7 @@ function describe(value: unknown): string {
 }
 
 function findUncloneable(value: unknown, path: string, visited: Set<object>): [string, unknown] | undefined {
-  if (typeof value === 'function' || typeof value === 'symbol') return [path, value];
+  if (typeof value === 'function' || typeof value === 'symbol' || isShareable(value)) return [path, value];
   if (typeof value !== 'object' || value === null || visited.has(value)) return undefined;
   visited.add(value);
   if (Array.isArray(value)) {
@@ -226,6 +227,16 @@ function findUncloneable(value: unknown, path: string, visited: Set<object>): [s
 
 function uncloneable(item: unknown, name: string, cause: unknown): TypeError {
   const [path, value] = findUncloneable(item, name, new Set()) ?? [name, item];
+  if (isShareable(value)) {
+    const error = new TypeError(
+      `${path} cannot be sent: it is ${describe(value)}, a shared object, which crosses into workers only ` +
+        `as a Process or Pool argument (as in Python, where queues are shared by inheritance), not inside ` +
+        `a queue item or a pipe message.`,
+      { cause },
+    ) as TypeError & { code: string };
+    error.code = 'ERR_MP_UNCLONEABLE';
+    return error;
+  }
   const reason = cause instanceof Error ? `: ${cause.message}` : '';
   const error = new TypeError(
     `${path} cannot be sent: it is ${describe(value)}, which cannot be structured-cloned${reason}. ` +

@@ -80,6 +80,7 @@ test('an item that cannot be carried throws a TypeError naming the path; nothing
     [{ deep: { weak: new WeakMap() } }, /^item\.deep\.weak cannot be sent: it is a WeakMap/],
     [{ sab: new SharedArrayBuffer(8) }, /^item\.sab cannot be sent: it is a SharedArrayBuffer/],
     [() => 1, /^item cannot be sent/],
+    [{ reply: new Queue() }, /^item\.reply cannot be sent: it is a Queue, a shared object, which crosses into workers only as a Process or Pool argument/],
   ];
   for (const [item, message] of cases) {
     assert.throws(
