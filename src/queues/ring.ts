@@ -423,8 +423,13 @@ export class Ring {
       if (left <= 0 || (done !== undefined && done())) return false;
       Atomics.add(c, GETTERS, 1);
       const seq = Atomics.load(c, NOT_EMPTY);
-      if (!this.mayTake(done)) wait(c, NOT_EMPTY, seq, left);
+      const slept = !this.mayTake(done) && wait(c, NOT_EMPTY, seq, left) === 'ok';
       Atomics.sub(c, GETTERS, 1);
+      // A put wakes one sleeper; if it woke this poll, pass the wake on to a taker that may sleep too.
+      if (slept && Atomics.load(c, GETTERS) > 0) {
+        Atomics.add(c, NOT_EMPTY, 1);
+        notify(c, NOT_EMPTY, 1);
+      }
     }
   }
 
