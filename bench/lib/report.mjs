@@ -157,7 +157,7 @@ ${sections.join('\n\n')}
 
 \`\`\`sh
 npm ci
-npm run bench                      # full run, about 10 minutes; rewrites this page and benchmarks.svg
+npm run bench                      # full run (about 6 minutes here); rewrites this page and benchmarks.svg
 npm run bench -- --smoke           # tiny sizes, one run, every row checked (CI runs this)
 npm run bench -- --only W3 --impl multiprocessing,atomics   # one workload, some rows
 \`\`\`
