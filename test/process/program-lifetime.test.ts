@@ -20,7 +20,7 @@ test('the main module returns while a daemon child loops: the program exits prom
   assert.equal(r.signal, null, 'the program was still running after 20 s');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /daemon running\n/);
-  assert.match(r.stdout, /main done alive=true\n/);
-  // tsx start-up plus the fixture's 300 ms; far below the kill timeout.
-  assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+  assert.match(r.stdout, /main done alive=true started=1\n/);
+  // Once the main module has returned, nothing waits for the daemon: well below the kill timeout.
+  assert.ok(r.ms < 15_000, `took ${r.ms} ms`);
 });
