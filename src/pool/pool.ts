@@ -294,7 +294,11 @@ export class Pool {
       const chunk = size >= items.length ? source : source.slice(base, base + size);
       chunks.push(
         this.#run(wire, mode, chunk, packed.live, options, base).then(([outcome, value]) => {
-          forEachItem(outcome, value, chunk.length, (index, item) => {
+          if (outcome === Outcome.Ok) {
+            // The common case, kept free of per-item allocations.
+            const values = value as unknown[];
+            for (let i = 0; i < values.length; i++) results[base + i] = values[i];
+          } else forEachItem(outcome, value, chunk.length, (index, item) => {
             if (item.ok) results[base + index] = item.value;
             else if (firstError === undefined || base + index < firstError.index) {
               firstError = { index: base + index, error: item.error };

@@ -90,7 +90,7 @@ export function toWireFunction(fn: Function | FunctionReference, role: string): 
 }
 
 function analyse(fn: Function, role: string): WireFunction {
-  const label = fn.name ? `${role} '${fn.name}'` : role;
+  const label = fn.name && fn.name !== role ? `${role} '${fn.name}'` : role;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
     throw new TypeError(
@@ -101,13 +101,19 @@ function analyse(fn: Function, role: string): WireFunction {
   }
   const parsed = parseFunction(source);
   const outer = parsed?.freeVariables.filter((name) => !isGlobalName(name)) ?? [];
-  if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
+  // `import()` and `import.meta` resolve against the module that holds the code: compiled again
+  // elsewhere they would resolve against this library, so such a function goes by reference if it can.
+  const needsItsModule = /\bimport\s*(\(|\.\s*meta)/.test(source);
+  if (parsed !== undefined && outer.length === 0 && !needsItsModule) {
+    return { by: 'source', expression: parsed.expression, name: fn.name };
+  }
 
   const home = findFunctionHome(fn);
   const isEntry = home !== undefined && home.moduleUrl === entryScriptUrl();
   if (home !== undefined && !isEntry && home.exportName !== undefined) {
     return { by: 'module', module: home.moduleUrl, name: home.exportName, source };
   }
+  if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {
     throw new TypeError(
       `${label} cannot be sent to a worker: its source could not be compiled on its own ` +

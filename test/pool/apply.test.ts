@@ -123,14 +123,9 @@ test('CPython test_apply: apply with no args, and with several', T, async () => 
   }
 });
 
-// Known bug (src/transport/function-ref.ts, not a pool file): a function whose only "outer" reference is
-// a relative dynamic import is self-contained to the free-variable analysis, so it is sent by source and
-// the worker resolves './tasks.js' against src/transport/function-ref.ts:
-// actual: Error "Cannot find module '/work/main/src/transport/tasks.js' imported from .../function-ref.ts".
-test('an exported function with a relative dynamic import runs with its own module\'s resolution', {
-  ...T,
-  todo: 'function-ref.ts ships it by source; relative import() then resolves against the library',
-}, async () => {
+// A function whose only "outer" reference is a relative dynamic import looks self-contained, but compiled
+// elsewhere its './tasks.js' would resolve against the library: it must go by module reference.
+test('an exported function with a relative dynamic import runs with its own module\'s resolution', T, async () => {
   const pool = new Pool(1);
   try {
     assert.equal(await pool.apply(importSibling), 8);
