@@ -47,3 +47,35 @@ export function forEachItem(
   }
   for (let i = 0; i < length; i++) each(i, { ok: false, error: value });
 }
+
+// Below this many items, cloning a plain array is as cheap as building a block.
+const MIN_BLOCK = 64;
+
+/**
+ * A chunk of numbers travels as a `Float64Array` whose buffer is moved, not cloned: structured clone
+ * walks a plain array element by element on both sides, which dominated `map` over numbers. Numbers
+ * come back as numbers (including -0 and NaN). Returns undefined when some item is not a number.
+ */
+export function toNumberBlock(items: ArrayLike<unknown>): Float64Array | undefined {
+  const length = items.length;
+  if (length < MIN_BLOCK || !allNumbers(items)) return undefined;
+  return numberBlock(items as ArrayLike<number>, 0, length);
+}
+
+/** True when every item is a number (so chunks of them can travel as blocks). */
+export function allNumbers(items: ArrayLike<unknown>): boolean {
+  for (let i = 0; i < items.length; i++) if (typeof items[i] !== 'number') return false;
+  return true;
+}
+
+/** Items `from` to `to` (exclusive) as a block; the caller knows they are numbers. */
+export function numberBlock(items: ArrayLike<number>, from: number, to: number): Float64Array {
+  const block = new Float64Array(to - from);
+  for (let i = from; i < to; i++) block[i - from] = items[i]!;
+  return block;
+}
+
+/** Whether chunks of `size` items are worth sending as blocks. */
+export function worthABlock(size: number): boolean {
+  return size >= MIN_BLOCK;
+}

@@ -11,7 +11,7 @@ import { misuse } from '../errors.js';
 import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { checkChunksize, defaultChunksize, forEachItem } from './chunks.js';
+import { allNumbers, checkChunksize, defaultChunksize, forEachItem, numberBlock, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
 
 /** Options of `new Pool({...})`, as Python's keyword arguments. */
@@ -253,6 +253,7 @@ export class Pool {
     live: boolean,
     options: TaskOptions | undefined,
     base?: number,
+    transfer?: TransferListItem[],
   ): Promise<[Outcome | 'error', unknown]> {
     return new Promise((resolve) => {
       this.#scheduler.submit({
@@ -262,7 +263,7 @@ export class Pool {
         live,
         timeout: options?.timeout,
         signal: options?.signal,
-        transfer: mode === TaskMode.Apply ? options?.transfer : undefined,
+        transfer: transfer ?? (mode === TaskMode.Apply ? options?.transfer : undefined),
         base,
         onResult: (outcome, value) => resolve([outcome, value]),
         onError: (error) => resolve(['error', error]),
@@ -284,19 +285,25 @@ export class Pool {
     if (items.length === 0) return [];
     this.#assertRunning();
     const size = chunksize ?? defaultChunksize(items.length, this.processes);
-    const packed = pack(items, 'iterable');
+    // Numbers need no walk for shared objects, and travel as moved blocks instead of cloned arrays.
+    const numeric = mode === TaskMode.Map && worthABlock(size) && allNumbers(items);
+    const packed = numeric ? { value: items, live: false } : pack(items, 'iterable');
     const source = packed.value as unknown[];
     const results = new Array<unknown>(items.length);
     let firstError: { index: number; error: unknown } | undefined;
     let done = 0;
     const chunks: Promise<void>[] = [];
     for (let base = 0; base < items.length; base += size) {
-      const chunk = size >= items.length ? source : source.slice(base, base + size);
+      const end = Math.min(base + size, items.length);
+      const block = numeric ? numberBlock(source as number[], base, end) : undefined;
+      const chunk = block ?? (size >= items.length ? source : source.slice(base, end));
+      const data = chunk;
+      const transfer = block === undefined ? undefined : [block.buffer as ArrayBuffer];
       chunks.push(
-        this.#run(wire, mode, chunk, packed.live, options, base).then(([outcome, value]) => {
+        this.#run(wire, mode, data, packed.live, options, base, transfer).then(([outcome, value]) => {
           if (outcome === Outcome.Ok) {
             // The common case, kept free of per-item allocations.
-            const values = value as unknown[];
+            const values = value as ArrayLike<unknown>;
             for (let i = 0; i < values.length; i++) results[base + i] = values[i];
           } else forEachItem(outcome, value, chunk.length, (index, item) => {
             if (item.ok) results[base + index] = item.value;

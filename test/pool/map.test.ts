@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../../src/index.js';
-import { add, cube, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
+import { add, cube, describeNumber, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
 
 const T = { timeout: 20_000 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -174,6 +174,26 @@ test('onProgress is called with (done, total) rising to (n, n)', T, async () => 
     const applied: [number, number | undefined][] = [];
     await pool.apply(cube, [2], { onProgress: (d, t) => applied.push([d, t]) });
     assert.deepEqual(applied, [[1, 1]]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('numbers travel as blocks and come back exactly: -0, NaN, Infinity, fractions; mixed results fall back', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const special = [-0, NaN, Infinity, -Infinity, 0.1, 2 ** 53, -(2 ** 60), Number.MIN_VALUE];
+    const xs = [...special, ...range(500)];
+    const ys = await pool.map(identity, xs, 100);
+    assert.equal(ys.length, xs.length);
+    assert.ok(Object.is(ys[0], -0), 'negative zero survives');
+    assert.ok(Number.isNaN(ys[1]));
+    assert.deepEqual(ys.slice(2), xs.slice(2));
+    const mixed = await pool.map(describeNumber, range(300), 100);
+    assert.deepEqual(mixed, range(300).map((x) => (x === 3 ? 'three' : x === 4 ? null : x * 2)));
+    // A mostly numeric input with one string goes the ordinary way, item for item.
+    const strings = await pool.map(identity, [...range(200), 'x'] as unknown[], 100);
+    assert.deepEqual(strings, [...range(200), 'x']);
   } finally {
     await pool.terminate();
   }
