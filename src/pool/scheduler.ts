@@ -196,7 +196,9 @@ export class Scheduler {
   #inflightLimit(): number {
     const average = this.#averageTaskMs;
     if (average === undefined) return 2;
-    if (average >= PIPELINE_MS) return 1;
+    // Even long tasks keep one queued behind the running one: on a busy machine the parent may take a
+    // scheduler time slice to answer, and the worker must not sit idle meanwhile.
+    if (average >= PIPELINE_MS) return 2;
     return Math.min(MAX_IN_FLIGHT, Math.max(2, Math.ceil(PIPELINE_MS / average)));
   }
 
