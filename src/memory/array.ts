@@ -298,4 +298,4 @@ registerShareable('Array', (raw) => {
   const type = typeInfo(state.typecode);
   const Class = classFor(state.typecode, type);
   return new Class(state.buffer, state.byteOffset, state.length, reviveLock(state.lock));
-});
+}, import.meta.url);

@@ -193,8 +193,8 @@ export function noLock(what: string): Error {
 registerShareable('RawValue', (state) => {
   reviving = state as ValueState;
   return new RawValue((state as ValueState).typecode);
-});
+}, import.meta.url);
 registerShareable('Value', (state) => {
   reviving = state as ValueState;
   return new Value((state as ValueState).typecode);
-});
+}, import.meta.url);

@@ -47,6 +47,8 @@ interface Entry {
   readonly task: ScheduledTask;
   readonly fnId: number;
   readonly exclusive: boolean;
+  /** Roughly how many bytes its data costs to clone (large payloads travel in messages of their own). */
+  readonly bytes: number;
   done: boolean;
   timer?: ReturnType<typeof setTimeout>;
   unlisten?: () => void;
@@ -80,6 +82,18 @@ const MAX_START_FAILURES = 3;
 // Tasks are sized so that a worker has about this much work queued behind the running one.
 const PIPELINE_MS = 2;
 const MAX_IN_FLIGHT = 1024;
+// A message of tasks carries about this many bytes of payload at most (one task may carry more).
+const BATCH_BYTES = 256 * 1024;
+
+/** What cloning a task's data costs, roughly: the bytes of the unshared buffers among its top-level values. */
+function cloneBytes(data: unknown, depth = 0): number {
+  if (ArrayBuffer.isView(data)) return data.buffer instanceof SharedArrayBuffer ? 0 : data.byteLength;
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  if (!Array.isArray(data)) return 0;
+  let bytes = data.length * 8;
+  if (data.length <= 16 && depth < 2) for (const item of data) bytes += cloneBytes(item, depth + 1);
+  return bytes;
+}
 
 export class Scheduler {
   readonly #options: SchedulerOptions;
@@ -132,6 +146,7 @@ export class Scheduler {
       task,
       fnId: this.#functionId(task.fn),
       exclusive: task.timeout !== undefined || signal !== undefined,
+      bytes: cloneBytes(task.data),
       done: false,
     };
     if (signal !== undefined) {
@@ -211,8 +226,10 @@ export class Scheduler {
       const room = limit - pw.inflight.size;
       if (room <= 0) continue;
       const share = Math.min(room, Math.ceil(this.#pendingCount / candidates.length));
-      const batch: Entry[] = [];
-      while (batch.length < share) {
+      let batch: Entry[] = [];
+      let bytes = 0;
+      let taken = 0;
+      while (taken < share) {
         const head = this.#pending.peek();
         if (head === undefined) break;
         if (head.done) {
@@ -229,7 +246,16 @@ export class Scheduler {
           break;
         }
         this.#pending.shift();
+        // Large payloads go in messages of their own, so the worker starts on the first while the
+        // next ones are still being copied.
+        if (batch.length > 0 && bytes + head.bytes > BATCH_BYTES) {
+          this.#send(pw, batch);
+          batch = [];
+          bytes = 0;
+        }
         batch.push(head);
+        bytes += head.bytes;
+        taken += 1;
       }
       if (batch.length > 0) this.#send(pw, batch);
     }

@@ -20,7 +20,8 @@
  * decode(tag, bytes, bytes.length); // { i: 1, s: 'item-1' }
  * ```
  */
-import { Packr } from 'msgpackr';
+import type { Packr } from 'msgpackr';
+import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import { isShareable } from '../transport/shareable.js';
 
@@ -34,8 +35,19 @@ export const BYTES = 3;
 const common = { useBigIntExtension: true, mapsAsObjects: false, copyBuffers: true, moreTypes: true } as const;
 // Without records, objects are MessagePack maps, which is faster but cannot tell a `Map` from an object:
 // values holding a `Map` go through `clone`, which keeps records.
-const plain = new Packr({ ...common, useRecords: false, mapsAsObjects: true, structuredClone: false });
-const clone = new Packr({ ...common, structuredClone: true });
+// msgpackr (and its native extension) load on the first queue item, not when the library loads: a
+// program that never uses a queue does not pay for them at start-up.
+let packers: { plain: Packr; clone: Packr } | undefined;
+function loadPackers(): { plain: Packr; clone: Packr } {
+  if (packers === undefined) {
+    const { Packr: PackrClass } = createRequire(import.meta.url)('msgpackr') as typeof import('msgpackr');
+    packers = {
+      plain: new PackrClass({ ...common, useRecords: false, mapsAsObjects: true, structuredClone: false }),
+      clone: new PackrClass({ ...common, structuredClone: true }),
+    };
+  }
+  return packers;
+}
 
 /** What `encode` returns; one object reused for every call (read it before encoding again). */
 export interface Encoded {
@@ -141,10 +153,10 @@ export function encode(item: unknown, name = 'item'): Encoded {
   }
   if (ok) {
     if (objects <= SEEN_MAX && maps === 0) {
-      out.bytes = plain.pack(item);
+      out.bytes = (packers ?? loadPackers()).plain.pack(item);
       out.tag = PLAIN;
     } else {
-      out.bytes = clone.pack(item);
+      out.bytes = (packers ?? loadPackers()).clone.pack(item);
       out.tag = CLONE;
     }
     return out;
@@ -162,9 +174,9 @@ export function encode(item: unknown, name = 'item'): Encoded {
 export function decode(tag: number, source: Uint8Array, length: number): unknown {
   switch (tag) {
     case PLAIN:
-      return plain.unpack(source, length);
+      return (packers ?? loadPackers()).plain.unpack(source, length);
     case CLONE:
-      return clone.unpack(source, length);
+      return (packers ?? loadPackers()).clone.unpack(source, length);
     case V8:
       return v8.deserialize(source.subarray(0, length));
     default:

@@ -55,5 +55,4 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 }
 
 registerShareable('JoinableQueue', (state) =>
-  withRing(new Ring((state as { ring: RingState }).ring), () => new JoinableQueue()),
-);
+  withRing(new Ring((state as { ring: RingState }).ring), () => new JoinableQueue()), import.meta.url);

@@ -275,4 +275,4 @@ registerShareable('Connection', (state) => {
     }
   }
   return conn;
-});
+}, import.meta.url);

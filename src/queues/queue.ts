@@ -208,4 +208,4 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
   }
 }
 
-registerShareable('Queue', (state) => withRing(new Ring((state as QueueState).ring), () => new Queue()));
+registerShareable('Queue', (state) => withRing(new Ring((state as QueueState).ring), () => new Queue()), import.meta.url);

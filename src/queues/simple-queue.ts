@@ -69,5 +69,4 @@ export class SimpleQueue<T = unknown> implements Shareable {
 }
 
 registerShareable('SimpleQueue', (state) =>
-  withRing(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()),
-);
+  withRing(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()), import.meta.url);

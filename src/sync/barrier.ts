@@ -17,7 +17,7 @@
  */
 import { BrokenBarrierError, misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { resolveWireFunction, toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
+import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
 import { adopt, sharedWords } from './guard.js';
 import { deadlineAfter, notify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
 import { lockWord, lockWordAsync, unlockWord } from './mutex.js';
@@ -101,6 +101,11 @@ export class Barrier implements Shareable {
   }
 
   #load(wire: WireFunction): void {
+    const ready = resolveWireFunctionSync(wire);
+    if (ready !== undefined) {
+      this.#action = ready as () => unknown;
+      return;
+    }
     this.#actionLoading = resolveWireFunction(wire).then(
       (fn) => {
         this.#action = fn as () => unknown;
@@ -277,4 +282,4 @@ function broken(): BrokenBarrierError {
 registerShareable('Barrier', (raw) => {
   reviving = raw as BarrierState;
   return new Barrier(0);
-});
+}, import.meta.url);

@@ -178,4 +178,4 @@ registerShareable('Condition', (raw) => {
   const state = raw as ConditionState;
   revivingLock = revive(state.lock) as Lock | RLock;
   return adopt(state.words, () => new Condition());
-});
+}, import.meta.url);

@@ -71,4 +71,4 @@ export class Event implements Shareable {
   }
 }
 
-registerShareable('Event', (state) => adopt(state as Int32Array, () => new Event()));
+registerShareable('Event', (state) => adopt(state as Int32Array, () => new Event()), import.meta.url);

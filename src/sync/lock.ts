@@ -107,4 +107,4 @@ function notLocked(): Error {
   );
 }
 
-registerShareable('Lock', (state) => adopt(state as Int32Array, () => new Lock()));
+registerShareable('Lock', (state) => adopt(state as Int32Array, () => new Lock()), import.meta.url);

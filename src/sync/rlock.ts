@@ -130,4 +130,4 @@ function notOwned(): Error {
   );
 }
 
-registerShareable('RLock', (state) => adopt(state as Int32Array, () => new RLock()));
+registerShareable('RLock', (state) => adopt(state as Int32Array, () => new RLock()), import.meta.url);

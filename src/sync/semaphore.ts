@@ -156,5 +156,5 @@ function tryTake(words: Int32Array): boolean {
   }
 }
 
-registerShareable('Semaphore', (state) => adopt(state as Int32Array, () => new Semaphore()));
-registerShareable('BoundedSemaphore', (state) => adopt(state as Int32Array, () => new BoundedSemaphore()));
+registerShareable('Semaphore', (state) => adopt(state as Int32Array, () => new Semaphore()), import.meta.url);
+registerShareable('BoundedSemaphore', (state) => adopt(state as Int32Array, () => new BoundedSemaphore()), import.meta.url);

@@ -150,6 +150,11 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
   return found;
 }
 
+/** How stack traces name a function shipped by source. */
+function sourceLabel(name: string): string {
+  return `multiprocessing:${(name || 'anonymous').replace(/[^\w$.-]/g, '_')}`;
+}
+
 /**
  * Compiles a function shipped by source as the default export of a small module (a `data:` URL).
  * As module code it is strict, and a function declaration stays a declaration: a recursive function
@@ -157,7 +162,7 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
  * esbuild's keepNames helper (tsx's output uses it); the sourceURL names the function in stack traces.
  */
 async function compile(expression: string, name: string): Promise<Function> {
-  const label = `multiprocessing:${(name || 'anonymous').replace(/[^\w$.-]/g, '_')}`;
+  const label = sourceLabel(name);
   const declaration = /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)')
     ? expression.slice(1, -2)
     : `(${expression})`;
@@ -166,6 +171,22 @@ async function compile(expression: string, name: string): Promise<Function> {
     `export default ${declaration};\n//# sourceURL=${label}\n`;
   const namespace = (await import(`data:text/javascript,${encodeURIComponent(text)}`)) as { default: Function };
   return namespace.default;
+}
+
+/**
+ * Compiles a function shipped by source at once, for callers that cannot wait (a barrier's action run
+ * by a blocking `wait()`); `undefined` for a function that must be imported. Compiled with
+ * `new Function`, which is synchronous but runs recursive code a little slower than `compile`.
+ */
+export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
+  if (wire.by !== 'source') return undefined;
+  const label = sourceLabel(wire.name);
+  const nameHelper = (target: Function, value: string): Function =>
+    Object.defineProperty(target, 'name', { value, configurable: true });
+  const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (
+    helper: typeof nameHelper,
+  ) => Function;
+  return factory(nameHelper);
 }
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {

@@ -6,7 +6,7 @@
  * copies only the branches it changes, so a payload with nothing to replace costs a walk and no
  * allocation. `unpack` is its inverse in the worker.
  */
-import { isShareable, reduce, revive, type Reduced } from './shareable.js';
+import { canRevive, isShareable, moduleOfKind, reduce, revive, type Reduced } from './shareable.js';
 import { resolveWireFunction, toWireFunction, type WireFunction } from './function-ref.js';
 
 const SHARED = '@@multiprocessing/shared';
@@ -14,6 +14,8 @@ const FUNCTION = '@@multiprocessing/function';
 
 interface SharedMarker {
   readonly [SHARED]: Reduced;
+  /** The module that registers its kind, so the receiver can load just that. */
+  readonly module: string | undefined;
 }
 interface FunctionMarker {
   readonly [FUNCTION]: WireFunction;
@@ -53,7 +55,8 @@ function packValue(value: unknown, path: string, state: { live: boolean; seen: M
   if (typeof value !== 'object' || value === null) return value;
   if (isShareable(value)) {
     state.live = true;
-    const marker: SharedMarker = { [SHARED]: value[reduce]() };
+    const reduced = value[reduce]();
+    const marker: SharedMarker = { [SHARED]: reduced, module: moduleOfKind(reduced.kind) };
     return marker;
   }
   const isArray = Array.isArray(value);
@@ -91,17 +94,32 @@ function packValue(value: unknown, path: string, state: { live: boolean; seen: M
   return copy ?? value;
 }
 
-// Shared classes register their revivers when their modules load. Workers load the library only when
-// a payload first holds shared objects, so workers that never see one start faster.
+// Shared classes register their revivers when their modules load. A worker imports the modules of the
+// kinds it receives, when it first receives them (or the whole library, for a kind that did not say).
 let libraryLoaded: Promise<unknown> | undefined;
 function loadLibrary(): Promise<unknown> {
   return (libraryLoaded ??= import('../index.js'));
 }
 
+function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen: Set<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (SHARED in value) {
+    const marker = value as SharedMarker;
+    const kind = marker[SHARED].kind;
+    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : import(marker.module));
+    return;
+  }
+  if (Array.isArray(value)) for (const item of value) loadRevivers(item, loads, seen);
+  else if (isPlainObject(value)) for (const key of Object.keys(value)) loadRevivers(value[key], loads, seen);
+}
+
 /** Rebuilds what `pack` made, in the worker: shared objects come back live, functions callable. */
 export async function unpack(packed: Packed): Promise<unknown> {
   if (!packed.live) return packed.value;
-  await loadLibrary();
+  const loads = new Map<string, Promise<unknown>>();
+  loadRevivers(packed.value, loads, new Set());
+  if (loads.size > 0) await Promise.all(loads.values());
   const top = packed.value;
   if (typeof top === 'object' && top !== null && FUNCTION in top) return resolveWireFunction((top as FunctionMarker)[FUNCTION]);
   const pending: Promise<void>[] = [];

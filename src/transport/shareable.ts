@@ -12,7 +12,7 @@
  *   constructor(readonly words = new Int32Array(new SharedArrayBuffer(4))) {}
  *   [reduce]() { return { kind: 'Counter', state: this.words }; }
  * }
- * registerShareable('Counter', (words) => new Counter(words as Int32Array));
+ * registerShareable('Counter', (words) => new Counter(words as Int32Array), import.meta.url);
  * ```
  */
 
@@ -40,9 +40,30 @@ const revivers: Map<string, Reviver> = ((globalThis as Record<symbol, unknown>)[
   | undefined) ?? new Map<string, Reviver>();
 (globalThis as Record<symbol, unknown>)[registryKey] = revivers;
 
-/** Registers how to rebuild objects of `kind` from their reduced state. Later registrations win. */
-export function registerShareable(kind: string, revive: Reviver): void {
+const modulesKey = Symbol.for('multiprocessing.shareableModules');
+const modules: Map<string, string> = ((globalThis as Record<symbol, unknown>)[modulesKey] as
+  | Map<string, string>
+  | undefined) ?? new Map<string, string>();
+(globalThis as Record<symbol, unknown>)[modulesKey] = modules;
+
+/**
+ * Registers how to rebuild objects of `kind` from their reduced state. Later registrations win.
+ * `moduleUrl` (pass `import.meta.url`) is the module that registers the kind: a worker that receives
+ * such an object imports just that module before reviving it.
+ */
+export function registerShareable(kind: string, revive: Reviver, moduleUrl?: string): void {
   revivers.set(kind, revive);
+  if (moduleUrl !== undefined) modules.set(kind, moduleUrl);
+}
+
+/** The module that registers `kind`, if it said. */
+export function moduleOfKind(kind: string): string | undefined {
+  return modules.get(kind);
+}
+
+/** Whether this thread can revive `kind` now. */
+export function canRevive(kind: string): boolean {
+  return revivers.has(kind);
 }
 
 /** True for objects that implement the reduce protocol. */
