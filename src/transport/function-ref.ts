@@ -150,27 +150,38 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
   return found;
 }
 
-/** How stack traces name a function shipped by source. */
-function sourceLabel(name: string): string {
-  return `multiprocessing:${(name || 'anonymous').replace(/[^\w$.-]/g, '_')}`;
+/** How stack traces name a function shipped by source: `multiprocessing:<this>`. */
+function safeName(name: string): string {
+  return (name || 'anonymous').replace(/[^\w$.-]/g, '_');
 }
 
 /**
  * Compiles a function shipped by source as the default export of a small module (a `data:` URL).
  * As module code it is strict, and a function declaration stays a declaration: a recursive function
  * compiled with `new Function` as a named function expression ran 5–10% slower here. `__name` is
- * esbuild's keepNames helper (tsx's output uses it); the sourceURL names the function in stack traces.
+ * esbuild's keepNames helper (tsx's output uses it).
  */
 async function compile(expression: string, name: string): Promise<Function> {
-  const label = sourceLabel(name);
   const declaration = /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)')
     ? expression.slice(1, -2)
     : `(${expression})`;
   const text =
     'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
-    `export default ${declaration};\n//# sourceURL=${label}\n`;
-  const namespace = (await import(`data:text/javascript,${encodeURIComponent(text)}`)) as { default: Function };
+    `export default ${declaration};\n`;
+  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(safeName(name))},${encodeURIComponent(text)}`;
+  const namespace = (await import(url)) as { default: Function };
   return namespace.default;
+}
+
+// A frame in such a module shows the whole data: URL; `cleanStack` shows `multiprocessing:<name>:line:col`.
+// (encodeURIComponent escapes ':', so the first ':' after the comma starts the line number.)
+const DATA_FRAME = /data:text\/javascript;multiprocessing=([^,]*),[^:\s]*:(\d+):(\d+)/g;
+
+/** Rewrites stack frames of functions shipped by source into short, readable locations. */
+export function cleanStack(stack: string): string {
+  return stack.includes('data:text/javascript;multiprocessing=')
+    ? stack.replace(DATA_FRAME, (_, name: string, line: string, column: string) => `multiprocessing:${decodeURIComponent(name)}:${line}:${column}`)
+    : stack;
 }
 
 /**
@@ -180,7 +191,7 @@ async function compile(expression: string, name: string): Promise<Function> {
  */
 export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
   if (wire.by !== 'source') return undefined;
-  const label = sourceLabel(wire.name);
+  const label = `multiprocessing:${safeName(wire.name)}`;
   const nameHelper = (target: Function, value: string): Function =>
     Object.defineProperty(target, 'name', { value, configurable: true });
   const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (

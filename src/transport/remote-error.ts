@@ -8,6 +8,7 @@
  * as itself when it can be cloned.
  */
 import { errorClasses, RemoteError } from '../errors.js';
+import { cleanStack } from './function-ref.js';
 
 const builtIns: Record<string, new (message?: string) => Error> = {
   Error,
@@ -99,7 +100,7 @@ export function serializeThrown(thrown: unknown, depth = 0): SerializedThrow {
     className: className(thrown),
     name: String(thrown.name),
     message: String(thrown.message),
-    stack: typeof thrown.stack === 'string' ? thrown.stack : undefined,
+    stack: typeof thrown.stack === 'string' ? cleanStack(thrown.stack) : undefined,
     props,
     dropped,
   };

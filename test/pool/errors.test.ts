@@ -102,3 +102,20 @@ test('a rejected promise from an async task rejects the task', T, async () => {
     await pool.terminate();
   }
 });
+
+test('a function shipped by source shows as multiprocessing:<name> in stacks, not as a data: URL', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const error = await pool
+      .apply(function explode(n: number) {
+        if (n > 0) throw new RangeError('boom');
+        return n;
+      }, [1])
+      .catch((e: unknown) => e as Error);
+    assert.ok(error instanceof RangeError);
+    assert.match(error.stack ?? '', /at explode \(multiprocessing:explode:\d+:\d+\)/);
+    assert.doesNotMatch(error.stack ?? '', /data:text/);
+  } finally {
+    await pool.terminate();
+  }
+});
