@@ -221,44 +221,53 @@ export class Scheduler {
     if (this.#pendingCount === 0) return;
     const limit = this.#inflightLimit();
     const candidates = [...this.#workers].filter((pw) => !pw.leaving && !pw.exclusive);
-    for (const pw of candidates) {
-      if (this.#pendingCount === 0) break;
-      const room = limit - pw.inflight.size;
-      if (room <= 0) continue;
-      const share = Math.min(room, Math.ceil(this.#pendingCount / candidates.length));
-      let batch: Entry[] = [];
-      let bytes = 0;
-      let taken = 0;
-      while (taken < share) {
-        const head = this.#pending.peek();
-        if (head === undefined) break;
-        if (head.done) {
-          this.#pending.shift();
-          continue;
-        }
-        const max = this.#options.maxTasksPerChild;
-        if (max !== null && pw.tasksSent + batch.length >= max) break;
-        if (head.exclusive) {
-          if (batch.length > 0 || pw.inflight.size > 0) break;
-          this.#pending.shift();
-          batch.push(head);
-          pw.exclusive = true;
-          break;
-        }
-        this.#pending.shift();
-        // Large payloads go in messages of their own, so the worker starts on the first while the
-        // next ones are still being copied.
-        if (batch.length > 0 && bytes + head.bytes > BATCH_BYTES) {
-          this.#send(pw, batch);
-          batch = [];
-          bytes = 0;
-        }
-        batch.push(head);
-        bytes += head.bytes;
-        taken += 1;
+    const fairShare = Math.ceil(this.#pendingCount / Math.max(1, candidates.length));
+    const shares = new Map(candidates.map((pw) => [pw, Math.min(limit - pw.inflight.size, fairShare)]));
+    // One message per worker per round: with large payloads split into several messages, every worker
+    // gets its first one before any worker gets the rest of its share.
+    for (let sent = true; sent && this.#pendingCount > 0; ) {
+      sent = false;
+      for (const pw of candidates) {
+        const share = shares.get(pw)!;
+        if (share <= 0 || pw.exclusive) continue;
+        const batch = this.#takeBatch(pw, share);
+        shares.set(pw, batch.length === 0 ? 0 : share - batch.length);
+        if (batch.length === 0) continue;
+        this.#send(pw, batch);
+        sent = true;
       }
-      if (batch.length > 0) this.#send(pw, batch);
     }
+  }
+
+  /** Takes up to `share` queued tasks for one message to `pw` (fewer once they carry `BATCH_BYTES`). */
+  #takeBatch(pw: PoolWorker, share: number): Entry[] {
+    const batch: Entry[] = [];
+    const max = this.#options.maxTasksPerChild;
+    let bytes = 0;
+    while (batch.length < share) {
+      const head = this.#pending.peek();
+      if (head === undefined) break;
+      if (head.done) {
+        this.#pending.shift();
+        continue;
+      }
+      if (max !== null && pw.tasksSent + batch.length >= max) break;
+      if (head.exclusive) {
+        // Runs alone: only on a worker with nothing else in flight.
+        if (batch.length > 0 || pw.inflight.size > 0) break;
+        this.#pending.shift();
+        batch.push(head);
+        pw.exclusive = true;
+        break;
+      }
+      // Large payloads go in messages of their own, so the worker starts on the first while the next
+      // ones are still being copied.
+      if (batch.length > 0 && bytes + head.bytes > BATCH_BYTES) break;
+      this.#pending.shift();
+      batch.push(head);
+      bytes += head.bytes;
+    }
+    return batch;
   }
 
   #send(pw: PoolWorker, batch: Entry[]): void {
