@@ -61,7 +61,7 @@ const out: Encoded = { bytes: new Uint8Array(0), tag: PLAIN };
 const SEEN_MAX = 32;
 const DEPTH_MAX = 48;
 const NODES_MAX = 4096;
-const seen: object[] = [];
+const seen: (object | undefined)[] = [];
 let nodes = 0;
 let objects = 0;
 let maps = 0;
@@ -149,7 +149,8 @@ export function encode(item: unknown, name = 'item'): Encoded {
   try {
     ok = safe(item, 0);
   } finally {
-    seen.length = 0;
+    // Clear the slots used, keeping the array's storage (truncating it reallocated it on every item).
+    for (let i = Math.min(objects, SEEN_MAX) - 1; i >= 0; i--) seen[i] = undefined;
   }
   if (ok) {
     if (objects <= SEEN_MAX && maps === 0) {
