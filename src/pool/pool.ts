@@ -298,6 +298,7 @@ export class Pool {
       const block = numeric ? numberBlock(source as number[], base, end) : undefined;
       const chunk = block ?? (size >= items.length ? source : source.slice(base, end));
       const data = chunk;
+      const count = end - base; // a block's length reads 0 once its buffer has moved
       const transfer = block === undefined ? undefined : [block.buffer as ArrayBuffer];
       chunks.push(
         this.#run(wire, mode, data, packed.live, options, base, transfer).then(([outcome, value]) => {
@@ -305,13 +306,13 @@ export class Pool {
             // The common case, kept free of per-item allocations.
             const values = value as ArrayLike<unknown>;
             for (let i = 0; i < values.length; i++) results[base + i] = values[i];
-          } else forEachItem(outcome, value, chunk.length, (index, item) => {
+          } else forEachItem(outcome, value, count, (index, item) => {
             if (item.ok) results[base + index] = item.value;
             else if (firstError === undefined || base + index < firstError.index) {
               firstError = { index: base + index, error: item.error };
             }
           });
-          done += chunk.length;
+          done += count;
           options?.onProgress?.(done, items.length);
         }),
       );

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../../src/index.js';
-import { add, cube, describeNumber, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
+import { add, cube, describeNumber, doubleSometimesLater, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
 
 const T = { timeout: 20_000 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -194,6 +194,18 @@ test('numbers travel as blocks and come back exactly: -0, NaN, Infinity, fractio
     // A mostly numeric input with one string goes the ordinary way, item for item.
     const strings = await pool.map(identity, [...range(200), 'x'] as unknown[], 100);
     assert.deepEqual(strings, [...range(200), 'x']);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a block of numbers whose function throws or returns promises midway settles every item', T, async () => {
+  const pool = new Pool(2);
+  try {
+    assert.deepEqual(await pool.map(doubleSometimesLater, range(300), 100), range(300).map((x) => x * 2));
+    const error = await pool.map(failOdd, range(300), 100).catch((e: unknown) => e as Error);
+    assert.ok(error instanceof Error);
+    assert.match(error.message, /\b1\b/, 'the first failure in input order (item 1) is the one reported');
   } finally {
     await pool.terminate();
   }
