@@ -249,11 +249,16 @@ export class Ring {
   }
 
   private afterPut(status: Status): Status {
+    return this.release(PUT_LOCK, status, GETTERS, NOT_EMPTY);
+  }
+
+  /** Unlocks one side and, if its operation went through and the other side has sleepers, wakes one. */
+  private release(lock: number, status: Status, sleepers: number, sequence: number): Status {
     const c = this.ctrl;
-    this.unlock(PUT_LOCK);
-    if (status === OK && Atomics.load(c, GETTERS) > 0) {
-      Atomics.add(c, NOT_EMPTY, 1);
-      notify(c, NOT_EMPTY, 1);
+    this.unlock(lock);
+    if (status === OK && Atomics.load(c, sleepers) > 0) {
+      Atomics.add(c, sequence, 1);
+      notify(c, sequence, 1);
     }
     return status;
   }
@@ -342,13 +347,7 @@ export class Ring {
   }
 
   private afterTake(status: Status): Status {
-    const c = this.ctrl;
-    this.unlock(GET_LOCK);
-    if (status === OK && Atomics.load(c, PUTTERS) > 0) {
-      Atomics.add(c, NOT_FULL, 1);
-      notify(c, NOT_FULL, 1);
-    }
-    return status;
+    return this.release(GET_LOCK, status, PUTTERS, NOT_FULL);
   }
 
   /**
