@@ -29,8 +29,48 @@ function expressionCandidates(source: string): string[] {
   return [`(${source}\n)`, `({${source}\n})`];
 }
 
-/** Parses a function's source; returns undefined when it is not JavaScript we can compile again (native code, classes' bodies). */
-export function parseFunction(source: string): ParsedFunction | undefined {
+const KEYWORDS = new Set(
+  ('arguments async await break case catch const continue default delete do else false finally for function if in ' +
+    'instanceof let new null of return switch this throw true try typeof var void while yield').split(' '),
+);
+const HEADER =
+  /^(?:async\s+)?(?:function\s*\*?\s*([A-Za-z_$][\w$]*)?\s*\(([^)]*)\)|\(([^)]*)\)\s*=>|([A-Za-z_$][\w$]*)\s*=>)/;
+const PARAMETER = /^(?:\.\.\.)?[A-Za-z_$][\w$]*$/;
+// An identifier-like run not preceded by a word character, `$` or `.` (so not a property name).
+const IDENTIFIER = /(?<![\w$.])[A-Za-z_$][\w$]*/g;
+
+/**
+ * Without a parser: true only when every identifier-like word of a function or arrow is one of its
+ * plain parameters, its own name, a keyword or a global, so that it cannot use an outer variable.
+ * Anything it is unsure of (a local declaration, an object key, destructuring) answers false and
+ * leaves the question to the parser. Most small functions sent to pools pass, and loading and running
+ * the parser (about 20 ms the first time) then stays off the start-up path.
+ */
+function plainlySelfContained(source: string, isGlobal: (name: string) => boolean): boolean {
+  const header = HEADER.exec(source);
+  if (header === null) return false;
+  const list = header[2] ?? header[3] ?? header[4] ?? '';
+  const allowed = new Set<string>();
+  if (header[1] !== undefined) allowed.add(header[1]);
+  for (const raw of list.split(',')) {
+    const parameter = raw.trim();
+    if (parameter === '') continue;
+    if (!PARAMETER.test(parameter)) return false;
+    allowed.add(parameter.replace(/^\.\.\./, ''));
+  }
+  for (const [word] of source.matchAll(IDENTIFIER)) {
+    if (!allowed.has(word) && !KEYWORDS.has(word) && !isGlobal(word)) return false;
+  }
+  return true;
+}
+
+/**
+ * Parses a function's source; returns undefined when it is not JavaScript we can compile again (native
+ * code, classes' bodies). `isGlobal` tells names that exist in every worker; it lets plainly
+ * self-contained functions skip the parser.
+ */
+export function parseFunction(source: string, isGlobal: (name: string) => boolean = () => false): ParsedFunction | undefined {
+  if (plainlySelfContained(source, isGlobal)) return { expression: `(${source}\n)`, freeVariables: [] };
   acorn ??= requireHere('acorn') as typeof Acorn;
   eslintScope ??= requireHere('eslint-scope') as typeof EslintScope;
   for (const [index, candidate] of expressionCandidates(source).entries()) {

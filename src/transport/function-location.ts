@@ -8,7 +8,7 @@
  * the same name as an export never matches.
  */
 import { createRequire } from 'node:module';
-import { Session } from 'node:inspector';
+import type { Session } from 'node:inspector';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Acorn from 'acorn';
 
@@ -37,7 +37,9 @@ function debuggerSession(): Session {
   idleTimer = setTimeout(closeSession, 1000);
   idleTimer.unref();
   if (session !== undefined) return session;
-  const opened = new Session();
+  // Loaded on first use: workers that never analyse a function do not pay for the inspector module.
+  const { Session: InspectorSession } = requireHere('node:inspector') as typeof import('node:inspector');
+  const opened = new InspectorSession();
   opened.connect();
   opened.on('Debugger.scriptParsed', (message) => {
     scriptUrls.set(message.params.scriptId, message.params.url);

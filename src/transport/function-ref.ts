@@ -99,7 +99,7 @@ function analyse(fn: Function, role: string): WireFunction {
         `or pass { module, name } for a function a module exports.`,
     );
   }
-  const parsed = parseFunction(source);
+  const parsed = parseFunction(source, isGlobalName);
   const outer = parsed?.freeVariables.filter((name) => !isGlobalName(name)) ?? [];
   // `import()` and `import.meta` resolve against the module that holds the code: compiled again
   // elsewhere they would resolve against this library, so such a function goes by reference if it can.

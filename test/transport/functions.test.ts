@@ -197,3 +197,26 @@ test('a closure inside args is refused by start(), naming its path', T, () => {
     /^TypeError: args\[1\]\.nested\[0\]\.fn 'fn' uses variables from outside its body \('k'\)/,
   );
 });
+
+test('the parser-free check for small functions never lets an outer variable through', () => {
+  const outer = 2;
+  const refused = [
+    (x: number) => `${outer}${x}`,
+    (x: number) => x + outer,
+    (x: number) => ({ [outer]: x }),
+    (x: number) => [x].map((y) => y + outer),
+  ];
+  for (const fn of refused) {
+    assert.throws(() => toWireFunction(fn, 'fn'), /outer/, fn.toString());
+  }
+  const accepted = [
+    (x: number) => x * x * x,
+    (x: number) => Math.sqrt(x) + 'outer'.length,
+    (x: number) => {
+      const local = x + 1;
+      return { local };
+    },
+    (...xs: number[]) => xs.length,
+  ];
+  for (const fn of accepted) assert.equal(toWireFunction(fn, 'fn').by, 'source', fn.toString());
+});
