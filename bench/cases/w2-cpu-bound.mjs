@@ -42,7 +42,7 @@ runCase({
       const parallelMs = now() - start;
       checkFibs(results, tasks, n);
       return figures(serialMs, parallelMs);
-    });
+    }, { task: 'fib', arg: 1 });
   },
   ...forEveryPeer(async ({ impl, workers, tasks, n }) => {
     const serialMs = measureSerial(tasks, n);
@@ -52,6 +52,6 @@ runCase({
       const parallelMs = now() - start;
       checkFibs(results, tasks, n);
       return figures(serialMs, parallelMs);
-    });
+    }, { task: 'fib', arg: 1 });
   }),
 });

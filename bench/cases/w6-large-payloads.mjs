@@ -61,7 +61,7 @@ runCase({
         throw new NotImplemented('the Pool ignores the transfer option: the arrays were copied');
       }
       return { value: elapsed };
-    });
+    }, { task: 'sumValues', arg: SharedArray ? new SharedArray('d', 4, { lock: false }) : new Float64Array(4) });
   },
   ...forEveryPeer(async ({ impl, mode, workers, arrays, length }) => {
     const payloads = peerPayloads(mode, arrays, length);
@@ -73,6 +73,6 @@ runCase({
       checkSums(sums, arrays, length);
       if (mode === 'transferred') check(payloads.every((v) => v.byteLength === 0), 'an array was copied, not transferred');
       return { value: elapsed };
-    });
+    }, { task: 'sumValues', arg: peerPayloads(mode, 1, 4)[0] });
   }),
 });

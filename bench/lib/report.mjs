@@ -137,7 +137,9 @@ ${sections.join('\n\n')}
   gives them what a user would write: the input cut into chunks of Python's default size (⌈n / 4·workers⌉ = 25,000),
   one task per chunk, results concatenated in order. W1b, W2 and W6 submit one task per item, all at once.
 - **Warm pools.** In W1, W2 and W6 every pool first runs a few tiny tasks, so its threads (or processes) are up before
-  the clock starts; start-up cost is measured on its own in W5.
+  the clock starts, and in W2 and W6 also the workload's own task once per worker on a tiny input of the same kind (the peers' worker
+  modules hold their task functions from the start; ours learns a function on its first use); start-up cost is
+  measured on its own in W5.
 - **W2** runs the same 64 × fib(30) serially on the main thread of the same process first; speedup = serial / parallel.
 - **W3 and W4 time only the work:** the workers wait at a start gate (a shared word), and the clock starts when the
   main thread opens it; thread start-up is W5's subject. The W3 reference is a three-state futex mutex written

@@ -6,7 +6,7 @@
  * reports "not yet implemented" rather than crashing.
  */
 import { requireExport, phase, LibraryUnavailable } from './harness.mjs';
-import { cube } from '../tasks.mjs';
+import * as tasks from '../tasks.mjs';
 
 /** @type {Promise<Record<string, unknown>> | undefined} */
 let library;
@@ -28,14 +28,18 @@ export async function ours(name) {
  * subject, not the throughput workloads'), then `close()` + `join()` as
  * API.md prescribes. On failure the pool is terminated (best effort) so the
  * case can report instead of hanging.
+ * `warm` names the workload's own task and a tiny argument: it runs once too, as the peers' worker
+ * modules hold their task functions before the clock starts (ours learn a function on its first use).
  * @template T @param {number} workers @param {(pool: any) => Promise<T>} body
+ * @param {{ task: string, arg: unknown }} [warm]
  */
-export async function withOurPool(workers, body) {
+export async function withOurPool(workers, body, warm) {
   const Pool = await ours('Pool');
   const pool = new Pool(workers);
   let result;
   try {
-    await Promise.all(Array.from({ length: 2 * workers }, () => pool.apply(cube, [1])));
+    await Promise.all(Array.from({ length: 2 * workers }, () => pool.apply(tasks.cube, [1])));
+    if (warm) await Promise.all(Array.from({ length: workers }, () => pool.apply(tasks[warm.task], [warm.arg])));
     result = await body(pool);
   } catch (error) {
     try { await pool.terminate(); } catch { /* already failing; report the first error */ }

@@ -77,12 +77,15 @@ function destroyPoolifier(pool) {
  * Runs `body` with a fresh peer pool, warmed up with a few tiny tasks so that
  * its threads are running before the clock starts (start-up is W5's subject),
  * and always destroys it.
+ * `warm` names the workload's own task and a tiny argument, run once per worker too (as for ours).
  * @template T @param {string} name @param {number} workers @param {(pool: PeerPool) => Promise<T>} body
+ * @param {{ task: string, arg: unknown }} [warm]
  */
-export async function withPeerPool(name, workers, body) {
+export async function withPeerPool(name, workers, body, warm) {
   const pool = await createPeerPool(name, workers);
   try {
     await Promise.all(Array.from({ length: 2 * workers }, () => pool.run('cube', 1)));
+    if (warm) await Promise.all(Array.from({ length: workers }, () => pool.run(warm.task, warm.arg)));
     return await body(pool);
   } finally {
     await pool.destroy();
