@@ -297,11 +297,10 @@ export class Pool {
       const end = Math.min(base + size, items.length);
       const block = numeric ? numberBlock(source as number[], base, end) : undefined;
       const chunk = block ?? (size >= items.length ? source : source.slice(base, end));
-      const data = chunk;
       const count = end - base; // a block's length reads 0 once its buffer has moved
       const transfer = block === undefined ? undefined : [block.buffer as ArrayBuffer];
       chunks.push(
-        this.#run(wire, mode, data, packed.live, options, base, transfer).then(([outcome, value]) => {
+        this.#run(wire, mode, chunk, packed.live, options, base, transfer).then(([outcome, value]) => {
           if (outcome === Outcome.Ok) {
             // The common case, kept free of per-item allocations.
             const values = value as ArrayLike<unknown>;
