@@ -28,31 +28,35 @@ import { deadlineAfter, notify, remaining, wait, waitAsync } from '../sync/futex
 import { lockWord, lockWordAsync, tryLockWord, unlockWord } from '../sync/mutex.js';
 import { misuse } from '../errors.js';
 
-// Control words, grouped by who writes them (16 words = one 64-byte cache line per group).
-// Producers write only the first line and consumers only the second, so the hot path of one side does
-// not keep stealing the other side's cache line. Counters are monotonic and wrap (int32 arithmetic):
+// Control words, grouped by who writes and who reads them (16 words = one 64-byte cache line per group).
+// Each side keeps its lock and cursor on a private line and publishes its counters on a line of their
+// own, which the other side reads only when its credit runs out: on the hot path neither side keeps
+// stealing the line the other is writing. Counters are monotonic and wrap (int32 arithmetic):
 // records held = PUT_COUNT - GET_COUNT, bytes held = PUT_BYTES - GET_BYTES.
 const PUT_LOCK = 0;
 const WRITE = 1; // byte offset where the next record goes
-const PUT_COUNT = 2; // records published
-const PUT_BYTES = 3; // bytes published
-const GET_LOCK = 16;
-const READ = 17; // byte offset of the oldest record
-const GET_COUNT = 18; // records taken
-const GET_BYTES = 19; // bytes freed
-const NOT_EMPTY = 34; // sequence
-const NOT_FULL = 35; // sequence
-const GETTERS = 36; // threads sleeping on NOT_EMPTY
-const PUTTERS = 37; // threads sleeping on NOT_FULL
-const UNFINISHED = 38; // JoinableQueue: records put and not yet taskDone()
-const ALL_DONE = 39; // sequence, bumped when UNFINISHED reaches 0
-const JOINERS = 40; // threads sleeping on ALL_DONE
-const CAPACITY = 48; // bytes in the data region (changes under both locks)
-const MAX_ITEMS = 49; // 0 = unbounded
-const STATE = 50; // SHUT_DOWN (set under the put lock) and JOINABLE flags
+const PUT_BYTES = 2; // bytes published
+const ROOM = 3; // bytes known free (a lower bound, refreshed from GET_BYTES when too small)
+const SLOTS = 4; // records known to fit under maxItems (a lower bound, refreshed from GET_COUNT)
+const PUT_COUNT = 16; // records published: the line consumers poll
+const GET_LOCK = 32;
+const READ = 33; // byte offset of the oldest record
+const READY = 34; // records known published and not taken (a lower bound, refreshed from PUT_COUNT)
+const GET_COUNT = 48; // records taken
+const GET_BYTES = 49; // bytes freed
+const NOT_EMPTY = 64; // sequence
+const NOT_FULL = 65; // sequence
+const GETTERS = 66; // threads sleeping on NOT_EMPTY
+const PUTTERS = 67; // threads sleeping on NOT_FULL
+const UNFINISHED = 68; // JoinableQueue: records put and not yet taskDone()
+const ALL_DONE = 69; // sequence, bumped when UNFINISHED reaches 0
+const JOINERS = 70; // threads sleeping on ALL_DONE
+const CAPACITY = 80; // bytes in the data region (changes under both locks)
+const MAX_ITEMS = 81; // 0 = unbounded
+const STATE = 82; // SHUT_DOWN (set under the put lock) and JOINABLE flags
 /** First of the words left to the owner (a pipe keeps its handle counts here). */
-export const USER = 56;
-const WORDS = 64;
+export const USER = 96;
+const WORDS = 112;
 
 const SHUT_DOWN = 1;
 const SPINS = 300;
@@ -185,12 +189,17 @@ export class Ring {
     if ((state & SHUT_DOWN) !== 0) return SHUTDOWN;
     const max = c[MAX_ITEMS];
     const published = c[PUT_COUNT];
-    if (max > 0 && ((published - Atomics.load(c, GET_COUNT)) | 0) >= max) return FULL;
+    if (max > 0 && c[SLOTS] <= 0) {
+      const slots = max - ((published - Atomics.load(c, GET_COUNT)) | 0);
+      if (slots <= 0) return FULL;
+      c[SLOTS] = slots;
+    }
     const need = padded(length);
     let capacity = c[CAPACITY];
-    if (capacity - ((c[PUT_BYTES] - Atomics.load(c, GET_BYTES)) | 0) < need) {
-      if (!this.grow(need)) return FULL;
+    if (c[ROOM] < need) {
+      if (capacity - this.used < need && !this.grow(need)) return FULL;
       capacity = c[CAPACITY];
+      c[ROOM] = capacity - this.used;
     }
     if (capacity !== this.viewed) this.view(capacity);
     let at = c[WRITE];
@@ -213,6 +222,8 @@ export class Ring {
     if (at >= capacity) at -= capacity;
     c[WRITE] = at;
     if ((state & JOINABLE) !== 0) Atomics.add(c, UNFINISHED, 1);
+    c[ROOM] -= need;
+    if (max > 0) c[SLOTS]--;
     Atomics.store(c, PUT_BYTES, (c[PUT_BYTES] + need) | 0);
     Atomics.store(c, PUT_COUNT, (published + 1) | 0); // publishes the record
     return OK;
@@ -309,10 +320,14 @@ export class Ring {
   /** Under the get lock: removes the oldest record into the scratch buffer, or says why not. */
   private takeLocked(): Status {
     const c = this.ctrl;
-    // The flag first: it is set under the put lock, so once it reads set every put is published.
-    const shut = (Atomics.load(c, STATE) & SHUT_DOWN) !== 0;
     const taken = c[GET_COUNT];
-    if (Atomics.load(c, PUT_COUNT) === taken) return shut ? SHUTDOWN : EMPTY;
+    if (c[READY] <= 0) {
+      // The flag first: it is set under the put lock, so once it reads set every put is published.
+      const shut = (Atomics.load(c, STATE) & SHUT_DOWN) !== 0;
+      const ready = (Atomics.load(c, PUT_COUNT) - taken) | 0;
+      if (ready <= 0) return shut ? SHUTDOWN : EMPTY;
+      c[READY] = ready;
+    }
     const capacity = Atomics.load(c, CAPACITY);
     if (capacity !== this.viewed) this.view(capacity);
     let at = c[READ];
@@ -341,6 +356,7 @@ export class Ring {
     at += size - 4;
     if (at >= capacity) at -= capacity;
     c[READ] = at;
+    c[READY]--;
     Atomics.store(c, GET_COUNT, (taken + 1) | 0);
     Atomics.store(c, GET_BYTES, (c[GET_BYTES] + size) | 0); // frees the bytes
     return OK;
@@ -455,6 +471,9 @@ export class Ring {
       Atomics.store(c, GET_BYTES, c[PUT_BYTES]);
       c[READ] = 0;
       c[WRITE] = 0;
+      c[READY] = 0;
+      c[ROOM] = 0;
+      c[SLOTS] = 0;
       this.unlock(GET_LOCK);
       if ((c[STATE] & JOINABLE) !== 0) for (let i = 0; i < dropped; i++) this.taskDone();
     }
