@@ -91,8 +91,8 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   /** Sends `obj` (any structured-clonable value) to the other end; never blocks. */
   send(obj: T): void {
     const writer = this.checkWritable();
-    const { bytes, tag } = encode(obj, 'obj');
-    writer.put(bytes, bytes.length, tag, 0);
+    const { bytes, length, tag } = encode(obj, 'obj');
+    writer.put(bytes, length, tag, 0);
   }
 
   /**

@@ -99,8 +99,8 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
    */
   put(item: T, block = true, timeout?: number): void {
     this.checkOpen();
-    const { bytes, tag } = encode(item);
-    const status = this.ring.put(bytes, bytes.length, tag, block ? toWaitTimeout(timeout) : 0);
+    const { bytes, length, tag } = encode(item);
+    const status = this.ring.put(bytes, length, tag, block ? toWaitTimeout(timeout) : 0);
     if (status !== OK) throw statusError(status, 'put');
   }
 
@@ -112,9 +112,9 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
   /** `put` that waits without blocking the event loop. */
   async putAsync(item: T, timeout?: number): Promise<void> {
     this.checkOpen();
-    const { bytes, tag } = encode(item);
-    const own = bytes.slice(); // the encoder's buffer may be reused while we wait
-    const status = await this.ring.putAsync(own, own.length, tag, toWaitTimeout(timeout));
+    const { bytes, length, tag } = encode(item);
+    const own = bytes.slice(0, length); // the encoder's buffer may be reused while we wait
+    const status = await this.ring.putAsync(own, length, tag, toWaitTimeout(timeout));
     if (status !== OK) throw statusError(status, 'put');
   }
 

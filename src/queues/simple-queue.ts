@@ -28,8 +28,8 @@ export class SimpleQueue<T = unknown> implements Shareable {
   /** Puts `item` at the back; never blocks. */
   put(item: T): void {
     this.checkOpen();
-    const { bytes, tag } = encode(item);
-    if (this.ring.put(bytes, bytes.length, tag, 0) !== OK) {
+    const { bytes, length, tag } = encode(item);
+    if (this.ring.put(bytes, length, tag, 0) !== OK) {
       throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
     }
   }
