@@ -200,54 +200,54 @@ function writeObject(obj: object, depth: number): boolean {
   if (proto === Array.prototype) return writeArray(obj as unknown[], depth);
   if (proto !== Object.prototype && proto !== null) return false;
   const record = obj as Record<string, unknown>;
-  // The entry count goes in front of the entries; count them as they are written and patch it in.
-  reserve(5);
-  const start = position;
-  position += 5;
+  // The entry count goes in front of the entries but is known only after them: write a one-byte
+  // header (fewer than 16 entries, the usual case) and widen it afterwards if needed.
+  reserve(1);
+  const start = position++;
   let count = 0;
   for (const key in record) {
     if (key === '__proto__' || !writeString(key) || !write(record[key], depth + 1)) return false;
     count++;
   }
-  return patchHeader(start, count, 0x80, MAP16, MAP32);
+  if (count < 16) {
+    buffer[start] = 0x80 | count;
+  } else {
+    const wider = count < 0x10000 ? 2 : 4;
+    reserve(wider);
+    buffer.copyWithin(start + 1 + wider, start + 1, position);
+    position += wider;
+    const end = position;
+    position = start;
+    writeHeader(count, 0x80, MAP16, MAP32);
+    position = end;
+  }
+  return true;
 }
 
 function writeArray(array: unknown[], depth: number): boolean {
   const length = array.length;
   if (nodes + length > NODES_MAX) return false;
-  reserve(5);
-  const start = position;
-  position += 5;
+  writeHeader(length, 0x90, ARRAY16, ARRAY32);
   for (let i = 0; i < length; i++) {
     if (!(i in array) || !write(array[i], depth + 1)) return false; // a hole: v8.serialize keeps it
   }
-  if (Object.keys(array).length !== length) return false; // extra properties
-  return patchHeader(start, length, 0x90, ARRAY16, ARRAY32);
+  return Object.keys(array).length === length; // no extra properties: v8.serialize keeps those
 }
 
-/** Writes a container header into the 5 bytes reserved at `start`, closing the gap if it is shorter. */
-function patchHeader(start: number, count: number, fix: number, wide16: number, wide32: number): boolean {
-  let header: number;
+/** Writes the header of a map or an array of `count` entries, in its narrowest form. */
+function writeHeader(count: number, fix: number, wide16: number, wide32: number): void {
+  reserve(5);
   if (count < 16) {
-    buffer[start] = fix | count;
-    header = 1;
+    buffer[position++] = fix | count;
   } else if (count < 0x10000) {
-    buffer[start] = wide16;
-    view.setUint16(start + 1, count);
-    header = 3;
+    buffer[position] = wide16;
+    view.setUint16(position + 1, count);
+    position += 3;
   } else {
-    buffer[start] = wide32;
-    view.setUint32(start + 1, count);
-    return true;
+    buffer[position] = wide32;
+    view.setUint32(position + 1, count);
+    position += 5;
   }
-  const body = start + 5;
-  if (position - body <= 16) {
-    for (let i = body; i < position; i++) buffer[i - 5 + header] = buffer[i];
-  } else {
-    buffer.copyWithin(start + header, body, position);
-  }
-  position -= 5 - header;
-  return true;
 }
 
 // ---------- decode ----------
