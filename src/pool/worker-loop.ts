@@ -217,9 +217,12 @@ async function drain(): Promise<void> {
   running = true;
   while (backlog.length > 0) {
     const batch = backlog.shift()!;
-    for (const task of batch) {
+    for (let k = 0; k < batch.length; k++) {
+      const task = batch[k]!;
       const started = performance.now();
-      if (started - lastFlush > FLUSH_AFTER_MS) flush();
+      // Before the last task in hand, send what is done: the parent refills this worker as results come
+      // back, and must not wait for the last task to finish too (large tasks are sent a few at a time).
+      if (started - lastFlush > FLUSH_AFTER_MS || (k === batch.length - 1 && backlog.length === 0)) flush();
       current = task[0];
       let result = runSync(task);
       if (result === undefined) {
