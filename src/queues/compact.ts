@@ -45,9 +45,12 @@ const SEEN_MAX = 32;
 const DEPTH_MAX = 48;
 const NODES_MAX = 4096;
 
-let buffer = Buffer.allocUnsafeSlow(16 * 1024);
+const INITIAL_BYTES = 16 * 1024;
+const KEEP_BYTES = 1024 * 1024;
+let buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES);
 let view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 let position = 0;
+let lastLength = 0;
 let nodes = 0;
 let objects = 0;
 const seen: (object | undefined)[] = [];
@@ -57,14 +60,18 @@ export function compactBuffer(): Uint8Array {
   return buffer;
 }
 
+function allocate(size: number): void {
+  buffer = Buffer.allocUnsafeSlow(size);
+  view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
 function reserve(bytes: number): void {
   if (position + bytes <= buffer.length) return;
   let size = buffer.length * 2;
   while (size < position + bytes) size *= 2;
-  const next = Buffer.allocUnsafeSlow(size);
-  next.set(buffer.subarray(0, position));
-  buffer = next;
-  view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  const written = buffer.subarray(0, position);
+  allocate(size);
+  buffer.set(written);
 }
 
 /**
@@ -72,6 +79,9 @@ function reserve(bytes: number): void {
  * when the value is outside the fast path: then nothing is promised about the buffer's contents.
  */
 export function encodeCompact(value: unknown): number {
+  // A buffer grown for one large item is let go once items are small again (it is reused otherwise).
+  if (buffer.length > KEEP_BYTES && lastLength < KEEP_BYTES / 4) allocate(INITIAL_BYTES);
+  lastLength = 0;
   position = 0;
   nodes = 0;
   objects = 0;
@@ -81,7 +91,9 @@ export function encodeCompact(value: unknown): number {
   } finally {
     for (let i = Math.min(objects, SEEN_MAX) - 1; i >= 0; i--) seen[i] = undefined;
   }
-  return ok ? position : -1;
+  if (!ok) return -1;
+  lastLength = position;
+  return position;
 }
 
 function write(value: unknown, depth: number): boolean {

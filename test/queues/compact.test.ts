@@ -132,3 +132,13 @@ test('a corrupt record is reported, not decoded into garbage', () => {
   copy[0] = 0xc4; // a MessagePack byte the codec never writes
   assert.throws(() => decodeCompact(copy, length), /corrupt queue record: unexpected byte 0xc4/);
 });
+
+test('the buffer grown for one large item is let go once items are small again', () => {
+  const large = 'x'.repeat(2_000_000);
+  assert.ok(encodeCompact(large) > 2_000_000);
+  assert.ok(compactBuffer().length > 2_000_000);
+  assert.equal(roundTrip('small'), 'small'); // the large item's buffer is still in use for this one
+  assert.equal(roundTrip('small again'), 'small again');
+  assert.ok(compactBuffer().length <= 64 * 1024, `still holding ${compactBuffer().length} bytes`);
+  assert.equal(roundTrip(large), large, 'and it grows again when needed');
+});
