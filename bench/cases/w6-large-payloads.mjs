@@ -8,7 +8,10 @@
  *                ours: `apply(fn, args, { transfer })`
  *   shared       zero-copy: ours a shared `Array('d')`, peers a Float64Array
  *                over a SharedArrayBuffer (what a peer's user would do)
+ * Reference: hand-written worker_threads, 2 workers, every array posted at
+ * once round-robin, the floor each mode has on this machine without a pool.
  */
+import { Worker } from 'node:worker_threads';
 import { runCase, now, check, NotImplemented } from './lib/harness.mjs';
 import { withOurPool, ours } from './lib/ours.mjs';
 import { forEveryPeer, withPeerPool } from './lib/peers.mjs';
@@ -62,6 +65,32 @@ runCase({
       }
       return { value: elapsed };
     }, { task: 'sumValues', arg: SharedArray ? new SharedArray('d', 4, { lock: false }) : new Float64Array(4) });
+  },
+  async 'worker-threads'({ mode, workers, arrays, length }) {
+    const payloads = peerPayloads(mode, arrays, length);
+    const threads = Array.from({ length: workers }, () => new Worker(new URL('./workers/sum-worker.mjs', import.meta.url)));
+    try {
+      /** @type {((value: { id: number, sum: number }) => void)[]} */
+      const waiting = [];
+      /** @type {Promise<never>} */
+      const failed = new Promise((_, reject) => threads.forEach((thread) => thread.once('error', reject)));
+      for (const thread of threads) thread.on('message', (reply) => waiting[reply.id](reply));
+      const post = (/** @type {number} */ id, /** @type {Float64Array} */ values) =>
+        Promise.race([failed, new Promise((resolve) => {
+          waiting[id] = resolve;
+          threads[id % threads.length].postMessage({ id, values }, mode === 'transferred' ? [values.buffer] : undefined);
+        })]);
+      // Warm-up, as for the pools: each thread sums a tiny array of the same kind once.
+      await Promise.all(threads.map((_, k) => post(k, peerPayloads(mode, 1, 4)[0])));
+      const start = now();
+      const replies = await Promise.all(payloads.map((values, k) => post(k, values)));
+      const elapsed = now() - start;
+      checkSums(replies.map((reply) => reply.sum), arrays, length);
+      if (mode === 'transferred') check(payloads.every((v) => v.byteLength === 0), 'an array was copied, not transferred');
+      return { value: elapsed };
+    } finally {
+      await Promise.all(threads.map((thread) => thread.terminate()));
+    }
   },
   ...forEveryPeer(async ({ impl, mode, workers, arrays, length }) => {
     const payloads = peerPayloads(mode, arrays, length);

@@ -11,6 +11,8 @@
 const OURS = { impl: 'multiprocessing', label: 'multiprocessing', role: 'ours', runtime: 'node' };
 /** @type {RowSpec[]} */
 const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'].map((impl) => ({ impl, label: impl, role: 'peer', runtime: 'node' }));
+/** Hand-written worker_threads code: the floor a workload has on this machine without any pool. */
+const THREADS = /** @type {RowSpec} */ ({ impl: 'worker-threads', label: 'hand-written worker_threads', role: 'peer', runtime: 'node' });
 /** @returns {RowSpec} */
 const python = (/** @type {string} */ label, impl = 'python') => ({ impl, label, role: 'peer', runtime: 'python' });
 
@@ -92,7 +94,7 @@ export const WORKLOADS = [
       shared: '64 × 1 MiB, zero-copy; ours: shared Array(\'d\'); peers: Float64Array over a SharedArrayBuffer',
     }[mode],
     script: 'w6-large-payloads.mjs', pythonScript: 'w6_large_payloads.py',
-    rows: mode === 'copied' ? [OURS, ...PEERS, python('Python (pickled)')] : [OURS, ...PEERS],
+    rows: [OURS, ...PEERS, THREADS, ...(mode === 'copied' ? [python('Python (pickled)')] : [])],
     runs: 5,
     full: { mode, workers: 2, arrays: 64, length: 131_072 }, smoke: { mode, workers: 2, arrays: 4, length: 1_024 },
     targets: mode === 'shared' ? [{ against: 'multiprocessing', workload: 'W6-copied', atLeast: 5 }] : [],

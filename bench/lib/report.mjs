@@ -151,7 +151,10 @@ ${sections.join('\n\n')}
   \`destroy()\` settles or all its workers have exited, whichever is first.
 - **W6** fills 64 arrays of 131,072 doubles (1 MiB each) before the clock starts, then sums each in one task.
   *copied*: structured clone (Python: pickled); *transferred*: the buffer in the transfer list (ours: \`apply(sum, [a], { transfer: [a.buffer] })\`); *shared*: ours a shared \`Array('d')\`, the peers a \`Float64Array\` over a
-  \`SharedArrayBuffer\`, both zero-copy.
+  \`SharedArrayBuffer\`, both zero-copy. The reference row is hand-written \`worker_threads\` code (2 workers, every
+  array posted at once, round-robin): the floor each mode has on this machine without any pool. Its copied/shared
+  ratio bounds what any pool can show between those two modes here: copying 1 MiB into a worker costs only a few
+  times what summing it does, and in every mode the first large arrays are summed before V8 has optimised the loop.
 - Python uses its default start method (\`fork\` on Linux) except where W5 says otherwise.
 - The machine has ${env.machine.cpus} cores; the figures are indicative of this machine only.
 
