@@ -151,7 +151,7 @@ async function main() {
 
   const runsNote = options.smoke
     ? 'smoke: 1 run, tiny sizes'
-    : `${[...new Set(measured.map((w) => w.runs))].join(' or ')} per row, each in a fresh process; the whole run took ${minutes} minutes`;
+    : `${listOfCounts(measured.map((w) => w.runs))} per row, each in a fresh process; the whole run took ${minutes} minutes`;
   const record = { mode: options.smoke ? 'smoke' : complete ? 'full' : 'partial', options, environment, runsNote, workloads: measured };
   const resultsFile = new URL(`results/${options.smoke ? 'smoke' : complete ? 'latest' : 'partial'}.json`, import.meta.url);
   mkdirSync(new URL('results/', import.meta.url), { recursive: true });
@@ -172,3 +172,9 @@ main().then(
   (code) => { process.exitCode = code; },
   (error) => { console.error(error instanceof Error ? error.message : error); process.exitCode = 2; },
 );
+
+/** "5, 7 or 9" from the run counts of the workloads. @param {number[]} counts */
+function listOfCounts(counts) {
+  const sorted = [...new Set(counts)].sort((a, b) => a - b);
+  return sorted.length === 1 ? `${sorted[0]}` : `${sorted.slice(0, -1).join(', ')} or ${sorted.at(-1)}`;
+}
