@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Process, Queue } from '../../src/index.js';
-import { consume, produce, produceItems } from '../fixtures/queues/targets.js';
+import { consume, consumeWatchingSize, produce, produceItems } from '../fixtures/queues/targets.js';
 
 const T = { timeout: 120_000 };
 
@@ -25,6 +25,27 @@ test('3 producers and 3 consumers move 60,000 items through a bounded queue, eac
   for (let k = 0; k < seen.length; k++) if (seen[k] !== 1) wrong++;
   assert.equal(wrong, 0, `${wrong} items not seen exactly once`);
   assert.ok(q.empty());
+});
+
+test('a queue of maxsize 2 under 3 producers and 2 consumers never holds more than 2 items', T, async () => {
+  const producers = 3;
+  const perProducer = 5_000;
+  const q = new Queue<{ p: number; i: number } | null>(2);
+  const seen = new Int32Array(new SharedArrayBuffer(4 * producers * perProducer));
+  const largest = new Int32Array(new SharedArrayBuffer(4));
+  const cs = Array.from({ length: 2 }, () => new Process({ target: consumeWatchingSize, args: [q, seen, perProducer, largest] }));
+  const ps = Array.from({ length: producers }, (_, p) => new Process({ target: produce, args: [q, p, perProducer] }));
+  for (const c of cs) c.start();
+  for (const p of ps) p.start();
+  for (const p of ps) await p.join(90_000);
+  for (const _ of cs) await q.putAsync(null, 30_000);
+  for (const c of cs) await c.join(90_000);
+  for (const p of [...ps, ...cs]) assert.equal(p.exitCode, 0);
+  let wrong = 0;
+  for (let k = 0; k < seen.length; k++) if (seen[k] !== 1) wrong++;
+  assert.equal(wrong, 0, `${wrong} items not seen exactly once`);
+  assert.ok(largest[0]! <= 2, `the queue held ${largest[0]} items`);
+  assert.ok(largest[0]! >= 1, 'the consumers never saw an item waiting: the bound was not exercised');
 });
 
 test('a producer of 200,000 items is joined before the queue is drained; nothing is lost', T, async () => {
