@@ -185,7 +185,9 @@ function writeString(s: string): boolean {
 
 function writeUtf8(s: string): boolean {
   if (!s.isWellFormed()) return false; // UTF-8 cannot carry a lone surrogate: v8.serialize will
-  const most = s.length * 3;
+  // Short strings reserve for the worst case (3 bytes per UTF-16 unit); long ones are measured, so a
+  // large ASCII string does not claim three times its size.
+  const most = s.length < 4096 ? s.length * 3 : Buffer.byteLength(s, 'utf8');
   reserve(5 + most);
   // The header is sized for the largest possible byte count; MessagePack allows a wider header.
   const header = most < 0x100 ? 2 : most < 0x10000 ? 3 : 5;

@@ -37,6 +37,9 @@ test('strings of every length and script come back exactly', () => {
   const samples = ['', 'a', 'x'.repeat(31), 'x'.repeat(32), 'y'.repeat(255), 'y'.repeat(256), 'z'.repeat(70_000),
     'héllo', 'wörld ✓', '🎉 party', '日本語のテキスト'.repeat(40), 'mixed ascii then é'.repeat(3), '\u0000nul\u007f'];
   for (const s of samples) assert.equal(roundTrip(s), s, JSON.stringify(s.slice(0, 20)));
+  const large = 'a'.repeat(3_000_000);
+  assert.equal(encodeCompact(large), 5 + 3_000_000, 'a large ASCII string takes its own size, with a 5-byte header');
+  assert.ok(compactBuffer().length < 6_000_000, 'and the buffer is not grown for three bytes per character');
 });
 
 test('objects and arrays of any header width come back exactly, keys in order', () => {
