@@ -3,27 +3,89 @@
  * when it crosses back from a worker.
  */
 
+/**
+ * Every `code` an error thrown by this library can carry, so code can narrow on it:
+ * `if (error.code === 'ERR_MP_EMPTY') …`. Each class below has one; misuse errors (built-in classes such
+ * as `TypeError`) carry the one that names the misuse.
+ */
+export type ErrorCode =
+  | 'ERR_MP_ARRAY_SIZE'
+  | 'ERR_MP_AUTHENTICATION'
+  | 'ERR_MP_BAD_MESSAGE_LENGTH'
+  | 'ERR_MP_BARRIER_ACTION'
+  | 'ERR_MP_BARRIER_PARTIES'
+  | 'ERR_MP_BOOTSTRAPPING'
+  | 'ERR_MP_BROKEN_BARRIER'
+  | 'ERR_MP_BROKEN_PIPE'
+  | 'ERR_MP_BUFFER_TOO_SHORT'
+  | 'ERR_MP_CHUNKSIZE'
+  | 'ERR_MP_CONDITION_LOCK'
+  | 'ERR_MP_CONDITION_NOTIFY'
+  | 'ERR_MP_CONDITION_NOT_ACQUIRED'
+  | 'ERR_MP_CONTEXT_SET'
+  | 'ERR_MP_DAEMON_CHILDREN'
+  | 'ERR_MP_EMPTY'
+  | 'ERR_MP_EOF'
+  | 'ERR_MP_FULL'
+  | 'ERR_MP_HANDLE_CLOSED'
+  | 'ERR_MP_INTERNAL'
+  | 'ERR_MP_INVALID_ARG'
+  | 'ERR_MP_INVALID_TIMEOUT'
+  | 'ERR_MP_LOCK_NOT_HELD'
+  | 'ERR_MP_LOCK_OPTION'
+  | 'ERR_MP_MAX_TASKS'
+  | 'ERR_MP_MESSAGE_TOO_LARGE'
+  | 'ERR_MP_NOT_READY'
+  | 'ERR_MP_NO_LOCK'
+  | 'ERR_MP_POOL_NOT_RUNNING'
+  | 'ERR_MP_POOL_RUNNING'
+  | 'ERR_MP_POOL_SIZE'
+  | 'ERR_MP_POOL_TERMINATED'
+  | 'ERR_MP_PROCESS'
+  | 'ERR_MP_PROCESS_CLOSED'
+  | 'ERR_MP_PROCESS_NOT_STARTED'
+  | 'ERR_MP_PROCESS_RUNNING'
+  | 'ERR_MP_PROCESS_STARTED'
+  | 'ERR_MP_QUEUE_CLOSED'
+  | 'ERR_MP_QUEUE_NOT_CLOSED'
+  | 'ERR_MP_READ_ONLY'
+  | 'ERR_MP_REMOTE'
+  | 'ERR_MP_RLOCK_NOT_OWNED'
+  | 'ERR_MP_SEMAPHORE_OVERFLOW'
+  | 'ERR_MP_SEMAPHORE_OVER_RELEASED'
+  | 'ERR_MP_SEMAPHORE_VALUE'
+  | 'ERR_MP_SHUTDOWN'
+  | 'ERR_MP_START_METHOD'
+  | 'ERR_MP_TASK_DONE_TOO_MANY'
+  | 'ERR_MP_TIMEOUT'
+  | 'ERR_MP_TYPECODE'
+  | 'ERR_MP_UNCLONEABLE'
+  | 'ERR_MP_VALUE_KIND'
+  | 'ERR_MP_VALUE_TOO_LONG'
+  | 'ERR_MP_WORKER_LOST'
+  | 'ERR_MP_WRITE_ONLY';
+
 /** Base of the errors about processes, as in Python (`multiprocessing.ProcessError`). */
 export class ProcessError extends Error {
-  readonly code: string = 'ERR_MP_PROCESS';
+  readonly code: ErrorCode = 'ERR_MP_PROCESS';
   override name = 'ProcessError';
 }
 
 /** A wait ran out of time (`AsyncResult.get(timeout)`, `Process.join` helpers). Not the same as `Empty`/`Full`. */
 export class TimeoutError extends ProcessError {
-  override readonly code: string = 'ERR_MP_TIMEOUT';
+  override readonly code: ErrorCode = 'ERR_MP_TIMEOUT';
   override name = 'TimeoutError';
 }
 
 /** A connection's authentication failed. */
 export class AuthenticationError extends ProcessError {
-  override readonly code: string = 'ERR_MP_AUTHENTICATION';
+  override readonly code: ErrorCode = 'ERR_MP_AUTHENTICATION';
   override name = 'AuthenticationError';
 }
 
 /** `Connection.recvBytesInto` was given a buffer too small for the message; the message is in `args[0]`. */
 export class BufferTooShort extends ProcessError {
-  override readonly code: string = 'ERR_MP_BUFFER_TOO_SHORT';
+  override readonly code: ErrorCode = 'ERR_MP_BUFFER_TOO_SHORT';
   override name = 'BufferTooShort';
   readonly args: unknown[];
   constructor(message: string, data?: Uint8Array) {
@@ -34,31 +96,31 @@ export class BufferTooShort extends ProcessError {
 
 /** `get` on an empty queue without waiting, or after its timeout. */
 export class Empty extends Error {
-  readonly code: string = 'ERR_MP_EMPTY';
+  readonly code: ErrorCode = 'ERR_MP_EMPTY';
   override name = 'Empty';
 }
 
 /** `put` on a full queue without waiting, or after its timeout. */
 export class Full extends Error {
-  readonly code: string = 'ERR_MP_FULL';
+  readonly code: ErrorCode = 'ERR_MP_FULL';
   override name = 'Full';
 }
 
 /** The queue was shut down (`Queue.shutdown()`): no more puts, and gets once it is drained. */
 export class ShutDown extends Error {
-  readonly code: string = 'ERR_MP_SHUTDOWN';
+  readonly code: ErrorCode = 'ERR_MP_SHUTDOWN';
   override name = 'ShutDown';
 }
 
 /** A barrier was broken (`abort()`, `reset()`, a timeout, or a failing action) while threads waited on it. */
 export class BrokenBarrierError extends Error {
-  readonly code: string = 'ERR_MP_BROKEN_BARRIER';
+  readonly code: ErrorCode = 'ERR_MP_BROKEN_BARRIER';
   override name = 'BrokenBarrierError';
 }
 
 /** The worker running a task died (`process.exit`, out of memory, terminated) before the task finished. */
 export class WorkerLostError extends Error {
-  readonly code: string = 'ERR_MP_WORKER_LOST';
+  readonly code: ErrorCode = 'ERR_MP_WORKER_LOST';
   override name = 'WorkerLostError';
   /** The dead worker's exit code, when known. */
   exitCode: number | null = null;
@@ -69,7 +131,7 @@ export class WorkerLostError extends Error {
  * cannot be cloned). It keeps the original's class name, message and stack.
  */
 export class RemoteError extends Error {
-  readonly code: string = 'ERR_MP_REMOTE';
+  readonly code: ErrorCode = 'ERR_MP_REMOTE';
   override name = 'RemoteError';
   /** The class name of the original error, as the worker saw it. */
   remoteName = 'Error';
@@ -77,7 +139,7 @@ export class RemoteError extends Error {
 
 /** The other end of a pipe was closed and nothing is left to receive (Python's `EOFError`). */
 export class EOFError extends Error {
-  readonly code: string = 'ERR_MP_EOF';
+  readonly code: ErrorCode = 'ERR_MP_EOF';
   override name = 'EOFError';
 }
 
@@ -101,11 +163,12 @@ export const errorClasses = {
  * typecode or releasing an unlocked lock. Keep Python's wording in `message` where Python has one.
  */
 export function misuse<E extends Error>(
-  ErrorClass: new (message: string) => E,
-  code: string,
+  ErrorClass: new (message: string, options?: ErrorOptions) => E,
+  code: ErrorCode,
   message: string,
-): E & { code: string } {
-  const error = new ErrorClass(message) as E & { code: string };
+  options?: ErrorOptions,
+): E & { code: ErrorCode } {
+  const error = new ErrorClass(message, options) as E & { code: ErrorCode };
   error.code = code;
   return error;
 }

@@ -8,16 +8,13 @@
  * Keeping them here means a future `'process'` start method can swap in real `futex(2)` calls
  * (V8's wait lists do not cross OS processes) without touching the primitives.
  */
+import { waitTimeout } from '../timeout.js';
 
 /** What a wait ended with, as `Atomics.wait` reports it. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** Converts a user timeout (ms, `undefined` = forever, negative = 0) into what `Atomics.wait` takes. */
-export function toWaitTimeout(timeout: number | undefined | null): number {
-  if (timeout === undefined || timeout === null) return Infinity;
-  if (Number.isNaN(timeout)) throw new TypeError('timeout must be a number of milliseconds, not NaN');
-  return timeout < 0 ? 0 : timeout;
-}
+export const toWaitTimeout: (timeout: unknown) => number = (timeout) => waitTimeout(timeout);
 
 /** Blocks the calling thread while `words[index] === expected`, for at most `timeout` ms. */
 export function wait(words: Int32Array, index: number, expected: number, timeout: number = Infinity): WaitResult {

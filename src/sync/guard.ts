@@ -6,6 +6,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { TimeoutError } from '../errors.js';
+import { waitTimeout } from '../timeout.js';
 
 /**
  * This thread's owner id, as stored in a lock's owner word: the worker thread id + 1, so that 0 means
@@ -107,12 +108,7 @@ export interface ConditionLock extends AcquireRelease {
  * ignored, as in Python's multiprocessing), `undefined` waits forever, a negative timeout is 0.
  */
 export function acquireTimeout(blocking: boolean, timeout: number | undefined): number {
-  if (!blocking) return 0;
-  if (timeout === undefined || timeout === null) return Infinity;
-  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
-    throw new TypeError(`timeout must be a number of milliseconds, not ${String(timeout)}`);
-  }
-  return timeout < 0 ? 0 : timeout;
+  return blocking ? waitTimeout(timeout) : 0;
 }
 
 // The revive path: a reviver hands existing shared words to the constructor through this slot, so the
