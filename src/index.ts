@@ -21,6 +21,7 @@ export {
   WorkerLostError,
   RemoteError,
   EOFError,
+  type ErrorCode,
 } from './errors.js';
 
 // Transport: the reduce/revive protocol for shareable classes
