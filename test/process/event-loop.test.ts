@@ -6,6 +6,8 @@ import { Process, Value } from '../../src/index.js';
 import {
   echoServer,
   exitFromTimer,
+  leaveDaemonGrandchild,
+  leavePoolOpen,
   leaveUnrefInterval,
   lookUpFunction,
   setExitCodeThenWork,
@@ -86,6 +88,22 @@ test('a server and a client started without awaiting run to the end', T, async (
 
 test('the library keeps nothing alive: a target that used the inspector lookup ends', T, async () => {
   const p = new Process({ target: lookUpFunction });
+  p.start();
+  await joinBounded(p);
+  assert.equal(p.exitCode, 0);
+});
+
+test('a pool the target used and left open does not keep the child alive', T, async () => {
+  const result = new Value('i', 0);
+  const p = new Process({ target: leavePoolOpen, args: [result] });
+  p.start();
+  await joinBounded(p);
+  assert.equal(result.value, 42);
+  assert.equal(p.exitCode, 0);
+});
+
+test('a daemon grandchild still running does not keep the child alive', T, async () => {
+  const p = new Process({ target: leaveDaemonGrandchild });
   p.start();
   await joinBounded(p);
   assert.equal(p.exitCode, 0);
