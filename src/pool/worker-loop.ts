@@ -1,7 +1,8 @@
 /**
  * Child side of the pool: runs the initializer once, then runs batches of tasks in order, sending
  * results back in batches. Results of quick tasks are held a moment so that one message carries many;
- * a slow task never delays the results finished before it by more than that moment.
+ * a slow task never delays the results finished before it by more than that moment. An error that
+ * belongs to no task (a timer's, an unhandled rejection) is reported, and the worker goes on.
  */
 import { parentPort } from 'node:worker_threads';
 import { resolveWireFunction } from '../transport/function-ref.js';

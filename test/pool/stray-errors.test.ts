@@ -14,6 +14,7 @@ import {
   throwLater,
   workerName,
 } from '../fixtures/pool/stray.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 30_000 };
 
@@ -25,14 +26,6 @@ function captureStderr(t: TestContext): { text: () => string } {
     return true;
   });
   return { text: () => captured };
-}
-
-async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 // A Pool(1): every task runs on the same worker unless it was replaced, which the thread id shows.
