@@ -51,4 +51,8 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// A fault of the bootstrap itself ends the child, reported, whatever handlers its role installed.
+main().catch((error: unknown) => {
+  reportChildError(currentProcess().name, error);
+  process.exit(1);
+});
