@@ -14,7 +14,11 @@ export type Target<A extends unknown[] = unknown[]> = ((...args: A) => unknown) 
 
 /** Options of `new Process(…)`, as Python's keyword arguments. */
 export interface ProcessOptions<A extends unknown[] = unknown[]> {
-  /** What the child runs; awaited if it returns a promise. Without one, the child does nothing. */
+  /**
+   * What the child runs; awaited if it returns a promise. Without one, the child does nothing. The child
+   * ends as a Node program does: once the target has returned and nothing is left on its event loop
+   * (timers, sockets and servers it started still run), or at `process.exit`.
+   */
   target?: Target<A>;
   /** The target's arguments; shared objects among them arrive live. */
   args?: A;
@@ -207,8 +211,8 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 
   /**
-   * `null` while running; 0 after a normal return, N after `process.exit(N)`, 1 after an uncaught error,
-   * -15 after `terminate()`, -9 after `kill()`.
+   * `null` while running; 0 after a normal end (or the `process.exitCode` the child set), N after
+   * `process.exit(N)`, 1 after an uncaught error, -15 after `terminate()`, -9 after `kill()`.
    */
   get exitCode(): number | null {
     return this.#exitCode;

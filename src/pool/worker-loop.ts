@@ -1,12 +1,15 @@
 /**
  * Child side of the pool: runs the initializer once, then runs batches of tasks in order, sending
  * results back in batches. Results of quick tasks are held a moment so that one message carries many;
- * a slow task never delays the results finished before it by more than that moment.
+ * a slow task never delays the results finished before it by more than that moment. An error that
+ * belongs to no task (a timer's, an unhandled rejection) is reported, and the worker goes on.
  */
 import { parentPort } from 'node:worker_threads';
 import { resolveWireFunction } from '../transport/function-ref.js';
 import { unpack, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
+import { currentProcess } from '../runtime/identity.js';
+import { reportChildError } from '../runtime/report.js';
 import { toNumberBlock } from './chunks.js';
 import {
   Outcome,
@@ -253,7 +256,7 @@ function onMessage(message: ToWorker): void {
     }
     case 'run':
       backlog.push(message.tasks);
-      if (!running) void drain();
+      if (!running) drain().catch(failLoop);
       break;
     case 'stop':
       flush();
@@ -261,9 +264,27 @@ function onMessage(message: ToWorker): void {
   }
 }
 
+// An error thrown by a timer, or a rejection nobody handled, belongs to no task: the task that caused it
+// may have returned long ago. Node would end the worker for it, so that an innocent task running there
+// later is lost (WorkerLostError) and, on an idle worker, the error vanishes unseen. Report it as Python
+// reports a child thread's traceback, `Process PoolWorker-N:` then the stack, and keep the worker and
+// the task it is running alive.
+function reportStray(error: unknown): void {
+  reportChildError(currentProcess().name, error);
+}
+
+// A fault of this loop itself, which the handlers above must not hide: the tasks this worker holds might
+// never settle, so end it; the pool rejects them with WorkerLostError and starts a replacement.
+function failLoop(error: unknown): void {
+  reportChildError(currentProcess().name, error);
+  process.exit(1);
+}
+
 /** Entry of a pool worker, called by the bootstrap. */
 export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
   const port = parentPort!;
+  process.on('uncaughtException', reportStray);
+  process.on('unhandledRejection', reportStray);
   // Messages that arrive during the initializer wait in the port until the listener is attached.
   if (payload.initializer !== null) {
     try {
@@ -288,5 +309,11 @@ export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
     }
   });
   lastFlush = performance.now();
-  port.on('message', onMessage);
+  port.on('message', (message: ToWorker) => {
+    try {
+      onMessage(message);
+    } catch (error) {
+      failLoop(error);
+    }
+  });
 }

@@ -13,6 +13,7 @@ import type { ProcessPayload } from '../process.js';
 import type { PoolWorkerPayload } from '../pool/protocol.js';
 
 
+// 0 once the target has returned (or its promise settled), 1 after an uncaught error, already reported.
 async function runProcess(payload: ProcessPayload): Promise<number> {
   let target: Function | undefined;
   let args: unknown[];
@@ -39,12 +40,19 @@ async function main(): Promise<void> {
   const message = workerData as StartMessage;
   adoptIdentity(message.identity);
   if (message.role === 'process') {
-    // As in Python, the child ends when its target returns, whatever timers it left behind.
-    process.exit(await runProcess(message.payload as ProcessPayload));
+    // A child ends as a Node program does: once its target has returned and nothing is left on its event
+    // loop (the thread's exit code is then `process.exitCode`, 0 unless the target set it), or at
+    // `process.exit`. Python's child likewise waits for its non-daemon threads. An uncaught error ends it
+    // at once, as it ends a program.
+    if ((await runProcess(message.payload as ProcessPayload)) !== 0) process.exit(1);
   } else if (message.role === 'pool') {
     const { runPoolWorker } = await import('../pool/worker-loop.js');
     await runPoolWorker(message.payload as PoolWorkerPayload);
   }
 }
 
-void main();
+// A fault of the bootstrap itself ends the child, reported, whatever handlers its role installed.
+main().catch((error: unknown) => {
+  reportChildError(currentProcess().name, error);
+  process.exit(1);
+});
