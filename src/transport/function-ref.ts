@@ -1,19 +1,31 @@
 /**
- * How a function crosses into a worker. Three ways, tried in this order:
+ * How a function crosses into a worker. Tried in this order:
  *
  * 1. an explicit `{ module, name }` reference is used as is;
  * 2. a self-contained function (it uses only globals) is shipped by source and compiled again there;
  * 3. a function that uses outer variables is sent by reference when a module other than the entry
  *    script exports it: the worker imports that module and takes the export, so imports and module
- *    state work (as under Python's spawn). The worker checks that the export's source is the one sent.
+ *    state work (as under Python's spawn). The worker checks that the export's source is the one sent;
+ * 4. any other function (in the entry script, or not exported) is shipped with what it uses of its
+ *    module, as cloudpickle ships a function with its globals (`module-scope.ts` decides what can
+ *    travel): imports are made again in the worker, resolved from the function's own file; functions,
+ *    classes and compiled helpers travel as source; other constants travel as a snapshot of their
+ *    values taken when the function first crosses. The worker compiles it all at the same lines and
+ *    columns of the same file name, so `import()` resolves and stack frames point as in the user's file.
  *
- * Anything else (a closure in the entry script, an unexported closure) is refused at the call with an
- * error that names the outer variables and the fix.
+ * Anything else (a reassigned `let`, a local of an enclosing function) is refused at the call with an
+ * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
+ * plainly self-contained functions never load it, nor the parser.
  */
-import { findFunctionHome } from './function-location.js';
+import { findFunctionPlace, exportNameOf, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
-import { pathToFileURL } from 'node:url';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { INLINE_TARGET, COMMONJS_PROVIDED, planScope, ScopeRefusal, type WireScope, type ScopePiece } from './module-scope.js';
+import { findUncloneable, pack, unpack, type Packed } from './payload.js';
+import { whileImporting } from '../runtime/identity.js';
+import { createRequire, isBuiltin } from 'node:module';
+import vm from 'node:vm';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 
 /** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
 export interface FunctionReference {
@@ -25,12 +37,25 @@ export interface FunctionReference {
 
 /** A function as it travels in a message. */
 export type WireFunction =
-  | { readonly by: 'source'; readonly expression: string; readonly name: string }
+  | {
+      readonly by: 'source';
+      readonly expression: string;
+      readonly name: string;
+      /** What it uses of its module, when it uses anything; then `key` tells it from same-text functions. */
+      readonly scope?: WireScope;
+      readonly values?: Packed;
+      readonly key?: string;
+    }
   | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null };
+
+/** A string that is equal for two wire functions exactly when they are the same function. */
+export function wireKey(wire: WireFunction): string {
+  return wire.by === 'source' ? `s${wire.key ?? wire.expression}` : `m${wire.module}#${wire.name}`;
+}
 
 // esbuild's keepNames helper (tsx uses it) may appear in any transpiled function's body: the worker
 // provides it, so it does not count as an outer variable.
-const providedNames = new Set(['__name']);
+const providedNames: ReadonlySet<string> = new Set(['__name']);
 
 let globalNames: Set<string> | undefined;
 function isGlobalName(name: string): boolean {
@@ -101,18 +126,21 @@ function analyse(fn: Function, role: string): WireFunction {
   }
   const parsed = parseFunction(source, isGlobalName);
   const outer = parsed?.freeVariables.filter((name) => !isGlobalName(name)) ?? [];
-  // `import()` and `import.meta` resolve against the module that holds the code: compiled again
-  // elsewhere they would resolve against this library, so such a function goes by reference if it can.
+  // `import()` resolves against the file that holds the code: such a function goes with its module's
+  // file name, by reference or with its scope.
   const needsItsModule = /\bimport\s*(\(|\.\s*meta)/.test(source);
   if (parsed !== undefined && outer.length === 0 && !needsItsModule) {
     return { by: 'source', expression: parsed.expression, name: fn.name };
   }
 
-  const home = findFunctionHome(fn);
-  const isEntry = home !== undefined && home.moduleUrl === entryScriptUrl();
-  if (home !== undefined && !isEntry && home.exportName !== undefined) {
-    return { by: 'module', module: home.moduleUrl, name: home.exportName, source };
+  const place = findFunctionPlace(fn);
+  const isEntry = place !== undefined && place.moduleUrl === entryScriptUrl();
+  if (place !== undefined && !isEntry) {
+    const exportName = exportNameOf(place, fn);
+    if (exportName !== undefined) return { by: 'module', module: place.moduleUrl, name: exportName, source };
   }
+  const refusal = place === undefined || /\bimport\s*\.\s*meta\b/.test(source) ? undefined : withScope(fn, place, source, label);
+  if (refusal !== undefined && !(refusal instanceof ScopeRefusal)) return refusal;
   if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {
     throw new TypeError(
@@ -120,18 +148,60 @@ function analyse(fn: Function, role: string): WireFunction {
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
   }
-  const names = outer.map((name) => `'${name}'`).join(', ');
+  const problems = refusal?.problems ?? outer.map((name) => ({ name, reason: 'not a top-level binding of its module' }));
+  const names = problems.map(({ name }) => `'${name}'`).join(', ');
+  const details = problems.map(({ name, reason }) => `'${name}' is ${reason}`).join('; ');
   const where =
-    home === undefined
+    place === undefined
       ? ''
       : isEntry
         ? ' It is defined in the entry script, which workers do not import.'
-        : ` Its module (${home.moduleUrl}) does not export it.`;
+        : ` Its module (${place.moduleUrl}) does not export it.`;
   throw new TypeError(
-    `${label} uses variables from outside its body (${names}), so it cannot be sent to a worker by source.${where} ` +
-      `Fix: move it into a module and export it (the worker then imports that module, so its imports and ` +
-      `module state work), or pass ${outer.length === 1 ? 'that value' : 'those values'} as arguments.`,
+    `${label} uses variables from outside its body (${names}) that cannot travel with it: ${details}. ` +
+      `Only its module's imports, constants, functions and classes travel with a function.${where} ` +
+      `Fix: pass ${problems.length === 1 ? 'that value as an argument' : 'those values as arguments'} (or make a reassigned ` +
+      `variable a const, or a shared Value), or move the function into a module and export it (the worker ` +
+      `then imports that module, so its imports and module state work).`,
   );
+}
+
+let scopedFunctions = 0;
+
+/**
+ * Ships `fn` with what it uses of its module; a `ScopeRefusal` when something it uses cannot travel,
+ * undefined when its module's source cannot be analysed.
+ */
+function withScope(fn: Function, place: FunctionPlace, text: string, label: string): WireFunction | ScopeRefusal | undefined {
+  const source = scriptSource(place.scriptId);
+  const plan = planScope(
+    { scriptId: place.scriptId, file: place.scriptUrl, source, offset: offsetIn(source, place), text },
+    isGlobalName,
+    providedNames,
+  );
+  if (plan === undefined || plan instanceof ScopeRefusal) return plan;
+  let key = `${place.scriptUrl}:${place.location.lineNumber}:${place.location.columnNumber}`;
+  let values: Packed | undefined;
+  if (plan.captured.length > 0) {
+    const read = readOuterValues(fn, plan.captured);
+    const unread = plan.captured.filter((name) => !read.has(name));
+    if (unread.length > 0) {
+      return new ScopeRefusal(unread.map((name) => ({ name, reason: 'a top-level value that the inspector could not read (no function of its module uses it)' })));
+    }
+    const record = Object.fromEntries(read);
+    values = pack(record, 'constants');
+    const uncloneable = findUncloneable(values.value, 'constants');
+    if (uncloneable !== undefined) {
+      throw new TypeError(
+        `${label} uses ${uncloneable.path}, which cannot be sent to a worker with it: ${uncloneable.reason}. A function takes ` +
+          `its module's constants along as a copy; pass this one as an argument in a form that can be cloned, ` +
+          `or build it inside the function.`,
+      );
+    }
+    // A snapshot of values: another function object from the same place may see other values.
+    key += `#${++scopedFunctions}`;
+  }
+  return { by: 'source', expression: `(${text}\n)`, name: fn.name, scope: plan.scope, ...(values && { values }), key };
 }
 
 // ---- worker side -------------------------------------------------------------------------------
@@ -140,14 +210,126 @@ const resolved = new Map<string, Promise<Function>>();
 
 /** Compiles or imports a function sent by `toWireFunction`. Cached per worker. */
 export function resolveWireFunction(wire: WireFunction): Promise<Function> {
-  const key = wire.by === 'source' ? `s:${wire.expression}` : `m:${wire.module}#${wire.name}`;
+  const key = wireKey(wire);
   let found = resolved.get(key);
   if (found === undefined) {
-    found = wire.by === 'source' ? compile(wire.expression, wire.name) : importExport(wire);
+    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire.expression, wire.name) : compileInScope(wire, wire.scope);
     resolved.set(key, found);
     found.catch(() => resolved.delete(key));
   }
   return found;
+}
+
+const nameHelper = (target: Function, value: string): Function => Object.defineProperty(target, 'name', { value, configurable: true });
+
+// `import()` in code compiled with this option resolves as in the file named by `filename`, through the
+// program's loader (tsx's hooks included). Node 20.12 and later; Node 20 flags it experimental and warns
+// once per thread at the first such import, which `quietly` takes on itself.
+const defaultLoader = (vm.constants as unknown as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
+let warned = false;
+
+function quietly<T>(run: () => T): T {
+  if (warned || defaultLoader === undefined) return run();
+  warned = true;
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    if (String(warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
+    (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
+  try {
+    return run();
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+function compileIn(file: string, body: string, parameters: string[]): Function {
+  const options = defaultLoader === undefined ? { filename: file } : { filename: file, importModuleDynamically: defaultLoader };
+  const compiled = vm.compileFunction(body, parameters, options as vm.CompileFunctionOptions);
+  if (!warned && defaultLoader !== undefined) quietly(() => vm.compileFunction('return import("node:vm")', [], options as vm.CompileFunctionOptions)()).catch(() => {});
+  return compiled;
+}
+
+/** Without Node's default loader for compiled code: resolve here, as `require` would, then import. */
+function absoluteSpecifier(specifier: string, file: string): string {
+  if (isBuiltin(specifier) || /^[a-z][a-z\d+.-]*:/i.test(specifier)) return specifier;
+  const path = file.startsWith('file:') ? fileURLToPath(file) : file;
+  return pathToFileURL(createRequire(path).resolve(specifier)).href;
+}
+
+/** Lays the pieces out at their lines and columns, so positions in the compiled code are the file's. */
+function layOut(pieces: readonly ScopePiece[]): string {
+  let text = '"use strict";';
+  let line = 0;
+  let column = text.length;
+  for (const piece of pieces) {
+    if (piece.line > line) {
+      text += '\n'.repeat(piece.line - line);
+      line = piece.line;
+      column = 0;
+    } else if (!/[;}\s]$/.test(text)) {
+      text += ';';
+      column += 1;
+    }
+    const start = piece.column - piece.prefix.length;
+    if (start > column) {
+      text += ' '.repeat(start - column);
+      column = start;
+    }
+    const written = piece.prefix + piece.text + piece.suffix;
+    text += written;
+    const lastBreak = written.lastIndexOf('\n');
+    if (lastBreak < 0) {
+      column += written.length;
+    } else {
+      line += written.split('\n').length - 1;
+      column = written.length - lastBreak - 1;
+    }
+  }
+  return text;
+}
+
+/**
+ * Compiles a function shipped with its module's scope: its imports made again from its own file,
+ * its constants from the snapshot, its module's functions and classes laid out at their places.
+ */
+async function compileInScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
+  const file = scope.file;
+  let namespaces: Record<string, unknown>[] = [];
+  if (scope.imports.length > 0) {
+    const specifiers = scope.imports.map((entry) =>
+      JSON.stringify(defaultLoader === undefined ? absoluteSpecifier(entry.specifier, file) : entry.specifier),
+    );
+    const importAll = defaultLoader === undefined
+      ? () => Promise.all(specifiers.map((s) => import(JSON.parse(s) as string) as Promise<Record<string, unknown>>))
+      : (compileIn(file, `return Promise.all([${specifiers.map((s) => `import(${s})`).join(', ')}]);`, []) as () => Promise<Record<string, unknown>[]>);
+    namespaces = await whileImporting(file, () => quietly(importAll));
+  }
+  const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
+  const parameters = ['__name', INLINE_TARGET];
+  const argumentsList: unknown[] = [nameHelper, undefined];
+  if (scope.commonJs) {
+    const requireThere = createRequire(file);
+    const commonJs: Record<string, unknown> = { require: requireThere, __filename: file, __dirname: dirname(file) };
+    for (const name of COMMONJS_PROVIDED) {
+      parameters.push(name);
+      argumentsList.push(commonJs[name]);
+    }
+  }
+  scope.imports.forEach((entry, i) => {
+    const namespace = namespaces[i]!;
+    parameters.push(entry.local);
+    argumentsList.push(entry.imported === '*' ? namespace : namespace[entry.imported]);
+  });
+  for (const name of scope.captured) {
+    parameters.push(name);
+    argumentsList.push(values[name]);
+  }
+  const body = `${layOut(scope.pieces)}\n;return ${scope.result};`;
+  const factory = compileIn(file, body, parameters);
+  const fn: unknown = factory(...argumentsList);
+  if (typeof fn !== 'function') throw new TypeError(`${wire.name || 'a function'} shipped from ${file} did not compile to a function`);
+  return fn;
 }
 
 /** How stack traces name a function shipped by source: `multiprocessing:<this>`. */
@@ -190,10 +372,8 @@ export function cleanStack(stack: string): string {
  * `new Function`, which is synchronous but runs recursive code a little slower than `compile`.
  */
 export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
-  if (wire.by !== 'source') return undefined;
+  if (wire.by !== 'source' || wire.scope !== undefined) return undefined;
   const label = `multiprocessing:${safeName(wire.name)}`;
-  const nameHelper = (target: Function, value: string): Function =>
-    Object.defineProperty(target, 'name', { value, configurable: true });
   const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (
     helper: typeof nameHelper,
   ) => Function;
@@ -201,7 +381,7 @@ export function resolveWireFunctionSync(wire: WireFunction): Function | undefine
 }
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {
-  const namespace = (await import(wire.module)) as Record<string, unknown>;
+  const namespace = await whileImporting(wire.module, () => import(wire.module) as Promise<Record<string, unknown>>);
   let value = namespace[wire.name];
   const commonJs = namespace.default;
   if (value === undefined && typeof commonJs === 'object' && commonJs !== null) {
