@@ -22,7 +22,7 @@ import { parseFunction } from './free-variables.js';
 import { INLINE_TARGET, COMMONJS_PROVIDED, planScope, ScopeRefusal, type WireScope, type ScopePiece } from './module-scope.js';
 import { findUncloneable, pack, unpack, type Packed } from './payload.js';
 import { whileImporting } from '../runtime/identity.js';
-import { createRequire, isBuiltin } from 'node:module';
+import { createRequire, findSourceMap, isBuiltin } from 'node:module';
 import vm from 'node:vm';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
@@ -45,6 +45,8 @@ export type WireFunction =
       readonly scope?: WireScope;
       readonly values?: Packed;
       readonly key?: string;
+      /** Names it in the parent, which maps its stack frames to the user's file when an error comes back. */
+      readonly origin?: number;
     }
   | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null };
 
@@ -69,6 +71,10 @@ function isGlobalName(name: string): boolean {
 }
 
 const cache = new WeakMap<Function, WireFunction>();
+// Functions shipped by source alone, by origin: their place in the user's file is looked up only when
+// an error with their frames comes back, so the fast path never pays the inspector for it.
+const shippedBySource = new Map<number, WeakRef<Function>>();
+let lastOrigin = 0;
 
 function isReference(value: unknown): value is FunctionReference {
   return (
@@ -109,7 +115,11 @@ export function toWireFunction(fn: Function | FunctionReference, role: string): 
   }
   const cached = cache.get(fn);
   if (cached !== undefined) return cached;
-  const wire = analyse(fn, role);
+  let wire = analyse(fn, role);
+  if (wire.by === 'source' && wire.scope === undefined) {
+    wire = { ...wire, origin: ++lastOrigin };
+    shippedBySource.set(lastOrigin, new WeakRef(fn));
+  }
   cache.set(fn, wire);
   return wire;
 }
@@ -151,17 +161,13 @@ function analyse(fn: Function, role: string): WireFunction {
   const problems = refusal?.problems ?? outer.map((name) => ({ name, reason: 'not a top-level binding of its module' }));
   const names = problems.map(({ name }) => `'${name}'`).join(', ');
   const details = problems.map(({ name, reason }) => `'${name}' is ${reason}`).join('; ');
-  const where =
-    place === undefined
-      ? ''
-      : isEntry
-        ? ' It is defined in the entry script, which workers do not import.'
-        : ` Its module (${place.moduleUrl}) does not export it.`;
+  const where = place === undefined || isEntry ? '' : ` Its module (${place.moduleUrl}) does not export it.`;
   throw new TypeError(
     `${label} uses variables from outside its body (${names}) that cannot travel with it: ${details}. ` +
       `Only its module's imports, constants, functions and classes travel with a function.${where} ` +
       `Fix: pass ${problems.length === 1 ? 'that value as an argument' : 'those values as arguments'} (or make a reassigned ` +
-      `variable a const, or a shared Value), or move the function into a module and export it (the worker ` +
+      `variable a const, or a shared Value), or move the function into a module other than the entry script and ` +
+      `export it (the worker ` +
       `then imports that module, so its imports and module state work).`,
   );
 }
@@ -213,7 +219,7 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
   const key = wireKey(wire);
   let found = resolved.get(key);
   if (found === undefined) {
-    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire.expression, wire.name) : compileInScope(wire, wire.scope);
+    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire) : compileInScope(wire, wire.scope);
     resolved.set(key, found);
     found.catch(() => resolved.delete(key));
   }
@@ -243,8 +249,13 @@ function quietly<T>(run: () => T): T {
   }
 }
 
+// Frames of code compiled here name its file with this mark, so the parent can tell them from frames of
+// the same file imported normally, and map them through the file's source map (tsx).
+const COMPILED_MARK = '?multiprocessing';
+
 function compileIn(file: string, body: string, parameters: string[]): Function {
-  const options = defaultLoader === undefined ? { filename: file } : { filename: file, importModuleDynamically: defaultLoader };
+  const filename = file + COMPILED_MARK;
+  const options = defaultLoader === undefined ? { filename } : { filename, importModuleDynamically: defaultLoader };
   const compiled = vm.compileFunction(body, parameters, options as vm.CompileFunctionOptions);
   if (!warned && defaultLoader !== undefined) quietly(() => vm.compileFunction('return import("node:vm")', [], options as vm.CompileFunctionOptions)()).catch(() => {});
   return compiled;
@@ -343,16 +354,19 @@ function safeName(name: string): string {
  * compiled with `new Function` as a named function expression ran 5–10% slower here. `__name` is
  * esbuild's keepNames helper (tsx's output uses it).
  */
-async function compile(expression: string, name: string): Promise<Function> {
-  const declaration = /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)')
-    ? expression.slice(1, -2)
-    : `(${expression})`;
+async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<Function> {
+  const expression = wire.expression;
   const text =
     'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
-    `export default ${declaration};\n`;
-  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(safeName(name))},${encodeURIComponent(text)}`;
+    `export default ${asDeclaration(expression)};\n`;
+  const label = safeName(wire.name) + (wire.origin === undefined ? '' : `~${wire.origin}`);
+  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`;
   const namespace = (await import(url)) as { default: Function };
   return namespace.default;
+}
+
+function asDeclaration(expression: string): string {
+  return /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)') ? expression.slice(1, -2) : `(${expression})`;
 }
 
 // A frame in such a module shows the whole data: URL; `cleanStack` shows `multiprocessing:<name>:line:col`.
@@ -364,6 +378,73 @@ export function cleanStack(stack: string): string {
   return stack.includes('data:text/javascript;multiprocessing=')
     ? stack.replace(DATA_FRAME, (_, name: string, line: string, column: string) => `multiprocessing:${decodeURIComponent(name)}:${line}:${column}`)
     : stack;
+}
+
+const ORIGIN_FRAME = /multiprocessing:([\w$.-]+)~(\d+):(\d+):(\d+)/g;
+
+/**
+ * In the parent: points the frames of functions shipped by source (`multiprocessing:<name>~<origin>:2:47`)
+ * at the user's file, line and column, through the TypeScript source map when the program has one
+ * (tsx); a frame of a function no longer known keeps its short form without the origin.
+ */
+export function locateShippedFrames(stack: string): string {
+  if (!stack.includes('multiprocessing')) return stack;
+  return locateCompiledFrames(stack).replace(ORIGIN_FRAME, (_, name: string, origin: string, line: string, column: string) => {
+    let found: string | undefined;
+    try {
+      found = realPosition(Number(origin), Number(line), Number(column));
+    } catch {
+      found = undefined;
+    }
+    return found ?? `multiprocessing:${name}:${line}:${column}`;
+  });
+}
+
+const COMPILED_FRAME = /([^\s(]+)\?multiprocessing:(\d+):(\d+)/g;
+
+/** In the parent: maps frames of functions shipped with their scope through their file's source map. */
+function locateCompiledFrames(stack: string): string {
+  if (!stack.includes(COMPILED_MARK)) return stack;
+  return stack.replace(COMPILED_FRAME, (_, file: string, line: string, column: string) => {
+    try {
+      return shownPosition(file, Number(line) - 1, Number(column) - 1);
+    } catch {
+      return `${file}:${line}:${column}`;
+    }
+  });
+}
+
+/** `file:line:col` (1-based) for a 0-based position in a script, through its source map if it has one. */
+function shownPosition(file: string, line0: number, column0: number): string {
+  const entry = findSourceMap(file)?.findEntry(line0, column0) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+  if (entry?.originalSource !== undefined && entry.originalLine !== undefined && entry.originalColumn !== undefined) {
+    file = entry.originalSource;
+    line0 = entry.originalLine;
+    column0 = entry.originalColumn;
+  }
+  const shown = file.startsWith('file:') ? fileURLToPath(file) : file;
+  return `${shown}:${line0 + 1}:${column0 + 1}`;
+}
+
+function realPosition(origin: number, line: number, column: number): string | undefined {
+  const fn = shippedBySource.get(origin)?.deref();
+  const wire = fn === undefined ? undefined : cache.get(fn);
+  if (fn === undefined || wire?.by !== 'source') return undefined;
+  const place = findFunctionPlace(fn);
+  if (place === undefined) return undefined;
+  const text = Function.prototype.toString.call(fn);
+  const source = scriptSource(place.scriptId);
+  const start = source.lastIndexOf(text, offsetIn(source, place));
+  if (start < 0) return undefined;
+  // Line 2 of the compiled module is `export default <declaration>`, the function's first line.
+  const declaration = asDeclaration(wire.expression);
+  const prefix = 'export default '.length + declaration.indexOf(text);
+  const before = source.slice(0, start);
+  const startLine = before.split('\n').length - 1;
+  const startColumn = start - (before.lastIndexOf('\n') + 1);
+  const line0 = startLine + (line - 2);
+  const column0 = line === 2 ? startColumn + (column - 1 - prefix) : column - 1;
+  return shownPosition(place.scriptUrl, line0, column0);
 }
 
 /**
