@@ -106,6 +106,17 @@ export function setBootstrapping(value: boolean): void {
   state().bootstrapping = value;
 }
 
+/** `whileImporting` for a synchronous load (`require`). */
+export function whileImportingSync<T>(module: string, load: () => T): T {
+  const importing = state().importing;
+  importing.push(module);
+  try {
+    return load();
+  } finally {
+    importing.splice(importing.lastIndexOf(module), 1);
+  }
+}
+
 /**
  * Throws when starting children now would recurse without end: while a child is still importing its
  * target's module (that module starts processes at import time, so every child would start more).

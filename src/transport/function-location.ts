@@ -114,7 +114,7 @@ function toUrl(scriptUrl: string): string {
 /** Where a function was defined: its script (as V8 names it), and its position there. */
 export interface FunctionPlace {
   readonly scriptId: string;
-  /** A file URL for an ES module, a path for CommonJS: the name stack frames use. */
+  /** As the inspector names it (a file URL, for CommonJS modules too). */
   readonly scriptUrl: string;
   /** The module as a URL. */
   readonly moduleUrl: string;
@@ -134,6 +134,11 @@ export function findFunctionPlace(fn: Function): FunctionPlace | undefined {
 export function findFunctionHome(fn: Function): FunctionHome | undefined {
   const place = findFunctionPlace(fn);
   return place === undefined ? undefined : { moduleUrl: place.moduleUrl, exportName: exportNameOf(place, fn) };
+}
+
+/** Whether a module was loaded by CommonJS's loader (the inspector names every script by a file URL). */
+export function isCommonJsModule(moduleUrl: string): boolean {
+  return moduleUrl.startsWith('file:') && requireHere.cache[fileURLToPath(moduleUrl)] !== undefined;
 }
 
 /** The source of a script as V8 compiled it (after tsx's transform, say). */

@@ -17,11 +17,11 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
-import { findFunctionPlace, exportNameOf, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
+import { findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
 import { INLINE_TARGET, COMMONJS_PROVIDED, planScope, ScopeRefusal, type WireScope, type ScopePiece } from './module-scope.js';
 import { findUncloneable, pack, unpack, type Packed } from './payload.js';
-import { whileImporting } from '../runtime/identity.js';
+import { whileImporting, whileImportingSync } from '../runtime/identity.js';
 import { createRequire, findSourceMap, isBuiltin } from 'node:module';
 import vm from 'node:vm';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -180,8 +180,10 @@ let scopedFunctions = 0;
  */
 function withScope(fn: Function, place: FunctionPlace, text: string, label: string): WireFunction | ScopeRefusal | undefined {
   const source = scriptSource(place.scriptId);
+  const commonJs = isCommonJsModule(place.moduleUrl);
+  const file = commonJs ? fileURLToPath(place.moduleUrl) : place.moduleUrl;
   const plan = planScope(
-    { scriptId: place.scriptId, file: place.scriptUrl, source, offset: offsetIn(source, place), text },
+    { scriptId: place.scriptId, file, commonJs, source, offset: offsetIn(source, place), text },
     isGlobalName,
     providedNames,
   );
@@ -306,22 +308,26 @@ function layOut(pieces: readonly ScopePiece[]): string {
  */
 async function compileInScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
   const file = scope.file;
-  let namespaces: Record<string, unknown>[] = [];
+  const namespaces: Record<string, unknown>[] = [];
   if (scope.imports.length > 0) {
-    const specifiers = scope.imports.map((entry) =>
-      JSON.stringify(defaultLoader === undefined ? absoluteSpecifier(entry.specifier, file) : entry.specifier),
-    );
-    const importAll = defaultLoader === undefined
-      ? () => Promise.all(specifiers.map((s) => import(JSON.parse(s) as string) as Promise<Record<string, unknown>>))
-      : (compileIn(file, `return Promise.all([${specifiers.map((s) => `import(${s})`).join(', ')}]);`, []) as () => Promise<Record<string, unknown>[]>);
-    namespaces = await whileImporting(file, () => quietly(importAll));
+    const importThere =
+      defaultLoader === undefined
+        ? (specifier: string) => import(absoluteSpecifier(specifier, file)) as Promise<Record<string, unknown>>
+        : (compileIn(file, 'return import(specifier);', ['specifier']) as (specifier: string) => Promise<Record<string, unknown>>);
+    const importer = file.startsWith('file:') ? fileURLToPath(file) : file;
+    // One at a time, in the module's order, so a module that starts processes when imported is named.
+    for (const { specifier } of scope.imports) {
+      namespaces.push(await whileImporting(`'${specifier}' (as ${importer} imports it)`, () => quietly(() => importThere(specifier))));
+    }
   }
   const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
   const parameters = ['__name', INLINE_TARGET];
   const argumentsList: unknown[] = [nameHelper, undefined];
   if (scope.commonJs) {
     const requireThere = createRequire(file);
-    const commonJs: Record<string, unknown> = { require: requireThere, __filename: file, __dirname: dirname(file) };
+    // A module it requires is named if it starts processes when loaded, as for imports.
+    const requireNamed = Object.assign((id: string): unknown => whileImportingSync(`'${id}' (as ${file} requires it)`, () => requireThere(id)), requireThere);
+    const commonJs: Record<string, unknown> = { require: requireNamed, __filename: file, __dirname: dirname(file) };
     for (const name of COMMONJS_PROVIDED) {
       parameters.push(name);
       argumentsList.push(commonJs[name]);

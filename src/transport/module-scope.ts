@@ -122,7 +122,9 @@ export class ScopeRefusal {
 /** What `analyseScope` asks of its caller: the module source and the function's place in it. */
 export interface FunctionSite {
   readonly scriptId: string;
+  /** As stack frames name it: a file URL for an ES module, a path for CommonJS. */
   readonly file: string;
+  readonly commonJs: boolean;
   readonly source: string;
   /** Offset of the function's `[[FunctionLocation]]` in `source`. */
   readonly offset: number;
@@ -141,7 +143,7 @@ export interface ScopePlan {
  * cross; undefined when the module or the function cannot be found in the source.
  */
 export function planScope(site: FunctionSite, isGlobal: (name: string) => boolean, provided: ReadonlySet<string>): ScopePlan | ScopeRefusal | undefined {
-  const commonJs = !site.file.startsWith('file:');
+  const commonJs = site.commonJs;
   const analysis = analyseModule(site.scriptId, site.source, commonJs);
   if (analysis === null) return undefined;
   const fnNode = findFunctionNode(analysis.program, site.offset, site.text, analysis.source);
