@@ -1,0 +1,119 @@
+// Functions written in the entry file, as new users write them (issue 11): imports, module constants,
+// helper functions and classes, `using`, relative and bare imports, `import()`. The same program runs
+// under tsx and compiled by tsc to ES modules and to CommonJS, each in a process of its own, and must
+// give the same results; errors in workers point at the user's file; a reassigned `let` is refused.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runNode, runTs, type RunResult } from '../fixtures/process/subprocess.js';
+
+const T = { timeout: 120_000 };
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/transport/entry/', import.meta.url));
+const sources = ['program.ts', 'util.ts', 'bootstrap-program.ts', 'starts-pool.ts', 'fast-path.ts'];
+let scratch: string;
+
+before(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'mp-entry-'));
+  mkdirSync(join(scratch, 'node_modules'));
+  symlinkSync(repo, join(scratch, 'node_modules', 'multiprocessing'));
+  symlinkSync(join(repo, 'node_modules', 'acorn'), join(scratch, 'node_modules', 'acorn'));
+  for (const flavour of ['esm', 'cjs'] as const) {
+    mkdirSync(join(scratch, flavour));
+    writeFileSync(join(scratch, flavour, 'package.json'), JSON.stringify({ type: flavour === 'esm' ? 'module' : 'commonjs' }));
+  }
+  await Promise.all((['esm', 'cjs'] as const).map((flavour) => compileWith(flavour)));
+});
+
+async function compileWith(flavour: 'esm' | 'cjs'): Promise<void> {
+  const out = join(scratch, flavour);
+  const options =
+    flavour === 'esm'
+      ? ['--module', 'nodenext', '--moduleResolution', 'nodenext']
+      : ['--module', 'commonjs', '--moduleResolution', 'node10', '--esModuleInterop'];
+  const files = sources.filter((f) => flavour === 'esm' || f !== 'fast-path.ts').map((f) => join(fixtures, f));
+  // Type errors (the package's types are not resolved from the scratch directory) do not stop emitting.
+  await runNode([], join(repo, 'node_modules/typescript/bin/tsc'), [
+    '--target', 'es2022', ...options, '--lib', 'es2023,esnext.disposable', '--types', 'node', '--skipLibCheck',
+    '--rootDir', fixtures, '--outDir', out, ...files,
+  ], 60_000);
+  for (const file of sources) {
+    if (flavour === 'cjs' && file === 'fast-path.ts') continue;
+    assert.ok(existsSync(join(out, file.replace(/\.ts$/, '.js'))), `tsc did not emit ${file} for ${flavour}`);
+  }
+}
+
+after(() => {
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
+});
+
+type Flavour = 'tsx' | 'esm' | 'cjs';
+
+function run(flavour: Flavour, name: string): Promise<RunResult> {
+  return flavour === 'tsx' ? runTs(join(fixtures, `${name}.ts`), [], 60_000) : runNode([], join(scratch, flavour, `${name}.js`), [], 60_000);
+}
+
+function output(result: RunResult): Record<string, unknown> {
+  assert.equal(result.signal, null, `the program did not end: ${result.stderr}`);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  return JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+}
+
+/** `file:line:col` (1-based) of the `new` in the line of `file` that contains `marker`. */
+function positionOf(file: string, marker: string): string {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const line = lines.findIndex((l) => l.includes(marker));
+  assert.ok(line >= 0, `${marker} not in ${file}`);
+  return `${file}:${line + 1}:${lines[line]!.indexOf('new ') + 1}`;
+}
+
+async function checkProgram(flavour: Flavour): Promise<void> {
+  const results = output(await run(flavour, 'program'));
+  assert.deepEqual(results.slowTimesN, [100, 200, 300]); // `sleep` from node:timers/promises, const N
+  assert.equal(results.hash, results.hashHere); // createHash from node:crypto, a const object
+  assert.equal(results.hash, '488f0d781662');
+  assert.equal(results.whoAmI, true); // currentProcess from 'multiprocessing'
+  assert.deepEqual(results.parity, ['even', 'odd']); // mutual recursion between two helpers
+  assert.equal(results.total, 10); // a class of the module
+  assert.equal(results.counter, 355); // `using` and `await using` with a Lock and a Value held in consts
+  assert.equal(results.viaUtil, 14); // './util.js', a namespace import, a default import
+  assert.equal(results.countStatements, 3); // a bare specifier: acorn
+  assert.equal(results.importsItsSibling, 42); // import('./util.js') inside the function
+  assert.deepEqual(results.inline, [101, 102]); // an arrow passed inline
+  const program = flavour === 'tsx' ? join(fixtures, 'program.ts') : join(scratch, flavour, 'program.js');
+  const fails = results.fails as { message: string; frame: string };
+  assert.equal(fails.message, 'too big: 500');
+  assert.equal(fails.frame, `at fails (${positionOf(program, 'too big')})`); // self-contained: by source alone
+  const failsOverN = results.failsOverN as { message: string; frame: string };
+  assert.equal(failsOverN.message, 'over 100: 500');
+  assert.equal(failsOverN.frame, `at failsOverN (${positionOf(program, '`over ${N}')})`); // with its scope
+  const refused = results.usesChanging as { message: string };
+  assert.match(
+    refused.message,
+    /^fn 'usesChanging' uses variables from outside its body \('changing'\) that cannot travel with it: 'changing' is a variable that is assigned again after its declaration\..*Fix: pass that value as an argument/,
+  );
+}
+
+test('natural programs with worker functions in the entry file work under tsx', T, () => checkProgram('tsx'));
+test('the same programs compiled by tsc to ES modules work under plain node', T, () => checkProgram('esm'));
+test('the same programs compiled by tsc to CommonJS work under plain node', T, () => checkProgram('cjs'));
+
+for (const flavour of ['tsx', 'cjs'] as const) {
+  test(`a module that starts a pool at its top level, imported by a worker for a function, is named (${flavour})`, T, async () => {
+    const outcome = output(await run(flavour, 'bootstrap-program')) as { code?: string; message?: string };
+    assert.equal(outcome.code, 'ERR_MP_BOOTSTRAPPING');
+    assert.match(outcome.message ?? '', /The module '\.\/starts-pool\.js' \(as \S+bootstrap-program\.[jt]s (imports|requires) it\)/);
+    assert.match(outcome.message ?? '', /Fix: start processes from a function/);
+  });
+}
+
+for (const flavour of ['tsx', 'esm'] as const) {
+  test(`the first result for a plainly self-contained function loads neither the parser nor the inspector (${flavour})`, T, async () => {
+    const outcome = output(await run(flavour, 'fast-path'));
+    assert.deepEqual(outcome, { first: 27, sessions: 0, parsers: [] });
+  });
+}
