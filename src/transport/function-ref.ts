@@ -172,7 +172,23 @@ function analyse(fn: Function, role: string): WireFunction {
   );
 }
 
-let scopedFunctions = 0;
+const requireHere = createRequire(import.meta.url);
+let lastSnapshot = 0;
+
+/**
+ * Functions from one place with equal snapshots share a key, so each worker compiles them once (an
+ * arrow written inline is a new function at every call). Shared memory has no digest: such snapshots
+ * are told apart by a counter.
+ */
+function snapshotDigest(snapshot: unknown): string {
+  const { serialize } = requireHere('node:v8') as typeof import('node:v8');
+  const { createHash } = requireHere('node:crypto') as typeof import('node:crypto');
+  try {
+    return createHash('sha1').update(serialize(snapshot)).digest('base64');
+  } catch {
+    return String(++lastSnapshot);
+  }
+}
 
 /**
  * Ships `fn` with what it uses of its module; a `ScopeRefusal` when something it uses cannot travel,
@@ -196,18 +212,21 @@ function withScope(fn: Function, place: FunctionPlace, text: string, label: stri
     if (unread.length > 0) {
       return new ScopeRefusal(unread.map((name) => ({ name, reason: 'a top-level value that the inspector could not read (no function of its module uses it)' })));
     }
-    const record = Object.fromEntries(read);
-    values = pack(record, 'constants');
-    const uncloneable = findUncloneable(values.value, 'constants');
-    if (uncloneable !== undefined) {
+    const packed = pack(Object.fromEntries(read), 'constants');
+    let snapshot: unknown;
+    try {
+      // Cloned now, so every worker (a replacement started later too) gets the values of this moment.
+      snapshot = structuredClone(packed.value);
+    } catch (error) {
+      const uncloneable = findUncloneable(packed.value, 'constants');
       throw new TypeError(
-        `${label} uses ${uncloneable.path}, which cannot be sent to a worker with it: ${uncloneable.reason}. A function takes ` +
-          `its module's constants along as a copy; pass this one as an argument in a form that can be cloned, ` +
-          `or build it inside the function.`,
+        `${label} uses ${uncloneable?.path ?? 'a constant'}, which cannot be sent to a worker with it: ` +
+          `${uncloneable?.reason ?? String(error)}. A function takes its module's constants along as a copy; pass ` +
+          `this one as an argument in a form that can be cloned, or build it inside the function.`,
       );
     }
-    // A snapshot of values: another function object from the same place may see other values.
-    key += `#${++scopedFunctions}`;
+    values = { value: snapshot, live: packed.live };
+    key += `#${snapshotDigest(snapshot)}`;
   }
   return { by: 'source', expression: `(${text}\n)`, name: fn.name, scope: plan.scope, ...(values && { values }), key };
 }

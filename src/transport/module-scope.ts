@@ -331,6 +331,8 @@ function isCode(init: Node, analysis: ModuleAnalysis): boolean {
   if (init.type === 'CallExpression' && init.callee.type === 'Identifier' && init.arguments.length >= 1 && isRequireCall(init.arguments[0] as Node)) return true;
   // tsc's helpers: `var __awaiter = (this && this.__awaiter) || function (…) {…}`
   if (init.type === 'LogicalExpression' && init.operator === '||' && init.left.type === 'LogicalExpression' && init.left.left.type === 'ThisExpression') return true;
+  // tsc's ES5 classes: `var C = /** @class */ (function (_super) { function C() {…} …; return C; }(Base))`
+  if (init.type === 'CallExpression' && returnsFunction(init.callee as Node)) return true;
   // a global's property, such as esbuild's `var __defProp = Object.defineProperty`
   let object: Node = init;
   while (object.type === 'MemberExpression' && !object.computed) object = object.object as Node;
@@ -339,6 +341,20 @@ function isCode(init: Node, analysis: ModuleAnalysis): boolean {
     return !analysis.top.variables.some((v) => v.name === name);
   }
   return false;
+}
+
+/** A function expression whose body ends by returning a function it declares (an ES5 class's IIFE). */
+function returnsFunction(callee: Node): boolean {
+  if (callee.type !== 'FunctionExpression' && callee.type !== 'ArrowFunctionExpression') return false;
+  if (callee.body.type !== 'BlockStatement') return false;
+  const last = callee.body.body.at(-1);
+  if (last?.type !== 'ReturnStatement' || last.argument === null || last.argument === undefined) return false;
+  const returned = last.argument as Node;
+  if (isFunctionLike(returned)) return true;
+  return (
+    returned.type === 'Identifier' &&
+    callee.body.body.some((statement) => (statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') && statement.id?.name === returned.name)
+  );
 }
 
 function childNodes(node: Node): Node[] {
