@@ -1,7 +1,7 @@
-import { cleanStack } from '../transport/function-ref.js';
+import { printableStack } from '../transport/function-ref.js';
 
 /** Prints a child's uncaught error the way Python prints a child's traceback: `Process <name>:` then the stack. */
 export function reportChildError(name: string, error: unknown): void {
-  const text = error instanceof Error ? cleanStack(error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  const text = error instanceof Error ? printableStack(error.stack ?? `${error.name}: ${error.message}`) : String(error);
   process.stderr.write(`Process ${name}:\n${text}\n`);
 }

@@ -1,11 +1,15 @@
 /**
- * Where a function was defined, and under which name its module exports it.
+ * Where a function was defined, under which name its module exports it, and what its module's
+ * top-level variables hold.
  *
- * V8's inspector gives any function's defining script (`[[FunctionLocation]]` → script id → URL).
+ * V8's inspector gives any function's defining script (`[[FunctionLocation]]` → script id → URL), the
+ * script's source as V8 compiled it, and the variables of the scopes the function closes over
+ * (`[[Scopes]]`), which is the only way to read a module's non-exported constants. The session is
+ * in-thread, so every call answers synchronously.
  * For CommonJS modules the export is found in `require.cache`; for ES modules, by parsing the module's
- * source (as V8 compiled it, so TypeScript run under tsx works too) and matching the function's
- * position against the module's exported declarations. The result is exact: a nested function with
- * the same name as an export never matches.
+ * source (so TypeScript run under tsx works too) and matching the function's position against the
+ * module's exported declarations. The result is exact: a nested function with the same name as an
+ * export never matches.
  */
 import { createRequire } from 'node:module';
 import type { Session } from 'node:inspector';

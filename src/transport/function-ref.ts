@@ -405,6 +405,15 @@ export function cleanStack(stack: string): string {
     : stack;
 }
 
+/**
+ * A stack as a child prints it itself (a `Process` target's uncaught error): without the marks that
+ * only the parent can resolve. Frames of functions shipped with their scope name the real file (at
+ * the position of the compiled JavaScript, under tsx); those shipped alone, `multiprocessing:<name>`.
+ */
+export function printableStack(stack: string): string {
+  return cleanStack(stack).replace(/(multiprocessing:[\w$.-]+)~\d+:/g, '$1:').replaceAll(`${COMPILED_MARK}:`, ':');
+}
+
 const ORIGIN_FRAME = /multiprocessing:([\w$.-]+)~(\d+):(\d+):(\d+)/g;
 
 /**

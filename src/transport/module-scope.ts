@@ -99,6 +99,8 @@ function analyseModule(key: string, source: string, commonJs: boolean): ModuleAn
   } catch {
     analysis = null;
   }
+  // A few modules at most: an analysis holds the module's syntax tree.
+  if (analyses.size >= 8) analyses.delete(analyses.keys().next().value!);
   analyses.set(key, analysis);
   return analysis;
 }

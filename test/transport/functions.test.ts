@@ -13,6 +13,7 @@ import {
   calculate,
   callNested,
   getHidden,
+  getUntravelled,
   makeClosure,
   mul,
   scaled,
@@ -168,6 +169,23 @@ test('an unexported function of a module crosses with its constants; a closure o
   assert.throws(
     () => new Process({ target: makeClosure(1) }),
     /uses variables from outside its body \('n'\) that cannot travel with it: 'n' is a local variable of an enclosing function/,
+  );
+});
+
+test('the analysis is cached per function: the same wire for every call', T, () => {
+  const hidden = getHidden();
+  assert.equal(toWireFunction(hidden, 'fn'), toWireFunction(hidden, 'fn'));
+});
+
+test('a module variable assigned again, or a constant that cannot be cloned, is refused, named', T, () => {
+  const { usesRegistry, bumpCalls } = getUntravelled();
+  assert.throws(
+    () => toWireFunction(bumpCalls, 'fn'),
+    /^TypeError: fn 'bumpCalls' uses variables from outside its body \('calls'\) that cannot travel with it: 'calls' is a variable that is assigned again after its declaration\./,
+  );
+  assert.throws(
+    () => toWireFunction(usesRegistry, 'fn'),
+    /^TypeError: fn 'usesRegistry' uses constants\.registry, which cannot be sent to a worker with it: .*WeakMap/,
   );
 });
 
