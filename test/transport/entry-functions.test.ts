@@ -88,6 +88,7 @@ async function checkProgram(flavour: Flavour): Promise<void> {
   assert.equal(results.viaUtil, 14); // './util.js', a namespace import, a default import
   assert.equal(results.countStatements, 3); // a bare specifier: acorn
   assert.equal(results.importsItsSibling, 42); // import('./util.js') inside the function
+  assert.equal(results.importsTheLibrary, 'number'); // import('multiprocessing') inside the function
   assert.deepEqual(results.inline, [101, 102]); // an arrow passed inline
   assert.deepEqual(results.process, [0, 102]); // a Process target
   const program = flavour === 'tsx' ? join(fixtures, 'program.ts') : join(scratch, flavour, 'program.js');
