@@ -74,6 +74,7 @@ const cache = new WeakMap<Function, WireFunction>();
 // Functions shipped by source alone, by origin: their place in the user's file is looked up only when
 // an error with their frames comes back, so the fast path never pays the inspector for it.
 const shippedBySource = new Map<number, WeakRef<Function>>();
+const forgetOrigin = new FinalizationRegistry<number>((origin) => shippedBySource.delete(origin));
 let lastOrigin = 0;
 
 function isReference(value: unknown): value is FunctionReference {
@@ -119,6 +120,7 @@ export function toWireFunction(fn: Function | FunctionReference, role: string): 
   if (wire.by === 'source' && wire.scope === undefined) {
     wire = { ...wire, origin: ++lastOrigin };
     shippedBySource.set(lastOrigin, new WeakRef(fn));
+    forgetOrigin.register(fn, lastOrigin);
   }
   cache.set(fn, wire);
   return wire;
@@ -149,8 +151,9 @@ function analyse(fn: Function, role: string): WireFunction {
     const exportName = exportNameOf(place, fn);
     if (exportName !== undefined) return { by: 'module', module: place.moduleUrl, name: exportName, source };
   }
-  const refusal = place === undefined || /\bimport\s*\.\s*meta\b/.test(source) ? undefined : withScope(fn, place, source, label);
-  if (refusal !== undefined && !(refusal instanceof ScopeRefusal)) return refusal;
+  // `import.meta` has no meaning outside module code, so such a function travels only by reference.
+  const shipped = place === undefined || /\bimport\s*\.\s*meta\b/.test(source) ? undefined : withScope(fn, place, source, label);
+  if (shipped !== undefined && !(shipped instanceof ScopeRefusal)) return shipped;
   if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {
     throw new TypeError(
@@ -158,7 +161,7 @@ function analyse(fn: Function, role: string): WireFunction {
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
   }
-  const problems = refusal?.problems ?? outer.map((name) => ({ name, reason: 'not a top-level binding of its module' }));
+  const problems = shipped?.problems ?? outer.map((name) => ({ name, reason: 'outside it, in a module that could not be analysed' }));
   const names = problems.map(({ name }) => `'${name}'`).join(', ');
   const details = problems.map(({ name, reason }) => `'${name}' is ${reason}`).join('; ');
   const where = place === undefined || isEntry ? '' : ` Its module (${place.moduleUrl}) does not export it.`;
@@ -167,8 +170,7 @@ function analyse(fn: Function, role: string): WireFunction {
       `Only its module's imports, constants, functions and classes travel with a function.${where} ` +
       `Fix: pass ${problems.length === 1 ? 'that value as an argument' : 'those values as arguments'} (or make a reassigned ` +
       `variable a const, or a shared Value), or move the function into a module other than the entry script and ` +
-      `export it (the worker ` +
-      `then imports that module, so its imports and module state work).`,
+      `export it (the worker then imports that module, so its imports and module state work).`,
   );
 }
 
