@@ -209,7 +209,14 @@ export function planScope(site: FunctionSite, isGlobal: (name: string) => boolea
     result = own.name;
   } else {
     const at = position(analysis, fnNode.start);
-    pieces.set(fnNode, { ...at, prefix: `${INLINE_TARGET} = (`, text: site.text, suffix: ');' });
+    // A method shorthand (`{ run(x) { … } }`) is valid only inside an object literal.
+    const method = fnNode.type === 'Property' ? JSON.stringify(propertyName(fnNode)) : undefined;
+    pieces.set(fnNode, {
+      ...at,
+      prefix: method === undefined ? `${INLINE_TARGET} = (` : `${INLINE_TARGET} = ({`,
+      text: site.text,
+      suffix: method === undefined ? ');' : `})[${method}];`,
+    });
     result = INLINE_TARGET;
   }
   const ordered = [...pieces.entries()].sort(([a], [b]) => a.start - b.start).map(([, p]) => p);
@@ -373,14 +380,20 @@ function childNodes(node: Node): Node[] {
   return children;
 }
 
-/** The function or class node at `offset` whose text is `text` (a nested function of the same text never matches). */
+function propertyName(property: Acorn.Property | Acorn.AssignmentProperty): string {
+  const key = property.key;
+  return key.type === 'Identifier' ? key.name : key.type === 'Literal' ? String(key.value) : '';
+}
+
+/** The function or class node (or object method) at `offset` whose text is `text` (a nested function of the same text never matches). */
 function findFunctionNode(program: Acorn.Program, offset: number, text: string, source: string): Node | undefined {
   let found: Node | undefined;
   const walk = (node: Node): void => {
     if (found !== undefined || node.start > offset || node.end < offset) return;
     if (
       (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' ||
-        node.type === 'ClassDeclaration' || node.type === 'ClassExpression') &&
+        node.type === 'ClassDeclaration' || node.type === 'ClassExpression' ||
+        (node.type === 'Property' && node.method && !node.computed)) &&
       node.end - node.start === text.length &&
       source.startsWith(text, node.start)
     ) {

@@ -90,6 +90,7 @@ async function checkProgram(flavour: Flavour): Promise<void> {
   assert.equal(results.importsItsSibling, 42); // import('./util.js') inside the function
   assert.equal(results.importsTheLibrary, 'number'); // import('multiprocessing') inside the function
   assert.deepEqual(results.inline, [101, 102]); // an arrow passed inline
+  assert.deepEqual(results.method, ['1/100', '2/100']); // an object's method
   assert.deepEqual(results.process, [0, 102]); // a Process target
   const program = flavour === 'tsx' ? join(fixtures, 'program.ts') : join(scratch, flavour, 'program.js');
   const fails = results.fails as { message: string; frame: string };
