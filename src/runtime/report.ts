@@ -1,4 +1,4 @@
-import { printableStack } from '../transport/function-ref.js';
+import { printableStack } from '../transport/stack-frames.js';
 
 /** Prints a child's uncaught error the way Python prints a child's traceback: `Process <name>:` then the stack. */
 export function reportChildError(name: string, error: unknown): void {

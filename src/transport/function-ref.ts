@@ -19,13 +19,14 @@
  */
 import { findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
-import { INLINE_TARGET, COMMONJS_PROVIDED, planScope, ScopeRefusal, type WireScope, type ScopePiece } from './module-scope.js';
+import { planScope, ScopeRefusal, type WireScope } from './module-scope.js';
 import { findUncloneable, pack, unpack, type Packed } from './payload.js';
-import { whileImporting, whileImportingSync } from '../runtime/identity.js';
-import { createRequire, findSourceMap, isBuiltin } from 'node:module';
-import vm from 'node:vm';
+import { compileInScope, keepNamesHelper } from './scope-compile.js';
+import { asDeclaration, dataModuleLabel, piecesMappings, rememberOrigin } from './stack-frames.js';
+import { whileImporting } from '../runtime/identity.js';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 
 /** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
 export interface FunctionReference {
@@ -73,9 +74,7 @@ function isGlobalName(name: string): boolean {
 const cache = new WeakMap<Function, WireFunction>();
 // Functions shipped by source alone, by origin: their place in the user's file is looked up only when
 // an error with their frames comes back, so the fast path never pays the inspector for it.
-const shippedBySource = new Map<number, WeakRef<Function>>();
-const forgetOrigin = new FinalizationRegistry<number>((origin) => shippedBySource.delete(origin));
-let lastOrigin = 0;
+
 
 function isReference(value: unknown): value is FunctionReference {
   return (
@@ -118,9 +117,7 @@ export function toWireFunction(fn: Function | FunctionReference, role: string): 
   if (cached !== undefined) return cached;
   let wire = analyse(fn, role);
   if (wire.by === 'source' && wire.scope === undefined) {
-    wire = { ...wire, origin: ++lastOrigin };
-    shippedBySource.set(lastOrigin, new WeakRef(fn));
-    forgetOrigin.register(fn, lastOrigin);
+    wire = { ...wire, origin: rememberOrigin(fn, wire.expression) };
   }
   cache.set(fn, wire);
   return wire;
@@ -230,7 +227,9 @@ function withScope(fn: Function, place: FunctionPlace, text: string, label: stri
     values = { value: snapshot, live: packed.live };
     key += `#${snapshotDigest(snapshot)}`;
   }
-  return { by: 'source', expression: `(${text}\n)`, name: fn.name, scope: plan.scope, ...(values && { values }), key };
+  const mappings = piecesMappings(file, plan.scope.pieces);
+  const scope = mappings === undefined ? plan.scope : { ...plan.scope, mappings };
+  return { by: 'source', expression: `(${text}\n)`, name: fn.name, scope, ...(values && { values }), key };
 }
 
 // ---- worker side -------------------------------------------------------------------------------
@@ -242,137 +241,11 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
   const key = wireKey(wire);
   let found = resolved.get(key);
   if (found === undefined) {
-    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire) : compileInScope(wire, wire.scope);
+    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire) : compileWithScope(wire, wire.scope);
     resolved.set(key, found);
     found.catch(() => resolved.delete(key));
   }
   return found;
-}
-
-const nameHelper = (target: Function, value: string): Function => Object.defineProperty(target, 'name', { value, configurable: true });
-
-// `import()` in code compiled with this option resolves as in the file named by `filename`, through the
-// program's loader (tsx's hooks included). Node 20.12 and later; Node 20 flags it experimental and warns
-// once per thread at the first such import, which `quietly` takes on itself.
-const defaultLoader = (vm.constants as unknown as { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } | undefined)?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-let warned = false;
-
-function quietly<T>(run: () => T): T {
-  if (warned || defaultLoader === undefined) return run();
-  warned = true;
-  const emitWarning = process.emitWarning;
-  process.emitWarning = function (this: unknown, warning: string | Error, ...rest: unknown[]): void {
-    if (String(warning).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;
-    (emitWarning as (...a: unknown[]) => void).call(this, warning, ...rest);
-  } as typeof process.emitWarning;
-  try {
-    return run();
-  } finally {
-    process.emitWarning = emitWarning;
-  }
-}
-
-// Frames of code compiled here name its file with this mark, so the parent can tell them from frames of
-// the same file imported normally, and map them through the file's source map (tsx).
-const COMPILED_MARK = '?multiprocessing';
-
-function compileIn(file: string, body: string, parameters: string[]): Function {
-  const filename = file + COMPILED_MARK;
-  const options = defaultLoader === undefined ? { filename } : { filename, importModuleDynamically: defaultLoader };
-  const compiled = vm.compileFunction(body, parameters, options as vm.CompileFunctionOptions);
-  if (!warned && defaultLoader !== undefined) quietly(() => vm.compileFunction('return import("node:vm")', [], options as vm.CompileFunctionOptions)()).catch(() => {});
-  return compiled;
-}
-
-/** Without Node's default loader for compiled code: resolve here, as `require` would, then import. */
-function absoluteSpecifier(specifier: string, file: string): string {
-  if (isBuiltin(specifier) || /^[a-z][a-z\d+.-]*:/i.test(specifier)) return specifier;
-  const path = file.startsWith('file:') ? fileURLToPath(file) : file;
-  return pathToFileURL(createRequire(path).resolve(specifier)).href;
-}
-
-/** Lays the pieces out at their lines and columns, so positions in the compiled code are the file's. */
-function layOut(pieces: readonly ScopePiece[]): string {
-  let text = '"use strict";';
-  let line = 0;
-  let column = text.length;
-  for (const piece of pieces) {
-    if (piece.line > line) {
-      text += '\n'.repeat(piece.line - line);
-      line = piece.line;
-      column = 0;
-    } else if (!/[;}\s]$/.test(text)) {
-      text += ';';
-      column += 1;
-    }
-    const start = piece.column - piece.prefix.length;
-    if (start > column) {
-      text += ' '.repeat(start - column);
-      column = start;
-    }
-    const written = piece.prefix + piece.text + piece.suffix;
-    text += written;
-    const lastBreak = written.lastIndexOf('\n');
-    if (lastBreak < 0) {
-      column += written.length;
-    } else {
-      line += written.split('\n').length - 1;
-      column = written.length - lastBreak - 1;
-    }
-  }
-  return text;
-}
-
-/**
- * Compiles a function shipped with its module's scope: its imports made again from its own file,
- * its constants from the snapshot, its module's functions and classes laid out at their places.
- */
-async function compileInScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
-  const file = scope.file;
-  const namespaces: Record<string, unknown>[] = [];
-  if (scope.imports.length > 0) {
-    const importThere =
-      defaultLoader === undefined
-        ? (specifier: string) => import(absoluteSpecifier(specifier, file)) as Promise<Record<string, unknown>>
-        : (compileIn(file, 'return import(specifier);', ['specifier']) as (specifier: string) => Promise<Record<string, unknown>>);
-    const importer = file.startsWith('file:') ? fileURLToPath(file) : file;
-    // One at a time, in the module's order, so a module that starts processes when imported is named.
-    for (const { specifier } of scope.imports) {
-      namespaces.push(await whileImporting(`'${specifier}' (as ${importer} imports it)`, () => quietly(() => importThere(specifier))));
-    }
-  }
-  const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
-  const parameters = ['__name', INLINE_TARGET];
-  const argumentsList: unknown[] = [nameHelper, undefined];
-  if (scope.commonJs) {
-    const requireThere = createRequire(file);
-    // A module it requires is named if it starts processes when loaded, as for imports.
-    const requireNamed = Object.assign((id: string): unknown => whileImportingSync(`'${id}' (as ${file} requires it)`, () => requireThere(id)), requireThere);
-    const commonJs: Record<string, unknown> = { require: requireNamed, __filename: file, __dirname: dirname(file) };
-    for (const name of COMMONJS_PROVIDED) {
-      parameters.push(name);
-      argumentsList.push(commonJs[name]);
-    }
-  }
-  scope.imports.forEach((entry, i) => {
-    const namespace = namespaces[i]!;
-    parameters.push(entry.local);
-    argumentsList.push(entry.imported === '*' ? namespace : namespace[entry.imported]);
-  });
-  for (const name of scope.captured) {
-    parameters.push(name);
-    argumentsList.push(values[name]);
-  }
-  const body = `${layOut(scope.pieces)}\n;return ${scope.result};`;
-  const factory = compileIn(file, body, parameters);
-  const fn: unknown = factory(...argumentsList);
-  if (typeof fn !== 'function') throw new TypeError(`${wire.name || 'a function'} shipped from ${file} did not compile to a function`);
-  return fn;
-}
-
-/** How stack traces name a function shipped by source: `multiprocessing:<this>`. */
-function safeName(name: string): string {
-  return (name || 'anonymous').replace(/[^\w$.-]/g, '_');
 }
 
 /**
@@ -386,101 +259,10 @@ async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<F
   const text =
     'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
     `export default ${asDeclaration(expression)};\n`;
-  const label = safeName(wire.name) + (wire.origin === undefined ? '' : `~${wire.origin}`);
+  const label = dataModuleLabel(wire.name, wire.origin);
   const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`;
   const namespace = (await import(url)) as { default: Function };
   return namespace.default;
-}
-
-function asDeclaration(expression: string): string {
-  return /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)') ? expression.slice(1, -2) : `(${expression})`;
-}
-
-// A frame in such a module shows the whole data: URL; `cleanStack` shows `multiprocessing:<name>:line:col`.
-// (encodeURIComponent escapes ':', so the first ':' after the comma starts the line number.)
-const DATA_FRAME = /data:text\/javascript;multiprocessing=([^,]*),[^:\s]*:(\d+):(\d+)/g;
-
-/** Rewrites stack frames of functions shipped by source into short, readable locations. */
-export function cleanStack(stack: string): string {
-  return stack.includes('data:text/javascript;multiprocessing=')
-    ? stack.replace(DATA_FRAME, (_, name: string, line: string, column: string) => `multiprocessing:${decodeURIComponent(name)}:${line}:${column}`)
-    : stack;
-}
-
-/**
- * A stack as a child prints it itself (a `Process` target's uncaught error): without the marks that
- * only the parent can resolve. Frames of functions shipped with their scope name the real file (at
- * the position of the compiled JavaScript, under tsx); those shipped alone, `multiprocessing:<name>`.
- */
-export function printableStack(stack: string): string {
-  return cleanStack(stack).replace(/(multiprocessing:[\w$.-]+)~\d+:/g, '$1:').replaceAll(`${COMPILED_MARK}:`, ':');
-}
-
-const ORIGIN_FRAME = /multiprocessing:([\w$.-]+)~(\d+):(\d+):(\d+)/g;
-
-/**
- * In the parent: points the frames of functions shipped by source (`multiprocessing:<name>~<origin>:2:47`)
- * at the user's file, line and column, through the TypeScript source map when the program has one
- * (tsx); a frame of a function no longer known keeps its short form without the origin.
- */
-export function locateShippedFrames(stack: string): string {
-  if (!stack.includes('multiprocessing')) return stack;
-  return locateCompiledFrames(stack).replace(ORIGIN_FRAME, (_, name: string, origin: string, line: string, column: string) => {
-    let found: string | undefined;
-    try {
-      found = realPosition(Number(origin), Number(line), Number(column));
-    } catch {
-      found = undefined;
-    }
-    return found ?? `multiprocessing:${name}:${line}:${column}`;
-  });
-}
-
-const COMPILED_FRAME = /([^\s(]+)\?multiprocessing:(\d+):(\d+)/g;
-
-/** In the parent: maps frames of functions shipped with their scope through their file's source map. */
-function locateCompiledFrames(stack: string): string {
-  if (!stack.includes(COMPILED_MARK)) return stack;
-  return stack.replace(COMPILED_FRAME, (_, file: string, line: string, column: string) => {
-    try {
-      return shownPosition(file, Number(line) - 1, Number(column) - 1);
-    } catch {
-      return `${file}:${line}:${column}`;
-    }
-  });
-}
-
-/** `file:line:col` (1-based) for a 0-based position in a script, through its source map if it has one. */
-function shownPosition(file: string, line0: number, column0: number): string {
-  const entry = findSourceMap(file)?.findEntry(line0, column0) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
-  if (entry?.originalSource !== undefined && entry.originalLine !== undefined && entry.originalColumn !== undefined) {
-    file = entry.originalSource;
-    line0 = entry.originalLine;
-    column0 = entry.originalColumn;
-  }
-  const shown = file.startsWith('file:') ? fileURLToPath(file) : file;
-  return `${shown}:${line0 + 1}:${column0 + 1}`;
-}
-
-function realPosition(origin: number, line: number, column: number): string | undefined {
-  const fn = shippedBySource.get(origin)?.deref();
-  const wire = fn === undefined ? undefined : cache.get(fn);
-  if (fn === undefined || wire?.by !== 'source') return undefined;
-  const place = findFunctionPlace(fn);
-  if (place === undefined) return undefined;
-  const text = Function.prototype.toString.call(fn);
-  const source = scriptSource(place.scriptId);
-  const start = source.lastIndexOf(text, offsetIn(source, place));
-  if (start < 0) return undefined;
-  // Line 2 of the compiled module is `export default <declaration>`, the function's first line.
-  const declaration = asDeclaration(wire.expression);
-  const prefix = 'export default '.length + declaration.indexOf(text);
-  const before = source.slice(0, start);
-  const startLine = before.split('\n').length - 1;
-  const startColumn = start - (before.lastIndexOf('\n') + 1);
-  const line0 = startLine + (line - 2);
-  const column0 = line === 2 ? startColumn + (column - 1 - prefix) : column - 1;
-  return shownPosition(place.scriptUrl, line0, column0);
 }
 
 /**
@@ -490,11 +272,16 @@ function realPosition(origin: number, line: number, column: number): string | un
  */
 export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
   if (wire.by !== 'source' || wire.scope !== undefined) return undefined;
-  const label = `multiprocessing:${safeName(wire.name)}`;
+  const label = `multiprocessing:${dataModuleLabel(wire.name, undefined)}`;
   const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (
-    helper: typeof nameHelper,
+    helper: typeof keepNamesHelper,
   ) => Function;
-  return factory(nameHelper);
+  return factory(keepNamesHelper);
+}
+
+async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
+  const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
+  return compileInScope(scope, values, wire.name);
 }
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {

@@ -20,6 +20,7 @@
 import { createRequire } from 'node:module';
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
+import type { PieceMappings } from './stack-frames.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -52,6 +53,8 @@ export interface WireScope {
   readonly pieces: readonly ScopePiece[];
   /** The expression, after the pieces, that yields the function. */
   readonly result: string;
+  /** The part of the file's source map that covers the pieces, when the program has one (tsx). */
+  readonly mappings?: PieceMappings;
 }
 
 /** The variable that holds a function that is not a top-level declaration (an arrow passed inline). */

@@ -8,7 +8,7 @@
  * as itself when it can be cloned.
  */
 import { errorClasses, RemoteError } from '../errors.js';
-import { cleanStack, locateShippedFrames } from './function-ref.js';
+import { cleanStack, locateShippedFrames } from './stack-frames.js';
 
 const builtIns: Record<string, new (message?: string) => Error> = {
   Error,

@@ -7,13 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runNode, runTs, type RunResult } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 120_000 };
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = fileURLToPath(new URL('../fixtures/transport/entry/', import.meta.url));
-const sources = ['program.ts', 'util.ts', 'bootstrap-program.ts', 'starts-pool.ts', 'fast-path.ts'];
+const sources = ['program.ts', 'util.ts', 'bootstrap-program.ts', 'starts-pool.ts', 'fast-path.ts', 'process-error.ts'];
 let scratch: string;
 const compiled = ['esm', 'cjs', 'cjs-es5'] as const;
 
@@ -68,12 +68,16 @@ function output(result: RunResult): Record<string, unknown> {
   return JSON.parse(lines.at(-1)!) as Record<string, unknown>;
 }
 
-/** `file:line:col` (1-based) of the `new` in the line of `file` that contains `marker`. */
-function positionOf(file: string, marker: string): string {
+/**
+ * `file:line:col` (1-based) of the `new` in the line of `file` that contains `marker`, named as node
+ * names frames: an ES module by URL, CommonJS and source-mapped TypeScript by path.
+ */
+function positionOf(file: string, marker: string, flavour: Flavour): string {
   const lines = readFileSync(file, 'utf8').split('\n');
   const line = lines.findIndex((l) => l.includes(marker));
   assert.ok(line >= 0, `${marker} not in ${file}`);
-  return `${file}:${line + 1}:${lines[line]!.indexOf('new ') + 1}`;
+  const shown = flavour === 'esm' ? pathToFileURL(file).href : file;
+  return `${shown}:${line + 1}:${lines[line]!.indexOf('new ') + 1}`;
 }
 
 async function checkProgram(flavour: Flavour): Promise<void> {
@@ -97,10 +101,10 @@ async function checkProgram(flavour: Flavour): Promise<void> {
   const program = flavour === 'tsx' ? join(fixtures, 'program.ts') : join(scratch, flavour, 'program.js');
   const fails = results.fails as { message: string; frame: string };
   assert.equal(fails.message, 'too big: 500');
-  assert.equal(fails.frame, `at fails (${positionOf(program, 'too big')})`); // self-contained: by source alone
+  assert.equal(fails.frame, `at fails (${positionOf(program, 'too big', flavour)})`); // self-contained: by source alone
   const failsOverN = results.failsOverN as { message: string; frame: string };
   assert.equal(failsOverN.message, 'over 100: 500');
-  assert.equal(failsOverN.frame, `at failsOverN (${positionOf(program, 'over ')})`); // with its scope
+  assert.equal(failsOverN.frame, `at failsOverN (${positionOf(program, 'over ', flavour)})`); // with its scope
   const refused = results.usesChanging as { message: string };
   assert.match(
     refused.message,
@@ -112,6 +116,16 @@ test('natural programs with worker functions in the entry file work under tsx', 
 test('the same programs compiled by tsc to ES modules work under plain node', T, () => checkProgram('esm'));
 test('the same programs compiled by tsc to CommonJS work under plain node', T, () => checkProgram('cjs'));
 test('the same programs compiled by tsc to CommonJS for ES5 work (tsc helpers, classes as functions)', T, () => checkProgram('cjs-es5'));
+
+for (const flavour of ['tsx', 'esm', 'cjs'] as const) {
+  test(`a Process child's own traceback points at the entry file's line and column (${flavour})`, T, async () => {
+    const result = await run(flavour, 'process-error');
+    assert.deepEqual(output(result), { exitCode: 1 });
+    const file = flavour === 'tsx' ? join(fixtures, 'process-error.ts') : join(scratch, flavour, 'process-error.js');
+    assert.match(result.stderr, /^Process Process-1:\nRangeError: over the limit: 5\n/);
+    assert.ok(result.stderr.includes(`    at boom (${positionOf(file, 'over the limit', flavour)})\n`), result.stderr);
+  });
+}
 
 for (const flavour of ['tsx', 'cjs'] as const) {
   test(`a module that starts a pool at its top level, imported by a worker for a function, is named (${flavour})`, T, async () => {
