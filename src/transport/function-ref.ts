@@ -19,9 +19,8 @@
  */
 import { findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
-import { planScope, ScopeRefusal, type WireScope } from './module-scope.js';
+import { keepNamesHelper, planScope, ScopeRefusal, type WireScope } from './module-scope.js';
 import { findUncloneable, pack, unpack, type Packed } from './payload.js';
-import { compileInScope, keepNamesHelper } from './scope-compile.js';
 import { asDeclaration, dataModuleLabel, piecesMappings, rememberOrigin } from './stack-frames.js';
 import { whileImporting } from '../runtime/identity.js';
 import { createRequire } from 'node:module';
@@ -281,6 +280,8 @@ export function resolveWireFunctionSync(wire: WireFunction): Function | undefine
 
 async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
   const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
+  // Loaded on first use: workers that only receive self-contained functions never need it.
+  const { compileInScope } = await import('./scope-compile.js');
   return compileInScope(scope, values, wire.name);
 }
 

@@ -60,6 +60,10 @@ export interface WireScope {
 /** The variable that holds a function that is not a top-level declaration (an arrow passed inline). */
 export const INLINE_TARGET = '$$mp';
 
+/** esbuild's keepNames helper `__name` (tsx's output calls it), which every function shipped by source is given. */
+export const keepNamesHelper = (target: Function, value: string): Function =>
+  Object.defineProperty(target, 'name', { value, configurable: true });
+
 /** What CommonJS gives every module, which the worker gives a function from a CommonJS module too. */
 export const COMMONJS_PROVIDED: readonly string[] = ['require', '__filename', '__dirname'];
 

@@ -10,13 +10,10 @@ import { createRequire, isBuiltin } from 'node:module';
 import vm from 'node:vm';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { COMMONJS_PROVIDED, INLINE_TARGET, type ScopePiece, type WireScope } from './module-scope.js';
+import { COMMONJS_PROVIDED, INLINE_TARGET, keepNamesHelper, type ScopePiece, type WireScope } from './module-scope.js';
 import { COMPILED_MARK, registerMappings } from './stack-frames.js';
 import { whileImporting, whileImportingSync } from '../runtime/identity.js';
 
-/** esbuild's keepNames helper (tsx's output calls it), which every function shipped by source is given. */
-export const keepNamesHelper = (target: Function, value: string): Function =>
-  Object.defineProperty(target, 'name', { value, configurable: true });
 
 // `import()` in code compiled with this option resolves as in the file named by `filename`, through the
 // program's loader (tsx's hooks included). Node 20.12 and later; Node 20 flags it experimental and warns
