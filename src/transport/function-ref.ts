@@ -148,7 +148,8 @@ function analyse(fn: Function, role: string): WireFunction {
     if (exportName !== undefined) return { by: 'module', module: place.moduleUrl, name: exportName, source };
   }
   // `import.meta` has no meaning outside module code, so such a function travels only by reference.
-  const shipped = place === undefined || /\bimport\s*\.\s*meta\b/.test(source) ? undefined : withScope(fn, place, source, label);
+  const usesImportMeta = /\bimport\s*\.\s*meta\b/.test(source);
+  const shipped = place === undefined || usesImportMeta ? undefined : withScope(fn, place, source, label);
   if (shipped !== undefined && !(shipped instanceof ScopeRefusal)) return shipped;
   if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {
@@ -157,7 +158,8 @@ function analyse(fn: Function, role: string): WireFunction {
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
   }
-  const problems = shipped?.problems ?? outer.map((name) => ({ name, reason: 'outside it, in a module that could not be analysed' }));
+  const why = usesImportMeta ? 'outside it, and it uses import.meta, which only its module has' : 'outside it, in a module that could not be analysed';
+  const problems = shipped?.problems ?? outer.map((name) => ({ name, reason: why }));
   const names = problems.map(({ name }) => `'${name}'`).join(', ');
   const details = problems.map(({ name, reason }) => `'${name}' is ${reason}`).join('; ');
   const where = place === undefined || isEntry ? '' : ` Its module (${place.moduleUrl}) does not export it.`;

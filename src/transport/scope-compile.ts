@@ -14,7 +14,6 @@ import { COMMONJS_PROVIDED, INLINE_TARGET, keepNamesHelper, type ScopePiece, typ
 import { COMPILED_MARK, registerMappings } from './stack-frames.js';
 import { whileImporting, whileImportingSync } from '../runtime/identity.js';
 
-
 // `import()` in code compiled with this option resolves as in the file named by `filename`, through the
 // program's loader (tsx's hooks included). Node 20.12 and later; Node 20 flags it experimental and warns
 // once per thread at the first such import, which `quietly` takes on itself.
@@ -40,7 +39,10 @@ function compileIn(file: string, body: string, parameters: string[]): Function {
   const filename = file + COMPILED_MARK;
   const options = defaultLoader === undefined ? { filename } : { filename, importModuleDynamically: defaultLoader };
   const compiled = vm.compileFunction(body, parameters, options as vm.CompileFunctionOptions);
-  if (!warned && defaultLoader !== undefined) quietly(() => vm.compileFunction('return import("node:vm")', [], options as vm.CompileFunctionOptions)()).catch(() => {});
+  // The thread's first such import() warns: make it here, quietly, before the user's code can.
+  if (!warned && defaultLoader !== undefined) {
+    quietly(() => vm.compileFunction('return import("node:vm")', [], options as vm.CompileFunctionOptions)() as Promise<unknown>).catch(() => {});
+  }
   return compiled;
 }
 
