@@ -19,7 +19,7 @@ import { spawnThread } from '../runtime/spawn.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { TimeoutError, WorkerLostError } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
-import type { WireFunction } from '../transport/function-ref.js';
+import { wireKey, type WireFunction } from '../transport/function-ref.js';
 import { uncloneableError, type Packed } from '../transport/payload.js';
 import { Fifo } from './fifo.js';
 import { Outcome, TaskMode, type FromWorker, type PoolWorkerPayload, type ToWorker, type WireTask } from './protocol.js';
@@ -203,7 +203,7 @@ export class Scheduler {
   // ---- dispatch ---------------------------------------------------------------------------------
 
   #functionId(fn: WireFunction): number {
-    const key = fn.by === 'source' ? `s${fn.expression}` : `m${fn.module}#${fn.name}`;
+    const key = wireKey(fn);
     let id = this.#functionIds.get(key);
     if (id === undefined) {
       id = this.#functions.length;

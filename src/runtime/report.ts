@@ -3,7 +3,7 @@
  * Python prints a child's traceback. Used for a `Process` target's uncaught error, and for an error
  * thrown by a timer or left as an unhandled rejection inside a pool worker, which goes on running.
  */
-import { cleanStack } from '../transport/function-ref.js';
+import { printableStack } from '../transport/stack-frames.js';
 import { safeString } from '../transport/remote-error.js';
 
 /** Prints a child's uncaught error the way Python prints a child's traceback. Never throws. */
@@ -16,7 +16,7 @@ function errorText(error: unknown): string {
   try {
     if (error instanceof Error) {
       const stack: unknown = error.stack;
-      return typeof stack === 'string' ? cleanStack(stack) : `${String(error.name)}: ${String(error.message)}`;
+      return typeof stack === 'string' ? printableStack(stack) : `${String(error.name)}: ${String(error.message)}`;
     }
   } catch {
     // fall through to what can be said of any value

@@ -10,7 +10,7 @@
  * that does it has nothing left to report with.
  */
 import { errorClasses, RemoteError } from '../errors.js';
-import { cleanStack } from './function-ref.js';
+import { cleanStack, locateShippedFrames } from './stack-frames.js';
 
 const builtIns: Record<string, new (message?: string) => Error> = {
   Error,
@@ -227,7 +227,7 @@ export function deserializeThrown(serialized: SerializedThrow): unknown {
     Object.defineProperty(error, 'name', { value: serialized.name, writable: true, configurable: true, enumerable: false });
   }
   if (serialized.stack !== undefined) {
-    Object.defineProperty(error, 'stack', { value: serialized.stack, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(error, 'stack', { value: locateShippedFrames(serialized.stack), writable: true, configurable: true, enumerable: false });
   }
   if (serialized.cause !== undefined) {
     Object.defineProperty(error, 'cause', {
