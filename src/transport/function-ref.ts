@@ -12,6 +12,7 @@
  */
 import { findFunctionHome } from './function-location.js';
 import { parseFunction } from './free-variables.js';
+import { beforeImport } from '../runtime/typescript-hooks.js';
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 
@@ -169,6 +170,7 @@ async function compile(expression: string, name: string): Promise<Function> {
     'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
     `export default ${declaration};\n`;
   const url = `data:text/javascript;multiprocessing=${encodeURIComponent(safeName(name))},${encodeURIComponent(text)}`;
+  await beforeImport(url);
   const namespace = (await import(url)) as { default: Function };
   return namespace.default;
 }
@@ -201,6 +203,7 @@ export function resolveWireFunctionSync(wire: WireFunction): Function | undefine
 }
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {
+  await beforeImport(wire.module);
   const namespace = (await import(wire.module)) as Record<string, unknown>;
   let value = namespace[wire.name];
   const commonJs = namespace.default;
