@@ -161,16 +161,19 @@ function mapSync(fn: AnyFunction, items: ArrayLike<unknown>, results: unknown[],
 }
 
 async function runChunk(fn: AnyFunction, items: unknown[] | NumberBlock, star: boolean): Promise<[Outcome, unknown]> {
-  const results = new Array<unknown>(items.length);
+  let results: unknown[];
   let first: number;
-  if (Array.isArray(items)) first = mapSync(fn, items, results, 0, star);
-  else {
+  if (Array.isArray(items)) {
+    results = new Array<unknown>(items.length);
+    first = mapSync(fn, items, results, 0, star);
+  } else {
     // A block of numbers: results that fit a block go back in one, moved not cloned.
     const [block, stop] = mapBlock(fn, items);
     if (stop === items.length) {
       outboxTransfer.push(block!.buffer as ArrayBuffer);
       return [Outcome.Ok, block];
     }
+    results = new Array<unknown>(items.length);
     if (block !== undefined) copyResults(block.subarray(0, stop), results, 0);
     first = stop;
   }
@@ -189,7 +192,7 @@ async function runChunk(fn: AnyFunction, items: unknown[] | NumberBlock, star: b
   if (errors === undefined) {
     const block = resultBlock(results);
     if (block === undefined) return [Outcome.Ok, results];
-    outboxTransfer.push(block.buffer as ArrayBuffer);
+    if (ArrayBuffer.isView(block)) outboxTransfer.push(block.buffer as ArrayBuffer);
     return [Outcome.Ok, block];
   }
   const outcome: ChunkOutcome = { results, errors };

@@ -1,12 +1,12 @@
 // Chunks of numbers travel as blocks (Int32Array for integers, Float64Array otherwise) and results come
-// back as blocks (Int32Array, Uint8Array for booleans, Float64Array): every value must arrive exactly as
-// it was, and in the representation a plain array would have given (issue 11: a worker fed integers as
-// doubles ran `isPrime` 5× slower).
+// back as blocks (Int32Array, Uint8Array for booleans, Float64Array, columns for small records): every
+// value must arrive exactly as it was, and in the representation a plain array would have given
+// (issue 11: a worker fed integers as doubles ran `isPrime` 5× slower).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../../src/index.js';
-import { changingKinds, describe, evenUnless7, identity, isEven } from '../fixtures/pool/number-tasks.js';
+import { changingKinds, describe, evenUnless7, identity, isEven, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 30_000 };
@@ -154,4 +154,43 @@ test('close() or terminate() right after a map whose chunks are handed over a fe
   const cut = assert.rejects(terminated.map(identity, xs), { code: 'ERR_MP_POOL_TERMINATED' });
   await terminated.terminate();
   await cut;
+});
+
+test('small records come back as the same plain objects: keys in order, -0, NaN, null and undefined kept', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const xs = range(1000);
+    const results = await pool.map(record, xs, 250);
+    assert.deepEqual(await pool.map(record, xs), results);
+    assert.deepEqual(results, xs.map(record));
+    for (const [i, result] of results.entries()) {
+      assert.equal(Object.getPrototypeOf(result), Object.prototype);
+      assert.deepEqual(Object.keys(result), ['id', 'name', 'half', 'even', 'note']);
+      assert.ok(Object.is(result.half, record(i).half), `half of ${i}`);
+      assert.ok('note' in result);
+    }
+    // Through imap too, where a chunk's results are handed out one by one.
+    const streamed: unknown[] = [];
+    for await (const result of pool.imap(record, xs, 100)) streamed.push(result);
+    assert.deepEqual(streamed, xs.map(record));
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('records that differ (nesting, key order, null prototype, an own __proto__ key) come back as structured clone makes them', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const xs = range(200);
+    const results = (await pool.map(unevenRecord, xs, 100)) as Record<string, unknown>[];
+    assert.deepEqual(results.slice(0, 70), range(70).map((id) => ({ id })));
+    assert.deepEqual(results[70], { id: 70, nested: { deep: [70] } });
+    assert.deepEqual(Object.keys(results[71]!), ['name', 'id']);
+    assert.deepEqual({ ...results[72] }, { id: 72 });
+    assert.deepEqual(Object.keys(results[73]!), ['id', '__proto__']);
+    assert.equal(Object.getPrototypeOf(results[73]), Object.prototype);
+    assert.deepEqual(results.slice(74), range(126, 74).map((id) => ({ id })));
+  } finally {
+    await pool.terminate();
+  }
 });
