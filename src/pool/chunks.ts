@@ -68,9 +68,7 @@ export function forEachItem(
   if (outcome === Outcome.Ok) {
     let results = value as ArrayLike<unknown> | RecordsBlock;
     if (isRecordsBlock(results)) {
-      const rebuilt = new Array<unknown>(length);
-      rebuildRecords(results, rebuilt, 0);
-      results = rebuilt;
+      results = fromColumns(results);
     }
     const booleans = results instanceof Uint8Array;
     for (let i = 0; i < length; i++) each(i, { ok: true, value: booleans ? results[i] === 1 : results[i] });
@@ -164,11 +162,13 @@ export function resultBlock(results: unknown[]): ResultBlock | RecordsBlock | un
 }
 
 /**
- * A chunk's results as columns: `columns[k][i]` is `results[i][keys[k]]`. Used when every result is a
- * plain object with the same keys in the same order and only primitive values (`{ id, digest, length }`
- * records): the parent then creates each object with one literal instead of the structured-clone
- * deserializer reading every key of every object again (W8: 100,000 such results cost the parent's
- * thread about half as much). Primitives only, so a block of records always clones.
+ * A chunk's items or results as columns: `columns[k][i]` is `items[i][keys[k]]`. Used when every item
+ * is a plain object with the same keys in the same order and only primitive values (W8's `{ id, text }`
+ * records and `{ id, digest, length }` results): the receiver then creates each object with one literal
+ * instead of the structured-clone deserializer reading every key of every object again, and the sender
+ * skips the serializer's per-object work (W8: the parent's thread, which feeds both workers, spent about
+ * half as long on 100,000 results). Primitives only, so a records block always clones and holds nothing
+ * to pack.
  */
 export interface RecordsBlock {
   readonly keys: readonly string[];
@@ -178,7 +178,8 @@ export interface RecordsBlock {
 // More keys than this and the per-object literal stops paying.
 const MAX_RECORD_KEYS = 16;
 
-function isRecordsBlock(value: unknown): value is RecordsBlock {
+/** Whether a chunk's items or results (an array, a typed array or a records block) are a records block. */
+export function isRecordsBlock(value: unknown): value is RecordsBlock {
   return !Array.isArray(value) && !ArrayBuffer.isView(value);
 }
 
@@ -194,27 +195,52 @@ function isPrimitive(value: unknown): boolean {
 
 /** `results` as a `RecordsBlock`, if they qualify (see there); undefined otherwise. */
 export function recordsBlock(results: readonly unknown[]): RecordsBlock | undefined {
-  const length = results.length;
-  const first = results[0];
-  if (length < MIN_BLOCK || !isPlainObject(first)) return undefined;
+  if (results.length < MIN_BLOCK) return undefined;
+  const keys = recordKeys(results);
+  return keys === undefined ? undefined : toColumns(results, 0, results.length, keys);
+}
+
+/**
+ * The keys shared by every item, when all items are plain objects with the same keys in the same order
+ * and only primitive values (so they qualify for a `RecordsBlock`, and hold nothing to pack); undefined
+ * otherwise.
+ */
+export function recordKeys(items: readonly unknown[]): readonly string[] | undefined {
+  const first = items[0];
+  if (!isPlainObject(first)) return undefined;
   const keys = Object.keys(first);
   if (keys.length === 0 || keys.length > MAX_RECORD_KEYS || keys.includes('__proto__')) return undefined;
   const width = keys.length;
-  const columns = keys.map(() => new Array<unknown>(length));
-  for (let i = 0; i < length; i++) {
-    const item = results[i];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
     if (!isPlainObject(item)) return undefined;
     let k = 0;
     // for-in sees own enumerable keys in order (a plain object inherits none), as structured clone does.
     for (const key in item) {
-      const value = item[key];
-      if (k === width || key !== keys[k] || !isPrimitive(value)) return undefined;
-      columns[k]![i] = value;
+      if (k === width || key !== keys[k] || !isPrimitive(item[key])) return undefined;
       k++;
     }
     if (k !== width) return undefined;
   }
+  return keys;
+}
+
+/** Items `from` to `to` (exclusive), which share `keys` (see `recordKeys`), as a `RecordsBlock`. */
+export function toColumns(items: readonly unknown[], from: number, to: number, keys: readonly string[]): RecordsBlock {
+  const columns = keys.map(() => new Array<unknown>(to - from));
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    const column = columns[k]!;
+    for (let i = from; i < to; i++) column[i - from] = (items[i] as Record<string, unknown>)[key];
+  }
   return { keys, columns };
+}
+
+/** The objects of a records block, as an array. */
+export function fromColumns(block: RecordsBlock): unknown[] {
+  const items = new Array<unknown>(block.columns[0]!.length);
+  rebuildRecords(block, items, 0);
+  return items;
 }
 
 type RecordMaker = (columns: unknown[][], i: number) => Record<string, unknown>;

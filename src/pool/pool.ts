@@ -11,7 +11,7 @@ import { misuse } from '../errors.js';
 import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, checkChunksize, chunkSizeAt, copyResults, forEachItem, numberBlock, worthABlock } from './chunks.js';
+import { allNumbers, checkChunksize, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
 
 /** Options of `new Pool({...})`, as Python's keyword arguments. */
@@ -288,9 +288,10 @@ export class Pool {
     if (items.length === 0) return [];
     this.#assertRunning();
     const length = items.length;
-    // Numbers need no walk for shared objects, and travel as moved blocks instead of cloned arrays.
+    // Numbers and small records need no walk for shared objects, and travel as blocks (see chunks.ts).
     const numeric = mode === TaskMode.Map && allNumbers(items);
-    const packed = numeric ? { value: items, live: false } : pack(items, 'iterable');
+    const keys = mode === TaskMode.Map && !numeric ? recordKeys(items) : undefined;
+    const packed = numeric || keys !== undefined ? { value: items, live: false } : pack(items, 'iterable');
     const source = packed.value as unknown[];
     const results = new Array<unknown>(length);
     // With the default (guided) chunking, a few chunks per worker are handed to the scheduler at a time
@@ -355,10 +356,11 @@ export class Pool {
             next += size;
             outstanding += 1;
             const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size) : undefined;
+            const records = keys !== undefined && worthABlock(size) ? toColumns(source, base, base + size, keys) : undefined;
             this.#scheduler.submit({
               fn: wire,
               mode,
-              data: block ?? (size === length ? source : source.slice(base, base + size)),
+              data: block ?? records ?? (size === length ? source : source.slice(base, base + size)),
               live: packed.live,
               timeout: options?.timeout,
               signal: options?.signal,

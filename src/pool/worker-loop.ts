@@ -10,7 +10,7 @@ import { unpack, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
-import { copyResults, resultBlock, type NumberBlock, type ResultBlock } from './chunks.js';
+import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
   TaskMode,
@@ -160,7 +160,8 @@ function mapSync(fn: AnyFunction, items: ArrayLike<unknown>, results: unknown[],
   return i;
 }
 
-async function runChunk(fn: AnyFunction, items: unknown[] | NumberBlock, star: boolean): Promise<[Outcome, unknown]> {
+async function runChunk(fn: AnyFunction, chunk: unknown[] | NumberBlock | RecordsBlock, star: boolean): Promise<[Outcome, unknown]> {
+  const items = isRecordsBlock(chunk) ? fromColumns(chunk) : chunk;
   let results: unknown[];
   let first: number;
   if (Array.isArray(items)) {
@@ -209,7 +210,7 @@ async function runTask(task: WireTask): Promise<WireResult> {
       if (isThenable(value)) value = await value;
       return [id, Outcome.Ok, value];
     }
-    const [outcome, value] = await runChunk(fn, input as unknown[] | NumberBlock, mode === TaskMode.Starmap);
+    const [outcome, value] = await runChunk(fn, input as unknown[] | NumberBlock | RecordsBlock, mode === TaskMode.Starmap);
     return [id, outcome, value];
   } catch (error) {
     return [id, Outcome.Failed, serializeThrown(error)];

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../../src/index.js';
-import { changingKinds, describe, evenUnless7, identity, isEven, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
+import { changingKinds, describe, evenUnless7, identity, inspectRecord, isEven, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 30_000 };
@@ -190,6 +190,22 @@ test('records that differ (nesting, key order, null prototype, an own __proto__ 
     assert.deepEqual(Object.keys(results[73]!), ['id', '__proto__']);
     assert.equal(Object.getPrototypeOf(results[73]), Object.prototype);
     assert.deepEqual(results.slice(74), range(126, 74).map((id) => ({ id })));
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('small records as items reach the function as the same plain objects, and round-trip exactly', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const items = range(1000).map(record);
+    assert.deepEqual(await pool.map(inspectRecord, items, 250), items.map(inspectRecord));
+    const back = await pool.map(identity, items, 250);
+    assert.deepEqual(back, items);
+    assert.ok(Object.is(back[1]!.half, -0) && Number.isNaN(back[2]!.half));
+    // Items that are not all such records (one nested object) go the ordinary way.
+    const mixed: object[] = [...items.slice(0, 500), { id: 500, nested: { x: 1 } }, ...items.slice(501)];
+    assert.deepEqual(await pool.map(identity, mixed, 250), mixed);
   } finally {
     await pool.terminate();
   }
