@@ -396,6 +396,9 @@ export class Pool {
       window: this.processes * 4,
       run: (items, base) => {
         try {
+          // Small records travel as columns, as in `map`.
+          const keys = worthABlock(items.length) ? recordKeys(items) : undefined;
+          if (keys !== undefined) return this.#run(wire, mode, toColumns(items, 0, items.length, keys), false, options, base);
           const packed = pack(items, `iterable[${base}…]`);
           return this.#run(wire, mode, packed.value, packed.live, options, base);
         } catch (error) {

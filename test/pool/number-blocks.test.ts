@@ -203,6 +203,9 @@ test('small records as items reach the function as the same plain objects, and r
     const back = await pool.map(identity, items, 250);
     assert.deepEqual(back, items);
     assert.ok(Object.is(back[1]!.half, -0) && Number.isNaN(back[2]!.half));
+    const streamed: string[] = [];
+    for await (const seen of pool.imapUnordered(inspectRecord, items, 100)) streamed.push(seen);
+    assert.deepEqual(streamed.sort(), items.map(inspectRecord).sort());
     // Items that are not all such records (one nested object) go the ordinary way.
     const mixed: object[] = [...items.slice(0, 500), { id: 500, nested: { x: 1 } }, ...items.slice(501)];
     assert.deepEqual(await pool.map(identity, mixed, 250), mixed);
