@@ -136,7 +136,9 @@ export class Pool {
   // ---- many calls -------------------------------------------------------------------------------
 
   /**
-   * `fn` over every item, in chunks (Python's default size: about four per worker); results in input order.
+   * `fn` over every item, in chunks; results in input order. By default the chunks start at Python's size
+   * (about four per worker) and get smaller toward the end, so that the workers finish together; an explicit
+   * `chunksize` is used as given. Chunks of numbers and of small records travel as compact blocks.
    * If items fail, it rejects with the first failure (in input order) once every chunk has finished.
    * @example `const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27]`
    */
