@@ -1,6 +1,6 @@
 /**
- * How `map` cuts its input into chunks, how chunks of numbers travel, and turning a chunk's outcome
- * back into per-item results.
+ * How `map` cuts its input into chunks, how chunks of numbers and of small records travel (as blocks),
+ * and turning a chunk's outcome back into per-item results.
  *
  * Chunk sizes. Python's rule (about four chunks per worker) amortises messages, but it leaves one
  * worker idle at the end whenever items cost unequal amounts: `map(isPrime, range(5_000_000))` on 2
@@ -16,19 +16,13 @@
  * function sees what it would see from a plain array: small integers, on which V8 keeps its fast
  * integer code (a function fed doubles, `n % d` on doubles, ran 5× slower, and stays slow for later
  * plain arrays too). Results come back the same way: int32 results as an `Int32Array`, booleans as a
- * `Uint8Array`, other numbers as a `Float64Array`, anything else as a plain array. A chunk's results are
- * always an array, never a user's value, so a block there is unambiguous.
+ * `Uint8Array`, other numbers as a `Float64Array`, small records as columns (`RecordsBlock`), anything
+ * else as a plain array. A chunk's results are always an array, never a user's value, so a block there
+ * is unambiguous.
  */
 import { deserializeThrown } from '../transport/remote-error.js';
 import { misuse } from '../errors.js';
 import { Outcome, type ChunkOutcome } from './protocol.js';
-
-/** Python's rule: about four chunks per worker. `divmod(len, processes * 4)`, rounded up. */
-export function defaultChunksize(length: number, processes: number): number {
-  if (length === 0) return 0;
-  const chunksize = Math.floor(length / (processes * 4));
-  return length % (processes * 4) === 0 ? chunksize : chunksize + 1;
-}
 
 // Guided chunks never get smaller than this fraction of a worker's share of the input: the end is
 // balanced to within about that much, and a map makes about 15 chunks per worker, whatever its length.
