@@ -11,7 +11,7 @@ import { misuse } from '../errors.js';
 import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, checkChunksize, defaultChunksize, forEachItem, numberBlock, worthABlock } from './chunks.js';
+import { allNumbers, checkChunksize, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
 
 /** Options of `new Pool({...})`, as Python's keyword arguments. */
@@ -47,6 +47,9 @@ export interface TaskOptions {
 export type PoolFunction<A extends unknown[], R> = ((...args: A) => R) | FunctionReference;
 
 type State = 'run' | 'close' | 'terminate';
+
+// With the default chunking, how many chunks of one map each worker may hold (running and queued).
+const CHUNKS_PER_WORKER = 2;
 
 function poolTerminated(): Error {
   return misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the pool was terminated before this task finished');
@@ -133,7 +136,9 @@ export class Pool {
   // ---- many calls -------------------------------------------------------------------------------
 
   /**
-   * `fn` over every item, in chunks (Python's default size: about four per worker); results in input order.
+   * `fn` over every item, in chunks; results in input order. By default the chunks start at Python's size
+   * (about four per worker) and get smaller toward the end, so that the workers finish together; an explicit
+   * `chunksize` is used as given. Chunks of numbers and of small records travel as compact blocks.
    * If items fail, it rejects with the first failure (in input order) once every chunk has finished.
    * @example `const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27]`
    */
@@ -284,41 +289,95 @@ export class Pool {
     const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
     if (items.length === 0) return [];
     this.#assertRunning();
-    const size = chunksize ?? defaultChunksize(items.length, this.processes);
-    // Numbers need no walk for shared objects, and travel as moved blocks instead of cloned arrays.
-    const numeric = mode === TaskMode.Map && worthABlock(size) && allNumbers(items);
-    const packed = numeric ? { value: items, live: false } : pack(items, 'iterable');
+    const length = items.length;
+    // Numbers and small records need no walk for shared objects, and travel as blocks (see chunks.ts).
+    const numeric = mode === TaskMode.Map && allNumbers(items);
+    const keys = mode === TaskMode.Map && !numeric ? recordKeys(items) : undefined;
+    const packed = numeric || keys !== undefined ? { value: items, live: false } : pack(items, 'iterable');
     const source = packed.value as unknown[];
-    const results = new Array<unknown>(items.length);
-    let firstError: { index: number; error: unknown } | undefined;
-    let done = 0;
-    const chunks: Promise<void>[] = [];
-    for (let base = 0; base < items.length; base += size) {
-      const end = Math.min(base + size, items.length);
-      const block = numeric ? numberBlock(source as number[], base, end) : undefined;
-      const chunk = block ?? (size >= items.length ? source : source.slice(base, end));
-      const count = end - base; // a block's length reads 0 once its buffer has moved
-      const transfer = block === undefined ? undefined : [block.buffer as ArrayBuffer];
-      chunks.push(
-        this.#run(wire, mode, chunk, packed.live, options, base, transfer).then(([outcome, value]) => {
-          if (outcome === Outcome.Ok) {
-            // The common case, kept free of per-item allocations.
-            const values = value as ArrayLike<unknown>;
-            for (let i = 0; i < values.length; i++) results[base + i] = values[i];
-          } else forEachItem(outcome, value, count, (index, item) => {
-            if (item.ok) results[base + index] = item.value;
-            else if (firstError === undefined || base + index < firstError.index) {
-              firstError = { index: base + index, error: item.error };
+    const results = new Array<unknown>(length);
+    // With the default (guided) chunking, a few chunks per worker are handed to the scheduler at a time
+    // and the next is cut as one finishes, so each worker takes the next chunk when it has room: handed
+    // all at once, they were split between the workers by count (the scheduler's pipelining depth comes
+    // from earlier tasks, which may have been tiny), and one worker got the large early chunks.
+    const window = chunksize === undefined ? CHUNKS_PER_WORKER * this.processes : Infinity;
+    return new Promise((resolve, reject) => {
+      let firstError: { index: number; error: unknown } | undefined;
+      let next = 0; // the first item not yet handed over
+      let outstanding = 0;
+      let done = 0;
+      let pumping = false;
+      const fail = (index: number, error: unknown): void => {
+        if (firstError === undefined || index < firstError.index) firstError = { index, error };
+      };
+      const finished = (count: number): void => {
+        done += count;
+        try {
+          options?.onProgress?.(done, length);
+        } catch (error) {
+          reject(error);
+        }
+        if (done === length) {
+          if (firstError !== undefined) reject(firstError.error);
+          else resolve(results);
+        }
+      };
+      const record = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
+        // The common case, kept free of per-item allocations.
+        if (outcome === Outcome.Ok) copyResults(value as ArrayLike<unknown>, results, base);
+        else forEachItem(outcome, value, count, (index, item) => {
+          if (item.ok) results[base + index] = item.value;
+          else fail(base + index, item.error);
+        });
+        finished(count);
+      };
+      const settled = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
+        outstanding -= 1;
+        // The next chunk is handed over at once, inside the scheduler's handling of this result: after
+        // `close()`, a pool with nothing queued at the end of it retires its workers. The results are
+        // copied after that handling, which sends the next chunks first.
+        pump();
+        queueMicrotask(() => record(base, count, outcome, value));
+      };
+      const pump = (): void => {
+        // A chunk refused as it is handed over (an aborted signal) settles inside `submit`.
+        if (pumping) return;
+        pumping = true;
+        try {
+          while (outstanding < window && next < length) {
+            if (this.#state === 'terminate') {
+              // Chunks handed over after terminate() would never run.
+              fail(next, poolTerminated());
+              const rest = length - next;
+              next = length;
+              queueMicrotask(() => finished(rest));
+              break;
             }
-          });
-          done += count;
-          options?.onProgress?.(done, items.length);
-        }),
-      );
-    }
-    await Promise.all(chunks);
-    if (firstError !== undefined) throw firstError.error;
-    return results;
+            const base = next;
+            const size = chunkSizeAt(base, length, this.processes, chunksize);
+            next += size;
+            outstanding += 1;
+            const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size) : undefined;
+            const records = keys !== undefined && worthABlock(size) ? toColumns(source, base, base + size, keys) : undefined;
+            this.#scheduler.submit({
+              fn: wire,
+              mode,
+              data: block ?? records ?? (size === length ? source : source.slice(base, base + size)),
+              live: packed.live,
+              timeout: options?.timeout,
+              signal: options?.signal,
+              transfer: block === undefined ? undefined : [block.buffer as ArrayBuffer],
+              base,
+              onResult: (outcome, value) => settled(base, size, outcome, value),
+              onError: (error) => settled(base, size, 'error', error),
+            });
+          }
+        } finally {
+          pumping = false;
+        }
+      };
+      pump();
+    });
   }
 
   #iterate<R>(
@@ -339,6 +398,9 @@ export class Pool {
       window: this.processes * 4,
       run: (items, base) => {
         try {
+          // Small records travel as columns, as in `map`.
+          const keys = worthABlock(items.length) ? recordKeys(items) : undefined;
+          if (keys !== undefined) return this.#run(wire, mode, toColumns(items, 0, items.length, keys), false, options, base);
           const packed = pack(items, `iterable[${base}…]`);
           return this.#run(wire, mode, packed.value, packed.live, options, base);
         } catch (error) {

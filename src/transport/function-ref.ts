@@ -25,6 +25,7 @@ import { asDeclaration, dataModuleLabel, piecesMappings, rememberOrigin } from '
 import { whileImporting } from '../runtime/identity.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { beforeImport } from '../runtime/typescript-hooks.js';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 
 /** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
@@ -262,6 +263,7 @@ async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<F
     `export default ${asDeclaration(expression)};\n`;
   const label = dataModuleLabel(wire.name, wire.origin);
   const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`;
+  await beforeImport(url);
   const namespace = (await import(url)) as { default: Function };
   return namespace.default;
 }
@@ -281,6 +283,8 @@ export function resolveWireFunctionSync(wire: WireFunction): Function | undefine
 }
 
 async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
+  // Its imports (and any import() it makes) resolve from the user's file, which may be TypeScript.
+  await beforeImport(scope.file);
   const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
   // Loaded on first use: workers that only receive self-contained functions never need it.
   const { compileInScope } = await import('./scope-compile.js');
@@ -288,6 +292,7 @@ async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, s
 }
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {
+  await beforeImport(wire.module);
   const namespace = await whileImporting(wire.module, () => import(wire.module) as Promise<Record<string, unknown>>);
   let value = namespace[wire.name];
   const commonJs = namespace.default;

@@ -8,6 +8,7 @@
  */
 import { canRevive, isShareable, moduleOfKind, reduce, revive, type Reduced } from './shareable.js';
 import { resolveWireFunction, toWireFunction, type WireFunction } from './function-ref.js';
+import { beforeImport } from '../runtime/typescript-hooks.js';
 
 const SHARED = '@@multiprocessing/shared';
 const FUNCTION = '@@multiprocessing/function';
@@ -101,13 +102,18 @@ function loadLibrary(): Promise<unknown> {
   return (libraryLoaded ??= import('../index.js'));
 }
 
+async function importKindModule(url: string): Promise<unknown> {
+  await beforeImport(url);
+  return import(url);
+}
+
 function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen: Set<object>): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
   seen.add(value);
   if (SHARED in value) {
     const marker = value as SharedMarker;
     const kind = marker[SHARED].kind;
-    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : import(marker.module));
+    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : importKindModule(marker.module));
     return;
   }
   if (Array.isArray(value)) for (const item of value) loadRevivers(item, loads, seen);
