@@ -2,7 +2,6 @@
  * Chunking, as Python's `Pool.map` does it, and turning a chunk's outcome back into per-item results.
  */
 import { deserializeThrown } from '../transport/remote-error.js';
-import { misuse } from '../errors.js';
 import { Outcome, type ChunkOutcome } from './protocol.js';
 
 /** Python's rule: about four chunks per worker. `divmod(len, processes * 4)`, rounded up. */
@@ -10,13 +9,6 @@ export function defaultChunksize(length: number, processes: number): number {
   if (length === 0) return 0;
   const chunksize = Math.floor(length / (processes * 4));
   return length % (processes * 4) === 0 ? chunksize : chunksize + 1;
-}
-
-/** Throws Python's error for a chunk size that is not a positive integer. */
-export function checkChunksize(chunksize: number): void {
-  if (!Number.isInteger(chunksize) || chunksize < 1) {
-    throw misuse(RangeError, 'ERR_MP_CHUNKSIZE', `Chunksize must be 1+, not ${String(chunksize)}`);
-  }
 }
 
 /** One item's outcome: `ok` with its value, or its error. */

@@ -170,3 +170,12 @@ test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 4
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });
+
+test('a program that terminates its pool before handling the promises it got does not crash: each rejects where awaited', { timeout: 40_000 }, async () => {
+  const script = fileURLToPath(new URL('../fixtures/pool/terminate-unhandled.ts', import.meta.url));
+  const r = await runTs(script, [], 25_000);
+  assert.equal(r.signal, null, 'the program was still running after 25 s');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${Array.from({ length: 6 }, () => 'ERR_MP_POOL_TERMINATED').join(' ')}\n`);
+  assert.equal(r.stderr, '');
+});

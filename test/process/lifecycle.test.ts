@@ -153,3 +153,23 @@ test('toString describes the state', T, async () => {
   await p.join();
   assert.match(String(p), /name='shown' stopped exitCode=0/);
 });
+
+test('join(Infinity) and join(2³¹) wait for the child to end (issue 10: they returned at once)', T, async () => {
+  for (const timeout of [Infinity, 2 ** 31]) {
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    const p = new Process({ target: sleepThenStore, args: [shared, 150] });
+    p.start();
+    await p.join(timeout);
+    assert.equal(Atomics.load(shared, 0), 1, `join(${timeout}) returned before the child ended`);
+    assert.equal(p.exitCode, 0);
+  }
+});
+
+test('join(NaN) and join("1") are refused with ERR_MP_INVALID_TIMEOUT', T, async () => {
+  const p = new Process({ target: () => {} });
+  p.start();
+  await assert.rejects(p.join(Number.NaN), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_MP_INVALID_TIMEOUT');
+  await assert.rejects(p.join('1' as never), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_TIMEOUT');
+  await p.join();
+  assert.equal(p.exitCode, 0);
+});
