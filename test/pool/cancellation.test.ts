@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { Pool, TimeoutError } from '../../src/index.js';
-import { cube, record, recorded, slow, spinCounting, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, record, recorded, slow, spinCounting, startThenSleep, workerThreadId } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/pool/observe.js';
 
 const T = { timeout: 20_000 };
@@ -70,8 +70,9 @@ test('aborting a running task stops it (its worker is replaced); the pool stays 
   try {
     const before = await pool.apply(workerThreadId);
     const controller = new AbortController();
-    const running = pool.apply(slow, [5000, 1], { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const running = pool.apply(startThenSleep, [word, 5000, 1], { signal: controller.signal });
+    await until('the task to start', () => Atomics.load(word, 0) === 1);
     const started = performance.now();
     controller.abort();
     const error = await running.then(
@@ -104,8 +105,12 @@ test('aborting a map stops all its chunks', T, async () => {
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
-    const mapped = pool.starmap(slow, Array.from({ length: 6 }, (_, i): [number, number] => [5000, i]), 1, { signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('stop the map')), 100);
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const mapped = pool.starmap(startThenSleep, Array.from({ length: 6 }, (_, i): [Int32Array, number, number] => [word, 5000, i]), 1, {
+      signal: controller.signal,
+    });
+    await until('a chunk to run on each worker', () => Atomics.load(word, 0) === 2);
+    controller.abort(new Error('stop the map'));
     const started = performance.now();
     await assert.rejects(mapped, { message: 'stop the map' });
     assert.ok(performance.now() - started < 3000);
@@ -133,9 +138,10 @@ test('one signal shared by running and queued tasks: aborting rejects them all, 
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
-    const tasks = Array.from({ length: 6 }, (_, i) => pool.apply(slow, [5000, i], { signal: controller.signal }));
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const tasks = Array.from({ length: 6 }, (_, i) => pool.apply(startThenSleep, [word, 5000, i], { signal: controller.signal }));
     const unrelated = pool.apply(slow, [300, 99]);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('a task to run on each worker', () => Atomics.load(word, 0) === 2);
     const reason = new Error('cancel all');
     controller.abort(reason);
     const outcomes = await Promise.allSettled(tasks);

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Process } from '../../src/index.js';
-import { spin, sleepThenStore } from '../fixtures/process/targets.js';
+import { spin, spinStarted, sleepThenStore } from '../fixtures/process/targets.js';
+import { until } from '../fixtures/pool/observe.js';
 
 const T = { timeout: 20_000 };
 
@@ -67,9 +68,10 @@ test('join(timeout) returns as soon as the child ends, before the timeout', T, a
 });
 
 test('terminate(): exitCode -15', T, async () => {
-  const p = new Process({ target: spin });
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: spinStarted, args: [started] });
   p.start();
-  await p.join(50);
+  await until('the child to run', () => Atomics.load(started, 0) === 1);
   assert.equal(p.isAlive(), true);
   p.terminate();
   await p.join();
@@ -80,9 +82,10 @@ test('terminate(): exitCode -15', T, async () => {
 });
 
 test('kill(): exitCode -9', T, async () => {
-  const p = new Process({ target: spin });
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: spinStarted, args: [started] });
   p.start();
-  await p.join(50);
+  await until('the child to run', () => Atomics.load(started, 0) === 1);
   p.kill();
   await p.join();
   assert.equal(p.exitCode, -9);
