@@ -79,19 +79,30 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   }
 
   next(): Promise<IteratorResult<R>> {
-    return quietWhen(this.#next(), this.#quiet);
+    // A result already here is handed out without the async machinery (the common case when streaming).
+    const outcome = this.#stopped ? undefined : this.#take();
+    if (outcome === undefined) return quietWhen(this.#next(), this.#quiet);
+    try {
+      return Promise.resolve(this.#deliver(outcome));
+    } catch (error) {
+      const rejected = Promise.reject(error);
+      if (this.#quiet()) rejected.catch(() => {});
+      return rejected;
+    }
+  }
+
+  #deliver(outcome: ItemOutcome): IteratorResult<R> {
+    this.#delivered += 1;
+    void this.#fill();
+    if (outcome.ok) return { done: false, value: outcome.value as R };
+    throw outcome.error;
   }
 
   async #next(): Promise<IteratorResult<R>> {
     for (;;) {
       if (this.#stopped) return { done: true, value: undefined };
       const outcome = this.#take();
-      if (outcome !== undefined) {
-        this.#delivered += 1;
-        void this.#fill();
-        if (outcome.ok) return { done: false, value: outcome.value as R };
-        throw outcome.error;
-      }
+      if (outcome !== undefined) return this.#deliver(outcome);
       if (this.#sourceDone && this.#delivered === this.#read) {
         if (this.#sourceError !== undefined) {
           const { error } = this.#sourceError;

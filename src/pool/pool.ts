@@ -1,6 +1,8 @@
 /**
  * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
- * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`.
+ * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`; how
+ * arguments and options are checked is `options.ts`; how outcomes reach user code (a throwing callback,
+ * a rejection caused by `terminate()`) is `delivery.ts`.
  */
 import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { cpuCount } from '../runtime/cpu-count.js';
@@ -59,8 +61,9 @@ export interface TaskOptions {
    */
   timeout?: number;
   /**
-   * `apply` only: buffers in the arguments to move into the worker instead of copying (zero-copy; they
-   * become unusable here), as `postMessage`'s transfer list.
+   * `apply` only: buffers (or ports) in the arguments to move into the worker instead of copying
+   * (zero-copy; they become unusable here), as `postMessage`'s transfer list. A `SharedArrayBuffer` may be
+   * listed: it is shared anyway. Anything else is a `TypeError` at the call.
    */
   transfer?: readonly TransferItem[];
   /**
