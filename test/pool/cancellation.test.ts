@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { Pool, TimeoutError } from '../../src/index.js';
 import { cube, record, recorded, slow, spinCounting, startThenSleep, workerThreadId } from '../fixtures/pool/tasks.js';
-import { until } from '../fixtures/pool/observe.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../../src/index.js';
 import { cube, identity } from '../fixtures/pool/tasks.js';
-import { within } from '../fixtures/pool/observe.js';
+import { within } from '../fixtures/until.js';
 
 const T = { timeout: 30_000 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../../src/index.js';
 import { cube, failingInit, failingInitCounted, initStore, readInit, workerThreadId } from '../fixtures/pool/tasks.js';
-import { until } from '../fixtures/pool/observe.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 

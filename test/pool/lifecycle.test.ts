@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../../src/index.js';
 import { cube, identity, slow, startThenSleep } from '../fixtures/pool/tasks.js';
-import { until } from '../fixtures/pool/observe.js';
+import { until } from '../fixtures/until.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 20_000 };

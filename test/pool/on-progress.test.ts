@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../../src/index.js';
 import { cube } from '../fixtures/pool/tasks.js';
-import { within } from '../fixtures/pool/observe.js';
+import { within } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Process } from '../../src/index.js';
 import { spin, spinStarted, sleepThenStore } from '../fixtures/process/targets.js';
-import { until } from '../fixtures/pool/observe.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 
