@@ -172,3 +172,17 @@ export function misuse<E extends Error>(
   error.code = code;
   return error;
 }
+
+/**
+ * How a misuse message names a wrong value: `the string "2"`, `number -1`, `null`, `an object`,
+ * `an array`. One style for every argument check (`<name> must be …, not <this>`).
+ *
+ * @example `describeValue('2') // 'the string "2"'`
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return 'a function';
+  return typeof value === 'object' ? `an object (${Object.prototype.toString.call(value)})` : `${typeof value} ${String(value)}`;
+}

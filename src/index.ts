@@ -69,7 +69,7 @@ export { SimpleQueue } from './queues/simple-queue.js';
 export { Pipe, Connection } from './queues/pipe.js';
 
 // --- pool ---
-export { Pool, type PoolOptions, type TaskOptions, type PoolFunction } from './pool/pool.js';
+export { Pool, type PoolOptions, type TaskOptions, type PoolFunction, type TransferItem } from './pool/pool.js';
 export { AsyncResult, type Callbacks } from './pool/async-result.js';
 
 // The context objects carry this whole namespace.

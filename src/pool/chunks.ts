@@ -21,7 +21,6 @@
  * is unambiguous.
  */
 import { deserializeThrown } from '../transport/remote-error.js';
-import { misuse } from '../errors.js';
 import { Outcome, type ChunkOutcome } from './protocol.js';
 
 // Guided chunks never get smaller than this fraction of a worker's share of the input: the end is
@@ -37,13 +36,6 @@ export function chunkSizeAt(start: number, length: number, processes: number, ch
   if (chunksize !== undefined) return Math.min(chunksize, remaining);
   const floor = Math.ceil((length / processes) * GUIDED_FLOOR_PER_SHARE);
   return Math.min(remaining, Math.max(floor, Math.ceil(remaining / (4 * processes))));
-}
-
-/** Throws Python's error for a chunk size that is not a positive integer. */
-export function checkChunksize(chunksize: number): void {
-  if (!Number.isInteger(chunksize) || chunksize < 1) {
-    throw misuse(RangeError, 'ERR_MP_CHUNKSIZE', `Chunksize must be 1+, not ${String(chunksize)}`);
-  }
 }
 
 /** One item's outcome: `ok` with its value, or its error. */

@@ -1,18 +1,31 @@
 /**
  * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
- * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`.
+ * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`; how
+ * arguments and options are checked is `options.ts`; how outcomes reach user code (a throwing callback,
+ * a rejection caused by `terminate()`) is `delivery.ts`.
  */
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { cpuCount } from '../runtime/cpu-count.js';
 import { assertMayStartChildren } from '../runtime/identity.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
 import { pack } from '../transport/payload.js';
 import { misuse } from '../errors.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Transferred } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, checkChunksize, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
+import { allNumbers, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
+import { quietWhen, runUserCallback } from './delivery.js';
+import {
+  checkArgs,
+  checkChunksize,
+  checkFunction,
+  checkIterable,
+  checkPoolOptions,
+  checkStarmapItems,
+  checkTaskOptions,
+  type TaskSettings,
+} from './options.js';
 
 /** Options of `new Pool({...})`, as Python's keyword arguments. */
 export interface PoolOptions {
@@ -28,18 +41,35 @@ export interface PoolOptions {
   resourceLimits?: ResourceLimits;
 }
 
+/**
+ * What a task's `transfer` list takes: an `ArrayBuffer` or a `MessagePort` moves into the worker; a
+ * `SharedArrayBuffer` is shared anyway, so it may be listed and is left out. (Our own type: Node's
+ * `TransferListItem` is gone from current `@types/node`.)
+ */
+export type TransferItem = ArrayBuffer | SharedArrayBuffer | MessagePort;
+
 /** Per-call options. */
 export interface TaskOptions {
-  /** Aborting removes queued tasks and stops running ones (their worker is replaced). */
+  /**
+   * Aborting removes queued tasks and stops running ones; a running one rejects once its worker has
+   * exited (a replacement starts).
+   */
   signal?: AbortSignal;
-  /** Milliseconds a task may run, counted from when it starts; then it is stopped with `TimeoutError`. */
+  /**
+   * Milliseconds a task may run, counted from when it starts; then it is stopped with `TimeoutError`,
+   * which arrives once its worker has exited. `undefined` or `Infinity`: no limit.
+   */
   timeout?: number;
   /**
-   * `apply` only: buffers in the arguments to move into the worker instead of copying (zero-copy; they
-   * become unusable here), as `postMessage`'s transfer list.
+   * `apply` only: buffers (or ports) in the arguments to move into the worker instead of copying
+   * (zero-copy; they become unusable here), as `postMessage`'s transfer list. A `SharedArrayBuffer` may be
+   * listed: it is shared anyway. Anything else is a `TypeError` at the call.
    */
-  transfer?: readonly TransferListItem[];
-  /** Called as items finish: `(done, total)`; `total` is `undefined` for `imap` until the input ends. */
+  transfer?: readonly TransferItem[];
+  /**
+   * Called as items finish: `(done, total)`; `total` is `undefined` for `imap`. If it throws, the error is
+   * reported on stderr and the result is unaffected.
+   */
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
@@ -72,30 +102,20 @@ export class Pool {
   readonly processes: number;
   readonly #scheduler: Scheduler;
   #state: State = 'run';
+  /** The `imap`s still reading their input: `close()` lets them finish, `terminate()` stops them. */
+  readonly #iterators = new Set<IMapIterator<unknown>>();
+  /** Rejections once terminated are the caller's to handle, never an unhandled-rejection crash. */
+  readonly #quiet = (): boolean => this.#state === 'terminate';
 
   constructor(processesOrOptions?: number | PoolOptions) {
-    const options: PoolOptions =
-      typeof processesOrOptions === 'object' && processesOrOptions !== null
-        ? processesOrOptions
-        : { processes: processesOrOptions as number | undefined };
-    const processes = options.processes ?? cpuCount();
-    if (!Number.isInteger(processes) || processes < 1) {
-      throw misuse(RangeError, 'ERR_MP_POOL_SIZE', `Number of processes must be at least 1 (and a whole number), not ${String(processes)}`);
-    }
-    const max = options.maxTasksPerChild ?? null;
-    if (max !== null && (!Number.isInteger(max) || max < 1)) {
-      throw misuse(RangeError, 'ERR_MP_MAX_TASKS', `maxTasksPerChild must be a positive integer or null, not ${String(max)}`);
-    }
-    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
-      throw new TypeError('initargs must be an array of the initializer\'s arguments');
-    }
+    const options = checkPoolOptions(processesOrOptions, cpuCount);
     assertMayStartChildren();
-    this.processes = processes;
+    this.processes = options.processes;
     this.#scheduler = new Scheduler({
-      processes,
+      processes: options.processes,
       initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
-      initargs: pack(options.initargs ?? [], 'initargs'),
-      maxTasksPerChild: max,
+      initargs: pack(options.initargs, 'initargs'),
+      maxTasksPerChild: options.maxTasksPerChild,
       resourceLimits: options.resourceLimits,
     });
   }
@@ -109,13 +129,18 @@ export class Pool {
   apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, options?: TaskOptions): Promise<Awaited<R>> {
     try {
       this.#assertRunning();
-      const wire = toWireFunction(fn as Function | FunctionReference, 'fn');
-      const packed = pack(args ?? [], 'args');
-      return this.#run(wire, TaskMode.Apply, packed.value, packed.live, options).then(([outcome, value]) => {
-        if (outcome !== Outcome.Ok) throw value;
-        options?.onProgress?.(1, 1);
-        return value as Awaited<R>;
-      });
+      const settings = checkTaskOptions(options, 'apply');
+      const wire = this.#wire(fn);
+      const packed = pack(checkArgs(args), 'args');
+      const { onProgress } = settings;
+      const result = this.#run(wire, TaskMode.Apply, packed.value, packed.live, settings, undefined, settings.transfer).then(
+        ([outcome, value]) => {
+          if (outcome !== Outcome.Ok) throw value;
+          if (onProgress) runUserCallback('an onProgress callback', () => onProgress(1, 1));
+          return value as Awaited<R>;
+        },
+      );
+      return quietWhen(result, this.#quiet);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -148,7 +173,7 @@ export class Pool {
     chunksize?: number,
     options?: TaskOptions,
   ): Promise<Awaited<R>[]> {
-    return this.#mapChunks(fn as Function | FunctionReference, iterable, TaskMode.Map, chunksize, options) as Promise<Awaited<R>[]>;
+    return quietWhen(this.#mapChunks(fn, iterable, TaskMode.Map, chunksize, options), this.#quiet) as Promise<Awaited<R>[]>;
   }
 
   /** `map`, returning an `AsyncResult`. @example `const r = pool.mapAsync(cube, xs); await r.get();` */
@@ -171,9 +196,7 @@ export class Pool {
     chunksize?: number,
     options?: TaskOptions,
   ): Promise<Awaited<R>[]> {
-    return this.#mapChunks(fn as Function | FunctionReference, iterable, TaskMode.Starmap, chunksize, options) as Promise<
-      Awaited<R>[]
-    >;
+    return quietWhen(this.#mapChunks(fn, iterable, TaskMode.Starmap, chunksize, options), this.#quiet) as Promise<Awaited<R>[]>;
   }
 
   /** `starmap`, returning an `AsyncResult`. */
@@ -197,7 +220,7 @@ export class Pool {
     chunksize = 1,
     options?: TaskOptions,
   ): AsyncIterableIterator<Awaited<R>> {
-    return this.#iterate(fn as Function | FunctionReference, iterable, chunksize, true, options);
+    return this.#iterate(fn, iterable, chunksize, true, options);
   }
 
   /** Like `imap`, but yields results as they finish. */
@@ -207,24 +230,33 @@ export class Pool {
     chunksize = 1,
     options?: TaskOptions,
   ): AsyncIterableIterator<Awaited<R>> {
-    return this.#iterate(fn as Function | FunctionReference, iterable, chunksize, false, options);
+    return this.#iterate(fn, iterable, chunksize, false, options);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
 
-  /** No new work; workers exit once the queued work is done. */
+  /**
+   * No new work; workers exit once the queued work is done. An `imap` already started is not new work:
+   * it reads the rest of its input (at once, as Python's does) and delivers every result.
+   */
   close(): void {
     if (this.#state === 'run') {
       this.#state = 'close';
+      for (const iterator of this.#iterators) iterator.readAll();
       this.#scheduler.close();
     }
   }
 
-  /** Stops the workers now; every unfinished task rejects. */
+  /**
+   * Stops the workers now; every unfinished task rejects, and every `imap` ends (its pending `next()`
+   * calls reject). Those rejections reach whoever awaits them but are never reported as unhandled.
+   */
   async terminate(): Promise<void> {
     if (this.#state !== 'terminate') {
       this.#state = 'terminate';
-      await this.#scheduler.terminate(poolTerminated());
+      const error = poolTerminated();
+      for (const iterator of this.#iterators) iterator.abort(error);
+      await this.#scheduler.terminate(error);
     }
     await this.#scheduler.joined();
   }
@@ -251,14 +283,19 @@ export class Pool {
     if (broken !== undefined) throw broken;
   }
 
+  #wire(fn: unknown): WireFunction {
+    checkFunction(fn, 'fn');
+    return toWireFunction(fn as Function | FunctionReference, 'fn');
+  }
+
   #run(
     fn: WireFunction,
     mode: TaskMode,
     data: unknown,
     live: boolean,
-    options: TaskOptions | undefined,
+    options: TaskSettings,
     base?: number,
-    transfer?: TransferListItem[],
+    transfer?: Transferred[],
   ): Promise<[Outcome | 'error', unknown]> {
     return new Promise((resolve) => {
       this.#scheduler.submit({
@@ -266,9 +303,9 @@ export class Pool {
         mode,
         data,
         live,
-        timeout: options?.timeout,
-        signal: options?.signal,
-        transfer: transfer ?? (mode === TaskMode.Apply ? options?.transfer : undefined),
+        timeout: options.timeout,
+        signal: options.signal,
+        transfer,
         base,
         onResult: (outcome, value) => resolve([outcome, value]),
         onError: (error) => resolve(['error', error]),
@@ -277,16 +314,19 @@ export class Pool {
   }
 
   async #mapChunks(
-    fn: Function | FunctionReference,
-    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    fn: unknown,
+    input: unknown,
     mode: TaskMode,
-    chunksize: number | undefined,
-    options: TaskOptions | undefined,
+    requestedChunksize: unknown,
+    taskOptions: unknown,
   ): Promise<unknown[]> {
     this.#assertRunning();
-    const wire = toWireFunction(fn, 'fn');
-    if (chunksize !== undefined) checkChunksize(chunksize);
+    const options = checkTaskOptions(taskOptions, 'map');
+    const wire = this.#wire(fn);
+    const chunksize = checkChunksize(requestedChunksize);
+    const iterable = checkIterable(input);
     const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
+    if (mode === TaskMode.Starmap) checkStarmapItems(items);
     if (items.length === 0) return [];
     this.#assertRunning();
     const length = items.length;
@@ -312,11 +352,8 @@ export class Pool {
       };
       const finished = (count: number): void => {
         done += count;
-        try {
-          options?.onProgress?.(done, length);
-        } catch (error) {
-          reject(error);
-        }
+        const { onProgress } = options;
+        if (onProgress) runUserCallback('an onProgress callback', () => onProgress(done, length));
         if (done === length) {
           if (firstError !== undefined) reject(firstError.error);
           else resolve(results);
@@ -364,8 +401,8 @@ export class Pool {
               mode,
               data: block ?? records ?? (size === length ? source : source.slice(base, base + size)),
               live: packed.live,
-              timeout: options?.timeout,
-              signal: options?.signal,
+              timeout: options.timeout,
+              signal: options.signal,
               transfer: block === undefined ? undefined : [block.buffer as ArrayBuffer],
               base,
               onResult: (outcome, value) => settled(base, size, outcome, value),
@@ -381,18 +418,24 @@ export class Pool {
   }
 
   #iterate<R>(
-    fn: Function | FunctionReference,
-    iterable: Iterable<unknown> | AsyncIterable<unknown>,
-    chunksize: number,
+    fn: unknown,
+    input: unknown,
+    requestedChunksize: unknown,
     ordered: boolean,
-    options: TaskOptions | undefined,
+    taskOptions: unknown,
   ): AsyncIterableIterator<R> {
     this.#assertRunning();
-    checkChunksize(chunksize);
-    const wire = toWireFunction(fn, 'fn');
+    const options = checkTaskOptions(taskOptions, 'map');
+    const chunksize = checkChunksize(requestedChunksize) ?? 1;
+    const iterable = checkIterable(input);
+    const wire = this.#wire(fn);
     const mode = TaskMode.Map;
+    const { onProgress } = options;
     let done = 0;
-    return new IMapIterator<R>(iterable, {
+    // Until its input is read to the end, an imap holds the pool open: close() does not stop a started
+    // imap (as in Python), it makes it read the rest of its input at once.
+    const release = this.#scheduler.hold();
+    const iterator: IMapIterator<R> = new IMapIterator<R>(iterable, {
       chunksize,
       ordered,
       window: this.processes * 4,
@@ -409,9 +452,16 @@ export class Pool {
       },
       onItem: (count) => {
         done += count;
-        options?.onProgress?.(done, undefined);
+        if (onProgress) runUserCallback('an onProgress callback', () => onProgress(done, undefined));
       },
+      onInputEnd: () => {
+        this.#iterators.delete(iterator);
+        release();
+      },
+      quiet: this.#quiet,
     });
+    this.#iterators.add(iterator);
+    return iterator;
   }
 }
 
