@@ -40,7 +40,7 @@ import { RLock } from './rlock.js';
 
 // Control words (changed under the lock, except WAITING, which a leaving waiter decrements).
 const TICKET = 0; // the next waiter's ticket (wraps; compared by signed difference)
-const WAITING = 1; // slots in state WAITING
+const WAITING = 1; // slots in state WAITING (never less: an upper bound while one changes state)
 const HIGH = 2; // every slot in use is below this index
 
 // A slot: four words.
@@ -260,8 +260,10 @@ export class Condition extends Acquirable implements Shareable {
     const ticket = words[TICKET];
     words[TICKET] = (ticket + 1) | 0;
     slots[at + OWN_TICKET] = ticket;
-    Atomics.store(slots, at + STATE, WAITING_STATE);
+    // Counted before it shows as WAITING, so the count never reads below the WAITING slots: `#grant`'s
+    // one-pass shortcut relies on that.
     Atomics.add(words, WAITING, 1);
+    Atomics.store(slots, at + STATE, WAITING_STATE);
     return at;
   }
 
@@ -286,7 +288,7 @@ export class Condition extends Acquirable implements Shareable {
     const high = Math.min(words[HIGH], slots.length / SLOT_WORDS);
     let woken = 0;
     if (n >= Atomics.load(words, WAITING)) {
-      // Everyone eligible: one pass, in any order.
+      // No more waiting than it may wake: one pass, in any order.
       for (let at = 0; at < high * SLOT_WORDS; at += SLOT_WORDS) {
         if (Atomics.load(slots, at + STATE) === WAITING_STATE && before(slots[at + OWN_TICKET], bound)) {
           if (this.#wake(slots, at, bound)) woken++;
