@@ -13,8 +13,9 @@
  *   old design (one sequence word, sleep while it holds the value read) also woke a waiter that had
  *   released the lock but was not asleep yet, on top of the one notified.
  * - A timeout or an abort racing a notify neither loses nor duplicates the wakeup: if the notify
- *   won, the timed-out waiter returns true; the aborted one, which must reject, hands the grant on to
- *   the oldest waiter registered before that notify (the slot records the ticket counter at the grant).
+ *   won, the timed-out waiter returns true; the aborted one, which must reject, takes the lock back
+ *   and hands the grant on to the oldest waiter registered before that notify (the slot records the
+ *   ticket counter at the grant).
  * - `notify` never blocks (unlike Python's, which waits until the woken have acknowledged): an async
  *   waiter may live in the notifying thread, so waiting for it would deadlock.
  * - No thundering herd and no wasted wakeups: each sleeper sleeps on a word of its own.
@@ -180,10 +181,10 @@ export class Condition extends Acquirable implements Shareable {
       reason = error;
     }
     const grant = this.#leave(slots, at);
-    if (aborted && grant !== undefined) this.#grant(1, grant);
     await lock.restoreAsync(depth);
-    if (aborted) throw reason;
-    return grant !== undefined;
+    if (!aborted) return grant !== undefined;
+    if (grant !== undefined) this.#grant(1, grant);
+    throw reason;
   }
 
   /**
@@ -279,9 +280,9 @@ export class Condition extends Acquirable implements Shareable {
     return bound;
   }
 
-  // Grants up to `n` WAITING slots whose ticket came before `bound`, oldest first. Under the lock
-  // (notify), or from an aborted waiter passing its grant on: a slot registered meanwhile has a ticket
-  // after `bound`, and one leaving meanwhile makes the compare-and-swap fail.
+  // Lock held (by a notify, or by an aborted waiter handing its grant on): grants up to `n` WAITING
+  // slots whose ticket came before `bound`, oldest first. A waiter leaving meanwhile (its timeout) makes
+  // the compare-and-swap fail, and the next oldest is tried.
   #grant(n: number, bound: number): number {
     const words = this.words;
     const slots = this.#view();
