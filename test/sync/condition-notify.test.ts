@@ -65,7 +65,7 @@ test('notify(2) of 5 waiters wakes exactly 2; notifyAll wakes all 5', T, async (
 });
 
 test('async waiters in one thread: notify(3) of 10 wakes the 3 longest waiting; notifyAll the rest', T, async () => {
-  const cond = new Condition();
+  const cond = new Condition(new Lock()); // a Lock: an RLock would count this thread's tasks as one owner
   const results: (boolean | undefined)[] = new Array(10).fill(undefined);
   const waiters = results.map(async (_, k) => {
     await cond.acquireAsync();
