@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value } from '../../src/index.js';
 import { within } from '../fixtures/sync/run.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
 const reason = () => Object.assign(new Error('stop waiting'), { name: 'Stop' });
@@ -165,11 +166,7 @@ test('Condition.waitAsync: an abort rejects with the lock held again; a notify i
   const second = waiter(10_000);
   // Each waiter counts itself under the lock and lets go of it only inside waitAsync, so once both
   // have counted and the lock is free, both wait.
-  const deadline = performance.now() + 10_000;
-  while (registered < 2 || cond.lock.locked()) {
-    assert.ok(performance.now() < deadline, 'the waiters never started waiting');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await until('both waiters wait', () => registered === 2 && !cond.lock.locked());
   cond.acquire();
   assert.equal(cond.notify(1), 1); // the longest waiting: the one about to be aborted
   controller.abort(why); // before it has run: it must hand the notify on to the other

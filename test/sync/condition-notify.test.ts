@@ -4,13 +4,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Condition, Lock, Process } from '../../src/index.js';
 import { boundedBufferSide, condWaiter, REGISTERED, STOP, TIMED_OUT, WOKEN } from '../fixtures/sync/targets.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 180_000 };
 
 const shared = (words: number) => new Int32Array(new SharedArrayBuffer(words * 4));
 
-/** Spins (without sleeping: the point is to notify as soon as it can) until `ok()`, for at most 20 s. */
-function until(ok: () => boolean, what: string): void {
+/**
+ * Spins until `ok()`, for at most 20 s: `until` of `fixtures/until.ts` without its sleeps, because the
+ * point here is to notify the moment the last waiter lets go of the lock.
+ */
+function spinUntil(ok: () => boolean, what: string): void {
   const deadline = performance.now() + 20_000;
   while (!ok()) if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
 }
@@ -30,15 +34,15 @@ async function notifyRounds(waiters: number, plan: number[], async: boolean): Pr
     for (const n of plan) {
       // Try-lock in a spin, so the notify lands as soon as the last waiter lets go of the lock: often
       // before it is asleep (the moment the old design woke it on top of the one notified).
-      until(() => inWait() === waiters && cond.acquire(false), `${waiters} wait (round ${expected})`);
+      spinUntil(() => inWait() === waiters && cond.acquire(false), `${waiters} wait (round ${expected})`);
       const woke = cond.notify(n);
       cond.release();
       assert.equal(woke, Math.min(n, waiters), `notify(${n}) with ${waiters} waiting`);
       expected += woke;
-      until(() => Atomics.load(stats, WOKEN) >= expected, `${expected} woke`);
+      spinUntil(() => Atomics.load(stats, WOKEN) >= expected, `${expected} woke`);
       assert.equal(Atomics.load(stats, WOKEN), expected, `more waiters woke than notify(${n}) woke`);
     }
-    until(() => inWait() === waiters, 'all wait again');
+    spinUntil(() => inWait() === waiters, 'all wait again');
     assert.equal(Atomics.load(stats, WOKEN), expected, 'a waiter woke without a notify');
   } finally {
     Atomics.store(stats, STOP, 1);
@@ -67,24 +71,26 @@ test('notify(2) of 5 waiters wakes exactly 2; notifyAll wakes all 5', T, async (
 test('async waiters in one thread: notify(3) of 10 wakes the 3 longest waiting; notifyAll the rest', T, async () => {
   const cond = new Condition(new Lock()); // a Lock: an RLock would count this thread's tasks as one owner
   const results: (boolean | undefined)[] = new Array(10).fill(undefined);
+  const order: number[] = []; // in which order they started waiting (under the lock)
   const waiters = results.map(async (_, k) => {
     await cond.acquireAsync();
     try {
+      order.push(k);
       results[k] = await cond.waitAsync(30_000);
     } finally {
       cond.release();
     }
   });
-  // Each waiter lets go of the lock only inside waitAsync: once all ten ran, all ten wait.
-  for (let k = 0; k < 10; k++) await new Promise((resolve) => setImmediate(resolve));
+  // Each waiter lets go of the lock only inside waitAsync: once all ten are counted and the lock is
+  // free, all ten wait.
+  await until('10 waiters wait', () => order.length === 10 && !cond.locked());
   cond.acquire();
   assert.equal(cond.notify(3), 3);
   cond.release();
-  const deadline = performance.now() + 20_000;
-  while (results.filter((r) => r !== undefined).length < 3 && performance.now() < deadline) {
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  assert.deepEqual(results, [true, true, true, ...new Array(7).fill(undefined)]);
+  await until('3 waiters return', () => results.filter((r) => r !== undefined).length >= 3);
+  const woken = results.flatMap((r, k) => (r === undefined ? [] : [k]));
+  assert.deepEqual(woken, order.slice(0, 3).sort((a, b) => a - b), 'not the 3 longest waiting');
+  assert.ok(woken.every((k) => results[k] === true));
   cond.acquire();
   assert.equal(cond.notifyAll(), 7);
   cond.release();
