@@ -2,7 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { Process, Queue } from '../../src/index.js';
 import { runTs } from '../fixtures/process/subprocess.js';
+import { abandonGet } from '../fixtures/sync/targets.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/sync/${name}`, import.meta.url));
 const T = { timeout: 60_000 };
@@ -24,6 +26,14 @@ test('a script that abandons pending async waits (Promise.race with a timer) exi
     'Barrier.waitAsync timer',
     'end of script',
   ]);
+});
+
+test('a child whose target abandons a pending getAsync ends when its target returns', T, async () => {
+  const p = new Process({ target: abandonGet, args: [new Queue()] });
+  p.start();
+  await p.join(20_000);
+  assert.equal(p.isAlive(), false, 'the abandoned wait kept the child alive');
+  assert.equal(p.exitCode, 0);
 });
 
 test('a script whose only work is waits that a live child or a busy pool ends runs until they settle', T, async () => {
