@@ -27,12 +27,18 @@ async function runProcess(payload: ProcessPayload): Promise<number> {
   } finally {
     setBootstrapping(false);
   }
+  // The child lives while its target runs, even when all the target awaits is a wait on shared memory
+  // (a pending async wait keeps no thread alive by itself): the parent, alive while this child runs,
+  // may end that wait.
+  const running = setInterval(() => {}, 1 << 30);
   try {
     await target?.(...args);
     return 0;
   } catch (error) {
     reportChildError(currentProcess().name, error);
     return 1;
+  } finally {
+    clearInterval(running);
   }
 }
 
