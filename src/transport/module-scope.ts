@@ -1,21 +1,24 @@
 /**
  * What a function needs from its module to run elsewhere: the parent side of shipping a function with
- * its globals, as cloudpickle does for Python.
+ * its globals, as cloudpickle does for Python (the worker side is `scope-compile.ts`).
  *
- * The module's source, as V8 compiled it (so TypeScript run under tsx and tsc's CommonJS output work
- * alike), is parsed with acorn and its scopes resolved with eslint-scope. Every outer variable the
+ * The module's source, as V8 compiled it (so TypeScript run under tsx and tsc's output of any target
+ * work alike), is parsed with acorn and its scopes resolved with eslint-scope. Every outer variable the
  * function uses must be a top-level binding of its module, and each of those is one of:
  * - an import (`import { createHash } from 'node:crypto'`): the worker imports it again, resolved from
  *   the function's own module;
  * - a function, a class, or a variable whose initialiser is code rather than state (a function or
- *   class expression, `require('x')`, tsc's `var __x = (this && this.__x) || …` helpers, a global's
- *   property such as `Object.defineProperty`): its source is shipped along, recursively, so mutual
- *   recursion and compiled helpers (`__awaiter`, `__using`, `__importDefault`) travel too;
+ *   class expression, `require('x')`, tsc's `var __x = (this && this.__x) || …` helpers and ES5 class
+ *   IIFEs, a global's property such as `Object.defineProperty`, another top-level binding): its source
+ *   is shipped along, recursively, so mutual recursion and compiled helpers (`__awaiter`, `__using`,
+ *   `__importDefault`, `__decorate` with its `C = __decorate([…], C)` statement) travel too;
  * - any other variable never assigned again (a `const`, or a `let` nobody reassigns): its value, read
  *   through the inspector when the function first crosses, travels as a snapshot.
- * Anything else (a reassigned `let`, a local of an enclosing function, `exports`) is refused with the
- * variable named. Each source piece keeps its line and column, so the worker can compile it at the
- * same place in the same file: stack frames then point into the user's module.
+ * A variable assigned after its declaration qualifies only when every assignment is top-level code that
+ * travels too (tsc's decorators). Anything else (a reassigned `let`, a local of an enclosing function,
+ * `exports`) is refused with the variable named. Each source piece keeps its line and column, so the
+ * worker can compile it at the same place in the same file: stack frames then point into the user's
+ * module.
  */
 import { createRequire } from 'node:module';
 import type * as Acorn from 'acorn';
