@@ -1,21 +1,24 @@
 /**
  * What a function needs from its module to run elsewhere: the parent side of shipping a function with
- * its globals, as cloudpickle does for Python.
+ * its globals, as cloudpickle does for Python (the worker side is `scope-compile.ts`).
  *
- * The module's source, as V8 compiled it (so TypeScript run under tsx and tsc's CommonJS output work
- * alike), is parsed with acorn and its scopes resolved with eslint-scope. Every outer variable the
+ * The module's source, as V8 compiled it (so TypeScript run under tsx and tsc's output of any target
+ * work alike), is parsed with acorn and its scopes resolved with eslint-scope. Every outer variable the
  * function uses must be a top-level binding of its module, and each of those is one of:
  * - an import (`import { createHash } from 'node:crypto'`): the worker imports it again, resolved from
  *   the function's own module;
  * - a function, a class, or a variable whose initialiser is code rather than state (a function or
- *   class expression, `require('x')`, tsc's `var __x = (this && this.__x) || …` helpers, a global's
- *   property such as `Object.defineProperty`): its source is shipped along, recursively, so mutual
- *   recursion and compiled helpers (`__awaiter`, `__using`, `__importDefault`) travel too;
+ *   class expression, `require('x')`, tsc's `var __x = (this && this.__x) || …` helpers and ES5 class
+ *   IIFEs, a global's property such as `Object.defineProperty`, another top-level binding): its source
+ *   is shipped along, recursively, so mutual recursion and compiled helpers (`__awaiter`, `__using`,
+ *   `__importDefault`, `__decorate` with its `C = __decorate([…], C)` statement) travel too;
  * - any other variable never assigned again (a `const`, or a `let` nobody reassigns): its value, read
  *   through the inspector when the function first crosses, travels as a snapshot.
- * Anything else (a reassigned `let`, a local of an enclosing function, `exports`) is refused with the
- * variable named. Each source piece keeps its line and column, so the worker can compile it at the
- * same place in the same file: stack frames then point into the user's module.
+ * A variable assigned after its declaration qualifies only when every assignment is top-level code that
+ * travels too (tsc's decorators). Anything else (a reassigned `let`, a local of an enclosing function,
+ * `exports`) is refused with the variable named. Each source piece keeps its line and column, so the
+ * worker can compile it at the same place in the same file: stack frames then point into the user's
+ * module.
  */
 import { createRequire } from 'node:module';
 import type * as Acorn from 'acorn';
@@ -164,6 +167,7 @@ export function planScope(site: FunctionSite, isGlobal: (name: string) => boolea
   const pieces = new Map<Node, ScopePiece>();
   const problems: { name: string; reason: string }[] = [];
   const seen = new Set<string>();
+  const laterWrites: EslintScope.Reference[] = [];
 
   const refuse = (name: string, reason: string): void => {
     if (!problems.some((p) => p.name === name)) problems.push({ name, reason });
@@ -192,13 +196,22 @@ export function planScope(site: FunctionSite, isGlobal: (name: string) => boolea
         const specifier = definition.node;
         const statement = definition.parent as unknown as Acorn.ImportDeclaration;
         imports.push({ local: name, specifier: String(statement.source.value), imported: importedName(specifier as unknown as Node) });
-      } else if (variable.references.some((r) => r.isWrite() && !r.init)) {
-        refuse(name, 'a variable that is assigned again after its declaration');
-      } else if (binding !== undefined && binding.shipsAsCode) {
+        continue;
+      }
+      const writes = variable.references.filter((r) => r.isWrite() && !r.init);
+      if (binding !== undefined && binding.shipsAsCode) {
+        // Assignments made while the module's top level runs are fine if they travel too (checked below).
+        laterWrites.push(...writes);
         if (!pieces.has(binding.node)) {
           pieces.set(binding.node, piece(analysis, binding));
           visit(binding.range, false);
+          for (const statement of binding.decorations) {
+            pieces.set(statement, { ...position(analysis, statement.start), prefix: '', text: analysis.source.slice(statement.start, statement.end), suffix: '' });
+            visit([statement.start, statement.end], false);
+          }
         }
+      } else if (writes.length > 0) {
+        refuse(name, 'a variable that is assigned again after its declaration');
       } else {
         captured.push(name);
       }
@@ -207,6 +220,12 @@ export function planScope(site: FunctionSite, isGlobal: (name: string) => boolea
 
   const ownRange: [number, number] = [fnNode.start, fnNode.end];
   visit(ownRange, true);
+  const shipped = [...pieces.keys()];
+  for (const write of laterWrites) {
+    const at = write.identifier as unknown as Node;
+    const travels = write.from === analysis.top && shipped.some((node) => node.start <= at.start && at.end <= node.end);
+    if (!travels) refuse(write.identifier.name, 'a variable that is assigned again after its declaration');
+  }
   if (problems.length > 0) return new ScopeRefusal(problems);
 
   const own = [...topLevel.values()].find((b) => b.shipsAsCode && b.functionNode === fnNode);
@@ -270,6 +289,8 @@ interface TopLevelBinding {
   readonly shipsAsCode: boolean;
   /** The function this binding names, when it is one. */
   readonly functionNode: Node | undefined;
+  /** tsc's legacy decorators, `C = __decorate([…], C);`: statements that travel with the class. */
+  readonly decorations: Node[];
 }
 
 function topLevelDeclarations(analysis: ModuleAnalysis): Map<string, TopLevelBinding> {
@@ -289,12 +310,13 @@ function topLevelDeclarations(analysis: ModuleAnalysis): Map<string, TopLevelBin
         suffix: '',
         shipsAsCode: true,
         functionNode: declaration,
+        decorations: [],
       });
     } else if (declaration.type === 'VariableDeclaration') {
       const single = declaration.declarations.length === 1;
       for (const declarator of declaration.declarations) {
-        if (declarator.id.type !== 'Identifier' || declarator.init === null || declarator.init === undefined) continue;
-        const init = declarator.init;
+        if (declarator.id.type !== 'Identifier') continue;
+        const init = declarator.init ?? null;
         const node: Node = single ? declaration : declarator;
         bindings.set(declarator.id.name, {
           name: declarator.id.name,
@@ -302,13 +324,32 @@ function topLevelDeclarations(analysis: ModuleAnalysis): Map<string, TopLevelBin
           range: [declarator.start, declarator.end],
           prefix: single ? '' : `${declaration.kind} `,
           suffix: single ? '' : ';',
-          shipsAsCode: isCode(init, analysis),
-          functionNode: unwrapFunction(init),
+          // `var C_1;` is assigned, if at all, by statements that must travel with it.
+          shipsAsCode: init === null || isCode(init, analysis),
+          functionNode: init === null ? undefined : unwrapFunction(init),
+          decorations: [],
         });
       }
     }
   }
+  for (const statement of analysis.program.body) {
+    const name = decoratedName(statement);
+    if (name !== undefined) bindings.get(name)?.decorations.push(statement);
+  }
   return bindings;
+}
+
+/** `C = __decorate([…], C);` → `'C'` (tsc's legacy decorators; esbuild's `__decorateElement` too). */
+function decoratedName(statement: Node): string | undefined {
+  if (statement.type !== 'ExpressionStatement') return undefined;
+  const assignment = statement.expression;
+  if (assignment.type !== 'AssignmentExpression' || assignment.operator !== '=' || assignment.left.type !== 'Identifier') return undefined;
+  let call = assignment.right;
+  // `C = C_1 = __decorate([…], C);`
+  while (call.type === 'AssignmentExpression' && call.operator === '=' && call.left.type === 'Identifier') call = call.right;
+  if (call.type !== 'CallExpression' || call.callee.type !== 'Identifier' || !/^__decorate/.test(call.callee.name)) return undefined;
+  const last = call.arguments.at(-1);
+  return last?.type === 'Identifier' && last.name === assignment.left.name ? last.name : undefined;
 }
 
 function piece(analysis: ModuleAnalysis, binding: TopLevelBinding): ScopePiece {
@@ -341,7 +382,11 @@ function isRequireCall(node: Node): boolean {
 
 /** An initialiser that is code rather than state: evaluating it again in the worker is the same. */
 function isCode(init: Node, analysis: ModuleAnalysis): boolean {
+  // tsc's `let C = C_1 = class C {…}`
+  if (init.type === 'AssignmentExpression' && init.operator === '=' && init.left.type === 'Identifier') return isCode(init.right, analysis);
   if (unwrapFunction(init) !== undefined) return true;
+  // Another top-level binding (`let Greeter = _Greeter`): the same value there, whatever it is.
+  if (init.type === 'Identifier') return analysis.top.variables.some((v) => v.name === init.name);
   if (isRequireCall(init)) return true;
   // tsc's `__importDefault(require("x"))`, esbuild's `__toESM(require("x"))`
   if (init.type === 'CallExpression' && init.callee.type === 'Identifier' && init.arguments.length >= 1 && isRequireCall(init.arguments[0] as Node)) return true;
@@ -365,11 +410,18 @@ function returnsFunction(callee: Node): boolean {
   if (callee.body.type !== 'BlockStatement') return false;
   const last = callee.body.body.at(-1);
   if (last?.type !== 'ReturnStatement' || last.argument === null || last.argument === undefined) return false;
-  const returned = last.argument as Node;
+  let returned = last.argument as Node;
+  // tsc's class decorators: `let C = (() => { …; var C = class {…}; …; return C = _classThis; })()`
+  if (returned.type === 'AssignmentExpression' && returned.left.type === 'Identifier') returned = returned.left;
   if (isFunctionLike(returned)) return true;
   return (
     returned.type === 'Identifier' &&
-    callee.body.body.some((statement) => (statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') && statement.id?.name === returned.name)
+    callee.body.body.some(
+      (statement) =>
+        ((statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') && statement.id?.name === returned.name) ||
+        (statement.type === 'VariableDeclaration' &&
+          statement.declarations.some((d) => d.id.type === 'Identifier' && d.id.name === returned.name && d.init != null && isFunctionLike(d.init as Node))),
+    )
   );
 }
 

@@ -13,7 +13,7 @@ import { runNode, runTs, type RunResult } from '../fixtures/process/subprocess.j
 const T = { timeout: 120_000 };
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fixtures = fileURLToPath(new URL('../fixtures/transport/entry/', import.meta.url));
-const sources = ['program.ts', 'util.ts', 'bootstrap-program.ts', 'starts-pool.ts', 'fast-path.ts', 'process-error.ts'];
+const sources = ['program.ts', 'util.ts', 'bootstrap-program.ts', 'starts-pool.ts', 'fast-path.ts', 'process-error.ts', 'decorators.ts'];
 let scratch: string;
 const compiled = ['esm', 'cjs', 'cjs-es5'] as const;
 
@@ -38,11 +38,11 @@ async function compileWith(flavour: (typeof compiled)[number]): Promise<void> {
       : ['--module', 'commonjs', '--moduleResolution', 'node10', '--esModuleInterop'];
   // ES5: tsc's __awaiter and __generator helpers, classes as functions, `using` through its helpers.
   if (flavour === 'cjs') options.push('--target', 'es2022');
-  if (flavour === 'cjs-es5') options.push('--target', 'es5', '--downlevelIteration', '--ignoreDeprecations', '5.0');
+  if (flavour === 'cjs-es5') options.push('--target', 'es5', '--downlevelIteration', '--ignoreDeprecations', '5.0', '--experimentalDecorators');
   const files = sources.filter((f) => flavour === 'esm' || f !== 'fast-path.ts').map((f) => join(fixtures, f));
   // Type errors (the package's types are not resolved from the scratch directory) do not stop emitting.
   await runNode([], join(repo, 'node_modules/typescript/bin/tsc'), [
-    ...options, '--lib', 'es2023,esnext.disposable', '--types', 'node', '--skipLibCheck',
+    ...options, '--lib', 'es2023,esnext.disposable,esnext.decorators', '--types', 'node', '--skipLibCheck',
     '--rootDir', fixtures, '--outDir', out, ...files,
   ], 60_000);
   for (const file of sources) {
@@ -142,3 +142,15 @@ for (const flavour of ['tsx', 'esm'] as const) {
     assert.deepEqual(outcome, { first: 27, sessions: 0, parsers: [] });
   });
 }
+
+for (const flavour of ['esm', 'cjs', 'cjs-es5'] as const) {
+  test(`a decorated class crosses with tsc's decorator helpers (${flavour === 'cjs-es5' ? 'legacy decorators, ES5' : flavour})`, T, async () => {
+    assert.deepEqual(output(await run(flavour, 'decorators')), { here: 'hi, tagged', there: 'hi, tagged' });
+  });
+}
+
+test('a class decorated by esbuild (tsx) is refused by name rather than shipped without its decoration', T, async () => {
+  const outcome = output(await run('tsx', 'decorators')) as { here: string; there: { refused: string } };
+  assert.equal(outcome.here, 'hi, tagged');
+  assert.match(outcome.there.refused, /^fn 'greet' uses variables from outside its body \(.*'_Greeter_decorators'.*\) that cannot travel with it/);
+});
