@@ -13,10 +13,9 @@ function f(name: string): void {
   console.log('hello', name);
 }
 
-// These use imports, so they cross by reference: the child imports this very file and takes the
-// export, as Python's spawn imports the main module. That is why the work below is guarded, as with
-// Python's `if __name__ == '__main__':`.
-export function info(title: string): void {
+// These use imports: they cross with what they use of this file (its imports are made again in the
+// child). Workers never import this entry script, so the work below needs no `if __name__ == '__main__':`.
+function info(title: string): void {
   const me = currentProcess();
   const parent = parentProcess();
   console.log(title);
@@ -25,18 +24,16 @@ export function info(title: string): void {
   console.log('process id:', `${me.name}, pid ${me.pid}, ident ${me.ident}`);
 }
 
-export function greet(name: string): void {
+function greet(name: string): void {
   info('function greet');
   console.log('hello', name);
 }
 
-export function square(x: number): number {
+function square(x: number): number {
   const result = x * x;
   console.log(`${currentProcess().name}: ${x} squared is ${result}`);
   return result;
 }
-
-const here = (name: string) => ({ module: import.meta.url, name });
 
 async function main(): Promise<void> {
   console.log('--- hello bob');
@@ -47,12 +44,12 @@ async function main(): Promise<void> {
 
   console.log('\n--- who is who');
   info('main line');
-  const q = new Process({ target: here('greet'), args: ['bob'] });
+  const q = new Process({ target: greet, args: ['bob'] });
   q.start();
   await q.join();
 
   console.log(`\n--- one process per core (${cpuCount()})`);
-  const workers = Array.from({ length: cpuCount() }, (_, i) => new Process({ target: here('square'), args: [i] }));
+  const workers = Array.from({ length: cpuCount() }, (_, i) => new Process({ target: square, args: [i] }));
   for (const w of workers) w.start();
   await Promise.all(workers.map((w) => w.join()));
   console.log('exit codes:', workers.map((w) => w.exitCode).join(' '));
@@ -68,4 +65,4 @@ async function main(): Promise<void> {
   if ([p, q, ...workers].some((w) => w.exitCode !== 0)) process.exitCode = 1;
 }
 
-if (currentProcess().name === 'MainProcess') await main();
+await main();

@@ -6,10 +6,12 @@
  * processes loses updates without the lock, and is exact with it.
  * Run on its own with `npx tsx examples/02-shared-value.ts` (after `npm run build`).
  */
-import { Array, Barrier, Process, Value, currentProcess } from 'multiprocessing';
+// `SharedArray` is Python's `Array` (also exported under that name); importing it as `Array` would
+// shadow the global `Array` in this module (`Array.from` would be gone).
+import { SharedArray, Barrier, Process, Value } from 'multiprocessing';
 
 // Self-contained functions (they use only their arguments): they cross by source.
-function f(n: Value<'d'>, a: Array<'i'>): void {
+function f(n: Value<'d'>, a: SharedArray<'i'>): void {
   n.value = 3.1415927;
   for (let i = 0; i < a.length; i++) a[i] = -a[i];
 }
@@ -43,7 +45,7 @@ async function race(target: typeof addLocked, times: number): Promise<{ value: n
 async function main(): Promise<void> {
   console.log('--- the tutorial: Value("d", 0.0) and Array("i", range(10))');
   const num = new Value('d', 0.0);
-  const arr = new Array('i', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const arr = new SharedArray('i', [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const p = new Process({ target: f, args: [num, arr] });
   p.start();
   await p.join();
@@ -84,4 +86,4 @@ async function main(): Promise<void> {
   if (exact.value !== 2 * times || num.value !== 3.1415927 || arr[9] !== -9) process.exitCode = 1;
 }
 
-if (currentProcess().name === 'MainProcess') await main();
+await main();

@@ -1,12 +1,12 @@
 /**
  * 03 · Sharing state: shared memory (Array)
  *
- * `Array` (also exported as `SharedArray`, for modules that must not shadow the global) is a real
+ * `SharedArray` (Python's `Array`, exported under that name too; importing it as `Array` would shadow the global) is a real
  * typed array over a SharedArrayBuffer: index it, iterate it, slice it, at typed-array speed, in every
  * process that receives it. `RawArray` has no lock; `'c'` arrays read as strings.
  * Run on its own with `npx tsx examples/03-shared-array.ts` (after `npm run build`).
  */
-import { Array as SharedArray, Process, RawArray, currentProcess } from 'multiprocessing';
+import { SharedArray, Process, RawArray } from 'multiprocessing';
 
 // Each worker adds 1 to every element, `rounds` times, holding the array's lock for each pass.
 function addOnes(a: SharedArray<'d'>, rounds: number): void {
@@ -69,4 +69,4 @@ async function main(): Promise<void> {
   if (a[0] !== 4000 || squares[11] !== 121 || name.value !== 'hello from the parent') process.exitCode = 1;
 }
 
-if (currentProcess().name === 'MainProcess') await main();
+await main();

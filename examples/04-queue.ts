@@ -4,7 +4,7 @@
  * Python's tutorial: "multiprocessing supports two types of communication channel between processes":
  * queues and pipes. Run on its own with `npx tsx examples/04-queue.ts` (after `npm run build`).
  */
-import { Pipe, Process, Queue, JoinableQueue, currentProcess, type Connection } from 'multiprocessing';
+import { Pipe, Process, Queue, JoinableQueue, type Connection } from 'multiprocessing';
 
 // Self-contained functions: they use only their arguments, so they cross by source. The queue and the
 // connection arrive in the child live, over the same shared memory.
@@ -62,4 +62,4 @@ async function main(): Promise<void> {
   if ([p, r, ...workers].some((w) => w.exitCode !== 0)) process.exitCode = 1;
 }
 
-if (currentProcess().name === 'MainProcess') await main();
+await main();

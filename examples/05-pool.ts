@@ -13,18 +13,16 @@ function f(x: number): number {
   return x * x;
 }
 
-// These use imports, so workers take them from this module by reference; the work below is guarded,
-// as with Python's `if __name__ == '__main__':`.
-export function whoAmI(): string {
+// These use imports: they cross with what they use of this file. Workers never import this entry
+// script, so the work below needs no `if __name__ == '__main__':`.
+function whoAmI(): string {
   return currentProcess().name;
 }
 
-export async function nap(ms: number): Promise<string> {
+async function nap(ms: number): Promise<string> {
   await sleep(ms);
   return `slept ${ms} ms`;
 }
-
-const here = (name: string) => ({ module: import.meta.url, name });
 
 async function main(): Promise<void> {
   {
@@ -48,14 +46,14 @@ async function main(): Promise<void> {
   console.log(await res.get(1000)); // prints "400"
 
   // evaluate "whoAmI()" asynchronously: prints the name of the worker that ran it
-  console.log(await pool.applyAsync<[], string>(here('whoAmI')).get(1000));
+  console.log(await pool.applyAsync(whoAmI).get(1000));
 
   // launching multiple evaluations asynchronously *may* use more workers
-  const multiple = Array.from({ length: 4 }, () => pool.applyAsync<[], string>(here('whoAmI')));
+  const multiple = Array.from({ length: 4 }, () => pool.applyAsync(whoAmI));
   console.log(await Promise.all(multiple.map((r) => r.get(1000))));
 
   // make a single worker sleep for 3 seconds
-  const sleepy = pool.applyAsync<[number], string>(here('nap'), [3000]);
+  const sleepy = pool.applyAsync(nap, [3000]);
   try {
     console.log(await sleepy.get(1000));
   } catch (error) {
@@ -71,4 +69,4 @@ async function main(): Promise<void> {
   console.log('Now the pool is closed and no longer available');
 }
 
-if (currentProcess().name === 'MainProcess') await main();
+await main();

@@ -148,9 +148,9 @@ function analyse(fn: Function, role: string): WireFunction {
     const exportName = exportNameOf(place, fn);
     if (exportName !== undefined) return { by: 'module', module: place.moduleUrl, name: exportName, source };
   }
-  // `import.meta` has no meaning outside module code, so such a function travels only by reference.
+  // A function that uses `import.meta` is shipped with its scope, where `import.meta` is provided.
   const usesImportMeta = /\bimport\s*\.\s*meta\b/.test(source);
-  const shipped = place === undefined || usesImportMeta ? undefined : withScope(fn, place, source, label);
+  const shipped = place === undefined ? undefined : withScope(fn, place, source, label);
   if (shipped !== undefined && !(shipped instanceof ScopeRefusal)) return shipped;
   if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {

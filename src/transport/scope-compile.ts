@@ -53,6 +53,23 @@ function absoluteSpecifier(specifier: string, file: string): string {
   return pathToFileURL(createRequire(path).resolve(specifier)).href;
 }
 
+// The `import` of `import.meta` (not of `import(...)` or of a declaration), and its stand-in.
+const IMPORT_META = /\bimport(?=\s*\.\s*meta\b)/g;
+const META_HOLDER = '__impt';
+
+/** What `import.meta` holds in the module `file`. */
+function importMetaOf(file: string): Record<string, unknown> {
+  const url = file.startsWith('file:') ? file : pathToFileURL(file).href;
+  const meta: Record<string, unknown> = { url };
+  if (url.startsWith('file:')) {
+    const filename = fileURLToPath(url);
+    meta.filename = filename;
+    meta.dirname = dirname(filename);
+    meta.resolve = (specifier: string): string => absoluteSpecifier(specifier, url);
+  }
+  return meta;
+}
+
 /** Lays the pieces out at their lines and columns, so positions in the compiled code are the file's. */
 function layOut(pieces: readonly ScopePiece[]): string {
   let text = '"use strict";';
@@ -125,7 +142,14 @@ export async function compileInScope(scope: WireScope, values: Record<string, un
     parameters.push(name);
     argumentsList.push(values[name]);
   }
-  const body = `${layOut(scope.pieces)}\n;return ${scope.result};`;
+  let body = `${layOut(scope.pieces)}\n;return ${scope.result};`;
+  if (IMPORT_META.test(body)) {
+    // `import.meta` exists only in module code: the keyword becomes a parameter of the same length, so
+    // columns stay the file's, and `import.meta` reads as it would in the user's module.
+    body = body.replace(IMPORT_META, META_HOLDER);
+    parameters.push(META_HOLDER);
+    argumentsList.push({ meta: importMetaOf(file) });
+  }
   const factory = compileIn(file, body, parameters);
   if (scope.mappings !== undefined) registerMappings(file + COMPILED_MARK, scope.mappings);
   const fn: unknown = factory(...argumentsList);
