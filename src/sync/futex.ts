@@ -36,8 +36,16 @@ export interface AbortOptions {
 }
 
 /**
- * The last argument of every async wait, as an object: `lock.acquireAsync({ timeout: 1000, signal })`.
- * Every async wait also takes the timeout alone, in Python's position: `lock.acquireAsync(1000)`.
+ * The last argument of every async wait, as an object. Every async wait also takes the timeout
+ * alone, in Python's position. A timeout ends the wait as the blocking form's does (false, `Empty`,
+ * `Full`…); an abort rejects with `signal.reason`.
+ *
+ * @example
+ * ```ts
+ * await lock.acquireAsync(1000);                                   // Python's position
+ * await lock.acquireAsync({ timeout: 1000, signal: ac.signal });   // or either alone
+ * const item = await queue.getAsync({ signal: AbortSignal.timeout(200) });
+ * ```
  */
 export interface WaitOptions extends AbortOptions {
   /** At most this many ms: `undefined`, `null` or `Infinity` wait forever, a negative number is 0. */

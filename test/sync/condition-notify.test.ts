@@ -142,3 +142,24 @@ test('a bounded buffer on two conditions over one lock: 2 producers, 3 consumers
   for (const p of ps) assert.equal(p.exitCode, 0);
   assert.deepEqual([...state], [0, 6_000, 6_000, 0]);
 });
+
+test('254 waiters at once; the next wait rejects with ERR_MP_CONDITION_WAITERS and the condition goes on', T, async () => {
+  const cond = new Condition(new Lock());
+  let waiting = 0;
+  const waiters = Array.from({ length: 254 }, async () => {
+    await cond.acquireAsync();
+    try {
+      waiting++;
+      return await cond.waitAsync(30_000);
+    } finally {
+      cond.release();
+    }
+  });
+  await until('254 wait', () => waiting === 254 && !cond.locked());
+  cond.acquire();
+  await assert.rejects(cond.waitAsync(10), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_MP_CONDITION_WAITERS');
+  assert.ok(cond.lock.locked(), 'the refused wait let go of the lock');
+  assert.equal(cond.notifyAll(), 254);
+  cond.release();
+  assert.deepEqual(new Set(await Promise.all(waiters)), new Set([true]));
+});
