@@ -46,11 +46,12 @@ async function main(): Promise<void> {
   console.log(await res.get(1000)); // prints "400"
 
   // evaluate "whoAmI()" asynchronously: prints the name of the worker that ran it
-  console.log(await pool.applyAsync(whoAmI).get(1000));
+  // (no timeout here: a worker's first call of a function loads its imports, which takes a moment)
+  console.log(await pool.applyAsync(whoAmI).get());
 
   // launching multiple evaluations asynchronously *may* use more workers
   const multiple = Array.from({ length: 4 }, () => pool.applyAsync(whoAmI));
-  console.log(await Promise.all(multiple.map((r) => r.get(1000))));
+  console.log(await Promise.all(multiple.map((r) => r.get())));
 
   // make a single worker sleep for 3 seconds
   const sleepy = pool.applyAsync(nap, [3000]);
