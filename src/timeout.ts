@@ -15,12 +15,13 @@ import { describeValue, misuse } from './errors.js';
 /** The longest delay a Node timer takes as it is. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function checkNumber(value: unknown, name: string): number {
+// `unbounded` says what `undefined` means for this kind of timeout, so the message names the fix.
+function checkNumber(value: unknown, name: string, unbounded: string): number {
   if (typeof value !== 'number') {
     throw misuse(
       TypeError,
       'ERR_MP_INVALID_TIMEOUT',
-      `${name} must be a number of milliseconds (or undefined to wait forever), not ${describeValue(value)}`,
+      `${name} must be a number of milliseconds (or undefined ${unbounded}), not ${describeValue(value)}`,
     );
   }
   if (Number.isNaN(value)) {
@@ -36,7 +37,7 @@ function checkNumber(value: unknown, name: string): number {
  */
 export function waitTimeout(value: unknown, name = 'timeout'): number {
   if (value === undefined || value === null) return Infinity;
-  const ms = checkNumber(value, name);
+  const ms = checkNumber(value, name, 'to wait forever');
   return ms < 0 ? 0 : ms;
 }
 
@@ -47,7 +48,7 @@ export function waitTimeout(value: unknown, name = 'timeout'): number {
  */
 export function limitTimeout(value: unknown, name = 'timeout'): number {
   if (value === undefined) return Infinity;
-  const ms = checkNumber(value, name);
+  const ms = checkNumber(value, name, 'for no limit');
   if (ms < 0) {
     throw misuse(RangeError, 'ERR_MP_INVALID_TIMEOUT', `${name} must be 0 or more milliseconds (or Infinity for no limit), not ${ms}`);
   }

@@ -5,7 +5,7 @@
 import { TimeoutError } from '../errors.js';
 import { misuse } from '../errors.js';
 import { startTimer, waitTimeout } from '../timeout.js';
-import { runUserCallback } from './delivery.js';
+import { quietWhen, runUserCallback } from './delivery.js';
 
 /** Callbacks of `applyAsync`/`mapAsync`. One that throws is reported on stderr; the result still settles. */
 export interface Callbacks<R> {
@@ -25,10 +25,15 @@ export interface Callbacks<R> {
  */
 export class AsyncResult<R> implements PromiseLike<R> {
   readonly #promise: Promise<R>;
+  readonly #quiet: () => boolean;
   #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
 
-  /** @internal Built by the pool from the promise of its task(s). */
-  constructor(promise: Promise<R>, callbacks: Callbacks<R> = {}) {
+  /**
+   * @internal Built by the pool from the promise of its task(s); `quiet()` is true once the pool was
+   * terminated (see delivery.ts).
+   */
+  constructor(promise: Promise<R>, callbacks: Callbacks<R> = {}, quiet: () => boolean = () => false) {
+    this.#quiet = quiet;
     this.#promise = promise.then(
       (value) => {
         this.#state = 'fulfilled';
@@ -58,7 +63,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
       return Promise.reject(error);
     }
     if (ms === Infinity || this.#state !== 'pending') return this.#promise;
-    return new Promise<R>((resolve, reject) => {
+    const waiting = new Promise<R>((resolve, reject) => {
       const timer = startTimer(() => reject(new TimeoutError(`the result was not ready within ${ms} ms`)), ms);
       this.#promise.then(
         (value) => {
@@ -71,6 +76,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
         },
       );
     });
+    return quietWhen(waiting, this.#quiet);
   }
 
   /** Waits until the result is ready, or `timeout` ms. Rejects only for a misused `timeout`. */

@@ -9,8 +9,10 @@
  *
  * The pool steers it from outside: after `close()` it reads the rest of its input at once (`readAll`),
  * as Python's task handler does, so every result still arrives and `join()` settles even if nobody is
- * iterating yet; after `terminate()` it stops reading (`abort`), and once the chunks in flight have
- * rejected, the next `next()` rejects with the termination error and the following ones are `done`.
+ * iterating yet (so, as in Python, an endless input must be ended with `break` or `return()` before
+ * the pool is closed and joined); after `terminate()` it stops reading (`abort`), and once the chunks
+ * in flight have rejected, the next `next()` rejects with the termination error and the following
+ * ones are `done`.
  */
 import { Fifo } from './fifo.js';
 import { forEachItem, type ItemOutcome } from './chunks.js';

@@ -155,7 +155,7 @@ export class Pool {
     args?: A,
     options?: TaskOptions & Callbacks<Awaited<R>>,
   ): AsyncResult<Awaited<R>> {
-    return new AsyncResult(this.apply(fn, args, options), options);
+    return new AsyncResult(this.apply(fn, args, options), options, this.#quiet);
   }
 
   // ---- many calls -------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ export class Pool {
     chunksize?: number,
     options?: TaskOptions & Callbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]> {
-    return new AsyncResult(this.map(fn, iterable, chunksize, options), options);
+    return new AsyncResult(this.map(fn, iterable, chunksize, options), options, this.#quiet);
   }
 
   /**
@@ -206,7 +206,7 @@ export class Pool {
     chunksize?: number,
     options?: TaskOptions & Callbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]> {
-    return new AsyncResult(this.starmap(fn, iterable, chunksize, options), options);
+    return new AsyncResult(this.starmap(fn, iterable, chunksize, options), options, this.#quiet);
   }
 
   /**

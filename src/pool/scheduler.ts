@@ -491,6 +491,8 @@ export class Scheduler {
 
   #onExit(pw: PoolWorker, code: number): void {
     this.#workers.delete(pw);
+    // Tasks stopped by terminating this worker (timeout, abort): it is gone now, so they may reject.
+    for (const settle of pw.stopped.splice(0)) settle();
     const all = pw.inflight.drain();
     this.#inflightCount -= all.length;
     const held = all.filter((entry) => !entry.done);
@@ -536,7 +538,6 @@ export class Scheduler {
     this.#retireIfIdle();
     if (this.#workers.size === 0 && (this.#closing || this.#broken !== undefined)) this.#resolveAllExited();
     this.#dispatch();
-    for (const settle of pw.stopped.splice(0)) settle();
   }
 
   /** Whether workers are still wanted: not closed, or closed with work queued or still to come. */

@@ -182,6 +182,6 @@ test('a program that terminates its pool before handling the promises it got doe
   const r = await runTs(script, [], 25_000);
   assert.equal(r.signal, null, 'the program was still running after 25 s');
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, `${Array.from({ length: 6 }, () => 'ERR_MP_POOL_TERMINATED').join(' ')}\n`);
+  assert.equal(r.stdout, `${Array.from({ length: 7 }, () => 'ERR_MP_POOL_TERMINATED').join(' ')}\n`);
   assert.equal(r.stderr, '');
 });
