@@ -7,7 +7,7 @@ import { spawnThread } from './runtime/spawn.js';
 import { reportChildError } from './runtime/report.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from './transport/function-ref.js';
 import { pack, type Packed } from './transport/payload.js';
-import { misuse } from './errors.js';
+import { describeValue, misuse } from './errors.js';
 import { startTimer, waitTimeout, type Timer } from './timeout.js';
 
 /** A function a child can run: exported from a module, self-contained, or an explicit `{ module, name }`. */
@@ -78,7 +78,9 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#daemon = options.daemon ?? currentProcess().daemon;
     this.#target = options.target === undefined ? null : toWireFunction(options.target, 'target');
     this.#args = (options.args ?? []) as A;
-    if (!Array.isArray(this.#args)) throw new TypeError('args must be an array of the target\'s arguments');
+    if (!Array.isArray(this.#args)) {
+      throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `args must be an array of the target's arguments, not ${describeValue(this.#args)}`);
+    }
   }
 
   /** Whether the child is a daemon; set it before `start()`. */

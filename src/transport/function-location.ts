@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import type { Session } from 'node:inspector';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Acorn from 'acorn';
+import { misuse } from '../errors.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -69,7 +70,7 @@ function post<T>(target: Session, method: string, params: object): T {
     result = value;
   });
   if (failure !== null) throw failure;
-  if (result === undefined) throw new Error(`inspector call ${method} did not answer synchronously`);
+  if (result === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', `inspector call ${method} did not answer synchronously`);
   return result;
 }
 

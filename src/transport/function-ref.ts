@@ -27,6 +27,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { describeValue, misuse } from '../errors.js';
 
 /** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
 export interface FunctionReference {
@@ -98,11 +99,6 @@ function entryScriptUrl(): string | undefined {
   return entry === undefined ? undefined : pathToFileURL(resolvePath(entry)).href;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
-  return `${typeof value} ${String(value)}`;
-}
 
 /**
  * Turns a function (or an explicit reference) into what crosses into a worker, or throws a `TypeError`
@@ -111,7 +107,7 @@ function describe(value: unknown): string {
 export function toWireFunction(fn: Function | FunctionReference, role: string): WireFunction {
   if (typeof fn !== 'function') {
     if (isReference(fn)) return { by: 'module', module: moduleSpecifier(fn.module), name: fn.name, source: null };
-    throw new TypeError(`${role} must be a function or a { module, name } reference, not ${describe(fn)}`);
+    throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `${role} must be a function or a { module, name } reference, not ${describeValue(fn)}`);
   }
   const cached = cache.get(fn);
   if (cached !== undefined) return cached;
@@ -127,7 +123,9 @@ function analyse(fn: Function, role: string): WireFunction {
   const label = fn.name && fn.name !== role ? `${role} '${fn.name}'` : role;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
-    throw new TypeError(
+    throw misuse(
+      TypeError,
+      'ERR_MP_FUNCTION_UNSENDABLE',
       `${label} is a native or bound function, which cannot be sent to a worker. ` +
         `Wrap it in a function of your own (exported from a module, or self-contained), ` +
         `or pass { module, name } for a function a module exports.`,
@@ -154,7 +152,9 @@ function analyse(fn: Function, role: string): WireFunction {
   if (shipped !== undefined && !(shipped instanceof ScopeRefusal)) return shipped;
   if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {
-    throw new TypeError(
+    throw misuse(
+      TypeError,
+      'ERR_MP_FUNCTION_UNSENDABLE',
       `${label} cannot be sent to a worker: its source could not be compiled on its own ` +
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
@@ -164,7 +164,9 @@ function analyse(fn: Function, role: string): WireFunction {
   const names = problems.map(({ name }) => `'${name}'`).join(', ');
   const details = problems.map(({ name, reason }) => `'${name}' is ${reason}`).join('; ');
   const where = place === undefined || isEntry ? '' : ` Its module (${place.moduleUrl}) does not export it.`;
-  throw new TypeError(
+  throw misuse(
+    TypeError,
+    'ERR_MP_FUNCTION_UNSENDABLE',
     `${label} uses variables from outside its body (${names}) that cannot travel with it: ${details}. ` +
       `Only its module's imports, constants, functions and classes travel with a function.${where} ` +
       `Fix: pass ${problems.length === 1 ? 'that value as an argument' : 'those values as arguments'} (or make a reassigned ` +
@@ -220,7 +222,9 @@ function withScope(fn: Function, place: FunctionPlace, text: string, label: stri
       snapshot = structuredClone(packed.value);
     } catch (error) {
       const uncloneable = findUncloneable(packed.value, 'constants');
-      throw new TypeError(
+      throw misuse(
+        TypeError,
+        'ERR_MP_FUNCTION_UNSENDABLE',
         `${label} uses ${uncloneable?.path ?? 'a constant'}, which cannot be sent to a worker with it: ` +
           `${uncloneable?.reason ?? String(error)}. A function takes its module's constants along as a copy; pass ` +
           `this one as an argument in a form that can be cloned, or build it inside the function.`,
@@ -300,13 +304,17 @@ async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Prom
     value = (commonJs as Record<string, unknown>)[wire.name];
   }
   if (typeof value !== 'function') {
-    throw new TypeError(
+    throw misuse(
+      TypeError,
+      'ERR_MP_FUNCTION_NOT_FOUND',
       `module ${wire.module} has no exported function named '${wire.name}' ` +
         `(found ${value === undefined ? 'nothing' : typeof value}). Check the { module, name } reference.`,
     );
   }
   if (wire.source !== null && Function.prototype.toString.call(value) !== wire.source) {
-    throw new TypeError(
+    throw misuse(
+      TypeError,
+      'ERR_MP_FUNCTION_CHANGED',
       `module ${wire.module} exports a different '${wire.name}' in this worker than the function the parent sent ` +
         `(the file may have changed since the parent loaded it). Restart the program.`,
     );

@@ -11,6 +11,7 @@ import vm from 'node:vm';
 import { dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { COMMONJS_PROVIDED, INLINE_TARGET, keepNamesHelper, type ScopePiece, type WireScope } from './module-scope.js';
+import { misuse } from '../errors.js';
 import { COMPILED_MARK, registerMappings } from './stack-frames.js';
 import { whileImporting, whileImportingSync } from '../runtime/identity.js';
 
@@ -153,6 +154,8 @@ export async function compileInScope(scope: WireScope, values: Record<string, un
   const factory = compileIn(file, body, parameters);
   if (scope.mappings !== undefined) registerMappings(file + COMPILED_MARK, scope.mappings);
   const fn: unknown = factory(...argumentsList);
-  if (typeof fn !== 'function') throw new TypeError(`${name || 'a function'} shipped from ${file} did not compile to a function`);
+  if (typeof fn !== 'function') {
+    throw misuse(TypeError, 'ERR_MP_INTERNAL', `${name || 'a function'} shipped from ${file} did not compile to a function`);
+  }
   return fn;
 }
