@@ -18,6 +18,7 @@ type Source = Iterator<unknown> | AsyncIterator<unknown>;
 
 export class IMapIterator<R> implements AsyncIterableIterator<R> {
   readonly #source: Source;
+  readonly #sync: boolean;
   readonly #chunksize: number;
   readonly #ordered: boolean;
   readonly #window: number;
@@ -39,10 +40,10 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     source: Iterable<unknown> | AsyncIterable<unknown>,
     options: { chunksize: number; ordered: boolean; window: number; run: ChunkRunner; onItem?: (done: number) => void },
   ) {
-    this.#source =
-      Symbol.asyncIterator in source
-        ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-        : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.#sync = !(Symbol.asyncIterator in source);
+    this.#source = this.#sync
+      ? (source as Iterable<unknown>)[Symbol.iterator]()
+      : (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     this.#chunksize = options.chunksize;
     this.#ordered = options.ordered;
     this.#window = options.window;
@@ -60,7 +61,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
       const outcome = this.#take();
       if (outcome !== undefined) {
         this.#delivered += 1;
-        void this.#fill();
+        if (!this.#reading && !this.#sourceDone && this.#backlogChunks() < this.#window) void this.#fill();
         if (outcome.ok) return { done: false, value: outcome.value as R };
         throw outcome.error;
       }
@@ -119,7 +120,9 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
         while (items.length < this.#chunksize) {
           let step: IteratorResult<unknown>;
           try {
-            step = await this.#source.next();
+            // A sync input is read without a turn of the event loop per item.
+            const next = this.#source.next();
+            step = this.#sync ? (next as IteratorResult<unknown>) : await next;
           } catch (error) {
             this.#sourceError = { error };
             this.#sourceDone = true;
