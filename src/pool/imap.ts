@@ -43,6 +43,7 @@ const READ_ALL_YIELD_EVERY = 64;
 
 export class IMapIterator<R> implements AsyncIterableIterator<R> {
   readonly #source: Source;
+  readonly #sync: boolean;
   readonly #chunksize: number;
   readonly #ordered: boolean;
   #window: number;
@@ -63,10 +64,10 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   #wake: (() => void) | undefined;
 
   constructor(source: Iterable<unknown> | AsyncIterable<unknown>, options: IMapOptions) {
-    this.#source =
-      Symbol.asyncIterator in source
-        ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-        : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.#sync = !(Symbol.asyncIterator in source);
+    this.#source = this.#sync
+      ? (source as Iterable<unknown>)[Symbol.iterator]()
+      : (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     this.#chunksize = options.chunksize;
     this.#ordered = options.ordered;
     this.#window = options.window;
@@ -95,7 +96,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
 
   #deliver(outcome: ItemOutcome): IteratorResult<R> {
     this.#delivered += 1;
-    void this.#fill();
+    if (!this.#reading && !this.#sourceDone && this.#backlogChunks() < this.#window) void this.#fill();
     if (outcome.ok) return { done: false, value: outcome.value as R };
     throw outcome.error;
   }
@@ -195,7 +196,9 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
         while (items.length < this.#chunksize && !this.#sourceDone) {
           let step: IteratorResult<unknown>;
           try {
-            step = await this.#source.next();
+            // A sync input is read without a turn of the event loop per item.
+            const next = this.#source.next();
+            step = this.#sync ? (next as IteratorResult<unknown>) : await next;
           } catch (error) {
             this.#sourceError = { error };
             this.#sourceDone = true;
