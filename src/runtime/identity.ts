@@ -5,6 +5,7 @@
  * thread (the ESM and CommonJS builds, or the sources under tsx) agrees on it.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
+import { adoptSeat, type LivenessSeat } from './liveness.js';
 
 /** What `currentProcess()` and `parentProcess()` describe. */
 export interface ProcessInfo {
@@ -24,6 +25,8 @@ export interface ChildIdentity {
   /** Python's `_identity`: the path of child counters from the main process, e.g. `[1, 2]`. */
   readonly path: readonly number[];
   readonly parent: ProcessInfo;
+  /** Its place in the table of live processes (`liveness.ts`), filled in by `spawn.ts`. */
+  readonly seat?: LivenessSeat;
 }
 
 interface ThreadState {
@@ -68,6 +71,7 @@ export function adoptIdentity(identity: ChildIdentity): void {
   current.self = { ...identity.self, ident: threadId };
   current.path = identity.path;
   current.parent = identity.parent;
+  adoptSeat(identity.seat);
 }
 
 /** The identity path and default name for the next child started from this thread. */
