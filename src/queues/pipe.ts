@@ -1,25 +1,86 @@
 /**
  * `Pipe()` and `Connection`: Python's `multiprocessing.Pipe`, as two one-way rings in shared memory.
  *
- * Each end counts its open handles (the original plus one per copy sent to a worker), so closing the
- * parent's copy of the child's end, as Python programs often do, does not close the child's copy. When
- * every handle of an end is closed (a worker's copies close when the worker exits), the other end's
- * `recv` drains what is left and then throws `EOFError`.
+ * Each end keeps a small table of its holders: the owner token of each process holding handles to it
+ * (`runtime/liveness.ts`) and how many, so closing the parent's copy of the child's end, as Python
+ * programs often do, does not close the child's copy. An end is closed once no live process holds an
+ * open handle to it: every handle was closed (a worker's copies close when it exits normally), or their
+ * holders died (a worker terminated runs no code on the way out, so a count only it could lower would
+ * never reach 0). The other end's `recv` then drains what is left and throws `EOFError`.
  */
 import { isMainThread } from 'node:worker_threads';
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { toWaitTimeout } from '../sync/futex.js';
+import { selfToken } from '../sync/mutex.js';
+import { isAlive } from '../runtime/liveness.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, encode } from './codec.js';
 import { decodeTaken } from './queue.js';
-import { OK, Ring, USER, type RingState } from './ring.js';
+import { OK, Ring, USER, USER_WORDS, type RingState } from './ring.js';
 
 interface ConnectionState {
   readonly read: RingState | null;
   readonly write: RingState | null;
-  /** The control words holding both ends' handle counts (at `USER` and `USER + 1`). */
+  /** The control words holding both ends' holder tables (from `USER` on). */
   readonly refs: SharedArrayBuffer;
   readonly end: 0 | 1;
+  /** The process whose table entry counts this copy until it is revived. */
+  readonly from: number;
+}
+
+// Each end's holder table: HOLDERS entries of [token, open handles], tokens claimed in order and kept
+// (a count may drop to 0), so a scan stops at the first free entry. Past that many holder processes,
+// handles are counted in the last entry, UNTRACKED, whose holders are assumed alive.
+const END_WORDS = USER_WORDS / 2;
+const HOLDERS = END_WORDS / 2 - 1;
+const UNTRACKED = -1;
+
+function entryOf(refs: Int32Array, end: 0 | 1, token: number): number {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i < HOLDERS; i++) {
+    const at = base + 2 * i;
+    const current = Atomics.load(refs, at);
+    if (current === token) return at;
+    // A free entry, or one whose holder died: claim it.
+    if ((current === 0 || !isAlive(current)) && Atomics.compareExchange(refs, at, current, token) === current) {
+      Atomics.store(refs, at + 1, 0);
+      return at;
+    }
+  }
+  const last = base + 2 * HOLDERS;
+  Atomics.store(refs, last, UNTRACKED);
+  return last;
+}
+
+/** One more open handle of `end`, held by `token`'s process. */
+function hold(refs: Int32Array, end: 0 | 1, token: number): void {
+  Atomics.add(refs, entryOf(refs, end, token) + 1, 1);
+}
+
+/** One handle of `end` held by `token`'s process closed; true if no live process holds one now. */
+function letGo(refs: Int32Array, end: 0 | 1, token: number): boolean {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i <= HOLDERS; i++) {
+    const at = base + 2 * i;
+    const current = Atomics.load(refs, at);
+    if (current === token || (i === HOLDERS && current === UNTRACKED)) {
+      if (Atomics.sub(refs, at + 1, 1) <= 0) Atomics.store(refs, at + 1, 0);
+      break;
+    }
+    if (current === 0) break;
+  }
+  return !isHeld(refs, end);
+}
+
+/** Whether some live process holds an open handle of `end`. */
+function isHeld(refs: Int32Array, end: 0 | 1): boolean {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i < HOLDERS; i++) {
+    const token = Atomics.load(refs, base + 2 * i);
+    if (token === 0) break;
+    if (Atomics.load(refs, base + 2 * i + 1) > 0 && isAlive(token)) return true;
+  }
+  return Atomics.load(refs, base + 2 * HOLDERS + 1) > 0;
 }
 
 let reviving: ConnectionState | undefined;
@@ -52,7 +113,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   private readonly refs: Int32Array;
   private readonly end: 0 | 1;
   private isClosed = false;
-  private readonly peerClosed = (): boolean => Atomics.load(this.refs, USER + 1 - this.end) === 0;
+  private readonly peerClosed = (): boolean => !isHeld(this.refs, this.end === 0 ? 1 : 0);
 
   /** @internal Use `Pipe()`. */
   constructor() {
@@ -192,7 +253,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (Atomics.sub(this.refs, USER + this.end, 1) === 1) {
+    if (letGo(this.refs, this.end, selfToken)) {
       this.reader?.wakeAll();
       this.writer?.wakeAll();
     }
@@ -206,12 +267,14 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   /** @internal */
   [reduce](): Reduced {
     if (this.isClosed) throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
-    Atomics.add(this.refs, USER + this.end, 1); // the copy about to be made owns one handle
+    // The copy about to be made owns one handle, counted as this process's until it is revived.
+    hold(this.refs, this.end, selfToken);
     const state: ConnectionState = {
       read: this.reader?.state ?? null,
       write: this.writer?.state ?? null,
       refs: this.refs.buffer as SharedArrayBuffer,
       end: this.end,
+      from: selfToken,
     };
     return { kind: 'Connection', state };
   }
@@ -249,12 +312,12 @@ export function Pipe<T = unknown>(duplex = true): [Connection<T>, Connection<T>]
   const forward = Ring.create(0); // written by end 1, read by end 0
   const backward = duplex ? Ring.create(0) : null; // written by end 0, read by end 1
   const refs = forward.ctrl;
-  refs[USER] = 1;
-  refs[USER + 1] = 1;
+  hold(refs, 0, selfToken);
+  hold(refs, 1, selfToken);
   const shared = refs.buffer as SharedArrayBuffer;
   return [
-    Connection.fromState<T>({ read: forward.state, write: backward?.state ?? null, refs: shared, end: 0 }),
-    Connection.fromState<T>({ read: backward?.state ?? null, write: forward.state, refs: shared, end: 1 }),
+    Connection.fromState<T>({ read: forward.state, write: backward?.state ?? null, refs: shared, end: 0, from: selfToken }),
+    Connection.fromState<T>({ read: backward?.state ?? null, write: forward.state, refs: shared, end: 1, from: selfToken }),
   ];
 }
 
@@ -264,6 +327,11 @@ const revivedHere = new Set<Connection>();
 let closeAtExit = false;
 
 registerShareable('Connection', (state) => {
+  const { refs, end, from } = state as ConnectionState;
+  // The handle passes from the sender's count to this process's.
+  const words = new Int32Array(refs);
+  hold(words, end, selfToken);
+  letGo(words, end, from);
   const conn = Connection.fromState(state as ConnectionState);
   if (!isMainThread) {
     revivedHere.add(conn);

@@ -68,9 +68,11 @@ const JOINERS = 70; // threads sleeping on ALL_DONE
 const CAPACITY = 80; // bytes in the data region (changes under both locks)
 const MAX_ITEMS = 81; // 0 = unbounded
 const STATE = 82; // SHUT_DOWN (set under the put lock) and JOINABLE flags
-/** First of the words left to the owner (a pipe keeps its handle counts here). */
+/** First of the words left to the owner (a pipe keeps its ends' holders here). */
 export const USER = 96;
-const WORDS = 112;
+/** How many words the owner has from `USER` on. */
+export const USER_WORDS = 64;
+const WORDS = USER + USER_WORDS;
 
 const SHUT_DOWN = 1;
 const SPINS = 300;
