@@ -98,6 +98,12 @@ function asBytes(buffer: ArrayBufferView | ArrayBufferLike): Uint8Array {
  * One end of a pipe (Python's `multiprocessing.connection.Connection`). Made by `Pipe()`; it crosses
  * into workers live when passed as a `Process` or `Pool` argument.
  *
+ * The other end counts as closed once no live process holds an open handle to it: every handle was
+ * closed, or the processes holding them ended, however they ended (terminated and killed included;
+ * the parent sees the exit on its event loop). `recv` then drains what is left and throws `EOFError`.
+ * A handle still on its way to a process (sent, not yet received) counts as its sender's. Each end
+ * tracks 15 holder processes at a time; handles of further ones count as held until they are closed.
+ *
  * @example
  * ```ts
  * const [parentConn, childConn] = Pipe();

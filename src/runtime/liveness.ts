@@ -106,6 +106,12 @@ export function ownToken(): number {
  */
 export function adoptSeat(seat: LivenessSeat | undefined): void {
   if (seat === undefined) return;
+  const current = holder[stateKey];
+  if (current !== undefined && current.token !== seat.token) {
+    // A lock module read this thread's token before the bootstrap adopted it: locks taken meanwhile
+    // would name the wrong holder. A bug of the library's start-up order, never of the user's code.
+    throw new Error('internal error: the owner token was read before the start message was adopted');
+  }
   holder[stateKey] = { table: new Int32Array(seat.table), token: seat.token };
 }
 

@@ -17,7 +17,7 @@ import { describeToken } from '../runtime/liveness.js';
  */
 export function reportOwnerDied(what: string, holder: number): void {
   process.stderr.write(
-    `multiprocessing: ${what} was held by ${describeToken(holder)}, which died holding it; ` +
+    `multiprocessing: ${describeToken(holder)} died holding ${what}; ` +
       `${currentProcess().name} took it over (what it protects may be half-updated)\n`,
   );
 }

@@ -163,7 +163,7 @@ export class Semaphore extends Acquirable implements Shareable {
       if (units > 0 && this.#giveBack(units) > 0) {
         any = true;
         this.#recovered = true;
-        reportOwnerDied(`a Semaphore unit (${units})`, token);
+        reportOwnerDied(`${units} unit${units === 1 ? '' : 's'} of a Semaphore`, token);
       }
     }
     return any;
