@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } from '../../src/index.js';
-import { acquireAndReport, holdForever, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
+import { acquireAndReport, holdForever, holdThroughChild, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
 import { waitUntil } from '../fixtures/sync/run.js';
 
 const T = { timeout: 60_000 };
@@ -51,6 +51,17 @@ for (const Kind of [Lock, RLock]) {
     assert.equal(lock.locked(), false);
   });
 }
+
+test('a grandchild holding a Lock ends with its terminated parent, which cannot report it: the lock is recovered', T, async () => {
+  const lock = new Lock();
+  const flag = new RawValue('i', 0);
+  const parent = await startHolder(holdThroughChild, [lock, flag], flag);
+  parent.terminate();
+  await parent.join();
+  assert.equal(await lock.acquireAsync(10_000), true);
+  assert.equal(lock.ownerDied, true);
+  lock.release();
+});
 
 test('a Value whose lock was held (twice, nested) by a terminated worker: acquireAsync recovers it; exact value', T, async () => {
   const counter = new Value('i', 0);
