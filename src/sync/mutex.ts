@@ -53,9 +53,10 @@ export function holderOf(words: Int32Array, index: number): number {
 
 /**
  * One step of the slow path: takes the lock if it is free or its holder is dead, and returns how; else
- * marks it as having waiters and returns minus the word to sleep on (a held word is at least 1024).
+ * returns minus the word to sleep on (a held word is at least 1024), marked as having waiters if the
+ * caller will sleep (`mark`: a try that will not sleep leaves the holder's release without a wake-up).
  */
-function step(words: Int32Array, index: number): LockResult | number {
+function step(words: Int32Array, index: number, mark: boolean): LockResult | number {
   for (;;) {
     const word = Atomics.load(words, index);
     if (word === UNLOCKED) {
@@ -71,7 +72,7 @@ function step(words: Int32Array, index: number): LockResult | number {
       }
       continue;
     }
-    if ((word & WAITERS) !== 0) return -word;
+    if ((word & WAITERS) !== 0 || !mark) return -word;
     if (Atomics.compareExchange(words, index, word, word | WAITERS) === word) return -(word | WAITERS);
   }
 }
@@ -91,7 +92,7 @@ export function lockWord(words: Int32Array, index: number, timeout: number = Inf
   if (Atomics.compareExchange(words, index, UNLOCKED, selfToken) === UNLOCKED) return ACQUIRED;
   const deadline = deadlineAfter(timeout);
   for (;;) {
-    const got = step(words, index);
+    const got = step(words, index, timeout > 0);
     if (got >= 0) return got as LockResult;
     const left = remaining(deadline);
     if (left <= 0) return TIMED_OUT;
@@ -104,7 +105,7 @@ export async function lockWordAsync(words: Int32Array, index: number, timeout: n
   if (Atomics.compareExchange(words, index, UNLOCKED, selfToken) === UNLOCKED) return ACQUIRED;
   const deadline = deadlineAfter(timeout);
   for (;;) {
-    const got = step(words, index);
+    const got = step(words, index, timeout > 0);
     if (got >= 0) return got as LockResult;
     const left = remaining(deadline);
     if (left <= 0) return TIMED_OUT;
