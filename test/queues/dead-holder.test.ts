@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Empty, EOFError, Full, JoinableQueue, Pipe, Process, Queue, RawValue } from '../../src/index.js';
-import { dieAfterCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
+import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
 import { assertTimed, timed, waitUntil } from '../fixtures/sync/run.js';
 
 const T = { timeout: 60_000 };
@@ -84,6 +84,20 @@ test('a producer that died right after publishing: the record is delivered once,
   assert.throws(() => q.getNowait(), Empty);
   for (let i = 0; i < 3; i++) q.taskDone();
   assert.equal(q.join(0), true, 'the published record counts once as unfinished');
+});
+
+test('a consumer that died right after taking a record: the next get returns the one after it, not it again', T, async () => {
+  const q = new Queue<string>();
+  for (const item of ['taken by the dead', 'second', 'third']) q.put(item);
+  const flag = new RawValue('i', 0);
+  const p = await startHolder(dieAfterTakeCommit, [q, flag], flag);
+  p.terminate();
+  await p.join();
+  assert.equal(q.qsize(), 2);
+  assert.equal(q.get(true, 10_000), 'second');
+  q.put('fourth');
+  assert.deepEqual([q.get(), q.get()], ['third', 'fourth']);
+  assert.throws(() => q.getNowait(), Empty);
 });
 
 test('a producer of big items terminated at an arbitrary point of put: every item arrives whole, in order, once', T, async () => {
