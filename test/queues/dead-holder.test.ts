@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Empty, EOFError, Full, JoinableQueue, Pipe, Process, Queue, RawValue } from '../../src/index.js';
 import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
-import { assertTimed, timed, waitUntil } from '../fixtures/sync/run.js';
+import { assertTimed, timed, waitUntil, within } from '../fixtures/sync/run.js';
 
 const T = { timeout: 60_000 };
 const PUT_LOCK = 0;
@@ -163,4 +163,27 @@ test('Pipe: an end still held by a live process stays open when another holder d
   assert.equal(parentEnd.recv(), 'from main');
   childEnd.close();
   assert.throws(() => parentEnd.recv(), EOFError);
+});
+
+test('putAsync/getAsync behind an internal lock held by a live worker: a signal aborts the lock wait, a timeout bounds it; nothing is put or taken', T, async () => {
+  const q = new Queue<number>();
+  q.put(1);
+  const putFlag = new RawValue('i', 0);
+  const putHolder = await startHolder(holdRingLock, [q, PUT_LOCK, putFlag], putFlag);
+  // 300 ms spans several of the lock wait's slices: the abort lands in a sleep, not before it.
+  await assert.rejects(within(q.putAsync(2, { signal: AbortSignal.timeout(300) }), 20_000, 'an aborted putAsync'), { name: 'TimeoutError' });
+  await assert.rejects(within(q.putAsync(2, { timeout: 200, signal: new AbortController().signal }), 20_000, 'a timed putAsync'), Full);
+  const getFlag = new RawValue('i', 0);
+  const getHolder = await startHolder(holdRingLock, [q, GET_LOCK, getFlag], getFlag);
+  await assert.rejects(within(q.getAsync({ signal: AbortSignal.timeout(300) }), 20_000, 'an aborted getAsync'), { name: 'TimeoutError' });
+  await assert.rejects(within(q.getAsync({ timeout: 200, signal: new AbortController().signal }), 20_000, 'a timed getAsync'), Empty);
+  putHolder.terminate();
+  getHolder.terminate();
+  await putHolder.join();
+  await getHolder.join();
+  // The dead holders' locks are taken over; the aborted waits neither put nor took anything.
+  assert.equal(await within(q.getAsync(10_000), 20_000, 'getAsync after the holders died'), 1);
+  await within(q.putAsync(3, 10_000), 20_000, 'putAsync after the holders died');
+  assert.equal(q.get(true, 10_000), 3);
+  assert.throws(() => q.getNowait(), Empty);
 });

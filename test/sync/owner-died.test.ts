@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } from '../../src/index.js';
 import { acquireAndReport, holdForever, holdThroughChild, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
-import { waitUntil } from '../fixtures/sync/run.js';
+import { waitUntil, within } from '../fixtures/sync/run.js';
 
 const T = { timeout: 60_000 };
 
@@ -167,4 +167,21 @@ test('Semaphore used as a signal: a consumer that dies returns nothing it consum
   await p.join();
   assert.equal(sem.acquire(true, 200), false);
   assert.equal(sem.getValue(), 0);
+});
+
+test('Lock, RLock, Semaphore: an acquireAsync aborted while a live worker holds it rejects with the reason and takes nothing; the dead holder is then taken over', T, async () => {
+  for (const lock of [new Lock(), new RLock(), new Semaphore(1)]) {
+    const name = lock.constructor.name;
+    const flag = new RawValue('i', 0);
+    const p = await startHolder(holdForever, [lock, flag], flag);
+    // 300 ms spans several of the wait's slices (its holder is another process): the abort lands in a sleep.
+    const aborted = lock.acquireAsync({ signal: AbortSignal.timeout(300) });
+    await assert.rejects(within(aborted, 20_000, `${name}: an aborted acquireAsync`), { name: 'TimeoutError' });
+    assert.equal(lock.acquire(false), false, `${name}: the aborted wait took nothing`);
+    p.terminate();
+    await p.join();
+    assert.equal(await within(lock.acquireAsync({ timeout: 10_000, signal: new AbortController().signal }), 20_000, name), true);
+    assert.equal(lock.ownerDied, true, `${name}: taken over from the dead holder`);
+    lock.release();
+  }
 });
