@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Empty, EOFError, Full, JoinableQueue, Pipe, Process, Queue, RawValue } from '../../src/index.js';
 import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
-import { assertTimed, timed, waitUntil, within } from '../fixtures/sync/run.js';
+import { assertTimed, timed, within } from '../fixtures/sync/run.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
 const PUT_LOCK = 0;
@@ -14,7 +15,7 @@ const GET_LOCK = 32;
 async function startHolder(target: Function, args: unknown[], flag: RawValue<'i'>): Promise<Process> {
   const p = new Process({ target: target as (...a: unknown[]) => unknown, args });
   p.start();
-  await waitUntil(() => flag.value !== 0 || p.exitCode !== null, 'the worker holds it');
+  await until('the worker holds it', () => flag.value !== 0 || p.exitCode !== null, 30_000);
   assert.equal(p.exitCode, null, 'the holder is still running');
   return p;
 }
@@ -107,7 +108,7 @@ test('a producer of big items terminated at an arbitrary point of put: every ite
     const flag = new RawValue('i', 0);
     const p = new Process({ target: putBigForever, args: [q, size, flag] });
     p.start();
-    await waitUntil(() => flag.value >= 3 + round * 5, 'the producer is well into its puts');
+    await until('the producer is well into its puts', () => flag.value >= 3 + round * 5, 30_000);
     p.terminate();
     await p.join();
     const put = flag.value;

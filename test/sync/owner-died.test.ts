@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } from '../../src/index.js';
 import { acquireAndReport, holdForever, holdThroughChild, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
-import { waitUntil, within } from '../fixtures/sync/run.js';
+import { within } from '../fixtures/sync/run.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
 
@@ -13,7 +14,7 @@ const T = { timeout: 60_000 };
 async function startHolder(target: Function, args: unknown[], flag: RawValue<'i'>): Promise<Process> {
   const p = new Process({ target: target as (...a: unknown[]) => unknown, args });
   p.start();
-  await waitUntil(() => flag.value !== 0 || p.exitCode !== null, 'the worker holds the lock');
+  await until('the worker holds the lock', () => flag.value !== 0 || p.exitCode !== null, 30_000);
   assert.equal(p.exitCode, null, 'the holder is still running');
   return p;
 }
@@ -85,7 +86,7 @@ test('a pool task stopped by its signal while holding a Lock: the lock is recove
     const stop = new AbortController();
     const task = pool.apply(holdForever, [lock, flag], { signal: stop.signal });
     task.catch(() => {});
-    await waitUntil(() => flag.value === 1, 'the task holds the lock');
+    await until('the task holds the lock', () => flag.value === 1, 30_000);
     stop.abort();
     await assert.rejects(task);
     assert.equal(await lock.acquireAsync(10_000), true);
@@ -124,7 +125,7 @@ test('N workers increment under a Lock, one is killed holding it mid-way: exact 
     const stopAt = 500;
     const victim = new Process({ target: incrementOrDie, args: [counter, lock, n, stopAt, flag, recovered] });
     victim.start();
-    await waitUntil(() => flag.value === 1, 'the victim holds the lock');
+    await until('the victim holds the lock', () => flag.value === 1, 30_000);
     const others = [0, 1, 2].map(() => new Process({ target: incrementOrDie, args: [counter, lock, n, -1, flag, recovered] }));
     for (const p of others) p.start();
     victim.terminate();
