@@ -15,8 +15,9 @@
  *   counter is each side's commit point, and every cursor a side moves is moved after it, from a
  *   journal written before it (the counter it will commit, the cursor and byte count that go with it):
  *   so a record half-written or half-taken by a dead process is as if never begun, and one it committed
- *   is completed. Waiting for a lock is bounded by the operation's timeout; with no timeout (or 0,
- *   "nowait") it waits only while the holder lives, which holds it for microseconds.
+ *   is completed. Waiting for a lock is bounded by the operation's timeout, and an async operation's
+ *   signal aborts it; with no timeout (or 0, "nowait") it waits only while the holder lives, which
+ *   holds it for microseconds.
  * - Not-empty and not-full are sequence words. A sleeper counts itself as a waiter, reads the sequence,
  *   re-checks its condition and sleeps while the word still holds that value; the other side bumps the
  *   word and wakes only when the waiter count is non-zero (sequentially consistent atomics on both
