@@ -181,7 +181,7 @@ export function waitAsync(
 export const UNCOUNTED = -1;
 
 /** For `sleepOn`'s `slice`: each sleep lasts until a wake-up or the deadline. */
-export const WHOLE = (): number => Infinity;
+const WHOLE = (): number => Infinity;
 
 /**
  * Blocks until `ready()` returns true (then returns true) or `deadline` (a `performance.now()` value,
