@@ -1,25 +1,97 @@
 /**
  * `Pipe()` and `Connection`: Python's `multiprocessing.Pipe`, as two one-way rings in shared memory.
  *
- * Each end counts its open handles (the original plus one per copy sent to a worker), so closing the
- * parent's copy of the child's end, as Python programs often do, does not close the child's copy. When
- * every handle of an end is closed (a worker's copies close when the worker exits), the other end's
- * `recv` drains what is left and then throws `EOFError`.
+ * Each end keeps a small table of its holders: the owner token of each process holding handles to it
+ * (`runtime/liveness.ts`) and how many, so closing the parent's copy of the child's end, as Python
+ * programs often do, does not close the child's copy. An end is closed once no live process holds an
+ * open handle to it: every handle was closed (a worker's copies close when it exits normally), or their
+ * holders died (a worker terminated runs no code on the way out, so a count only it could lower would
+ * never reach 0). The other end's `recv` then drains what is left and throws `EOFError`.
  */
 import { isMainThread } from 'node:worker_threads';
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/futex.js';
+import { SLICE_MS, selfToken } from '../sync/mutex.js';
+import { canWatch, isAlive } from '../runtime/liveness.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, encode } from './codec.js';
 import { decodeTaken } from './queue.js';
-import { OK, Ring, USER, type RingState } from './ring.js';
+import { OK, Ring, USER, USER_WORDS, type Peer, type RingState } from './ring.js';
 
 interface ConnectionState {
   readonly read: RingState | null;
   readonly write: RingState | null;
-  /** The control words holding both ends' handle counts (at `USER` and `USER + 1`). */
+  /** The control words holding both ends' holder tables (from `USER` on). */
   readonly refs: SharedArrayBuffer;
   readonly end: 0 | 1;
+  /** The process whose table entry counts this copy until it is revived. */
+  readonly from: number;
+}
+
+// Each end's holder table: HOLDERS entries of [token, open handles], tokens claimed in order and kept
+// (a count may drop to 0), so a scan stops at the first free entry. Past that many holder processes,
+// handles are counted in the last entry, UNTRACKED, whose holders are assumed alive.
+const END_WORDS = USER_WORDS / 2;
+const HOLDERS = END_WORDS / 2 - 1;
+const UNTRACKED = -1;
+
+function entryOf(refs: Int32Array, end: 0 | 1, token: number): number {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i < HOLDERS; i++) {
+    const at = base + 2 * i;
+    const current = Atomics.load(refs, at);
+    if (current === token) return at;
+    // A free entry, or one whose holder died: claim it.
+    if ((current === 0 || !isAlive(current)) && Atomics.compareExchange(refs, at, current, token) === current) {
+      Atomics.store(refs, at + 1, 0);
+      return at;
+    }
+  }
+  const last = base + 2 * HOLDERS;
+  Atomics.store(refs, last, UNTRACKED);
+  return last;
+}
+
+/** One more open handle of `end`, held by `token`'s process. */
+function hold(refs: Int32Array, end: 0 | 1, token: number): void {
+  Atomics.add(refs, entryOf(refs, end, token) + 1, 1);
+}
+
+/** One handle of `end` held by `token`'s process closed; true if no live process holds one now. */
+function letGo(refs: Int32Array, end: 0 | 1, token: number): boolean {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i <= HOLDERS; i++) {
+    const at = base + 2 * i;
+    const current = Atomics.load(refs, at);
+    if (current === token || (i === HOLDERS && current === UNTRACKED)) {
+      if (Atomics.sub(refs, at + 1, 1) <= 0) Atomics.store(refs, at + 1, 0);
+      break;
+    }
+    if (current === 0) break;
+  }
+  return !isHeld(refs, end);
+}
+
+/** Whether some live process holds an open handle of `end`. */
+function isHeld(refs: Int32Array, end: 0 | 1): boolean {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i < HOLDERS; i++) {
+    const token = Atomics.load(refs, base + 2 * i);
+    if (token === 0) break;
+    if (Atomics.load(refs, base + 2 * i + 1) > 0 && isAlive(token)) return true;
+  }
+  return Atomics.load(refs, base + 2 * HOLDERS + 1) > 0;
+}
+
+/** How long a reader may sleep before it checks `end` again: a slice while another process that may die holds it. */
+function watchSlice(refs: Int32Array, end: 0 | 1): number {
+  const base = USER + end * END_WORDS;
+  for (let i = 0; i < HOLDERS; i++) {
+    const token = Atomics.load(refs, base + 2 * i);
+    if (token === 0) break;
+    if (token !== selfToken && Atomics.load(refs, base + 2 * i + 1) > 0 && canWatch(token)) return SLICE_MS;
+  }
+  return Infinity;
 }
 
 let reviving: ConnectionState | undefined;
@@ -37,6 +109,12 @@ function asBytes(buffer: ArrayBufferView | ArrayBufferLike): Uint8Array {
  * One end of a pipe (Python's `multiprocessing.connection.Connection`). Made by `Pipe()`; it crosses
  * into workers live when passed as a `Process` or `Pool` argument.
  *
+ * The other end counts as closed once no live process holds an open handle to it: every handle was
+ * closed, or the processes holding them ended, however they ended (terminated and killed included;
+ * the parent sees the exit on its event loop). `recv` then drains what is left and throws `EOFError`.
+ * A handle still on its way to a process (sent, not yet received) counts as its sender's. Each end
+ * tracks 15 holder processes at a time; handles of further ones count as held until they are closed.
+ *
  * @example
  * ```ts
  * const [parentConn, childConn] = Pipe();
@@ -52,7 +130,8 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   private readonly refs: Int32Array;
   private readonly end: 0 | 1;
   private isClosed = false;
-  private readonly peerClosed = (): boolean => Atomics.load(this.refs, USER + 1 - this.end) === 0;
+  private readonly peerClosed = (): boolean => !isHeld(this.refs, this.end === 0 ? 1 : 0);
+  private readonly peer: Peer = { closed: this.peerClosed, slice: () => watchSlice(this.refs, this.end === 0 ? 1 : 0) };
 
   /** @internal Use `Pipe()`. */
   constructor() {
@@ -101,7 +180,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
    */
   recv(): T {
     const reader = this.checkReadable();
-    if (reader.take(Infinity, this.peerClosed) !== OK) throw this.eof();
+    if (reader.take(Infinity, this.peer) !== OK) throw this.eof();
     return decodeTaken<T>(reader);
   }
 
@@ -120,7 +199,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     let value: T | undefined;
     const status = await reader.takeAsync(
       Infinity,
-      this.peerClosed,
+      this.peer,
       () => {
         value = decodeTaken<T>(reader);
       },
@@ -137,7 +216,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
    */
   poll(timeout: number | null = 0): boolean {
     const reader = this.checkReadable();
-    return reader.poll(toWaitTimeout(timeout), this.peerClosed) || this.peerClosed();
+    return reader.poll(toWaitTimeout(timeout), this.peer) || this.peerClosed();
   }
 
   /**
@@ -164,7 +243,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   recvBytes(maxlength?: number): Uint8Array {
     if (maxlength !== undefined && maxlength < 0) throw invalid('negative maxlength');
     const reader = this.checkReadable();
-    if (reader.take(Infinity, this.peerClosed) !== OK) throw this.eof();
+    if (reader.take(Infinity, this.peer) !== OK) throw this.eof();
     if (maxlength !== undefined && reader.lastLength > maxlength) {
       this.close();
       throw misuse(Error, 'ERR_MP_BAD_MESSAGE_LENGTH', 'bad message length');
@@ -179,7 +258,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     let bytes = new Uint8Array(0);
     const status = await reader.takeAsync(
       Infinity,
-      this.peerClosed,
+      this.peer,
       () => {
         bytes = reader.scratch.slice(0, reader.lastLength);
       },
@@ -198,7 +277,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     if (offset < 0) throw invalid('negative offset');
     if (offset > target.byteLength) throw invalid('offset too large');
     const reader = this.checkReadable();
-    if (reader.take(Infinity, this.peerClosed) !== OK) throw this.eof();
+    if (reader.take(Infinity, this.peer) !== OK) throw this.eof();
     const length = reader.lastLength;
     const message = reader.scratch.subarray(0, length);
     if (target.byteLength - offset < length) {
@@ -212,7 +291,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (Atomics.sub(this.refs, USER + this.end, 1) === 1) {
+    if (letGo(this.refs, this.end, selfToken)) {
       this.reader?.wakeAll();
       this.writer?.wakeAll();
     }
@@ -226,12 +305,14 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   /** @internal */
   [reduce](): Reduced {
     if (this.isClosed) throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
-    Atomics.add(this.refs, USER + this.end, 1); // the copy about to be made owns one handle
+    // The copy about to be made owns one handle, counted as this process's until it is revived.
+    hold(this.refs, this.end, selfToken);
     const state: ConnectionState = {
       read: this.reader?.state ?? null,
       write: this.writer?.state ?? null,
       refs: this.refs.buffer as SharedArrayBuffer,
       end: this.end,
+      from: selfToken,
     };
     return { kind: 'Connection', state };
   }
@@ -269,12 +350,12 @@ export function Pipe<T = unknown>(duplex = true): [Connection<T>, Connection<T>]
   const forward = Ring.create(0); // written by end 1, read by end 0
   const backward = duplex ? Ring.create(0) : null; // written by end 0, read by end 1
   const refs = forward.ctrl;
-  refs[USER] = 1;
-  refs[USER + 1] = 1;
+  hold(refs, 0, selfToken);
+  hold(refs, 1, selfToken);
   const shared = refs.buffer as SharedArrayBuffer;
   return [
-    Connection.fromState<T>({ read: forward.state, write: backward?.state ?? null, refs: shared, end: 0 }),
-    Connection.fromState<T>({ read: backward?.state ?? null, write: forward.state, refs: shared, end: 1 }),
+    Connection.fromState<T>({ read: forward.state, write: backward?.state ?? null, refs: shared, end: 0, from: selfToken }),
+    Connection.fromState<T>({ read: backward?.state ?? null, write: forward.state, refs: shared, end: 1, from: selfToken }),
   ];
 }
 
@@ -284,6 +365,11 @@ const revivedHere = new Set<Connection>();
 let closeAtExit = false;
 
 registerShareable('Connection', (state) => {
+  const { refs, end, from } = state as ConnectionState;
+  // The handle passes from the sender's count to this process's.
+  const words = new Int32Array(refs);
+  hold(words, end, selfToken);
+  letGo(words, end, from);
   const conn = Connection.fromState(state as ConnectionState);
   if (!isMainThread) {
     revivedHere.add(conn);

@@ -75,6 +75,14 @@ interface QueueState {
  * A multi-producer, multi-consumer FIFO queue shared between processes (Python's
  * `multiprocessing.Queue`). `maxsize ≤ 0` is unbounded: `put` never blocks.
  *
+ * A `timeout` bounds the whole wait, including the wait for the queue's internal lock, and an async
+ * wait's `signal` aborts it there too. A producer or consumer that dies in the middle of `put` or
+ * `get` (terminated, killed, a pool task stopped by its `timeout` or `signal`) does not leave that
+ * lock stuck: the next caller takes it over (a line on stderr says so), and a record the dead
+ * producer had not finished publishing never appears. As with every lock, a thread that blocks
+ * synchronously right after terminating the holder does not see the death until its event loop has
+ * run (await `p.join()` first).
+ *
  * @example
  * ```ts
  * const q = new Queue<number[]>();

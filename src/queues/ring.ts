@@ -10,6 +10,14 @@
  *   lock, so a producer and a consumer never wait for each other. A producer publishes a record by
  *   advancing its record counter after writing it; a consumer frees the bytes by advancing its byte
  *   counter after copying the record out. Each side writes only its own cache line. Growing the ring takes both locks.
+ * - The locks are robust (`sync/mutex.ts`): a process that dies holding one (terminated in the middle
+ *   of a `put`) leaves it to the next producer or consumer, which repairs its side first. The record
+ *   counter is each side's commit point, and every cursor a side moves is moved after it, from a
+ *   journal written before it (the counter it will commit, the cursor and byte count that go with it):
+ *   so a record half-written or half-taken by a dead process is as if never begun, and one it committed
+ *   is completed. Waiting for a lock is bounded by the operation's timeout, and an async operation's
+ *   signal aborts it; with no timeout (or 0, "nowait") it waits only while the holder lives, which
+ *   holds it for microseconds.
  * - Not-empty and not-full are sequence words. A sleeper counts itself as a waiter, reads the sequence,
  *   re-checks its condition and sleeps while the word still holds that value; the other side bumps the
  *   word and wakes only when the waiter count is non-zero (sequentially consistent atomics on both
@@ -25,7 +33,8 @@
  * ```
  */
 import { deadlineAfter, notify, remaining, sleepOn, sleepOnAsync, wait } from '../sync/futex.js';
-import { lockWord, lockWordAsync, tryLockWord, unlockWord } from '../sync/mutex.js';
+import { lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, tryLockWord, unlockWord, type LockResult } from '../sync/mutex.js';
+import { reportOwnerDied } from '../sync/guard.js';
 import { misuse } from '../errors.js';
 
 // Control words, grouped by who writes and who reads them (16 words = one 64-byte cache line per group).
@@ -38,25 +47,33 @@ const WRITE = 1; // byte offset where the next record goes
 const PUT_BYTES = 2; // bytes published
 const ROOM = 3; // bytes known free (a lower bound, refreshed from GET_BYTES when too small)
 const SLOTS = 4; // records known to fit under maxItems (a lower bound, refreshed from GET_COUNT)
+const J_COUNT = 5; // journal of the put in progress: the PUT_COUNT it commits,
+const J_WRITE = 6; // the WRITE and
+const J_BYTES = 7; // the PUT_BYTES that go with it
 const PUT_COUNT = 16; // records published: the line consumers poll
 const GET_LOCK = 32;
 const READ = 33; // byte offset of the oldest record
 const READY = 34; // records known published and not taken (a lower bound, refreshed from PUT_COUNT)
+const J_GET_COUNT = 35; // journal of the take in progress: the GET_COUNT it commits,
+const J_READ = 36; // the READ and
+const J_GET_BYTES = 37; // the GET_BYTES that go with it
 const GET_COUNT = 48; // records taken
 const GET_BYTES = 49; // bytes freed
 const NOT_EMPTY = 64; // sequence
 const NOT_FULL = 65; // sequence
 const GETTERS = 66; // threads sleeping on NOT_EMPTY
 const PUTTERS = 67; // threads sleeping on NOT_FULL
-const UNFINISHED = 68; // JoinableQueue: records put and not yet taskDone()
-const ALL_DONE = 69; // sequence, bumped when UNFINISHED reaches 0
+const DONE = 68; // JoinableQueue: taskDone() calls; unfinished = PUT_COUNT - DONE, so a put is one commit
+const ALL_DONE = 69; // sequence, bumped when nothing is unfinished
 const JOINERS = 70; // threads sleeping on ALL_DONE
 const CAPACITY = 80; // bytes in the data region (changes under both locks)
 const MAX_ITEMS = 81; // 0 = unbounded
 const STATE = 82; // SHUT_DOWN (set under the put lock) and JOINABLE flags
-/** First of the words left to the owner (a pipe keeps its handle counts here). */
+/** First of the words left to the owner (a pipe keeps its ends' holders here). */
 export const USER = 96;
-const WORDS = 112;
+/** How many words the owner has from `USER` on. */
+export const USER_WORDS = 64;
+const WORDS = USER + USER_WORDS;
 
 const SHUT_DOWN = 1;
 const SPINS = 300;
@@ -83,6 +100,22 @@ export interface RingState {
 }
 
 const padded = (length: number): number => 4 + ((length + 3) & ~3);
+
+/** How long a lock may be waited for: the rest of a finite timeout, or as long as its holder lives. */
+function lockWait(timeout: number, deadline: number): number {
+  return timeout === 0 ? Infinity : remaining(deadline);
+}
+
+/**
+ * The other end of a pipe, as a take on this ring sees it: besides a record, its closing ends the wait.
+ * A process that dies holding it cannot wake the waiter, hence the slices.
+ */
+export interface Peer {
+  /** True once the other end is closed: waiting for a record is pointless. */
+  readonly closed: () => boolean;
+  /** The longest sleep before `closed()` is asked again: `SLICE_MS` while another process may die holding the end, else `Infinity`. */
+  readonly slice: () => number;
+}
 
 function checkLength(length: number): void {
   if (length > MAX_PAYLOAD) {
@@ -158,12 +191,54 @@ export class Ring {
     return (Atomics.load(this.ctrl, STATE) & SHUT_DOWN) !== 0;
   }
 
-  private lock(index: number): void {
-    if (!tryLockWord(this.ctrl, index)) lockWord(this.ctrl, index);
+  /**
+   * Takes one side's lock on its slow path: until `deadline` for an operation with a finite timeout,
+   * else for as long as a live process holds it. Repairs the side if its holder died. Falsy on timeout.
+   */
+  private lockSlow(index: number, timeout: number, deadline: number): LockResult {
+    return this.locked(index, lockWord(this.ctrl, index, lockWait(timeout, deadline)));
   }
 
-  private async lockAsync(index: number, signal: AbortSignal | undefined): Promise<void> {
-    if (!tryLockWord(this.ctrl, index)) await lockWordAsync(this.ctrl, index, Infinity, signal);
+  /** `lockSlow` without blocking the event loop; an abort of `signal` rejects with its reason, holding nothing. */
+  private async lockSlowAsync(index: number, timeout: number, deadline: number, signal: AbortSignal | undefined): Promise<LockResult> {
+    return this.locked(index, await lockWordAsync(this.ctrl, index, lockWait(timeout, deadline), signal));
+  }
+
+  private lock(index: number): void {
+    if (!tryLockWord(this.ctrl, index)) this.lockSlow(index, Infinity, Infinity);
+  }
+
+  private locked(index: number, result: LockResult): LockResult {
+    if (result === OWNER_DIED) {
+      if (index === PUT_LOCK) this.repairPut();
+      else this.repairGet();
+      reportOwnerDied(`the ${index === PUT_LOCK ? 'put' : 'get'} lock of a queue or pipe`, lastDeadHolder());
+    }
+    return result;
+  }
+
+  /** Under the put lock taken from a dead producer: completes the put it committed, forgets any other. */
+  private repairPut(): void {
+    const c = this.ctrl;
+    if (Atomics.load(c, PUT_COUNT) === c[J_COUNT]) {
+      c[WRITE] = c[J_WRITE];
+      Atomics.store(c, PUT_BYTES, c[J_BYTES]);
+    }
+    // A grow that moved WRITE past the old end but did not publish the new capacity: the old layout holds.
+    const capacity = Atomics.load(c, CAPACITY);
+    if (c[WRITE] >= capacity) c[WRITE] -= capacity;
+    c[ROOM] = 0; // lower bounds: 0 makes the next put recompute them
+    c[SLOTS] = 0;
+  }
+
+  /** Under the get lock taken from a dead consumer: completes the take it committed, forgets any other. */
+  private repairGet(): void {
+    const c = this.ctrl;
+    if (Atomics.load(c, GET_COUNT) === c[J_GET_COUNT]) {
+      c[READ] = c[J_READ];
+      Atomics.store(c, GET_BYTES, c[J_GET_BYTES]);
+    }
+    c[READY] = 0;
   }
 
   private unlock(index: number): void {
@@ -202,7 +277,14 @@ export class Ring {
       c[ROOM] = capacity - this.used;
     }
     if (capacity !== this.viewed) this.view(capacity);
-    let at = c[WRITE];
+    const start = c[WRITE];
+    let end = start + need;
+    if (end >= capacity) end -= capacity;
+    const bytesAfter = (c[PUT_BYTES] + need) | 0;
+    c[J_COUNT] = (published + 1) | 0; // first: until the commit, the journal then matches nothing
+    c[J_WRITE] = end;
+    c[J_BYTES] = bytesAfter;
+    let at = start;
     this.words[at >> 2] = length | (tag << 30);
     at += 4;
     if (at === capacity) at = 0;
@@ -218,14 +300,12 @@ export class Ring {
         bytes.set(payload.subarray(first, length), 0);
       }
     }
-    at += need - 4;
-    if (at >= capacity) at -= capacity;
-    c[WRITE] = at;
-    if ((state & JOINABLE) !== 0) Atomics.add(c, UNFINISHED, 1);
+    // The commit: publishes the record (and, in a JoinableQueue, counts it unfinished).
+    Atomics.store(c, PUT_COUNT, (published + 1) | 0);
+    Atomics.store(c, PUT_BYTES, bytesAfter);
+    c[WRITE] = end;
     c[ROOM] -= need;
     if (max > 0) c[SLOTS]--;
-    Atomics.store(c, PUT_BYTES, (c[PUT_BYTES] + need) | 0);
-    Atomics.store(c, PUT_COUNT, (published + 1) | 0); // publishes the record
     return OK;
   }
 
@@ -244,12 +324,12 @@ export class Ring {
       if (this.data.byteLength < next) this.data.grow(next);
       this.view(next);
       const write = c[WRITE];
-      if (used === 0) {
-        c[READ] = 0;
-        c[WRITE] = 0;
-      } else if (write <= c[READ]) {
-        // The records wrap: move the part at the start of the buffer to just after the old end.
+      if (used !== 0 && write <= c[READ]) {
+        // The records wrap: copy the part at the start of the buffer to just after the old end. Until
+        // the new capacity is published the old layout still holds, so a grower that dies before that
+        // leaves a consistent ring (`repairPut` moves WRITE back).
         this.bytes.copyWithin(capacity, 0, write);
+        c[J_WRITE] = capacity + write; // the journal of the last put stays true: its WRITE moved
         c[WRITE] = capacity + write;
       }
       Atomics.store(c, CAPACITY, next);
@@ -283,7 +363,10 @@ export class Ring {
     const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
-      this.lock(PUT_LOCK);
+      if (!tryLockWord(c, PUT_LOCK)) {
+        if (deadline < 0) deadline = deadlineAfter(timeout);
+        if (!this.lockSlow(PUT_LOCK, timeout, deadline)) return FULL;
+      }
       const status = this.putLocked(payload, length, tag);
       if (status === FULL && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
@@ -300,16 +383,20 @@ export class Ring {
    */
   async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number, signal?: AbortSignal): Promise<Status> {
     checkLength(length);
+    const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
-      await this.lockAsync(PUT_LOCK, signal);
+      if (!tryLockWord(c, PUT_LOCK)) {
+        if (deadline < 0) deadline = deadlineAfter(timeout);
+        if (!(await this.lockSlowAsync(PUT_LOCK, timeout, deadline, signal))) return FULL;
+      }
       const status = this.putLocked(payload, length, tag);
       if (status === FULL && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
       if (left <= 0) return this.afterPut(status);
       this.unlock(PUT_LOCK);
       const need = padded(length);
-      await sleepOnAsync(this.ctrl, NOT_FULL, () => this.mayPut(need), deadline, signal, PUTTERS);
+      await sleepOnAsync(c, NOT_FULL, () => this.mayPut(need), deadline, signal, PUTTERS);
     }
   }
 
@@ -353,10 +440,14 @@ export class Ring {
     const size = padded(length);
     at += size - 4;
     if (at >= capacity) at -= capacity;
+    const freed = (c[GET_BYTES] + size) | 0;
+    c[J_GET_COUNT] = (taken + 1) | 0;
+    c[J_READ] = at;
+    c[J_GET_BYTES] = freed;
+    Atomics.store(c, GET_COUNT, (taken + 1) | 0); // the commit
+    Atomics.store(c, GET_BYTES, freed); // frees the bytes
     c[READ] = at;
     c[READY]--;
-    Atomics.store(c, GET_COUNT, (taken + 1) | 0);
-    Atomics.store(c, GET_BYTES, (c[GET_BYTES] + size) | 0); // frees the bytes
     return OK;
   }
 
@@ -377,27 +468,30 @@ export class Ring {
   }
 
   /** Whether a take could succeed or end now: a sleeper's re-check. */
-  private mayTake(done?: () => boolean): boolean {
-    return this.count > 0 || this.isShutDown || (done !== undefined && done());
+  private mayTake(peer?: Peer): boolean {
+    return this.count > 0 || this.isShutDown || (peer !== undefined && peer.closed());
   }
 
   /**
    * Removes the oldest record into `scratch` (see `lastLength`, `lastTag`), waiting up to `timeout` ms
-   * while the ring is empty. Returns OK, EMPTY (timed out, or `done()` while empty) or SHUTDOWN (shut
-   * down and drained). `done` lets a pipe stop waiting once its peer has closed.
+   * while the ring is empty. Returns OK, EMPTY (timed out, or `peer` closed while empty) or SHUTDOWN
+   * (shut down and drained). `peer` lets a pipe stop waiting once its other end has closed.
    */
-  take(timeout: number, done?: () => boolean): Status {
+  take(timeout: number, peer?: Peer): Status {
     const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
-      this.lock(GET_LOCK);
+      if (!tryLockWord(c, GET_LOCK)) {
+        if (deadline < 0) deadline = deadlineAfter(timeout);
+        if (!this.lockSlow(GET_LOCK, timeout, deadline)) return EMPTY;
+      }
       const status = this.takeLocked();
       if (status === EMPTY && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
-      const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
+      const left = status === EMPTY && timeout > 0 && !(peer !== undefined && peer.closed()) ? remaining(deadline) : 0;
       if (left <= 0) return this.afterTake(status);
       this.unlock(GET_LOCK);
       if (this.spinWhileEmpty()) continue;
-      sleepOn(this.ctrl, NOT_EMPTY, () => this.mayTake(done), deadline, GETTERS);
+      sleepOn(c, NOT_EMPTY, () => this.mayTake(peer), deadline, GETTERS, peer?.slice);
     }
   }
 
@@ -406,34 +500,38 @@ export class Ring {
    * abort of `signal` rejects with its reason and takes nothing: it can only land at an `await`, and
    * none lies between taking a record and `onTaken`.
    */
-  async takeAsync(timeout: number, done?: () => boolean, onTaken?: () => void, signal?: AbortSignal): Promise<Status> {
+  async takeAsync(timeout: number, peer?: Peer, onTaken?: () => void, signal?: AbortSignal): Promise<Status> {
+    const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
-      await this.lockAsync(GET_LOCK, signal);
+      if (!tryLockWord(c, GET_LOCK)) {
+        if (deadline < 0) deadline = deadlineAfter(timeout);
+        if (!(await this.lockSlowAsync(GET_LOCK, timeout, deadline, signal))) return EMPTY;
+      }
       const status = this.takeLocked();
       if (status === EMPTY && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
-      const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
+      const left = status === EMPTY && timeout > 0 && !(peer !== undefined && peer.closed()) ? remaining(deadline) : 0;
       if (left <= 0) {
         this.afterTake(status);
         if (status === OK) onTaken?.(); // same turn: the scratch buffer still holds this record
         return status;
       }
       this.unlock(GET_LOCK);
-      await sleepOnAsync(this.ctrl, NOT_EMPTY, () => this.mayTake(done), deadline, signal, GETTERS);
+      await sleepOnAsync(c, NOT_EMPTY, () => this.mayTake(peer), deadline, signal, GETTERS, peer?.slice);
     }
   }
 
-  /** Waits up to `timeout` ms until a record is available (or `done()`), without taking it. */
-  poll(timeout: number, done?: () => boolean): boolean {
+  /** Waits up to `timeout` ms until a record is available (or `peer` closed), without taking it. */
+  poll(timeout: number, peer?: Peer): boolean {
     const c = this.ctrl;
     const deadline = deadlineAfter(timeout);
     for (;;) {
       if (this.count > 0) return true;
       const left = remaining(deadline);
-      if (left <= 0 || (done !== undefined && done())) return false;
+      if (left <= 0 || (peer !== undefined && peer.closed())) return false;
       Atomics.add(c, GETTERS, 1);
       const seq = Atomics.load(c, NOT_EMPTY);
-      const slept = !this.mayTake(done) && wait(c, NOT_EMPTY, seq, left) === 'ok';
+      const slept = !this.mayTake(peer) && wait(c, NOT_EMPTY, seq, peer === undefined ? left : Math.min(left, peer.slice())) === 'ok';
       Atomics.sub(c, GETTERS, 1);
       // A put wakes one sleeper; if it woke this poll, pass the wake on to a taker that may sleep too.
       if (slept && Atomics.load(c, GETTERS) > 0) {
@@ -462,13 +560,14 @@ export class Ring {
     if (immediate) {
       this.lock(GET_LOCK);
       const dropped = this.count;
+      // One take of everything, journalled like any take.
+      c[J_GET_COUNT] = c[PUT_COUNT];
+      c[J_READ] = c[WRITE];
+      c[J_GET_BYTES] = c[PUT_BYTES];
       Atomics.store(c, GET_COUNT, c[PUT_COUNT]);
       Atomics.store(c, GET_BYTES, c[PUT_BYTES]);
-      c[READ] = 0;
-      c[WRITE] = 0;
+      c[READ] = c[WRITE];
       c[READY] = 0;
-      c[ROOM] = 0;
-      c[SLOTS] = 0;
       this.unlock(GET_LOCK);
       if ((c[STATE] & JOINABLE) !== 0) for (let i = 0; i < dropped; i++) this.taskDone();
     }
@@ -476,13 +575,19 @@ export class Ring {
     this.wakeAll();
   }
 
+  /** Records put and not yet marked done (`JoinableQueue`). */
+  private get unfinished(): number {
+    return (Atomics.load(this.ctrl, PUT_COUNT) - Atomics.load(this.ctrl, DONE)) | 0;
+  }
+
   /** One task finished; false if none was unfinished (too many calls). */
   taskDone(): boolean {
     const c = this.ctrl;
     for (;;) {
-      const n = Atomics.load(c, UNFINISHED);
+      const done = Atomics.load(c, DONE);
+      const n = (Atomics.load(c, PUT_COUNT) - done) | 0;
       if (n <= 0) return false;
-      if (Atomics.compareExchange(c, UNFINISHED, n, n - 1) !== n) continue;
+      if (Atomics.compareExchange(c, DONE, done, (done + 1) | 0) !== done) continue;
       if (n === 1) {
         Atomics.add(c, ALL_DONE, 1);
         if (Atomics.load(c, JOINERS) > 0) notify(c, ALL_DONE);
@@ -494,12 +599,12 @@ export class Ring {
   /** Waits up to `timeout` ms until every record put has been marked done; false on timeout. */
   joinTasks(timeout: number): boolean {
     const c = this.ctrl;
-    return sleepOn(c, ALL_DONE, () => Atomics.load(c, UNFINISHED) === 0, deadlineAfter(timeout), JOINERS);
+    return sleepOn(c, ALL_DONE, () => this.unfinished === 0, deadlineAfter(timeout), JOINERS);
   }
 
   /** `joinTasks` that waits without blocking the event loop; an abort of `signal` rejects with its reason. */
   joinTasksAsync(timeout: number, signal?: AbortSignal): Promise<boolean> {
     const c = this.ctrl;
-    return sleepOnAsync(c, ALL_DONE, () => Atomics.load(c, UNFINISHED) === 0, deadlineAfter(timeout), signal, JOINERS);
+    return sleepOnAsync(c, ALL_DONE, () => this.unfinished === 0, deadlineAfter(timeout), signal, JOINERS);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 import { misuse } from '../errors.js';
+import { adoptSeat, type LivenessSeat } from './liveness.js';
 
 /** What `currentProcess()` and `parentProcess()` describe. */
 export interface ProcessInfo {
@@ -25,6 +26,8 @@ export interface ChildIdentity {
   /** Python's `_identity`: the path of child counters from the main process, e.g. `[1, 2]`. */
   readonly path: readonly number[];
   readonly parent: ProcessInfo;
+  /** Its place in the table of live processes (`liveness.ts`), filled in by `spawn.ts`. */
+  readonly seat?: LivenessSeat;
 }
 
 interface ThreadState {
@@ -72,6 +75,7 @@ export function adoptIdentity(identity: ChildIdentity): void {
   current.self = { ...identity.self, ident: threadId };
   current.path = identity.path;
   current.parent = identity.parent;
+  adoptSeat(identity.seat);
 }
 
 /** The identity path and default name for the next child started from this thread. */

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildIdentity } from './identity.js';
+import { enterChild, markDead } from './liveness.js';
 import { uncloneableError } from '../transport/payload.js';
 
 /** The start message every child receives as `workerData`. */
@@ -77,16 +78,26 @@ if (tsxApi !== null) {
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;
 
-/** Starts a child in a new thread. Throws a `TypeError` naming the path if the payload cannot be cloned. */
+/**
+ * Starts a child in a new thread. Throws a `TypeError` naming the path if the payload cannot be cloned.
+ *
+ * The child gets a seat in the table of live processes, and is marked dead there when this thread sees
+ * it exit: the listener is added before the caller's, so whoever reacts to the exit (a `join()`, a
+ * pool replacing its worker) already finds the locks it held recoverable.
+ */
 export function spawnThread(message: StartMessage, options: SpawnOptions): Worker {
+  const seat = enterChild(options.name);
   try {
-    return new Worker(entrySource, {
+    const worker = new Worker(entrySource, {
       eval: true,
-      workerData: message,
+      workerData: seat === undefined ? message : { ...message, identity: { ...message.identity, seat } },
       name: options.name,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
+    if (seat !== undefined) worker.once('exit', () => markDead(seat.token));
+    return worker;
   } catch (error) {
+    if (seat !== undefined) markDead(seat.token);
     if (error instanceof Error && error.name === 'DataCloneError') {
       throw uncloneableError(options.payloadForErrors, options.payloadLabel, error);
     }

@@ -1,7 +1,8 @@
 /**
  * The one place that calls `Atomics.wait`, `Atomics.waitAsync` and `Atomics.notify`; and `sleepOn`, the
  * wait loop of every primitive that waits for a word to change (`sleepOnAsync` is its twin that does
- * not block the event loop; only the mutex of `mutex.ts` keeps a loop of its own, an exchange loop).
+ * not block the event loop; only the mutex of `mutex.ts` keeps a loop of its own, a compare-and-swap
+ * loop).
  *
  * Every primitive of this library is a few `Int32Array` words in a `SharedArrayBuffer`; this module
  * turns "sleep while word == expected" and "wake sleepers on word" into calls that work the same in a
@@ -19,6 +20,11 @@
  * waiter would absorb a later `notify(…, 1)` meant for a live one (a lost wakeup), so an aborted wait
  * wakes every waiter of its word, which removes it; the others re-check their condition and sleep
  * again, as after any spurious wakeup (every caller of this module loops on its condition).
+ *
+ * Slices: a waiter that must also notice something no wake-up announces (another process that died,
+ * see `runtime/liveness.ts`) passes a `slice`, the longest it sleeps before it checks again. A slice is
+ * a timeout, so it keeps the program alive: slice only while such a process is involved (it keeps the
+ * program alive anyway while it lives, and its death is what the next slice must get to see).
  *
  * Keeping all this here means a future `'process'` start method can swap in real `futex(2)` calls
  * (V8's wait lists do not cross OS processes) without touching the primitives.
@@ -174,6 +180,9 @@ export function waitAsync(
 /** For `sleepOn`'s `sleepers`: nobody counts the sleepers. */
 export const UNCOUNTED = -1;
 
+/** For `sleepOn`'s `slice`: each sleep lasts until a wake-up or the deadline. */
+const WHOLE = (): number => Infinity;
+
 /**
  * Blocks until `ready()` returns true (then returns true) or `deadline` (a `performance.now()` value,
  * `Infinity`: none) passes (then false). The wait loop of every primitive whose waiters wait for a word
@@ -184,7 +193,8 @@ export const UNCOUNTED = -1;
  * may sleep, so that the waker can skip `notify` when it reads 0 (sequentially consistent on both sides).
  *
  * `ready()` may take what it finds (a semaphore's unit): it is called only where a true return ends
- * the wait.
+ * the wait. `slice()`, asked before each sleep, bounds it, for a `ready()` that can turn true without
+ * a wake-up (see the module notes).
  */
 export function sleepOn(
   words: Int32Array,
@@ -192,6 +202,7 @@ export function sleepOn(
   ready: () => boolean,
   deadline: number,
   sleepers: number = UNCOUNTED,
+  slice: () => number = WHOLE,
 ): boolean {
   if (sleepers !== UNCOUNTED) Atomics.add(words, sleepers, 1);
   try {
@@ -200,7 +211,7 @@ export function sleepOn(
       if (ready()) return true;
       const left = remaining(deadline);
       if (left <= 0) return false;
-      Atomics.wait(words, index, seen, left);
+      Atomics.wait(words, index, seen, Math.min(left, slice()));
     }
   } finally {
     if (sleepers !== UNCOUNTED) Atomics.sub(words, sleepers, 1);
@@ -215,6 +226,7 @@ export async function sleepOnAsync(
   deadline: number,
   signal: AbortSignal | undefined,
   sleepers: number = UNCOUNTED,
+  slice: () => number = WHOLE,
 ): Promise<boolean> {
   if (sleepers !== UNCOUNTED) Atomics.add(words, sleepers, 1);
   try {
@@ -223,7 +235,7 @@ export async function sleepOnAsync(
       if (ready()) return true;
       const left = remaining(deadline);
       if (left <= 0) return false;
-      await waitAsync(words, index, seen, left, signal);
+      await waitAsync(words, index, seen, Math.min(left, slice()), signal);
     }
   } finally {
     if (sleepers !== UNCOUNTED) Atomics.sub(words, sleepers, 1);

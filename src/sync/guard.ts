@@ -1,19 +1,27 @@
 /**
  * What every lock-like class shares: the scoped forms (`guard`, `guardAsync`, `withLock`,
- * `withLockAsync`) built on `acquire`/`acquireAsync`/`release`, and the per-thread owner id.
+ * `withLockAsync`) built on `acquire`/`acquireAsync`/`release`, and the report of a lock taken over from
+ * a dead holder.
  *
  * Internal: the public classes extend `Acquirable` so the scoped forms exist once.
  */
-import { threadId } from 'node:worker_threads';
 import { TimeoutError } from '../errors.js';
 import { waitTimeout } from '../timeout.js';
 import type { WaitArg } from './futex.js';
+import { currentProcess } from '../runtime/identity.js';
+import { describeToken } from '../runtime/liveness.js';
 
 /**
- * This thread's owner id, as stored in a lock's owner word: the worker thread id + 1, so that 0 means
- * "nobody". The main thread is 1.
+ * Prints the one line that says a lock was taken over from a dead holder (the acquirer also sees its
+ * `ownerDied` flag): whatever the holder was updating may be half done.
+ * @internal
  */
-export const selfId: number = threadId + 1;
+export function reportOwnerDied(what: string, holder: number): void {
+  process.stderr.write(
+    `multiprocessing: ${describeToken(holder)} died holding ${what}; ` +
+      `${currentProcess().name} took it over (what it protects may be half-updated)\n`,
+  );
+}
 
 /** The blocking and async acquire/release trio that the scoped forms are built on. */
 export interface AcquireRelease {

@@ -1,50 +1,62 @@
 /**
  * `Lock`: a non-recursive lock in shared memory, usable from any worker and from the main thread.
  *
- * Two `Int32Array` words: Drepper's three-state mutex word (see `mutex.ts`) and an owner word (the
- * holder's thread id + 1, 0 when free) used by `Condition` and in error messages. As in Python, any
- * thread may release a `Lock`, not only the one that acquired it.
+ * One `Int32Array` word: the robust mutex word of `mutex.ts`, which holds the holder's owner token
+ * (used by `Condition` and to recover the lock when its holder dies). As in Python, any thread may
+ * release a `Lock`, not only the one that acquired it.
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { lockWord, lockWordAsync, tryLockWord, unlockWord, UNLOCKED } from './mutex.js';
-import { Acquirable, acquireTimeout, adopt, selfId, sharedWords, type ConditionLock } from './guard.js';
+import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
+import { Acquirable, acquireTimeout, adopt, reportOwnerDied, sharedWords, type ConditionLock } from './guard.js';
 import { parseWait, type WaitArg } from './futex.js';
 
 const STATE = 0;
-const OWNER = 1;
 
 /**
  * A lock object shared between processes (Python's `multiprocessing.Lock`). Not recursive: a second
  * `acquire()` by the holder blocks. Any thread may release it.
+ *
+ * **A holder that dies** (a process terminated or killed, a pool task stopped by its `timeout` or
+ * `signal`) does not leave the lock stuck, as it would in Python: the next acquirer takes it over,
+ * finds `ownerDied` true, and a line on stderr names the dead process. What the lock protected may be
+ * half-updated: check it. Waiters notice the death within about 50 ms of the parent seeing the holder
+ * exit, which happens on the parent's event loop: a main thread that terminates a holder and then
+ * blocks in `acquire()` without awaiting anything (`await p.join()`) never sees it.
  *
  * @example
  * ```ts
  * const lock = new Lock();
  * new Process({ target: work, args: [lock] }).start();
  * using _ = lock.guard();          // or: lock.withLock(() => …), await lock.withLockAsync(async () => …)
+ * if (lock.ownerDied) repairSharedState();
  * ```
  */
 export class Lock extends Acquirable implements Shareable, ConditionLock {
-  /** @internal The shared words: [mutex state, owner]. */
+  /** @internal The shared words: [mutex word]. */
   readonly words: Int32Array;
+  /**
+   * True when this handle's last successful acquire took the lock over from a process that died
+   * holding it (POSIX's `EOWNERDEAD`); false after any other acquire.
+   */
+  ownerDied = false;
 
   constructor() {
     super();
-    this.words = sharedWords(2);
+    this.words = sharedWords(1);
   }
 
   /**
-   * Takes the lock. With `blocking = false`, tries once. `timeout` is in ms (`undefined`: forever,
-   * negative: 0). Returns whether it got the lock.
+   * Takes the lock. With `blocking = false`, tries once (and still takes over a dead holder's lock).
+   * `timeout` is in ms (`undefined`: forever, negative: 0). Returns whether it got the lock.
    */
   acquire(blocking: boolean = true, timeout?: number): boolean {
     const words = this.words;
-    if (tryLockWord(words, STATE) || lockWord(words, STATE, acquireTimeout(blocking, timeout))) {
-      words[OWNER] = selfId;
+    if (tryLockWord(words, STATE)) {
+      this.ownerDied = false;
       return true;
     }
-    return false;
+    return this.#took(lockWord(words, STATE, acquireTimeout(blocking, timeout)));
   }
 
   /**
@@ -60,20 +72,19 @@ export class Lock extends Acquirable implements Shareable, ConditionLock {
    */
   async acquireAsync(timeout?: WaitArg): Promise<boolean> {
     const { timeout: ms, signal } = parseWait(timeout);
-    const words = this.words;
-    if (await lockWordAsync(words, STATE, ms, signal)) {
-      words[OWNER] = selfId;
-      return true;
-    }
-    return false;
+    return this.#took(await lockWordAsync(this.words, STATE, ms, signal));
+  }
+
+  #took(result: LockResult): boolean {
+    if (result === TIMED_OUT) return false;
+    this.ownerDied = result === OWNER_DIED;
+    if (this.ownerDied) reportOwnerDied('a Lock', lastDeadHolder());
+    return true;
   }
 
   /** Releases the lock (from any thread). Throws if it is not locked. */
   release(): void {
-    const words = this.words;
-    if (Atomics.load(words, STATE) === UNLOCKED) throw notLocked();
-    words[OWNER] = 0;
-    if (unlockWord(words, STATE) === UNLOCKED) throw notLocked();
+    if (unlockWord(this.words, STATE) === UNLOCKED) throw notLocked();
   }
 
   /** Whether some thread holds the lock now. */
@@ -83,7 +94,7 @@ export class Lock extends Acquirable implements Shareable, ConditionLock {
 
   /** @internal */
   isMine(): boolean {
-    return Atomics.load(this.words, OWNER) === selfId && this.locked();
+    return holderOf(this.words, STATE) === selfToken;
   }
 
   /** @internal */

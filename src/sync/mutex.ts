@@ -1,65 +1,131 @@
 /**
- * Drepper's three-state futex mutex ("Futexes Are Tricky", mutex #2) over one `Int32Array` word:
- * 0 = unlocked, 1 = locked, 2 = locked and someone may be sleeping.
+ * A robust futex mutex over one `Int32Array` word: 0 when free, else the holder's owner token (see
+ * `runtime/liveness.ts`) with the `WAITERS` bit set when someone may be sleeping. Drepper's mutex
+ * ("Futexes Are Tricky", #2) with the holder in the word instead of a bare 1, as Linux's robust
+ * futexes keep the holder's TID there: taking the lock and naming its holder are one
+ * compare-and-swap, so there is no moment where a lock is held by nobody known.
  *
- * These free functions are the core of `Lock`, `RLock` and the queues' ring; they know nothing about
- * owners or errors. Not fair on purpose: a fair ticket lock measured 10–17× slower on this kind of
+ * A holder can die holding it (a worker thread is terminated, its code never runs again). A waiter
+ * whose holder is another process sleeps in slices of `SLICE_MS`, checks the holder between slices, and
+ * takes the lock over when the holder is dead: the acquire then reports `OWNER_DIED`, like POSIX's
+ * `EOWNERDEAD`. The uncontended path is one compare-and-swap, as before.
+ *
+ * These free functions are the core of `Lock`, `RLock`, `Barrier` and the queues' ring; they know
+ * nothing about errors. Not fair on purpose: a fair ticket lock measured 10–17× slower on this kind of
  * machine, and spinning before sleeping gained nothing on 2 cores.
  */
 import { deadlineAfter, notify, remaining, wait, waitAsync } from './futex.js';
+import { canWatch, isAlive, ownToken, TOKEN_MASK } from '../runtime/liveness.js';
 
 export const UNLOCKED = 0;
-export const LOCKED = 1;
-export const CONTENDED = 2;
+/** Set in a held lock word when a waiter may be asleep: the unlock then wakes one. */
+const WAITERS = 1 << 30;
 
-/** One attempt, never sleeps. */
+/** `lockWord` results: falsy when the wait timed out. */
+export const TIMED_OUT = 0;
+export const ACQUIRED = 1;
+/** Acquired from a holder that had died: what it protected may be half-updated. */
+export const OWNER_DIED = 2;
+export type LockResult = typeof TIMED_OUT | typeof ACQUIRED | typeof OWNER_DIED;
+
+/** How long a waiter sleeps before it checks again whether the holder is alive. */
+export const SLICE_MS = 50;
+
+/** This thread's owner token: what its locks hold while it holds them. */
+export const selfToken: number = ownToken();
+
+let lastDead = 0;
+
+/** The token of the dead holder that this thread's last `OWNER_DIED` took the lock from. */
+export function lastDeadHolder(): number {
+  return lastDead;
+}
+
+/** One attempt, never sleeps, never recovers. */
 export function tryLockWord(words: Int32Array, index: number): boolean {
-  return Atomics.compareExchange(words, index, UNLOCKED, LOCKED) === UNLOCKED;
+  return Atomics.compareExchange(words, index, UNLOCKED, selfToken) === UNLOCKED;
+}
+
+/** The token of the lock's holder, or 0 when free. */
+export function holderOf(words: Int32Array, index: number): number {
+  return Atomics.load(words, index) & TOKEN_MASK;
 }
 
 /**
- * Takes the mutex, sleeping while it is held, for at most `timeout` ms (`Infinity` = forever).
- * Returns false on timeout.
+ * One step of the slow path: takes the lock if it is free or its holder is dead, and returns how; else
+ * returns minus the word to sleep on (a held word is at least 1024), marked as having waiters if the
+ * caller will sleep (`mark`: a try that will not sleep leaves the holder's release without a wake-up).
  */
-export function lockWord(words: Int32Array, index: number, timeout: number = Infinity): boolean {
-  if (Atomics.compareExchange(words, index, UNLOCKED, LOCKED) === UNLOCKED) return true;
-  if (timeout <= 0) return false;
-  const deadline = deadlineAfter(timeout);
-  // Mark contended; whoever unlocks will wake one sleeper.
-  while (Atomics.exchange(words, index, CONTENDED) !== UNLOCKED) {
-    const left = remaining(deadline);
-    if (left <= 0) return false;
-    wait(words, index, CONTENDED, left);
+function step(words: Int32Array, index: number, mark: boolean): LockResult | number {
+  for (;;) {
+    const word = Atomics.load(words, index);
+    if (word === UNLOCKED) {
+      // Someone else may sleep: take it marked, so our unlock wakes them (Drepper's rule).
+      if (Atomics.compareExchange(words, index, UNLOCKED, selfToken | WAITERS) === UNLOCKED) return ACQUIRED;
+      continue;
+    }
+    const holder = word & TOKEN_MASK;
+    if (holder !== selfToken && !isAlive(holder)) {
+      if (Atomics.compareExchange(words, index, word, selfToken | (word & WAITERS)) === word) {
+        lastDead = holder;
+        return OWNER_DIED;
+      }
+      continue;
+    }
+    if ((word & WAITERS) !== 0 || !mark) return -word;
+    if (Atomics.compareExchange(words, index, word, word | WAITERS) === word) return -(word | WAITERS);
   }
-  return true;
+}
+
+/** The longest sleep on `word`: a slice when its holder's death could be noticed, else unbounded. */
+function sliceFor(word: number): number {
+  const holder = word & TOKEN_MASK;
+  return holder !== selfToken && canWatch(holder) ? SLICE_MS : Infinity;
+}
+
+/**
+ * Takes the mutex, sleeping while a live process holds it, for at most `timeout` ms (`Infinity` =
+ * forever; 0 = no sleep, but a dead holder's lock is still taken over). Returns `ACQUIRED`,
+ * `OWNER_DIED` (taken over from a dead holder) or `TIMED_OUT` (0).
+ */
+export function lockWord(words: Int32Array, index: number, timeout: number = Infinity): LockResult {
+  if (Atomics.compareExchange(words, index, UNLOCKED, selfToken) === UNLOCKED) return ACQUIRED;
+  const deadline = deadlineAfter(timeout);
+  for (;;) {
+    const got = step(words, index, timeout > 0);
+    if (got >= 0) return got as LockResult;
+    const left = remaining(deadline);
+    if (left <= 0) return TIMED_OUT;
+    wait(words, index, -got, Math.min(left, sliceFor(-got)));
+  }
 }
 
 /**
  * Like `lockWord`, but waits without blocking the event loop. An abort of `signal` rejects with its
- * reason and leaves the mutex untaken (its word may stay CONTENDED: the next unlock then wakes a
- * sleeper that is not there, which is harmless).
+ * reason and leaves the mutex untaken (its word may keep the `WAITERS` bit: the next unlock then wakes
+ * a sleeper that is not there, which is harmless).
  */
 export async function lockWordAsync(
   words: Int32Array,
   index: number,
   timeout: number = Infinity,
   signal?: AbortSignal,
-): Promise<boolean> {
+): Promise<LockResult> {
   signal?.throwIfAborted();
-  if (Atomics.compareExchange(words, index, UNLOCKED, LOCKED) === UNLOCKED) return true;
-  if (timeout <= 0) return false;
+  if (Atomics.compareExchange(words, index, UNLOCKED, selfToken) === UNLOCKED) return ACQUIRED;
   const deadline = deadlineAfter(timeout);
-  while (Atomics.exchange(words, index, CONTENDED) !== UNLOCKED) {
+  for (;;) {
+    const got = step(words, index, timeout > 0);
+    if (got >= 0) return got as LockResult;
     const left = remaining(deadline);
-    if (left <= 0) return false;
-    await waitAsync(words, index, CONTENDED, left, signal);
+    if (left <= 0) return TIMED_OUT;
+    await waitAsync(words, index, -got, Math.min(left, sliceFor(-got)), signal);
   }
-  return true;
 }
 
-/** Releases the mutex and wakes one sleeper if there may be any. Returns the state it replaced. */
+/** Releases the mutex and wakes one sleeper if there may be any. Returns the word it replaced. */
 export function unlockWord(words: Int32Array, index: number): number {
   const previous = Atomics.exchange(words, index, UNLOCKED);
-  if (previous === CONTENDED) notify(words, index, 1);
+  if ((previous & WAITERS) !== 0) notify(words, index, 1);
   return previous;
 }

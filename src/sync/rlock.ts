@@ -1,22 +1,17 @@
 /**
- * `RLock`: a recursive lock in shared memory. Three words: Drepper's mutex word, the owner (thread id
- * + 1) and the recursion depth. Only the owner touches the depth, so it needs no atomic updates.
- *
- * The owner word is read and written with plain accesses: the mutex word's atomics order everything
- * that matters, and a thread only ever compares the owner with its own id, which only it writes. So it
- * reads its own id there exactly when it holds the lock (it sees its own writes in order), whatever
- * stale value of other threads' ids it might see. A seq-cst store there would cost a full fence.
+ * `RLock`: a recursive lock in shared memory. Words: the robust mutex word of `mutex.ts` (which holds
+ * the owner's token) and the recursion depth. Only the owner touches the depth, so it needs no atomic
+ * updates; a thread reads its own token in the mutex word exactly when it holds the lock.
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { lockWord, lockWordAsync, tryLockWord, unlockWord, UNLOCKED } from './mutex.js';
-import { Acquirable, acquireTimeout, adopt, selfId, sharedWords, type ConditionLock } from './guard.js';
+import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
+import { Acquirable, acquireTimeout, adopt, reportOwnerDied, sharedWords, type ConditionLock } from './guard.js';
 import { parseWait, type WaitArg } from './futex.js';
 
-// The owner and count sit on their own cache line (64 bytes on), so the holder's writes to them do not
-// disturb the line that contending threads hit with compare-and-swap.
+// The depth sits on its own cache line (64 bytes on), so the holder's writes to it do not disturb the
+// line that contending threads hit with compare-and-swap.
 const STATE = 0;
-const OWNER = 16;
 const COUNT = 17;
 
 /**
@@ -27,6 +22,10 @@ const COUNT = 17;
  * Ownership is per thread, as in Python: async tasks of one thread count as one owner, so an RLock
  * does not keep two of them apart. Use a `Lock` (with `acquireAsync`) for that.
  *
+ * **An owner that dies** (terminated, killed, or a pool task stopped by its `timeout`/`signal`) does
+ * not leave it stuck, as it would in Python: the next acquirer takes it over at depth 1, finds
+ * `ownerDied` true, and a line on stderr names the dead process; see `Lock` for when the death is seen.
+ *
  * @example
  * ```ts
  * const lock = new RLock();
@@ -34,8 +33,13 @@ const COUNT = 17;
  * ```
  */
 export class RLock extends Acquirable implements Shareable, ConditionLock {
-  /** @internal The shared words: [mutex state, owner, depth]. */
+  /** @internal The shared words: [mutex word, …, depth]. */
   readonly words: Int32Array;
+  /**
+   * True when this handle's last acquire of the free lock took it over from a process that died
+   * holding it (POSIX's `EOWNERDEAD`); false after any other first-level acquire.
+   */
+  ownerDied = false;
 
   constructor() {
     super();
@@ -48,22 +52,17 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
    */
   acquire(blocking: boolean = true, timeout?: number): boolean {
     const words = this.words;
-    // Free: take it without touching the owner's line first (the common, uncontended case).
+    // Free: take it (the common, uncontended case).
     if (tryLockWord(words, STATE)) {
       words[COUNT] = 1;
-      words[OWNER] = selfId;
+      this.ownerDied = false;
       return true;
     }
-    if (words[OWNER] === selfId) {
+    if (holderOf(words, STATE) === selfToken) {
       words[COUNT]++;
       return true;
     }
-    if (lockWord(words, STATE, acquireTimeout(blocking, timeout))) {
-      words[COUNT] = 1;
-      words[OWNER] = selfId;
-      return true;
-    }
-    return false;
+    return this.#took(lockWord(words, STATE, acquireTimeout(blocking, timeout)));
   }
 
   /**
@@ -73,26 +72,26 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
   async acquireAsync(timeout?: WaitArg): Promise<boolean> {
     const { timeout: ms, signal } = parseWait(timeout);
     const words = this.words;
-    if (words[OWNER] === selfId) {
+    if (holderOf(words, STATE) === selfToken) {
       words[COUNT]++;
       return true;
     }
-    if (await lockWordAsync(words, STATE, ms, signal)) {
-      words[COUNT] = 1;
-      words[OWNER] = selfId;
-      return true;
-    }
-    return false;
+    return this.#took(await lockWordAsync(words, STATE, ms, signal));
+  }
+
+  #took(result: LockResult): boolean {
+    if (result === TIMED_OUT) return false;
+    this.words[COUNT] = 1;
+    this.ownerDied = result === OWNER_DIED;
+    if (this.ownerDied) reportOwnerDied('an RLock', lastDeadHolder());
+    return true;
   }
 
   /** Releases one level; the lock is free again when the depth reaches 0. Throws unless this thread owns it. */
   release(): void {
     const words = this.words;
-    if (words[OWNER] !== selfId) throw notOwned();
-    if (--words[COUNT] === 0) {
-      words[OWNER] = 0;
-      unlockWord(words, STATE);
-    }
+    if (holderOf(words, STATE) !== selfToken) throw notOwned();
+    if (--words[COUNT] === 0) unlockWord(words, STATE);
   }
 
   /** Whether some thread holds the lock now. */
@@ -102,16 +101,15 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
 
   /** @internal */
   isMine(): boolean {
-    return Atomics.load(this.words, OWNER) === selfId;
+    return holderOf(this.words, STATE) === selfToken;
   }
 
   /** @internal */
   releaseAll(): number {
     const words = this.words;
-    if (Atomics.load(words, OWNER) !== selfId) throw notOwned();
+    if (holderOf(words, STATE) !== selfToken) throw notOwned();
     const depth = words[COUNT];
     words[COUNT] = 0;
-    Atomics.store(words, OWNER, 0);
     unlockWord(words, STATE);
     return depth;
   }

@@ -1,0 +1,185 @@
+/**
+ * Which processes of the program are alive: one table in shared memory, and each process's owner
+ * token, the number that locks store as their holder.
+ *
+ * Why a table: a worker thread that is terminated (`Process.terminate()`, a pool task's `timeout`)
+ * runs none of its code on the way out, so it cannot release its locks or say it is gone. Its parent
+ * sees its `exit` event, though, and marks its entry dead here; an acquirer that finds a lock held by
+ * a token whose entry is dead takes the lock over (see `sync/mutex.ts`).
+ *
+ * - The main thread creates the table on first need and owns slot 0. A parent claims a slot for each
+ *   child it starts (`spawn.ts`, the one place that starts workers) and passes the table and the
+ *   child's token in the start message, so grandchildren share the same table.
+ * - A token is `generation << SLOT_BITS | slot`: unique per process and never reused by a later
+ *   occupant of the slot (19 bits of generation per slot), nonzero, and below 2²⁹, so a lock word can
+ *   keep flag bits above it.
+ * - An entry records its parent's token. A terminated worker takes its own children with it, but it
+ *   can no longer mark them dead, so a process counts as alive only while its whole chain of parents
+ *   is; the slots of such orphans are reclaimed when a parent next needs one.
+ * - Each entry keeps room for an OS pid (the `'process'` start method, where a child's table must come
+ *   from cross-process shared memory, and a dead parent does not end its children).
+ * - A thread this library did not start (a user's own `Worker`) gets a "foreign" token built from its
+ *   thread id: unique within the OS process, never in the table, and always assumed alive.
+ *
+ * A parent observes a child's exit on its event loop: a thread blocked synchronously (a main thread in
+ * `lock.acquire()` right after `p.terminate()`, without awaiting `p.join()`) does not see it.
+ */
+import { isMainThread, threadId } from 'node:worker_threads';
+
+const SLOT_BITS = 10;
+const SLOTS = 1 << SLOT_BITS;
+const SLOT_MASK = SLOTS - 1;
+const GENERATIONS = (1 << (29 - SLOT_BITS)) - 1;
+/** Set in the tokens of threads the library did not start; their liveness is unknown. */
+const FOREIGN = 1 << 29;
+/** The bits a token may use: lock words keep their own flags above. */
+export const TOKEN_MASK = (1 << 30) - 1;
+
+// Header: [allocation hint]. Entries of 16 words: token (0 = free, -1 = being claimed), last
+// generation issued, parent's token (0 for the main thread), pid, name length, name (22 UTF-16 units).
+const HEADER = 16;
+const ENTRY = 16;
+const TOKEN = 0;
+const GEN = 1;
+const PARENT = 2;
+const PID = 3;
+const NAME_LENGTH = 4;
+const NAME = 5;
+const NAME_UNITS = (ENTRY - NAME) * 2;
+const CLAIMING = -1;
+/** Parents deeper than this are not checked (a chain of processes this long does not happen). */
+const MAX_DEPTH = 64;
+
+/** What a child needs to take its place in the table: the table and its own token. */
+export interface LivenessSeat {
+  readonly table: SharedArrayBuffer;
+  readonly token: number;
+}
+
+interface LivenessState {
+  table: Int32Array | null;
+  token: number;
+}
+
+// On globalThis under a registered symbol, so that every copy of the library loaded in one thread
+// (ESM and CommonJS builds, sources under tsx) stores the same token in locks.
+const stateKey = Symbol.for('multiprocessing.liveness');
+const holder = globalThis as Record<symbol, LivenessState | undefined>;
+
+function state(): LivenessState {
+  let current = holder[stateKey];
+  if (current === undefined) {
+    current = isMainThread ? createTable() : { table: null, token: FOREIGN | (threadId & (FOREIGN - 1)) };
+    holder[stateKey] = current;
+  }
+  return current;
+}
+
+function createTable(): LivenessState {
+  const table = new Int32Array(new SharedArrayBuffer((HEADER + SLOTS * ENTRY) * 4));
+  const token = (1 << SLOT_BITS) | 0;
+  fill(table, 0, 0, 'MainProcess', process.pid);
+  table[HEADER + GEN] = 1;
+  Atomics.store(table, HEADER + TOKEN, token);
+  return { table, token };
+}
+
+function fill(table: Int32Array, slot: number, parent: number, name: string, pid: number): void {
+  const base = HEADER + slot * ENTRY;
+  table[base + PARENT] = parent;
+  table[base + PID] = pid;
+  const units = Math.min(name.length, NAME_UNITS);
+  table[base + NAME_LENGTH] = units;
+  for (let i = 0; i < units; i += 2) {
+    table[base + NAME + (i >> 1)] = name.charCodeAt(i) | ((i + 1 < units ? name.charCodeAt(i + 1) : 0) << 16);
+  }
+}
+
+/** This thread's owner token (nonzero, at most `TOKEN_MASK`). */
+export function ownToken(): number {
+  return state().token;
+}
+
+/**
+ * Takes this thread's place in the table from its start message. Called by the child's bootstrap
+ * before anything can take a lock; the token is read once by the lock modules when they load.
+ */
+export function adoptSeat(seat: LivenessSeat | undefined): void {
+  if (seat === undefined) return;
+  const current = holder[stateKey];
+  if (current !== undefined && current.token !== seat.token) {
+    // A lock module read this thread's token before the bootstrap adopted it: locks taken meanwhile
+    // would name the wrong holder. A bug of the library's start-up order, never of the user's code.
+    throw new Error('internal error: the owner token was read before the start message was adopted');
+  }
+  holder[stateKey] = { table: new Int32Array(seat.table), token: seat.token };
+}
+
+/**
+ * Whether the process holding `token` may still be alive. False only when the table says it is not
+ * (its entry was freed or reused, or one of its parents is dead); a foreign token, or any token in a
+ * thread that has no table, counts as alive.
+ */
+export function isAlive(token: number): boolean {
+  const table = state().table;
+  if (table === null || (token & FOREIGN) !== 0) return true;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const base = HEADER + (token & SLOT_MASK) * ENTRY;
+    if (Atomics.load(table, base + TOKEN) !== token) return false;
+    token = Atomics.load(table, base + PARENT);
+    if (token === 0) return true;
+  }
+  return true;
+}
+
+/** Whether this thread can learn that `token`'s process died (a waiter then sleeps in slices). */
+export function canWatch(token: number): boolean {
+  return state().table !== null && (token & FOREIGN) === 0 && token !== 0;
+}
+
+/** `'Process-3 (pid 1234)'`, for messages about a holder; the entry outlives the process until reused. */
+export function describeToken(token: number): string {
+  const table = state().table;
+  if (table === null || (token & FOREIGN) !== 0) return `thread ${token & (FOREIGN - 1)}`;
+  const base = HEADER + (token & SLOT_MASK) * ENTRY;
+  if (Atomics.load(table, base + GEN) !== token >>> SLOT_BITS) return `process with token ${token}`;
+  let name = '';
+  const units = table[base + NAME_LENGTH];
+  for (let i = 0; i < units; i++) {
+    const word = table[base + NAME + (i >> 1)];
+    name += String.fromCharCode((i & 1) === 0 ? word & 0xffff : word >>> 16);
+  }
+  return `${name} (pid ${table[base + PID]})`;
+}
+
+/**
+ * Claims a slot for a child about to start and returns its seat, or `undefined` when this thread has
+ * no table or the table is full (the child then gets a foreign token: its locks are not recovered).
+ */
+export function enterChild(name: string, pid: number = process.pid): LivenessSeat | undefined {
+  const { table, token: parent } = state();
+  if (table === null) return undefined;
+  const hint = Atomics.add(table, 0, 1);
+  for (let n = 0; n < SLOTS; n++) {
+    const slot = ((hint + n) & SLOT_MASK) || 1; // slot 0 is the main thread's
+    const base = HEADER + slot * ENTRY;
+    const current = Atomics.load(table, base + TOKEN);
+    if (current === CLAIMING || (current !== 0 && isAlive(current))) continue;
+    // Free, or an orphan whose parent died without marking it: claim it before writing the entry.
+    if (Atomics.compareExchange(table, base + TOKEN, current, CLAIMING) !== current) continue;
+    const generation = (table[base + GEN] % GENERATIONS) + 1;
+    table[base + GEN] = generation;
+    const token = (generation << SLOT_BITS) | slot;
+    fill(table, slot, parent, name, pid);
+    Atomics.store(table, base + TOKEN, token);
+    return { table: table.buffer as SharedArrayBuffer, token };
+  }
+  return undefined;
+}
+
+/** Marks the process holding `token` dead (its parent saw it exit). Idempotent. */
+export function markDead(token: number): void {
+  const table = state().table;
+  if (table === null || (token & FOREIGN) !== 0) return;
+  Atomics.compareExchange(table, HEADER + (token & SLOT_MASK) * ENTRY + TOKEN, token, 0);
+}
