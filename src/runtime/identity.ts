@@ -141,8 +141,11 @@ export function assertMayStartChildren(): void {
     );
   }
   if (current.self.daemon) {
-    const error = new Error('daemonic processes are not allowed to have children') as Error & { code: string };
-    error.code = 'ERR_MP_DAEMON_CHILDREN';
-    throw error;
+    throw misuse(
+      Error,
+      'ERR_MP_DAEMON_CHILDREN',
+      'daemonic processes are not allowed to have children (pool workers and daemon processes are daemonic: ' +
+        'start the process from a non-daemon process, such as the main program)',
+    );
   }
 }
