@@ -1,11 +1,11 @@
 // Python 3.13 queue shutdown, for every handle, and async iteration that ends at shutdown.
 import { test } from 'node:test';
+import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
 import { JoinableQueue, Process, Queue, ShutDown } from '../../src/index.js';
 import { getUntilShutDown, iterate, putUntilShutDown } from '../fixtures/queues/targets.js';
 
 const T = { timeout: 60_000 };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('after shutdown: puts throw ShutDown, gets drain what is left and then throw ShutDown', () => {
   const q = new Queue<number>();
@@ -33,10 +33,10 @@ test('shutdown(true) drops what is left', async () => {
 test('a put blocked on a full queue in a worker wakes with ShutDown', T, async () => {
   const q = new Queue<number>(1);
   q.put(0);
-  const out = new Int32Array(new SharedArrayBuffer(4));
+  const out = new Int32Array(new SharedArrayBuffer(8));
   const p = new Process({ target: putUntilShutDown, args: [q, out] });
   p.start();
-  await sleep(300);
+  await until('the worker is about to block in put()', () => Atomics.load(out, 1) === 1);
   q.shutdown();
   await p.join(30_000);
   assert.equal(p.exitCode, 0);
@@ -46,10 +46,10 @@ test('a put blocked on a full queue in a worker wakes with ShutDown', T, async (
 
 test('a get blocked on an empty queue in a worker wakes with ShutDown', T, async () => {
   const q = new Queue<number>();
-  const out = new Int32Array(new SharedArrayBuffer(4));
+  const out = new Int32Array(new SharedArrayBuffer(8));
   const p = new Process({ target: getUntilShutDown, args: [q, out] });
   p.start();
-  await sleep(300);
+  await until('the worker is about to block in get()', () => Atomics.load(out, 1) === 1);
   q.shutdown();
   await p.join(30_000);
   assert.equal(out[0], 1);

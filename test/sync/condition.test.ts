@@ -97,8 +97,7 @@ test('ping-pong between the main thread (blocking waits) and a worker', T, async
   const turn = new RawValue('i', 0);
   const lost = new RawValue('i', 0);
   const run = runWorkers(pingPong, [[cond, turn, lost, 1, 1_000]]);
-  // Give the worker time to start (it needs no help from this thread after that).
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The worker starts with no help from this thread, which blocks in its waits from here on.
   pingPong(cond, turn, lost, 0, 1_000);
   assert.deepEqual(await run, [0]);
   assert.equal(lost.value, 0);

@@ -1,5 +1,6 @@
 // Event: set/clear/isSet, timed waits, wakeups from another worker.
 import { test } from 'node:test';
+import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
 import { Event, SharedArray } from '../../src/index.js';
 import { setAfter, waitEvent } from '../fixtures/sync/targets.js';
@@ -43,7 +44,7 @@ test('workers waiting on an event wake when the main thread sets it, or time out
   const ev = new Event();
   const outs = [new SharedArray('i', 1), new SharedArray('i', 1), new SharedArray('i', 1)];
   const run = runWorkers(waitEvent, outs.map((out) => [ev, out, 20_000]));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await until('every worker is about to wait', () => outs.every((o) => Atomics.load(o, 0) === 2));
   ev.set();
   assert.deepEqual(await run, [0, 0, 0]);
   assert.deepEqual(outs.map((o) => o[0]), [1, 1, 1]);
