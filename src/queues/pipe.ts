@@ -11,8 +11,8 @@ import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { toWaitTimeout } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, encode } from './codec.js';
-import { decodeTaken } from './queue.js';
-import { OK, Ring, USER, type RingState } from './ring.js';
+import { decodeTaken, outOfMemory, takeAsync } from './queue.js';
+import { OK, OUT_OF_MEMORY, Ring, USER, type RingState } from './ring.js';
 
 interface ConnectionState {
   readonly read: RingState | null;
@@ -23,6 +23,10 @@ interface ConnectionState {
 }
 
 let reviving: ConnectionState | undefined;
+
+function brokenPipe(): Error {
+  return misuse(Error, 'ERR_MP_BROKEN_PIPE', 'Broken pipe: the other end is closed');
+}
 
 function invalid(message: string): RangeError & { code: string } {
   return misuse(RangeError, 'ERR_MP_INVALID_ARG', message);
@@ -35,7 +39,8 @@ function asBytes(buffer: ArrayBufferView | ArrayBufferLike): Uint8Array {
 
 /**
  * One end of a pipe (Python's `multiprocessing.connection.Connection`). Made by `Pipe()`; it crosses
- * into workers live when passed as a `Process` or `Pool` argument.
+ * live as a `Process` or `Pool` argument, in a queue item, a pipe message or a task's result, and each
+ * copy that arrives counts as one more handle of its end (close it when done, as in Python).
  *
  * @example
  * ```ts
@@ -88,11 +93,22 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     return this.writer !== null;
   }
 
-  /** Sends `obj` (any structured-clonable value) to the other end; never blocks. */
+  /**
+   * Sends `obj` (any structured-clonable value, shared objects included) to the other end. Waits only
+   * while the pipe holds its byte limit (1 GiB) unread, as Python's `send` waits on a full OS pipe;
+   * throws `Broken pipe` if the other end closes meanwhile. Nothing is ever dropped.
+   */
   send(obj: T): void {
     const writer = this.checkWritable();
     const { bytes, length, tag } = encode(obj, 'obj');
-    writer.put(bytes, length, tag, 0);
+    this.write(writer, bytes, length, tag);
+  }
+
+  private write(writer: Ring, bytes: Uint8Array, length: number, tag: number): void {
+    const status = writer.put(bytes, length, tag, Infinity, this.peerClosed);
+    if (status === OK) return;
+    if (status === OUT_OF_MEMORY) throw outOfMemory(length);
+    throw brokenPipe();
   }
 
   /**
@@ -108,10 +124,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   /** `recv` that waits without blocking the event loop. */
   async recvAsync(): Promise<T> {
     const reader = this.checkReadable();
-    let value: T | undefined;
-    const status = await reader.takeAsync(Infinity, this.peerClosed, () => {
-      value = decodeTaken<T>(reader);
-    });
+    const [status, value] = await takeAsync<T>(reader, Infinity, this.peerClosed);
     if (status !== OK) throw this.eof();
     return value as T;
   }
@@ -140,7 +153,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     if (size === undefined) size = n - offset;
     else if (size < 0) throw invalid('size is negative');
     else if (offset + size > n) throw invalid('buffer length < offset + size');
-    writer.put(bytes.subarray(offset, offset + size), size, BYTES, 0);
+    this.write(writer, bytes.subarray(offset, offset + size), size, BYTES);
   }
 
   /**
@@ -225,7 +238,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   private checkWritable(): Ring {
     if (this.isClosed) throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
     if (this.writer === null) throw misuse(Error, 'ERR_MP_READ_ONLY', 'connection is read-only');
-    if (this.peerClosed()) throw misuse(Error, 'ERR_MP_BROKEN_PIPE', 'Broken pipe: the other end is closed');
+    if (this.peerClosed()) throw brokenPipe();
     return this.writer;
   }
 

@@ -12,12 +12,15 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildIdentity } from './identity.js';
 import { uncloneableError } from '../transport/payload.js';
+import { childGone, childStarting, type BufferDirectory } from '../transport/shared-buffers.js';
 
 /** The start message every child receives as `workerData`. */
 export interface StartMessage<Role extends string = string, Payload = unknown> {
   readonly role: Role;
   readonly identity: ChildIdentity;
   readonly payload: Payload;
+  /** Set by `spawnThread`: the shared memory that crossed queues before this child listened. */
+  readonly buffers?: BufferDirectory;
 }
 
 export interface SpawnOptions {
@@ -73,14 +76,18 @@ const registered = Symbol.for('multiprocessing.tsxRegistered');
 
 /** Starts a child in a new thread. Throws a `TypeError` naming the path if the payload cannot be cloned. */
 export function spawnThread(message: StartMessage, options: SpawnOptions): Worker {
+  const buffers = childStarting();
   try {
-    return new Worker(entrySource, {
+    const worker = new Worker(entrySource, {
       eval: true,
-      workerData: message,
+      workerData: { ...message, buffers } satisfies StartMessage,
       name: options.name,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
+    worker.once('exit', () => childGone(buffers));
+    return worker;
   } catch (error) {
+    childGone(buffers);
     if (error instanceof Error && error.name === 'DataCloneError') {
       throw uncloneableError(options.payloadForErrors, options.payloadLabel, error);
     }
