@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { resolveWireFunction } from '../transport/function-ref.js';
-import { DESTINATION, pack, uncloneableError, unpack, type Packed } from '../transport/payload.js';
+import { DESTINATION, mayNeedPacking, pack, uncloneableError, unpack, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { toNumberBlock } from './chunks.js';
 import {
@@ -70,10 +70,11 @@ function sendAlone(result: WireResult): void {
 
 /**
  * A successful result, packed when it holds shared objects or class instances (the pool unpacks it):
- * a number or a string skips even the check, plain data costs a walk and no allocation.
+ * a number or a string skips even the check, a flat record costs one loop, deeper data one walk.
  */
 function okResult(id: number, outcome: Outcome.Ok | Outcome.Partial, value: unknown): WireResult {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return [id, outcome, value];
+  if (outcome === Outcome.Ok && !mayNeedPacking(value)) return [id, outcome, value];
   try {
     if (outcome === Outcome.Partial) {
       const chunk = value as ChunkOutcome;

@@ -84,7 +84,10 @@ interface QueueState {
 
 /**
  * A multi-producer, multi-consumer FIFO queue shared between processes (Python's
- * `multiprocessing.Queue`). `maxsize ≤ 0` is unbounded: `put` never blocks.
+ * `multiprocessing.Queue`). `maxsize ≤ 0` is unbounded in items: `put` waits only while the queue's
+ * bytes are at their limit (1 GiB), as a writer to a full pipe waits in Python. Items may hold shared
+ * objects (`Value`, `Lock`, another `Queue`, a `Connection`…), which arrive live, and instances of
+ * classes a module exports, which arrive as instances of that class.
  *
  * @example
  * ```ts

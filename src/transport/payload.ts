@@ -82,6 +82,27 @@ function mapKeyLabel(key: unknown, index: number): string {
   return typeof key === 'string' ? JSON.stringify(key) : typeof key === 'number' || typeof key === 'boolean' ? String(key) : `<key ${index}>`;
 }
 
+/**
+ * False when `value` certainly holds nothing for `pack` to replace: a primitive, or a plain object or
+ * array of primitives (the common small result, checked without allocating anything).
+ */
+export function mayNeedPacking(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value === 'function' || typeof value === 'symbol';
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if ((typeof item === 'object' && item !== null) || typeof item === 'function' || typeof item === 'symbol') return true;
+    }
+    return false;
+  }
+  if (!isPlainObject(value)) return true;
+  for (const key in value) {
+    const item = value[key];
+    if ((typeof item === 'object' && item !== null) || typeof item === 'function' || typeof item === 'symbol') return true;
+  }
+  return false;
+}
+
 /** Prepares `value` to cross; `path` names it in errors (`'args'`), `via` says where it goes. */
 export function pack(value: unknown, path: string, via: Via = 'message'): Packed {
   const state: PackState = { live: false, via, seen: new Map() };
