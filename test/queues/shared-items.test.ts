@@ -7,6 +7,7 @@ import {
   CHECKS,
   Point,
   bump,
+  describeArg,
   isPoint,
   lockFromQueue,
   makeAllShared,
@@ -166,6 +167,23 @@ test('class instances cross as instances of the worker\'s own copy of their clas
   try {
     assert.deepEqual(await pool.apply(isPoint, [new Point(3, 4)]), [true, 5]);
     assert.deepEqual(await pool.map(isPoint, [new Point(6, 8), { x: 6, y: 8 }]), [[true, 10], [false, -1]]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an instance whose class cannot be located (it uses an outer variable) still arrives as plain data', T, async () => {
+  const unit = 'cm';
+  class Length {
+    constructor(readonly n: number) {}
+    toString(): string {
+      return `${this.n} ${unit}`;
+    }
+  }
+  const pool = new Pool(1);
+  try {
+    assert.deepEqual(await pool.apply(describeArg, [new Length(3)]), ['plain', { n: 3 }]);
+    assert.deepEqual(await pool.apply(describeArg, [new Point(1, 2)]), ['Point', { x: 1, y: 2 }]);
   } finally {
     await pool.terminate();
   }
