@@ -31,7 +31,7 @@
 import type { Packr } from 'msgpackr';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-import { pack, uncloneableError, unpackNow } from '../transport/payload.js';
+import { discardPacked, pack, uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
 import { compactBuffer, decodeCompact, encodeCompact } from './compact.js';
 
 /** Codec tags (2 bits). */
@@ -172,8 +172,9 @@ export function encode(item: unknown, name = 'item'): Encoded {
 const LIVE = 0x01;
 
 function serializeV8(item: unknown, name: string): Uint8Array {
+  let packed: Packed | undefined;
   try {
-    const packed = pack(item, name, 'bytes');
+    packed = pack(item, name, 'bytes');
     if (!packed.live) return v8.serialize(item);
     const body = v8.serialize(packed.value);
     const bytes = new Uint8Array(body.length + 1);
@@ -181,9 +182,19 @@ function serializeV8(item: unknown, name: string): Uint8Array {
     bytes.set(body, 1);
     return bytes;
   } catch (error) {
+    if (packed !== undefined) discardPacked(packed);
     if (String((error as { code?: unknown }).code).startsWith('ERR_MP_')) throw error; // a closed handle, say
     throw uncloneableError(item, name, error, '');
   }
+}
+
+/**
+ * For an encoded item that was not put after all (timed out, shut down…): closes the handles its
+ * connections counted (see `discardPacked`). Costs nothing for items without shared objects.
+ */
+export function discardEncoded(tag: number, bytes: Uint8Array, length: number): void {
+  if (tag !== V8 || bytes[0] !== LIVE) return;
+  discardPacked({ value: v8.deserialize(bytes.subarray(1, length)), live: true });
 }
 
 // Set by the last decode of an item holding instances whose class this thread had not loaded yet.

@@ -10,7 +10,7 @@ import { isMainThread } from 'node:worker_threads';
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { toWaitTimeout } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
-import { BYTES, encode } from './codec.js';
+import { BYTES, discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync } from './queue.js';
 import { OK, OUT_OF_MEMORY, Ring, USER, type RingState } from './ring.js';
 
@@ -107,6 +107,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   private write(writer: Ring, bytes: Uint8Array, length: number, tag: number): void {
     const status = writer.put(bytes, length, tag, Infinity, this.peerClosed);
     if (status === OK) return;
+    discardEncoded(tag, bytes, length);
     if (status === OUT_OF_MEMORY) throw outOfMemory(length);
     throw brokenPipe();
   }

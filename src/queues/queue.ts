@@ -9,7 +9,7 @@
 import { Empty, Full, ShutDown, misuse } from '../errors.js';
 import { toWaitTimeout } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
-import { decode, encode, takePendingClasses } from './codec.js';
+import { decode, discardEncoded, encode, takePendingClasses } from './codec.js';
 import { FULL, OK, OUT_OF_MEMORY, Ring, SHUTDOWN, type RingState, type Status } from './ring.js';
 
 // Revivers hand an existing ring to the constructors through this slot (constructors keep Python's
@@ -120,7 +120,10 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     this.checkOpen();
     const { bytes, length, tag } = encode(item);
     const status = this.ring.put(bytes, length, tag, block ? toWaitTimeout(timeout) : 0);
-    if (status !== OK) throw statusError(status, 'put', length);
+    if (status !== OK) {
+      discardEncoded(tag, bytes, length);
+      throw statusError(status, 'put', length);
+    }
   }
 
   /** `put(item, false)`. */
@@ -134,7 +137,10 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     const { bytes, length, tag } = encode(item);
     const own = bytes.slice(0, length); // the encoder's buffer may be reused while we wait
     const status = await this.ring.putAsync(own, length, tag, toWaitTimeout(timeout));
-    if (status !== OK) throw statusError(status, 'put', length);
+    if (status !== OK) {
+      discardEncoded(tag, own, length);
+      throw statusError(status, 'put', length);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@
  */
 import { misuse } from '../errors.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
-import { encode } from './codec.js';
+import { discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync, takeRing, withRing } from './queue.js';
 import { OUT_OF_MEMORY, Ring, type RingState } from './ring.js';
 
@@ -33,7 +33,10 @@ export class SimpleQueue<T = unknown> implements Shareable {
     this.checkOpen();
     const { bytes, length, tag } = encode(item);
     const status = this.ring.put(bytes, length, tag, Infinity);
-    if (status === OUT_OF_MEMORY) throw outOfMemory(length);
+    if (status === OUT_OF_MEMORY) {
+      discardEncoded(tag, bytes, length);
+      throw outOfMemory(length);
+    }
   }
 
   /** Removes and returns the front item, blocking until there is one. */

@@ -106,8 +106,39 @@ export function mayNeedPacking(value: unknown): boolean {
 /** Prepares `value` to cross; `path` names it in errors (`'args'`), `via` says where it goes. */
 export function pack(value: unknown, path: string, via: Via = 'message'): Packed {
   const state: PackState = { live: false, via, seen: new Map() };
-  const packed = packValue(value, path, state);
-  return { value: packed, live: state.live };
+  try {
+    const packed = packValue(value, path, state);
+    return { value: packed, live: state.live };
+  } catch (error) {
+    for (const marker of state.seen.values()) discardMarker(marker);
+    throw error;
+  }
+}
+
+// Reducing a Connection counts a new handle of its end, owned by the copy to be revived. When the value
+// does not get sent after all, that handle is closed here, or the other end would never see EOF.
+function discardMarker(marker: unknown): void {
+  if (typeof marker !== 'object' || marker === null || !(SHARED in marker)) return;
+  const reduced = (marker as SharedMarker)[SHARED];
+  if (reduced.kind !== 'Connection') return;
+  (revive({ kind: reduced.kind, state: unpackValue(reduced.state, [], new Map()) }) as { close(): void }).close();
+}
+
+/** Undoes what `pack` counted (the handles of connections in it) for a value that was not sent. */
+export function discardPacked(packed: Packed): void {
+  if (!packed.live) return;
+  const seen = new Set<object>();
+  const visit = (value: unknown): void => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return;
+    seen.add(value);
+    if (SHARED in value) return discardMarker(value);
+    if (INSTANCE in value) return visit((value as InstanceMarker).fields);
+    if (value instanceof Map) for (const [k, v] of value) (visit(k), visit(v));
+    else if (value instanceof Set) for (const v of value) visit(v);
+    else if (Array.isArray(value)) for (const item of value) visit(item);
+    else if (isPlainObject(value)) for (const key of Object.keys(value)) visit(value[key]);
+  };
+  visit(packed.value);
 }
 
 const VIEWS: Record<string, new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => ArrayBufferView> = {

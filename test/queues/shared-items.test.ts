@@ -140,6 +140,17 @@ test('the same item twice, and a queue inside an item on its own queue, in one t
   assert.equal(q.get(false), 'via the copy');
 });
 
+test('a Connection in an item that is not sent after all (uncloneable neighbour, Full) leaves no handle open', () => {
+  const [a, b] = Pipe<string>();
+  const q = new Queue<unknown>(1);
+  assert.throws(() => q.put({ conn: b, bad: Symbol('x') }), (e: Error & { code?: string }) => e.code === 'ERR_MP_UNCLONEABLE');
+  q.put('filler');
+  assert.throws(() => q.put({ conn: b }, false), (e: Error & { code?: string }) => e.code === 'ERR_MP_FULL');
+  b.close();
+  assert.equal(a.poll(0), true, 'the only handle of b is closed: a sees EOF at once');
+  assert.throws(() => a.recv(), (e: Error & { code?: string }) => e.code === 'ERR_MP_EOF');
+});
+
 test('pool results: a Value made in a worker comes back live, and goes back to a worker live', T, async () => {
   const pool = new Pool(2);
   try {
