@@ -114,3 +114,22 @@ test('a sender waiting on a full pipe gets Broken pipe when the reader closes', 
   assert.equal(p.exitCode, 0);
   assert.equal(out[0], 1, 'ERR_MP_BROKEN_PIPE');
 });
+
+test('a queue that cannot grow because memory ran out says so (ERR_MP_OUT_OF_MEMORY) and stays usable', { timeout: 20_000 }, () => {
+  const q = new Queue<Uint8Array>();
+  const grow = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'grow')!;
+  Object.defineProperty(SharedArrayBuffer.prototype, 'grow', {
+    ...grow,
+    value(): never {
+      throw new RangeError('Array buffer allocation failed');
+    },
+  });
+  try {
+    assert.throws(() => q.put(new Uint8Array(1 << 20)), (e: Coded) => e.code === 'ERR_MP_OUT_OF_MEMORY' && /out of memory/.test(e.message));
+    assert.equal(q.qsize(), 0);
+  } finally {
+    Object.defineProperty(SharedArrayBuffer.prototype, 'grow', grow);
+  }
+  q.put(new Uint8Array(1 << 20), true, 1000); // the put lock was released: this neither hangs nor fails
+  assert.equal(q.get(false).length, 1 << 20);
+});
