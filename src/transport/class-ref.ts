@@ -19,6 +19,7 @@
 import { findFunctionHome } from './function-location.js';
 import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, type WireFunction } from './function-ref.js';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve as resolvePath } from 'node:path';
 
@@ -95,12 +96,31 @@ export function wireClassOf(value: object): WireFunction | undefined {
   return wire ?? undefined;
 }
 
+// Where Node can `require()` an ES module (20.19+), a module that `import` already loaded is returned
+// from the same cache, so a blocking `get()` can have a class exported by a JavaScript module at once.
+// Not for TypeScript, nor when a CommonJS transformer (tsx) is installed: that would load a second
+// copy of the module, whose class is not the one the program's imports see.
+function requireNow(wire: Extract<WireFunction, { by: 'module' }>): Function | undefined {
+  if ((process.features as { require_module?: boolean }).require_module !== true) return undefined;
+  if (!wire.module.startsWith('file:') || !/\.m?js$/.test(wire.module)) return undefined;
+  try {
+    const load = createRequire(import.meta.url);
+    if (load.extensions['.ts'] !== undefined) return undefined;
+    const namespace = load(fileURLToPath(wire.module)) as Record<string, unknown>;
+    const found = namespace[wire.name];
+    if (typeof found !== 'function') return undefined;
+    return wire.source === null || Function.prototype.toString.call(found) === wire.source ? found : undefined;
+  } catch {
+    return undefined; // top-level await, say: the async path loads it
+  }
+}
+
 /** The class `wire` names, if this thread can have it without waiting (else `resolveClass`). */
 export function classNow(wire: WireFunction): Function | undefined {
   const key = keyOf(wire);
   let found = known.get(key);
-  if (found === undefined && wire.by === 'source') {
-    found = resolveWireFunctionSync(wire);
+  if (found === undefined) {
+    found = wire.by === 'source' ? resolveWireFunctionSync(wire) : requireNow(wire);
     if (found !== undefined) known.set(key, found);
   }
   return found;

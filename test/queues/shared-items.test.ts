@@ -20,6 +20,7 @@ import {
   useSentConnection,
   type AllShared,
 } from '../fixtures/queues/shared-targets.js';
+import { Vec, takeVec } from '../fixtures/queues/point.mjs';
 
 const T = { timeout: 60_000 };
 const ALL = (1 << CHECKS.length) - 1;
@@ -138,6 +139,17 @@ test('the same item twice, and a queue inside an item on its own queue, in one t
   first.q.put('via the copy');
   assert.equal((q.get(false) as Value<'i'>).value, 6);
   assert.equal(q.get(false), 'via the copy');
+});
+
+test('a blocking get gives an instance of a class a JavaScript module exports, with no event loop turn', T, async () => {
+  const q = new Queue<Vec>();
+  const out = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: takeVec, args: [q, out] });
+  p.start();
+  q.put(new Vec(3, 4));
+  await p.join(30_000);
+  assert.equal(p.exitCode, 0);
+  assert.equal(out[0], 1);
 });
 
 test('a Connection in an item that is not sent after all (uncloneable neighbour, Full) leaves no handle open', () => {
