@@ -68,8 +68,10 @@ function locate(proto: object): WireFunction | null {
   let wire: WireFunction | null = null;
   try {
     const home = findFunctionHome(ctor);
-    const exportName = home === undefined ? undefined : (home.exportName ?? exportedClassName(home.moduleUrl, ctor.name));
-    if (home !== undefined && exportName !== undefined && home.moduleUrl !== entryUrl()) {
+    // Node's own classes (`node:` scripts) and code without a file are left to the structured clone.
+    if (home === undefined) return null;
+    const exportName = home.exportName ?? exportedClassName(home.moduleUrl, ctor.name);
+    if (exportName !== undefined && home.moduleUrl !== entryUrl()) {
       wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
     } else {
       wire = toWireFunction(ctor, 'class');
