@@ -6,6 +6,7 @@
  * and memory isolation) would register here and in `runtime/spawn.ts`; nothing else changes.
  */
 import type * as Api from './index.js';
+import { misuse } from './errors.js';
 
 /** How children are started: `'thread'` runs each in a worker thread with its own V8 isolate. */
 export type StartMethod = 'thread';
@@ -25,11 +26,11 @@ export function provideApi(namespace: typeof Api): void {
 
 function checkMethod(method: string): StartMethod {
   if (!(available as readonly string[]).includes(method)) {
-    const error = new Error(
+    throw misuse(
+      Error,
+      'ERR_MP_START_METHOD',
       `cannot find context for '${method}': the available start methods are ${available.map((m) => `'${m}'`).join(', ')}`,
-    ) as Error & { code: string };
-    error.code = 'ERR_MP_START_METHOD';
-    throw error;
+    );
   }
   return method as StartMethod;
 }
@@ -47,7 +48,7 @@ export function getContext(method?: string): Context {
   const resolved = method === undefined ? getStartMethod() : checkMethod(method);
   let context = contexts.get(resolved);
   if (context === undefined) {
-    if (api === undefined) throw new Error('the multiprocessing API is not loaded yet');
+    if (api === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', 'the multiprocessing API is not loaded yet');
     context = Object.freeze({ ...api, startMethod: resolved }) as Context;
     contexts.set(resolved, context);
   }
@@ -76,9 +77,7 @@ export function getStartMethod(allowNone = false): StartMethod | null {
  */
 export function setStartMethod(method: StartMethod | null, force = false): void {
   if (chosen !== undefined && !force) {
-    const error = new Error('context has already been set') as Error & { code: string };
-    error.code = 'ERR_MP_CONTEXT_SET';
-    throw error;
+    throw misuse(Error, 'ERR_MP_CONTEXT_SET', 'context has already been set');
   }
   chosen = method === null ? undefined : checkMethod(method);
 }

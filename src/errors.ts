@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'ERR_MP_CONDITION_LOCK'
   | 'ERR_MP_CONDITION_NOTIFY'
   | 'ERR_MP_CONDITION_NOT_ACQUIRED'
+  | 'ERR_MP_CONDITION_WAITERS'
   | 'ERR_MP_CONTEXT_SET'
   | 'ERR_MP_DAEMON_CHILDREN'
   | 'ERR_MP_EMPTY'
@@ -173,4 +174,18 @@ export function misuse<E extends Error>(
   const error = new ErrorClass(message, options) as E & { code: ErrorCode };
   error.code = code;
   return error;
+}
+
+/**
+ * How a misuse message names a wrong value: `the string "2"`, `number -1`, `null`, `an object`,
+ * `an array`. One style for every argument check (`<name> must be …, not <this>`).
+ *
+ * @example `describeValue('2') // 'the string "2"'`
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'function') return 'a function';
+  return typeof value === 'object' ? `an object (${Object.prototype.toString.call(value)})` : `${typeof value} ${String(value)}`;
 }

@@ -21,6 +21,7 @@ export {
   WorkerLostError,
   RemoteError,
   EOFError,
+  type ErrorCode,
 } from './errors.js';
 
 // Transport: the reduce/revive protocol for shareable classes
@@ -60,6 +61,7 @@ export { Semaphore, BoundedSemaphore } from './sync/semaphore.js';
 export { Condition } from './sync/condition.js';
 export { Event } from './sync/event.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
+export type { WaitArg, WaitOptions, AbortOptions } from './sync/futex.js';
 
 // --- queues and pipes ---
 export { Queue } from './queues/queue.js';
@@ -68,7 +70,7 @@ export { SimpleQueue } from './queues/simple-queue.js';
 export { Pipe, Connection } from './queues/pipe.js';
 
 // --- pool ---
-export { Pool, type PoolOptions, type TaskOptions, type PoolFunction } from './pool/pool.js';
+export { Pool, type PoolOptions, type TaskOptions, type PoolFunction, type TransferItem } from './pool/pool.js';
 export { AsyncResult, type Callbacks } from './pool/async-result.js';
 
 // The context objects carry this whole namespace.

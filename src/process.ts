@@ -8,13 +8,18 @@ import { reportChildError } from './runtime/report.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from './transport/function-ref.js';
 import { pack, type Packed } from './transport/payload.js';
 import { misuse } from './errors.js';
+import { startTimer, waitTimeout, type Timer } from './timeout.js';
 
 /** A function a child can run: exported from a module, self-contained, or an explicit `{ module, name }`. */
 export type Target<A extends unknown[] = unknown[]> = ((...args: A) => unknown) | FunctionReference;
 
 /** Options of `new Process(…)`, as Python's keyword arguments. */
 export interface ProcessOptions<A extends unknown[] = unknown[]> {
-  /** What the child runs; awaited if it returns a promise. Without one, the child does nothing. */
+  /**
+   * What the child runs; awaited if it returns a promise. Without one, the child does nothing. The child
+   * ends as a Node program does: once the target has returned and nothing is left on its event loop
+   * (timers, sockets and servers it started still run), or at `process.exit`.
+   */
   target?: Target<A>;
   /** The target's arguments; shared objects among them arrive live. */
   args?: A;
@@ -125,12 +130,14 @@ export class Process<A extends unknown[] = unknown[]> {
 
   /**
    * Waits until the child ends, or until `timeout` ms have passed (then check `exitCode` or `isAlive()`).
+   * `undefined` or `Infinity` waits forever; a negative timeout is 0, as in Python.
    */
   async join(timeout?: number): Promise<void> {
     this.#assertNotClosed();
     if (this.#state === 'initial' || this.#exited === undefined) {
       throw misuse(Error, 'ERR_MP_PROCESS_NOT_STARTED', 'can only join a started process');
     }
+    const ms = waitTimeout(timeout, 'timeout');
     // A daemon's worker is unref'd so that it does not keep the program alive; while someone awaits
     // join(), it must (else the program would exit under the joiner, its promise never settled).
     const worker = this.#worker;
@@ -139,17 +146,17 @@ export class Process<A extends unknown[] = unknown[]> {
       this.#joiners += 1;
       worker.ref();
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     try {
-      if (timeout === undefined || timeout === null) return await this.#exited;
+      if (ms === Infinity) return await this.#exited;
       await Promise.race([
         this.#exited,
         new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, Math.max(0, timeout));
+          timer = startTimer(resolve, ms);
         }),
       ]);
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
       if (holdsRef) {
         this.#joiners -= 1;
         if (this.#joiners === 0 && this.#exitCode === null) worker.unref();
@@ -207,8 +214,8 @@ export class Process<A extends unknown[] = unknown[]> {
   }
 
   /**
-   * `null` while running; 0 after a normal return, N after `process.exit(N)`, 1 after an uncaught error,
-   * -15 after `terminate()`, -9 after `kill()`.
+   * `null` while running; 0 after a normal end (or the `process.exitCode` the child set), N after
+   * `process.exit(N)`, 1 after an uncaught error, -15 after `terminate()`, -9 after `kill()`.
    */
   get exitCode(): number | null {
     return this.#exitCode;

@@ -10,7 +10,7 @@
  * Node's timers fire after about 1 ms when given more than 2³¹ − 1 ms (with a warning), which made a
  * task's `timeout: Infinity` stop it at once; `startTimer` re-arms long delays instead.
  */
-import { misuse } from './errors.js';
+import { describeValue, misuse } from './errors.js';
 
 /** The longest delay a Node timer takes as it is. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -20,19 +20,13 @@ function checkNumber(value: unknown, name: string): number {
     throw misuse(
       TypeError,
       'ERR_MP_INVALID_TIMEOUT',
-      `${name} must be a number of milliseconds (or undefined to wait forever), not ${describe(value)}`,
+      `${name} must be a number of milliseconds (or undefined to wait forever), not ${describeValue(value)}`,
     );
   }
   if (Number.isNaN(value)) {
     throw misuse(RangeError, 'ERR_MP_INVALID_TIMEOUT', `${name} must be a number of milliseconds, not NaN`);
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
 /**

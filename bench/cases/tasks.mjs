@@ -4,6 +4,7 @@
  * that is not the entry script); the peers' worker files import them too, so
  * every implementation runs exactly the same code.
  */
+import { createHash } from 'node:crypto';
 import { arriveAndWaitForStart, signalFinished } from './lib/gate.mjs';
 
 /** W1: a task far smaller than the cost of dispatching it. @param {number} x */
@@ -19,6 +20,32 @@ export function cubeAll(xs) {
 /** W2: CPU-bound, deliberately naive recursion. @param {number} n @returns {number} */
 export function fib(n) {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+/** W7: trial division, the natural first program of Python's tutorial; cost grows with n. @param {number} n */
+export function isPrime(n) {
+  if (n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+/** W7 for peers, which have no map: one task tests a whole chunk. @param {number[]} ns */
+export function isPrimeAll(ns) {
+  return ns.map(isPrime);
+}
+
+/**
+ * W8: a realistic small task: hash a record's text, return a small record.
+ * @param {{ id: number, text: string }} record
+ */
+export function digestRecord(record) {
+  return { id: record.id, digest: createHash('sha256').update(record.text).digest('hex'), length: record.text.length };
+}
+
+/** W8 for peers: one task digests a whole chunk. @param {{ id: number, text: string }[]} records */
+export function digestRecords(records) {
+  return records.map(digestRecord);
 }
 
 /**

@@ -1,5 +1,6 @@
 /**
- * What the bench measures: every workload of DESIGN.md (W1–W6), the rows it
+ * What the bench measures: every workload of DESIGN.md (W1–W6) and of issue 11 (W5-fresh, W5-tsx,
+ * W7, W8), the rows it
  * compares, and its sizes for a full run and for --smoke. Adding a row or a
  * workload is a change to this file only.
  *
@@ -28,8 +29,9 @@ const python = (/** @type {string} */ label, impl = 'python') => ({ impl, label,
  *   targets?: Target[],
  * }} Workload
  * A goal from the issues, checked on the same run: our speed relative to row
- * `against` (an impl, or 'best peer') of workload `workload` (default: this one) is at least `atLeast`.
- * @typedef {{ against: string, workload?: string, atLeast: number }} Target
+ * `against` (an impl, or 'best peer') of workload `workload` (default: this one) is at least `atLeast`;
+ * or, with `extra`, our median of that extra figure (e.g. 'speedup') is at least `atLeast`.
+ * @typedef {{ against: string, workload?: string, atLeast: number } | { extra: string, atLeast: number }} Target
  */
 
 /** @type {Workload[]} */
@@ -86,6 +88,21 @@ export const WORKLOADS = [
     full: { workers: 2 }, smoke: { workers: 2 },
     targets: [{ against: 'piscina', atLeast: 1 }],
   },
+  ...['node', 'tsx'].map((runner) => ({
+    id: runner === 'node' ? 'W5-fresh' : 'W5-tsx', title: runner === 'node' ? 'Start-up, import included' : 'Start-up under tsx',
+    unit: 'ms', better: /** @type {const} */ ('lower'),
+    task: runner === 'node'
+      ? 'a fresh process imports the library, creates a pool of 2, gets cube(3), closes; ms from process start to the first result (whole process: extra column)'
+      : 'the same program written in TypeScript, run with node --import tsx; ms from process start to the first result',
+    script: 'w5-fresh.mjs',
+    rows: runner === 'node' ? [OURS, ...PEERS] : [OURS, PEERS[0]],
+    runs: 7,
+    full: { workers: 2, runner }, smoke: { workers: 2, runner },
+    extraColumn: { key: 'wholeMs', label: 'whole process', suffix: ' ms' },
+    targets: runner === 'node'
+      ? [{ against: 'piscina', atLeast: 1 }]
+      : [{ against: 'multiprocessing', workload: 'W5-fresh', atLeast: 0.5 }],
+  })),
   ...['copied', 'transferred', 'shared'].map((mode) => ({
     id: `W6-${mode}`, title: `Large payloads: ${mode}`, unit: 'ms', better: /** @type {const} */ ('lower'),
     task: {
@@ -98,6 +115,27 @@ export const WORKLOADS = [
     runs: 9, // 10 ms figures on a 2-core machine: more runs for a steadier median
     full: { mode, workers: 2, arrays: 64, length: 131_072 }, smoke: { mode, workers: 2, arrays: 4, length: 1_024 },
     targets: mode === 'shared' ? [{ against: 'multiprocessing', workload: 'W6-copied', atLeast: 5 }] : [],
+  })),
+  {
+    id: 'W7', title: 'Primes: uneven tiny tasks', unit: 'ms', better: 'lower',
+    task: 'map(isPrime, 0..4,999,999) on 2 workers, default chunking; peers: the input cut with Python\'s default chunksize, one task per chunk; hand-written: Int32Array chunks out, Uint8Array back, 2 in flight per worker. Speedup = serial time (same process, main thread, plain array) / parallel time',
+    script: 'w7-primes.mjs', pythonScript: 'w7_primes.py',
+    rows: [OURS, ...PEERS, THREADS, python('Python Pool.map')], runs: 5,
+    full: { workers: 2, items: 5_000_000 }, smoke: { workers: 2, items: 20_000 },
+    extraColumn: { key: 'speedup', label: 'speedup', suffix: '×' },
+    targets: [{ extra: 'speedup', atLeast: 1.85 }, { against: 'best peer', atLeast: 1 }],
+  },
+  ...['map', 'imapUnordered'].map((mode) => ({
+    id: `W8-${mode}`, title: `Records: ${mode}`, unit: 'ms', better: /** @type {const} */ ('lower'),
+    task: mode === 'map'
+      ? '100,000 records { id, text of ~300 bytes } → { id, sha256 digest, length } (node:crypto), 2 workers; ours and Python: map, default chunking; peers and hand-written: Python\'s default chunksize, one task per chunk. Speedup = serial (same process) / parallel'
+      : 'the same records through imapUnordered with chunksize 1,000 (peers and hand-written: chunks of 1,000, results as they finish)',
+    script: 'w8-records.mjs', pythonScript: 'w8_records.py',
+    rows: [OURS, ...PEERS, THREADS, python(mode === 'map' ? 'Python Pool.map' : 'Python imap_unordered')], runs: 5,
+    full: { mode, workers: 2, items: 100_000, textBytes: 300, chunksize: 1_000 },
+    smoke: { mode, workers: 2, items: 2_000, textBytes: 300, chunksize: 100 },
+    extraColumn: { key: 'speedup', label: 'speedup', suffix: '×' },
+    targets: [{ extra: 'speedup', atLeast: 1.3 }, { against: 'best peer', atLeast: 1 }],
   })),
 ];
 

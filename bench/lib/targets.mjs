@@ -16,6 +16,13 @@ export function evaluateTargets(workloads) {
   for (const workload of workloads) {
     const ours = workload.rows.find((r) => r.role === 'ours');
     for (const target of workload.targets ?? []) {
+      if ('extra' in target) {
+        const value = ours?.status === 'ok' ? ours.extra?.[target.extra] : undefined;
+        const goal = `${target.extra} ≥ ${target.atLeast}×`;
+        if (typeof value !== 'number') evaluations.push({ workload: workload.id, goal, actual: 'not measured', met: undefined });
+        else evaluations.push({ workload: workload.id, goal, actual: formatRatio(value), met: value >= target.atLeast });
+        continue;
+      }
       const reference = byId.get(target.workload ?? workload.id);
       const against = target.against === 'best peer'
         ? reference?.rows.find((r) => r.label === reference.bestPeer)

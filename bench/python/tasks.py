@@ -1,5 +1,6 @@
 """The work, as in bench/cases/tasks.mjs. A module of its own so that the
 'spawn' start method can import it in children."""
+import hashlib
 
 
 def cube(x):
@@ -28,3 +29,22 @@ def produce_into_queue(queue, barrier, count):
     barrier.wait()
     for i in range(count):
         queue.put({'i': i, 's': 'item-' + str(i)})
+
+
+def is_prime(n):
+    """W7: trial division, as bench/cases/tasks.mjs isPrime."""
+    if n < 2:
+        return False
+    if n % 2 == 0:
+        return n == 2
+    d = 3
+    while d * d <= n:
+        if n % d == 0:
+            return False
+        d += 2
+    return True
+
+
+def digest_record(record):
+    """W8: hash a record's text, return a small record."""
+    return {'id': record['id'], 'digest': hashlib.sha256(record['text'].encode()).hexdigest(), 'length': len(record['text'])}

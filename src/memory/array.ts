@@ -10,6 +10,7 @@
  * constructor's initial values are checked strictly.
  */
 import { misuse } from '../errors.js';
+import type { WaitArg } from '../sync/futex.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import type { Lock } from '../sync/lock.js';
 import type { RLock } from '../sync/rlock.js';
@@ -32,18 +33,18 @@ export interface SharedArrayMembers<T extends TypeCode> extends Shareable {
   getObj(): TypedArrayOf[T];
   /** Acquires the array's lock. */
   acquire(blocking?: boolean, timeout?: number): boolean;
-  /** Acquires the array's lock without blocking the event loop. */
-  acquireAsync(timeout?: number): Promise<boolean>;
+  /** Acquires the array's lock without blocking the event loop (a timeout in ms or `{ timeout?, signal? }`). */
+  acquireAsync(timeout?: WaitArg): Promise<boolean>;
   /** Releases the array's lock. */
   release(): void;
   /** `using _ = a.guard()`: holds the array's lock until the scope ends. */
   guard(timeout?: number): Disposable;
   /** `using _ = await a.guardAsync()`. */
-  guardAsync(timeout?: number): Promise<Disposable>;
+  guardAsync(timeout?: WaitArg): Promise<Disposable>;
   /** Runs `fn` holding the array's lock. */
   withLock<R>(fn: () => R): R;
   /** Awaits the array's lock, then `fn`, and releases. */
-  withLockAsync<R>(fn: () => R | Promise<R>): Promise<Awaited<R>>;
+  withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>>;
 }
 
 /** What a 'c' (char) array adds: Python's `.value` and `.raw`. */
@@ -128,7 +129,7 @@ function classFor(typecode: TypeCode, type: TypeInfo): InstanceClass {
     acquire(blocking: boolean = true, timeout?: number): boolean {
       return this.getLock().acquire(blocking, timeout);
     }
-    acquireAsync(timeout?: number): Promise<boolean> {
+    acquireAsync(timeout?: WaitArg): Promise<boolean> {
       return this.getLock().acquireAsync(timeout);
     }
     release(): void {
@@ -137,14 +138,14 @@ function classFor(typecode: TypeCode, type: TypeInfo): InstanceClass {
     guard(timeout?: number): Disposable {
       return this.getLock().guard(timeout);
     }
-    guardAsync(timeout?: number): Promise<Disposable> {
+    guardAsync(timeout?: WaitArg): Promise<Disposable> {
       return this.getLock().guardAsync(timeout);
     }
     withLock<R>(fn: () => R): R {
       return this.getLock().withLock(fn);
     }
-    withLockAsync<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-      return this.getLock().withLockAsync(fn);
+    withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>> {
+      return this.getLock().withLockAsync(fn, timeout);
     }
     [reduce](): Reduced {
       const state: ArrayState = {

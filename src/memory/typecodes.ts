@@ -135,8 +135,8 @@ export function typeInfo(typecode: unknown): TypeInfo {
   throw misuse(
     TypeError,
     'ERR_MP_TYPECODE',
-    `unknown typecode ${typeof typecode === 'string' ? `'${typecode}'` : String(typecode)}: use one of ` +
-      `${Object.keys(table).join(' ')} or ${Object.keys(aliases).join(', ')}`,
+    `bad typecode ${typeof typecode === 'string' ? `'${typecode}'` : String(typecode)} (must be one of ` +
+      `${Object.keys(table).join(' ')}, or an alias: ${Object.keys(aliases).join(', ')})`,
   );
 }
 

@@ -7,6 +7,7 @@
  * program can observe, and cost three lock operations per `+=`).
  */
 import { misuse } from '../errors.js';
+import type { WaitArg } from '../sync/futex.js';
 import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Lock } from '../sync/lock.js';
 import { RLock } from '../sync/rlock.js';
@@ -132,8 +133,8 @@ export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
     return this.getLock().acquire(blocking, timeout);
   }
 
-  /** Acquires the value's lock without blocking the event loop. */
-  acquireAsync(timeout?: number): Promise<boolean> {
+  /** Acquires the value's lock without blocking the event loop (a timeout in ms or `{ timeout?, signal? }`). */
+  acquireAsync(timeout?: WaitArg): Promise<boolean> {
     return this.getLock().acquireAsync(timeout);
   }
 
@@ -148,7 +149,7 @@ export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
   }
 
   /** `using _ = await v.guardAsync()`. */
-  guardAsync(timeout?: number): Promise<Disposable> {
+  guardAsync(timeout?: WaitArg): Promise<Disposable> {
     return this.getLock().guardAsync(timeout);
   }
 
@@ -158,8 +159,8 @@ export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
   }
 
   /** Awaits the value's lock, then `fn`, and releases. */
-  withLockAsync<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-    return this.getLock().withLockAsync(fn);
+  withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>> {
+    return this.getLock().withLockAsync(fn, timeout);
   }
 
   /** @internal */

@@ -4,22 +4,13 @@
  */
 import { TimeoutError } from '../errors.js';
 import { misuse } from '../errors.js';
+import { startTimer, waitTimeout } from '../timeout.js';
+import { runUserCallback } from './delivery.js';
 
 /** Callbacks of `applyAsync`/`mapAsync`. One that throws is reported on stderr; the result still settles. */
 export interface Callbacks<R> {
   callback?: (value: R) => void;
   errorCallback?: (error: unknown) => void;
-}
-
-function runCallback(label: string, fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    // A throwing callback must not break the pool (in Python it kills the result thread and every later
-    // result hangs); report it instead.
-    const text = error instanceof Error ? (error.stack ?? String(error)) : String(error);
-    process.stderr.write(`multiprocessing: the ${label} of an AsyncResult threw; the result is unaffected:\n${text}\n`);
-  }
 }
 
 /**
@@ -41,12 +32,12 @@ export class AsyncResult<R> implements PromiseLike<R> {
     this.#promise = promise.then(
       (value) => {
         this.#state = 'fulfilled';
-        if (callbacks.callback) runCallback('callback', () => callbacks.callback!(value));
+        if (callbacks.callback) runUserCallback('the callback of an AsyncResult', () => callbacks.callback!(value));
         return value;
       },
       (error: unknown) => {
         this.#state = 'rejected';
-        if (callbacks.errorCallback) runCallback('errorCallback', () => callbacks.errorCallback!(error));
+        if (callbacks.errorCallback) runUserCallback('the errorCallback of an AsyncResult', () => callbacks.errorCallback!(error));
         throw error;
       },
     );
@@ -55,26 +46,36 @@ export class AsyncResult<R> implements PromiseLike<R> {
     this.#promise.catch(() => {});
   }
 
-  /** The value, or the task's error; with `timeout` (ms), rejects with `TimeoutError` if not ready by then. */
+  /**
+   * The value, or the task's error; with `timeout` (ms), rejects with `TimeoutError` if not ready by then.
+   * `undefined` or `Infinity` waits forever; a negative timeout is 0, as in Python.
+   */
   get(timeout?: number): Promise<R> {
-    if (timeout === undefined || timeout === null || this.#state !== 'pending') return this.#promise;
+    let ms: number;
+    try {
+      ms = waitTimeout(timeout, 'timeout');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (ms === Infinity || this.#state !== 'pending') return this.#promise;
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(`the result was not ready within ${timeout} ms`)), Math.max(0, timeout));
+      const timer = startTimer(() => reject(new TimeoutError(`the result was not ready within ${ms} ms`)), ms);
       this.#promise.then(
         (value) => {
-          clearTimeout(timer);
+          timer.cancel();
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          timer.cancel();
           reject(error);
         },
       );
     });
   }
 
-  /** Waits until the result is ready, or `timeout` ms. Never rejects. */
+  /** Waits until the result is ready, or `timeout` ms. Rejects only for a misused `timeout`. */
   async wait(timeout?: number): Promise<void> {
+    waitTimeout(timeout, 'timeout');
     try {
       await this.get(timeout);
     } catch {

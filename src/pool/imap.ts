@@ -6,9 +6,15 @@
  * As with Python's `IMapIterator`, an item whose task threw rejects that `next()`, and the following
  * `next()` goes on with the next item; an input that throws delivers the results before it, then its
  * error, then ends.
+ *
+ * The pool steers it from outside: after `close()` it reads the rest of its input at once (`readAll`),
+ * as Python's task handler does, so every result still arrives and `join()` settles even if nobody is
+ * iterating yet; after `terminate()` it stops reading (`abort`), and once the chunks in flight have
+ * rejected, the next `next()` rejects with the termination error and the following ones are `done`.
  */
 import { Fifo } from './fifo.js';
 import { forEachItem, type ItemOutcome } from './chunks.js';
+import { quietWhen } from './delivery.js';
 import type { Outcome } from './protocol.js';
 
 /** Runs one chunk whose first item has index `base`; resolves with the chunk's outcome. */
@@ -16,13 +22,32 @@ export type ChunkRunner = (items: unknown[], base: number) => Promise<[Outcome |
 
 type Source = Iterator<unknown> | AsyncIterator<unknown>;
 
+export interface IMapOptions {
+  readonly chunksize: number;
+  readonly ordered: boolean;
+  /** How many chunks may be read ahead of what `next()` has delivered. */
+  readonly window: number;
+  readonly run: ChunkRunner;
+  /** Called with the number of items of each chunk that finished. */
+  readonly onItem?: (count: number) => void;
+  /** Called once when no more chunks will start (input ended or failed, `return()`, `abort()`). */
+  readonly onInputEnd?: () => void;
+  /** While true, a rejected `next()` is not reported as unhandled (see delivery.ts). */
+  readonly quiet?: () => boolean;
+}
+
+// While reading the whole input at once, let results and messages through every so many chunks.
+const READ_ALL_YIELD_EVERY = 64;
+
 export class IMapIterator<R> implements AsyncIterableIterator<R> {
   readonly #source: Source;
   readonly #chunksize: number;
   readonly #ordered: boolean;
-  readonly #window: number;
+  #window: number;
   readonly #run: ChunkRunner;
   readonly #onItem: ((done: number) => void) | undefined;
+  #onInputEnd: (() => void) | undefined;
+  readonly #quiet: () => boolean;
 
   #read = 0; // items taken from the input
   #delivered = 0; // items handed out by next()
@@ -35,10 +60,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   readonly #finished = new Fifo<ItemOutcome>(); // unordered: in completion order
   #wake: (() => void) | undefined;
 
-  constructor(
-    source: Iterable<unknown> | AsyncIterable<unknown>,
-    options: { chunksize: number; ordered: boolean; window: number; run: ChunkRunner; onItem?: (done: number) => void },
-  ) {
+  constructor(source: Iterable<unknown> | AsyncIterable<unknown>, options: IMapOptions) {
     this.#source =
       Symbol.asyncIterator in source
         ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
@@ -48,22 +70,39 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     this.#window = options.window;
     this.#run = options.run;
     this.#onItem = options.onItem;
+    this.#onInputEnd = options.onInputEnd;
+    this.#quiet = options.quiet ?? (() => false);
   }
 
   [Symbol.asyncIterator](): this {
     return this;
   }
 
-  async next(): Promise<IteratorResult<R>> {
+  next(): Promise<IteratorResult<R>> {
+    // A result already here is handed out without the async machinery (the common case when streaming).
+    const outcome = this.#stopped ? undefined : this.#take();
+    if (outcome === undefined) return quietWhen(this.#next(), this.#quiet);
+    try {
+      return Promise.resolve(this.#deliver(outcome));
+    } catch (error) {
+      const rejected = Promise.reject(error);
+      if (this.#quiet()) rejected.catch(() => {});
+      return rejected;
+    }
+  }
+
+  #deliver(outcome: ItemOutcome): IteratorResult<R> {
+    this.#delivered += 1;
+    void this.#fill();
+    if (outcome.ok) return { done: false, value: outcome.value as R };
+    throw outcome.error;
+  }
+
+  async #next(): Promise<IteratorResult<R>> {
     for (;;) {
       if (this.#stopped) return { done: true, value: undefined };
       const outcome = this.#take();
-      if (outcome !== undefined) {
-        this.#delivered += 1;
-        void this.#fill();
-        if (outcome.ok) return { done: false, value: outcome.value as R };
-        throw outcome.error;
-      }
+      if (outcome !== undefined) return this.#deliver(outcome);
       if (this.#sourceDone && this.#delivered === this.#read) {
         if (this.#sourceError !== undefined) {
           const { error } = this.#sourceError;
@@ -89,9 +128,41 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     this.#finished.drain();
     if (!this.#sourceDone) {
       this.#sourceDone = true;
+      this.#inputEnded();
       await this.#source.return?.();
     }
     return { done: true, value: undefined };
+  }
+
+  /** The pool was closed: read the rest of the input now, without waiting for `next()` calls. */
+  readAll(): void {
+    this.#window = Infinity;
+    void this.#fill();
+  }
+
+  /**
+   * The pool was terminated: read no more input. Chunks in flight reject (the pool fails them); after
+   * them, one `next()` rejects with `error` (unless the input had ended anyway), then `done`.
+   */
+  abort(error: unknown): void {
+    if (this.#sourceDone) return;
+    this.#sourceDone = true;
+    this.#sourceError ??= { error };
+    this.#inputEnded();
+    this.#notify();
+    // Close the input (a generator's `finally` runs), as `break` would; its own errors do not matter now.
+    try {
+      const closing = this.#source.return?.();
+      if (closing instanceof Promise) closing.catch(() => {});
+    } catch {
+      // a generator that is running cannot be closed; it stops at its next step anyway
+    }
+  }
+
+  #inputEnded(): void {
+    const onInputEnd = this.#onInputEnd;
+    this.#onInputEnd = undefined;
+    onInputEnd?.();
   }
 
   #take(): ItemOutcome | undefined {
@@ -111,12 +182,15 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   async #fill(): Promise<void> {
     if (this.#reading) return;
     this.#reading = true;
+    let chunks = 0;
     try {
       // Results waiting to be delivered count against the window too, so a slow first item of an
       // ordered imap cannot make the buffer grow without bound.
       while (!this.#sourceDone && !this.#stopped && this.#backlogChunks() < this.#window) {
+        if (this.#window === Infinity && ++chunks % READ_ALL_YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
         const items: unknown[] = [];
-        while (items.length < this.#chunksize) {
+        // (abort() may end the input while a read is pending: the items read so far still run.)
+        while (items.length < this.#chunksize && !this.#sourceDone) {
           let step: IteratorResult<unknown>;
           try {
             step = await this.#source.next();
@@ -135,6 +209,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
       }
     } finally {
       this.#reading = false;
+      if (this.#sourceDone) this.#inputEnded();
       this.#notify();
     }
   }

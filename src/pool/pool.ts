@@ -1,18 +1,31 @@
 /**
  * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
- * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`.
+ * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`; how
+ * arguments and options are checked is `options.ts`; how outcomes reach user code (a throwing callback,
+ * a rejection caused by `terminate()`) is `delivery.ts`.
  */
-import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits } from 'node:worker_threads';
 import { cpuCount } from '../runtime/cpu-count.js';
 import { assertMayStartChildren } from '../runtime/identity.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
 import { pack } from '../transport/payload.js';
 import { misuse } from '../errors.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type Transferred } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, checkChunksize, defaultChunksize, forEachItem, numberBlock, worthABlock } from './chunks.js';
+import { allNumbers, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
+import { quietWhen, runUserCallback } from './delivery.js';
+import {
+  checkArgs,
+  checkChunksize,
+  checkFunction,
+  checkIterable,
+  checkPoolOptions,
+  checkStarmapItems,
+  checkTaskOptions,
+  type TaskSettings,
+} from './options.js';
 
 /** Options of `new Pool({...})`, as Python's keyword arguments. */
 export interface PoolOptions {
@@ -28,18 +41,35 @@ export interface PoolOptions {
   resourceLimits?: ResourceLimits;
 }
 
+/**
+ * What a task's `transfer` list takes: an `ArrayBuffer` or a `MessagePort` moves into the worker; a
+ * `SharedArrayBuffer` is shared anyway, so it may be listed and is left out. (Our own type: Node's
+ * `TransferListItem` is gone from current `@types/node`.)
+ */
+export type TransferItem = ArrayBuffer | SharedArrayBuffer | MessagePort;
+
 /** Per-call options. */
 export interface TaskOptions {
-  /** Aborting removes queued tasks and stops running ones (their worker is replaced). */
+  /**
+   * Aborting removes queued tasks and stops running ones; a running one rejects once its worker has
+   * exited (a replacement starts).
+   */
   signal?: AbortSignal;
-  /** Milliseconds a task may run, counted from when it starts; then it is stopped with `TimeoutError`. */
+  /**
+   * Milliseconds a task may run, counted from when it starts; then it is stopped with `TimeoutError`,
+   * which arrives once its worker has exited. `undefined` or `Infinity`: no limit.
+   */
   timeout?: number;
   /**
-   * `apply` only: buffers in the arguments to move into the worker instead of copying (zero-copy; they
-   * become unusable here), as `postMessage`'s transfer list.
+   * `apply` only: buffers (or ports) in the arguments to move into the worker instead of copying
+   * (zero-copy; they become unusable here), as `postMessage`'s transfer list. A `SharedArrayBuffer` may be
+   * listed: it is shared anyway. Anything else is a `TypeError` at the call.
    */
-  transfer?: readonly TransferListItem[];
-  /** Called as items finish: `(done, total)`; `total` is `undefined` for `imap` until the input ends. */
+  transfer?: readonly TransferItem[];
+  /**
+   * Called as items finish: `(done, total)`; `total` is `undefined` for `imap`. If it throws, the error is
+   * reported on stderr and the result is unaffected.
+   */
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
@@ -47,6 +77,9 @@ export interface TaskOptions {
 export type PoolFunction<A extends unknown[], R> = ((...args: A) => R) | FunctionReference;
 
 type State = 'run' | 'close' | 'terminate';
+
+// With the default chunking, how many chunks of one map each worker may hold (running and queued).
+const CHUNKS_PER_WORKER = 2;
 
 function poolTerminated(): Error {
   return misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the pool was terminated before this task finished');
@@ -69,30 +102,20 @@ export class Pool {
   readonly processes: number;
   readonly #scheduler: Scheduler;
   #state: State = 'run';
+  /** The `imap`s still reading their input: `close()` lets them finish, `terminate()` stops them. */
+  readonly #iterators = new Set<IMapIterator<unknown>>();
+  /** Rejections once terminated are the caller's to handle, never an unhandled-rejection crash. */
+  readonly #quiet = (): boolean => this.#state === 'terminate';
 
   constructor(processesOrOptions?: number | PoolOptions) {
-    const options: PoolOptions =
-      typeof processesOrOptions === 'object' && processesOrOptions !== null
-        ? processesOrOptions
-        : { processes: processesOrOptions as number | undefined };
-    const processes = options.processes ?? cpuCount();
-    if (!Number.isInteger(processes) || processes < 1) {
-      throw misuse(RangeError, 'ERR_MP_POOL_SIZE', `Number of processes must be at least 1 (and a whole number), not ${String(processes)}`);
-    }
-    const max = options.maxTasksPerChild ?? null;
-    if (max !== null && (!Number.isInteger(max) || max < 1)) {
-      throw misuse(RangeError, 'ERR_MP_MAX_TASKS', `maxTasksPerChild must be a positive integer or null, not ${String(max)}`);
-    }
-    if (options.initargs !== undefined && !Array.isArray(options.initargs)) {
-      throw new TypeError('initargs must be an array of the initializer\'s arguments');
-    }
+    const options = checkPoolOptions(processesOrOptions, cpuCount);
     assertMayStartChildren();
-    this.processes = processes;
+    this.processes = options.processes;
     this.#scheduler = new Scheduler({
-      processes,
+      processes: options.processes,
       initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
-      initargs: pack(options.initargs ?? [], 'initargs'),
-      maxTasksPerChild: max,
+      initargs: pack(options.initargs, 'initargs'),
+      maxTasksPerChild: options.maxTasksPerChild,
       resourceLimits: options.resourceLimits,
     });
   }
@@ -106,13 +129,18 @@ export class Pool {
   apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, options?: TaskOptions): Promise<Awaited<R>> {
     try {
       this.#assertRunning();
-      const wire = toWireFunction(fn as Function | FunctionReference, 'fn');
-      const packed = pack(args ?? [], 'args');
-      return this.#run(wire, TaskMode.Apply, packed.value, packed.live, options).then(([outcome, value]) => {
-        if (outcome !== Outcome.Ok) throw value;
-        options?.onProgress?.(1, 1);
-        return value as Awaited<R>;
-      });
+      const settings = checkTaskOptions(options, 'apply');
+      const wire = this.#wire(fn);
+      const packed = pack(checkArgs(args), 'args');
+      const { onProgress } = settings;
+      const result = this.#run(wire, TaskMode.Apply, packed.value, packed.live, settings, undefined, settings.transfer).then(
+        ([outcome, value]) => {
+          if (outcome !== Outcome.Ok) throw value;
+          if (onProgress) runUserCallback('an onProgress callback', () => onProgress(1, 1));
+          return value as Awaited<R>;
+        },
+      );
+      return quietWhen(result, this.#quiet);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -133,7 +161,9 @@ export class Pool {
   // ---- many calls -------------------------------------------------------------------------------
 
   /**
-   * `fn` over every item, in chunks (Python's default size: about four per worker); results in input order.
+   * `fn` over every item, in chunks; results in input order. By default the chunks start at Python's size
+   * (about four per worker) and get smaller toward the end, so that the workers finish together; an explicit
+   * `chunksize` is used as given. Chunks of numbers and of small records travel as compact blocks.
    * If items fail, it rejects with the first failure (in input order) once every chunk has finished.
    * @example `const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27]`
    */
@@ -143,7 +173,7 @@ export class Pool {
     chunksize?: number,
     options?: TaskOptions,
   ): Promise<Awaited<R>[]> {
-    return this.#mapChunks(fn as Function | FunctionReference, iterable, TaskMode.Map, chunksize, options) as Promise<Awaited<R>[]>;
+    return quietWhen(this.#mapChunks(fn, iterable, TaskMode.Map, chunksize, options), this.#quiet) as Promise<Awaited<R>[]>;
   }
 
   /** `map`, returning an `AsyncResult`. @example `const r = pool.mapAsync(cube, xs); await r.get();` */
@@ -166,9 +196,7 @@ export class Pool {
     chunksize?: number,
     options?: TaskOptions,
   ): Promise<Awaited<R>[]> {
-    return this.#mapChunks(fn as Function | FunctionReference, iterable, TaskMode.Starmap, chunksize, options) as Promise<
-      Awaited<R>[]
-    >;
+    return quietWhen(this.#mapChunks(fn, iterable, TaskMode.Starmap, chunksize, options), this.#quiet) as Promise<Awaited<R>[]>;
   }
 
   /** `starmap`, returning an `AsyncResult`. */
@@ -192,7 +220,7 @@ export class Pool {
     chunksize = 1,
     options?: TaskOptions,
   ): AsyncIterableIterator<Awaited<R>> {
-    return this.#iterate(fn as Function | FunctionReference, iterable, chunksize, true, options);
+    return this.#iterate(fn, iterable, chunksize, true, options);
   }
 
   /** Like `imap`, but yields results as they finish. */
@@ -202,24 +230,33 @@ export class Pool {
     chunksize = 1,
     options?: TaskOptions,
   ): AsyncIterableIterator<Awaited<R>> {
-    return this.#iterate(fn as Function | FunctionReference, iterable, chunksize, false, options);
+    return this.#iterate(fn, iterable, chunksize, false, options);
   }
 
   // ---- lifecycle --------------------------------------------------------------------------------
 
-  /** No new work; workers exit once the queued work is done. */
+  /**
+   * No new work; workers exit once the queued work is done. An `imap` already started is not new work:
+   * it reads the rest of its input (at once, as Python's does) and delivers every result.
+   */
   close(): void {
     if (this.#state === 'run') {
       this.#state = 'close';
+      for (const iterator of this.#iterators) iterator.readAll();
       this.#scheduler.close();
     }
   }
 
-  /** Stops the workers now; every unfinished task rejects. */
+  /**
+   * Stops the workers now; every unfinished task rejects, and every `imap` ends (its pending `next()`
+   * calls reject). Those rejections reach whoever awaits them but are never reported as unhandled.
+   */
   async terminate(): Promise<void> {
     if (this.#state !== 'terminate') {
       this.#state = 'terminate';
-      await this.#scheduler.terminate(poolTerminated());
+      const error = poolTerminated();
+      for (const iterator of this.#iterators) iterator.abort(error);
+      await this.#scheduler.terminate(error);
     }
     await this.#scheduler.joined();
   }
@@ -246,14 +283,19 @@ export class Pool {
     if (broken !== undefined) throw broken;
   }
 
+  #wire(fn: unknown): WireFunction {
+    checkFunction(fn, 'fn');
+    return toWireFunction(fn as Function | FunctionReference, 'fn');
+  }
+
   #run(
     fn: WireFunction,
     mode: TaskMode,
     data: unknown,
     live: boolean,
-    options: TaskOptions | undefined,
+    options: TaskSettings,
     base?: number,
-    transfer?: TransferListItem[],
+    transfer?: Transferred[],
   ): Promise<[Outcome | 'error', unknown]> {
     return new Promise((resolve) => {
       this.#scheduler.submit({
@@ -261,9 +303,9 @@ export class Pool {
         mode,
         data,
         live,
-        timeout: options?.timeout,
-        signal: options?.signal,
-        transfer: transfer ?? (mode === TaskMode.Apply ? options?.transfer : undefined),
+        timeout: options.timeout,
+        signal: options.signal,
+        transfer,
         base,
         onResult: (outcome, value) => resolve([outcome, value]),
         onError: (error) => resolve(['error', error]),
@@ -272,73 +314,136 @@ export class Pool {
   }
 
   async #mapChunks(
-    fn: Function | FunctionReference,
-    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    fn: unknown,
+    input: unknown,
     mode: TaskMode,
-    chunksize: number | undefined,
-    options: TaskOptions | undefined,
+    requestedChunksize: unknown,
+    taskOptions: unknown,
   ): Promise<unknown[]> {
     this.#assertRunning();
-    const wire = toWireFunction(fn, 'fn');
-    if (chunksize !== undefined) checkChunksize(chunksize);
+    const options = checkTaskOptions(taskOptions, 'map');
+    const wire = this.#wire(fn);
+    const chunksize = checkChunksize(requestedChunksize);
+    const iterable = checkIterable(input);
     const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
+    if (mode === TaskMode.Starmap) checkStarmapItems(items);
     if (items.length === 0) return [];
     this.#assertRunning();
-    const size = chunksize ?? defaultChunksize(items.length, this.processes);
-    // Numbers need no walk for shared objects, and travel as moved blocks instead of cloned arrays.
-    const numeric = mode === TaskMode.Map && worthABlock(size) && allNumbers(items);
-    const packed = numeric ? { value: items, live: false } : pack(items, 'iterable');
+    const length = items.length;
+    // Numbers and small records need no walk for shared objects, and travel as blocks (see chunks.ts).
+    const numeric = mode === TaskMode.Map && allNumbers(items);
+    const keys = mode === TaskMode.Map && !numeric ? recordKeys(items) : undefined;
+    const packed = numeric || keys !== undefined ? { value: items, live: false } : pack(items, 'iterable');
     const source = packed.value as unknown[];
-    const results = new Array<unknown>(items.length);
-    let firstError: { index: number; error: unknown } | undefined;
-    let done = 0;
-    const chunks: Promise<void>[] = [];
-    for (let base = 0; base < items.length; base += size) {
-      const end = Math.min(base + size, items.length);
-      const block = numeric ? numberBlock(source as number[], base, end) : undefined;
-      const chunk = block ?? (size >= items.length ? source : source.slice(base, end));
-      const count = end - base; // a block's length reads 0 once its buffer has moved
-      const transfer = block === undefined ? undefined : [block.buffer as ArrayBuffer];
-      chunks.push(
-        this.#run(wire, mode, chunk, packed.live, options, base, transfer).then(([outcome, value]) => {
-          if (outcome === Outcome.Ok) {
-            // The common case, kept free of per-item allocations.
-            const values = value as ArrayLike<unknown>;
-            for (let i = 0; i < values.length; i++) results[base + i] = values[i];
-          } else forEachItem(outcome, value, count, (index, item) => {
-            if (item.ok) results[base + index] = item.value;
-            else if (firstError === undefined || base + index < firstError.index) {
-              firstError = { index: base + index, error: item.error };
+    const results = new Array<unknown>(length);
+    // With the default (guided) chunking, a few chunks per worker are handed to the scheduler at a time
+    // and the next is cut as one finishes, so each worker takes the next chunk when it has room: handed
+    // all at once, they were split between the workers by count (the scheduler's pipelining depth comes
+    // from earlier tasks, which may have been tiny), and one worker got the large early chunks.
+    const window = chunksize === undefined ? CHUNKS_PER_WORKER * this.processes : Infinity;
+    return new Promise((resolve, reject) => {
+      let firstError: { index: number; error: unknown } | undefined;
+      let next = 0; // the first item not yet handed over
+      let outstanding = 0;
+      let done = 0;
+      let pumping = false;
+      const fail = (index: number, error: unknown): void => {
+        if (firstError === undefined || index < firstError.index) firstError = { index, error };
+      };
+      const finished = (count: number): void => {
+        done += count;
+        const { onProgress } = options;
+        if (onProgress) runUserCallback('an onProgress callback', () => onProgress(done, length));
+        if (done === length) {
+          if (firstError !== undefined) reject(firstError.error);
+          else resolve(results);
+        }
+      };
+      const record = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
+        // The common case, kept free of per-item allocations.
+        if (outcome === Outcome.Ok) copyResults(value as ArrayLike<unknown>, results, base);
+        else forEachItem(outcome, value, count, (index, item) => {
+          if (item.ok) results[base + index] = item.value;
+          else fail(base + index, item.error);
+        });
+        finished(count);
+      };
+      const settled = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
+        outstanding -= 1;
+        // The next chunk is handed over at once, inside the scheduler's handling of this result: after
+        // `close()`, a pool with nothing queued at the end of it retires its workers. The results are
+        // copied after that handling, which sends the next chunks first.
+        pump();
+        queueMicrotask(() => record(base, count, outcome, value));
+      };
+      const pump = (): void => {
+        // A chunk refused as it is handed over (an aborted signal) settles inside `submit`.
+        if (pumping) return;
+        pumping = true;
+        try {
+          while (outstanding < window && next < length) {
+            if (this.#state === 'terminate') {
+              // Chunks handed over after terminate() would never run.
+              fail(next, poolTerminated());
+              const rest = length - next;
+              next = length;
+              queueMicrotask(() => finished(rest));
+              break;
             }
-          });
-          done += count;
-          options?.onProgress?.(done, items.length);
-        }),
-      );
-    }
-    await Promise.all(chunks);
-    if (firstError !== undefined) throw firstError.error;
-    return results;
+            const base = next;
+            const size = chunkSizeAt(base, length, this.processes, chunksize);
+            next += size;
+            outstanding += 1;
+            const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size) : undefined;
+            const records = keys !== undefined && worthABlock(size) ? toColumns(source, base, base + size, keys) : undefined;
+            this.#scheduler.submit({
+              fn: wire,
+              mode,
+              data: block ?? records ?? (size === length ? source : source.slice(base, base + size)),
+              live: packed.live,
+              timeout: options.timeout,
+              signal: options.signal,
+              transfer: block === undefined ? undefined : [block.buffer as ArrayBuffer],
+              base,
+              onResult: (outcome, value) => settled(base, size, outcome, value),
+              onError: (error) => settled(base, size, 'error', error),
+            });
+          }
+        } finally {
+          pumping = false;
+        }
+      };
+      pump();
+    });
   }
 
   #iterate<R>(
-    fn: Function | FunctionReference,
-    iterable: Iterable<unknown> | AsyncIterable<unknown>,
-    chunksize: number,
+    fn: unknown,
+    input: unknown,
+    requestedChunksize: unknown,
     ordered: boolean,
-    options: TaskOptions | undefined,
+    taskOptions: unknown,
   ): AsyncIterableIterator<R> {
     this.#assertRunning();
-    checkChunksize(chunksize);
-    const wire = toWireFunction(fn, 'fn');
+    const options = checkTaskOptions(taskOptions, 'map');
+    const chunksize = checkChunksize(requestedChunksize) ?? 1;
+    const iterable = checkIterable(input);
+    const wire = this.#wire(fn);
     const mode = TaskMode.Map;
+    const { onProgress } = options;
     let done = 0;
-    return new IMapIterator<R>(iterable, {
+    // Until its input is read to the end, an imap holds the pool open: close() does not stop a started
+    // imap (as in Python), it makes it read the rest of its input at once.
+    const release = this.#scheduler.hold();
+    const iterator: IMapIterator<R> = new IMapIterator<R>(iterable, {
       chunksize,
       ordered,
       window: this.processes * 4,
       run: (items, base) => {
         try {
+          // Small records travel as columns, as in `map`.
+          const keys = worthABlock(items.length) ? recordKeys(items) : undefined;
+          if (keys !== undefined) return this.#run(wire, mode, toColumns(items, 0, items.length, keys), false, options, base);
           const packed = pack(items, `iterable[${base}…]`);
           return this.#run(wire, mode, packed.value, packed.live, options, base);
         } catch (error) {
@@ -347,9 +452,16 @@ export class Pool {
       },
       onItem: (count) => {
         done += count;
-        options?.onProgress?.(done, undefined);
+        if (onProgress) runUserCallback('an onProgress callback', () => onProgress(done, undefined));
       },
+      onInputEnd: () => {
+        this.#iterators.delete(iterator);
+        release();
+      },
+      quiet: this.#quiet,
     });
+    this.#iterators.add(iterator);
+    return iterator;
   }
 }
 

@@ -10,16 +10,21 @@
  *   (`WorkerLostError`) and is replaced. Workers that die while starting (a failing initializer, say)
  *   are retried a few times, then the pool stops respawning and rejects its work with that error.
  * - A task with a `timeout` or an abort `signal` runs alone on its worker, so stopping it means
- *   terminating that worker without harming other tasks.
+ *   terminating that worker without harming other tasks. Its promise rejects only once that worker
+ *   has exited: when the caller goes on, the task's thread is really gone (and whatever it held, such
+ *   as a lock, is held by a dead thread, which the lock can then detect).
+ * - `close()` waits for every hold (an `imap` still reading its input) besides the queued work; after
+ *   `terminate()`, a task submitted late rejects at once instead of waiting in a queue nobody serves.
  * - Workers keep the program alive only while the pool has work; an idle pool that was never closed
  *   does not hang the program at exit.
  */
-import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
+import type { MessagePort, ResourceLimits, Worker } from 'node:worker_threads';
 import { spawnThread } from '../runtime/spawn.js';
+import { startTimer, type Timer } from '../timeout.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { TimeoutError, WorkerLostError } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
-import type { WireFunction } from '../transport/function-ref.js';
+import { wireKey, type WireFunction } from '../transport/function-ref.js';
 import { uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
 import { Fifo } from './fifo.js';
 import { Outcome, TaskMode, type ChunkOutcome, type FromWorker, type PoolWorkerPayload, type ToWorker, type WireTask } from './protocol.js';
@@ -30,10 +35,11 @@ export interface ScheduledTask {
   readonly mode: TaskMode;
   readonly data: unknown;
   readonly live: boolean;
+  /** Milliseconds it may run once started; `undefined` for no limit. */
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
-  /** Buffers to move into the worker instead of copying (they become unusable here). */
-  readonly transfer?: readonly TransferListItem[] | undefined;
+  /** Buffers (and ports) to move into the worker instead of copying (they become unusable here). */
+  readonly transfer?: readonly Transferred[] | undefined;
   /** For a `map`/`imap` chunk: the input index of its first item, so errors name the right item. */
   readonly base?: number | undefined;
   /** Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures. */
@@ -41,6 +47,9 @@ export interface ScheduledTask {
   /** Called once when the task cannot finish (worker lost, timeout, abort, terminate). */
   onError(error: unknown): void;
 }
+
+/** What moves into a worker with a task (checked by the pool: shared buffers are not listed). */
+export type Transferred = ArrayBuffer | MessagePort;
 
 /**
  * Delivers a result the worker packed (it holds shared objects or class instances): revived here, and
@@ -75,7 +84,7 @@ interface Entry {
   /** Roughly how many bytes its data costs to clone (large payloads travel in messages of their own). */
   readonly bytes: number;
   done: boolean;
-  timer?: ReturnType<typeof setTimeout>;
+  timer?: Timer;
   unlisten?: () => void;
 }
 
@@ -94,6 +103,8 @@ interface PoolWorker {
   initError?: unknown;
   /** Set when the worker said, as it exited, which task it was running (`null`: none). */
   exitReport?: { readonly running: number | null };
+  /** Tasks stopped (timeout, abort) by terminating this worker: they reject once it has exited. */
+  readonly stopped: (() => void)[];
 }
 
 export interface SchedulerOptions {
@@ -122,7 +133,7 @@ const INFLIGHT_BYTES = 1024 * 1024;
  * What cloning a task's data costs, roughly: the bytes of the buffers among its top-level values that
  * are neither shared nor transferred.
  */
-function cloneBytes(data: unknown, transfer: readonly TransferListItem[] | undefined, depth = 0): number {
+function cloneBytes(data: unknown, transfer: readonly Transferred[] | undefined, depth = 0): number {
   if (ArrayBuffer.isView(data)) {
     const buffer = data.buffer;
     return buffer instanceof SharedArrayBuffer || transfer?.includes(buffer) ? 0 : data.byteLength;
@@ -147,7 +158,9 @@ export class Scheduler {
   #startFailures = 0;
   #broken: unknown;
   #closing = false;
-  #terminated = false;
+  /** Things that will still submit work after `close()` (imaps reading their input). */
+  #holds = 0;
+  #terminated: Error | undefined;
   #dispatchQueued = false;
   #referenced = true;
   readonly #allExited: Promise<void>;
@@ -171,8 +184,8 @@ export class Scheduler {
   }
 
   submit(task: ScheduledTask): void {
-    if (this.#broken !== undefined) {
-      task.onError(this.#broken);
+    if (this.#broken !== undefined || this.#terminated !== undefined) {
+      task.onError(this.#broken ?? this.#terminated);
       return;
     }
     const signal = task.signal;
@@ -199,16 +212,31 @@ export class Scheduler {
     this.#queueDispatch();
   }
 
-  /** No new tasks; workers leave once the queued ones are done. */
+  /** No new tasks; workers leave once the queued ones are done and every hold is released. */
   close(): void {
     this.#closing = true;
     this.#retireIfIdle();
   }
 
+  /**
+   * Keeps the workers after `close()` until the returned function is called: for an `imap` that will
+   * still submit chunks of its input.
+   */
+  hold(): () => void {
+    this.#holds += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds -= 1;
+      this.#retireIfIdle();
+    };
+  }
+
   /** Stops every worker now and rejects every unfinished task with `error`. */
   async terminate(error: Error): Promise<void> {
     this.#closing = true;
-    this.#terminated = true;
+    this.#terminated = error;
     this.#failAll(error);
     const stopping: Promise<number>[] = [];
     for (const pw of this.#workers) {
@@ -228,7 +256,7 @@ export class Scheduler {
   // ---- dispatch ---------------------------------------------------------------------------------
 
   #functionId(fn: WireFunction): number {
-    const key = fn.by === 'source' ? `s${fn.expression}` : `m${fn.module}#${fn.name}`;
+    const key = wireKey(fn);
     let id = this.#functionIds.get(key);
     if (id === undefined) {
       id = this.#functions.length;
@@ -321,7 +349,7 @@ export class Scheduler {
     const wire = (entry: Entry): WireTask => [entry.id, entry.fnId, entry.task.mode, entry.task.data, entry.task.live];
     let sent = batch;
     try {
-      let transfer: TransferListItem[] | undefined;
+      let transfer: Transferred[] | undefined;
       for (const entry of batch) if (entry.task.transfer) (transfer ??= []).push(...entry.task.transfer);
       this.#post(pw, { type: 'run', tasks: batch.map(wire) }, transfer);
     } catch (error) {
@@ -330,7 +358,7 @@ export class Scheduler {
       sent = [];
       for (const entry of batch) {
         try {
-          this.#post(pw, { type: 'run', tasks: [wire(entry)] }, entry.task.transfer as TransferListItem[] | undefined);
+          this.#post(pw, { type: 'run', tasks: [wire(entry)] }, entry.task.transfer as Transferred[] | undefined);
           sent.push(entry);
         } catch (cloneError) {
           this.#finish(entry);
@@ -344,9 +372,9 @@ export class Scheduler {
       pw.inflightBytes += entry.bytes;
       const timeout = entry.task.timeout;
       if (timeout !== undefined) {
-        entry.timer = setTimeout(
+        entry.timer = startTimer(
           () => this.#stop(entry, new TimeoutError(`the task did not finish within its timeout of ${timeout} ms`)),
-          Math.max(0, timeout),
+          timeout,
         );
       }
     }
@@ -355,7 +383,7 @@ export class Scheduler {
     this.#workChanged();
   }
 
-  #post(pw: PoolWorker, message: ToWorker, transfer?: TransferListItem[]): void {
+  #post(pw: PoolWorker, message: ToWorker, transfer?: Transferred[]): void {
     pw.worker.postMessage(message, transfer);
   }
 
@@ -376,7 +404,7 @@ export class Scheduler {
       case 'done': {
         // After terminate() (or once the pool is broken) every task was already settled and the in-flight
         // lists emptied: results still on their way from a worker are dropped.
-        if (this.#terminated || this.#broken !== undefined) return;
+        if (this.#terminated !== undefined || this.#broken !== undefined) return;
         const count = message.results.length;
         if (message.busyMs > 0 && count > 0) {
           const perTask = message.busyMs / count;
@@ -401,7 +429,7 @@ export class Scheduler {
 
   #finish(entry: Entry): void {
     entry.done = true;
-    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    entry.timer?.cancel();
     entry.unlisten?.();
   }
 
@@ -409,7 +437,7 @@ export class Scheduler {
     const max = this.#options.maxTasksPerChild;
     if (max !== null && pw.tasksSent >= max && pw.inflight.size === 0 && !pw.leaving) {
       this.#retire(pw);
-      if (!this.#closing || this.#pendingCount > 0) this.#spawn();
+      if (this.#wanted()) this.#spawn();
     }
     this.#workChanged();
     this.#retireIfIdle();
@@ -422,11 +450,12 @@ export class Scheduler {
     this.#finish(entry);
     for (const pw of this.#workers) {
       if (pw.exclusive && pw.inflight.peek() === entry) {
-        // Running alone on its worker: stopping it means stopping the worker.
+        // Running alone on its worker: stopping it means stopping the worker, and the task rejects once
+        // the worker has exited (#onExit), so that the caller never goes on beside a thread still running.
         pw.leaving = true;
         pw.worker.ref();
+        pw.stopped.push(() => entry.task.onError(reason));
         void pw.worker.terminate();
-        entry.task.onError(reason);
         return;
       }
     }
@@ -468,6 +497,7 @@ export class Scheduler {
       tasksSent: 0,
       exclusive: false,
       leaving: false,
+      stopped: [],
     };
     this.#workers.add(pw);
     if (!this.#referenced) worker.unref();
@@ -506,7 +536,7 @@ export class Scheduler {
     } else if (held.length > 0) {
       let lost = held;
       const report = pw.exitReport;
-      if (report !== undefined && !this.#terminated && this.#broken === undefined) {
+      if (report !== undefined && this.#terminated === undefined && this.#broken === undefined) {
         // The worker said which task it was running as it exited: the ones behind it never started, so
         // they go back to the front of the queue (unless their buffers were transferred into it).
         lost = held.filter((entry) => entry.id === report.running || entry.task.transfer !== undefined);
@@ -526,12 +556,18 @@ export class Scheduler {
         entry.task.onError(error);
       }
     }
-    const needed = !this.#terminated && this.#broken === undefined && (!this.#closing || this.#pendingCount > 0);
+    const needed = this.#terminated === undefined && this.#broken === undefined && this.#wanted();
     if (needed && this.#workers.size < this.#options.processes) this.#spawn();
     this.#workChanged();
     this.#retireIfIdle();
     if (this.#workers.size === 0 && (this.#closing || this.#broken !== undefined)) this.#resolveAllExited();
     this.#dispatch();
+    for (const settle of pw.stopped.splice(0)) settle();
+  }
+
+  /** Whether workers are still wanted: not closed, or closed with work queued or still to come. */
+  #wanted(): boolean {
+    return !this.#closing || this.#pendingCount > 0 || this.#holds > 0;
   }
 
   #failAll(error: unknown): void {
@@ -554,6 +590,7 @@ export class Scheduler {
 
   #retireIfIdle(): void {
     if (!this.#closing || this.#pendingCount > 0 || this.#inflightCount > 0) return;
+    if (this.#holds > 0 && this.#terminated === undefined && this.#broken === undefined) return;
     for (const pw of this.#workers) if (!pw.leaving) this.#retire(pw);
     if (this.#workers.size === 0) this.#resolveAllExited();
   }

@@ -1,13 +1,16 @@
 /**
  * Child side of the pool: runs the initializer once, then runs batches of tasks in order, sending
  * results back in batches. Results of quick tasks are held a moment so that one message carries many;
- * a slow task never delays the results finished before it by more than that moment.
+ * a slow task never delays the results finished before it by more than that moment. An error that
+ * belongs to no task (a timer's, an unhandled rejection) is reported, and the worker goes on.
  */
 import { parentPort } from 'node:worker_threads';
 import { resolveWireFunction } from '../transport/function-ref.js';
 import { DESTINATION, mayNeedPacking, pack, uncloneableError, unpack, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
-import { toNumberBlock } from './chunks.js';
+import { currentProcess } from '../runtime/identity.js';
+import { reportChildError } from '../runtime/report.js';
+import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
   TaskMode,
@@ -104,35 +107,63 @@ let stoppedBy:
   | undefined;
 
 /**
- * `mapSync` for a block of numbers whose results are numbers too: they go straight into `out`, with no
- * array in between. Stops at the first result that is not a number (see `stoppedBy`).
+ * `mapSync` for a block of numbers (chunks.ts) whose results are booleans or numbers: they go straight
+ * into a result block of the kind the first result asks for (booleans, int32, then doubles), with no
+ * array in between. Stops at the first result that fits no block (see `stoppedBy`); returns the block
+ * (undefined if the first result did not fit) and the index where it stopped.
  */
-function mapNumbers(fn: AnyFunction, items: Float64Array, out: Float64Array): number {
+function mapBlock(fn: AnyFunction, items: NumberBlock): [ResultBlock | undefined, number] {
   const length = items.length;
   let i = 0;
+  let out: ResultBlock | undefined;
+  let value: unknown;
   try {
-    for (; i < length; i++) {
-      const value = fn(items[i]);
-      if (typeof value !== 'number') {
-        stoppedBy =
-          typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function'
-            ? { promise: value as PromiseLike<unknown> }
-            : { value };
-        return i;
+    value = fn(items[0]);
+    if (typeof value === 'boolean') {
+      const booleans = new Uint8Array(length);
+      out = booleans;
+      for (;;) {
+        if (value === true) booleans[i] = 1;
+        else if (value !== false) break;
+        if (++i === length) break;
+        value = fn(items[i]);
       }
-      out[i] = value;
+    } else if (typeof value === 'number') {
+      const ints = new Int32Array(length);
+      out = ints;
+      for (;;) {
+        if (typeof value !== 'number') break;
+        const n = value | 0;
+        if (n !== value || (n === 0 && 1 / value < 0)) break;
+        ints[i] = n;
+        if (++i === length) break;
+        value = fn(items[i]);
+      }
+      if (i < length && typeof value === 'number') {
+        // A result that is not an int32 (a fraction, -0, NaN, beyond 2³¹): doubles from here on.
+        const doubles = new Float64Array(length);
+        doubles.set(ints.subarray(0, i));
+        out = doubles;
+        for (;;) {
+          if (typeof value !== 'number') break;
+          doubles[i] = value;
+          if (++i === length) break;
+          value = fn(items[i]);
+        }
+      }
     }
+    if (i < length) stoppedBy = isThenable(value) ? { promise: value } : { value };
   } catch (error) {
     stoppedBy = { error };
   }
-  return i;
+  return [out, i];
 }
 
 /**
  * Runs items from `from` on, synchronously, in a loop V8 optimizes well (no await, one try for the
  * whole run). Returns the index of the first item it could not finish (see `stoppedBy`), or the length.
  */
-function mapSync(fn: AnyFunction, items: unknown[], results: unknown[], from: number, star: boolean): number {
+function mapSync(fn: AnyFunction, items: ArrayLike<unknown>, results: unknown[], from: number, star: boolean): number {
   const length = items.length;
   let i = from;
   try {
@@ -150,22 +181,23 @@ function mapSync(fn: AnyFunction, items: unknown[], results: unknown[], from: nu
   return i;
 }
 
-async function runChunk(fn: AnyFunction, items: unknown[], star: boolean): Promise<[Outcome, unknown]> {
+async function runChunk(fn: AnyFunction, chunk: unknown[] | NumberBlock | RecordsBlock, star: boolean): Promise<[Outcome, unknown]> {
+  const items = isRecordsBlock(chunk) ? fromColumns(chunk) : chunk;
   let results: unknown[];
   let first: number;
-  if (items instanceof Float64Array) {
-    // A block of numbers (see chunks.ts): numeric results go back as a block, moved not cloned.
-    const out = new Float64Array(items.length);
-    first = mapNumbers(fn, items, out);
-    if (first === items.length) {
-      outboxTransfer.push(out.buffer as ArrayBuffer);
-      return [Outcome.Ok, out];
-    }
-    results = Array.from(out.subarray(0, first));
-    results.length = items.length;
-  } else {
+  if (Array.isArray(items)) {
     results = new Array<unknown>(items.length);
     first = mapSync(fn, items, results, 0, star);
+  } else {
+    // A block of numbers: results that fit a block go back in one, moved not cloned.
+    const [block, stop] = mapBlock(fn, items);
+    if (stop === items.length) {
+      outboxTransfer.push(block!.buffer as ArrayBuffer);
+      return [Outcome.Ok, block];
+    }
+    results = new Array<unknown>(items.length);
+    if (block !== undefined) copyResults(block.subarray(0, stop), results, 0);
+    first = stop;
   }
   let errors: ChunkOutcome['errors'] | undefined;
   // Items run one after another, as in Python: an async function's promise is awaited before the next.
@@ -180,9 +212,9 @@ async function runChunk(fn: AnyFunction, items: unknown[], star: boolean): Promi
     }
   }
   if (errors === undefined) {
-    const block = toNumberBlock(results);
+    const block = resultBlock(results);
     if (block === undefined) return [Outcome.Ok, results];
-    outboxTransfer.push(block.buffer as ArrayBuffer);
+    if (ArrayBuffer.isView(block)) outboxTransfer.push(block.buffer as ArrayBuffer);
     return [Outcome.Ok, block];
   }
   const outcome: ChunkOutcome = { results, errors };
@@ -199,8 +231,10 @@ async function runTask(task: WireTask): Promise<WireResult> {
       if (isThenable(value)) value = await value;
       return okResult(id, Outcome.Ok, value);
     }
-    const [outcome, value] = await runChunk(fn, input as unknown[], mode === TaskMode.Starmap);
-    return outcome === Outcome.Failed ? [id, outcome, value] : okResult(id, outcome, value);
+    const [outcome, value] = await runChunk(fn, input as unknown[] | NumberBlock | RecordsBlock, mode === TaskMode.Starmap);
+    // A block (numbers, booleans, records of primitives) holds nothing to pack.
+    if (outcome === Outcome.Failed || (outcome === Outcome.Ok && !Array.isArray(value))) return [id, outcome, value];
+    return okResult(id, outcome, value);
   } catch (error) {
     return [id, Outcome.Failed, serializeThrown(error)];
   }
@@ -274,7 +308,7 @@ function onMessage(message: ToWorker): void {
     }
     case 'run':
       backlog.push(message.tasks);
-      if (!running) void drain();
+      if (!running) drain().catch(failLoop);
       break;
     case 'stop':
       flush();
@@ -282,9 +316,27 @@ function onMessage(message: ToWorker): void {
   }
 }
 
+// An error thrown by a timer, or a rejection nobody handled, belongs to no task: the task that caused it
+// may have returned long ago. Node would end the worker for it, so that an innocent task running there
+// later is lost (WorkerLostError) and, on an idle worker, the error vanishes unseen. Report it as Python
+// reports a child thread's traceback, `Process PoolWorker-N:` then the stack, and keep the worker and
+// the task it is running alive.
+function reportStray(error: unknown): void {
+  reportChildError(currentProcess().name, error);
+}
+
+// A fault of this loop itself, which the handlers above must not hide: the tasks this worker holds might
+// never settle, so end it; the pool rejects them with WorkerLostError and starts a replacement.
+function failLoop(error: unknown): void {
+  reportChildError(currentProcess().name, error);
+  process.exit(1);
+}
+
 /** Entry of a pool worker, called by the bootstrap. */
 export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
   const port = parentPort!;
+  process.on('uncaughtException', reportStray);
+  process.on('unhandledRejection', reportStray);
   // Messages that arrive during the initializer wait in the port until the listener is attached.
   if (payload.initializer !== null) {
     try {
@@ -309,5 +361,11 @@ export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
     }
   });
   lastFlush = performance.now();
-  port.on('message', onMessage);
+  port.on('message', (message: ToWorker) => {
+    try {
+      onMessage(message);
+    } catch (error) {
+      failLoop(error);
+    }
+  });
 }

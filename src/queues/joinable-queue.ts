@@ -2,7 +2,7 @@
  * `JoinableQueue`: a `Queue` that counts unfinished tasks (Python's `multiprocessing.JoinableQueue`).
  */
 import { misuse } from '../errors.js';
-import { toWaitTimeout } from '../sync/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced } from '../transport/shareable.js';
 import { Queue, withRing } from './queue.js';
 import { Ring, type RingState } from './ring.js';
@@ -43,9 +43,18 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
     return this.ring.joinTasks(toWaitTimeout(timeout));
   }
 
-  /** `join` that waits without blocking the event loop. */
-  joinAsync(timeout?: number): Promise<boolean> {
-    return this.ring.joinTasksAsync(toWaitTimeout(timeout));
+  /**
+   * `join` that waits without blocking the event loop. Takes a timeout in ms or
+   * `{ timeout?, signal? }`; an abort of `signal` rejects with `signal.reason`.
+   *
+   * @example
+   * ```ts
+   * const done = await q.joinAsync({ timeout: 10_000, signal: controller.signal });
+   * ```
+   */
+  async joinAsync(timeout?: WaitArg): Promise<boolean> {
+    const { timeout: limit, signal } = parseWait(timeout);
+    return this.ring.joinTasksAsync(limit, signal);
   }
 
   /** @internal */

@@ -8,7 +8,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
-import { toWaitTimeout } from '../sync/futex.js';
+import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync } from './queue.js';
@@ -122,10 +122,19 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     return decodeTaken<T>(reader);
   }
 
-  /** `recv` that waits without blocking the event loop. */
-  async recvAsync(): Promise<T> {
+  /**
+   * `recv` that waits without blocking the event loop. An abort of `options.signal` rejects with
+   * `signal.reason` and receives nothing (for a deadline, use `AbortSignal.timeout(ms)`, or `poll`).
+   *
+   * @example
+   * ```ts
+   * const msg = await conn.recvAsync({ signal: AbortSignal.timeout(1000) });
+   * ```
+   */
+  async recvAsync(options?: AbortOptions): Promise<T> {
+    const signal = parseAbort(options);
     const reader = this.checkReadable();
-    const [status, value] = await takeAsync<T>(reader, Infinity, this.peerClosed);
+    const [status, value] = await takeAsync<T>(reader, Infinity, signal, this.peerClosed);
     if (status !== OK) throw this.eof();
     return value as T;
   }
@@ -172,13 +181,19 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     return reader.scratch.slice(0, reader.lastLength);
   }
 
-  /** `recvBytes` that waits without blocking the event loop. */
-  async recvBytesAsync(): Promise<Uint8Array> {
+  /** `recvBytes` that waits without blocking the event loop; `options.signal` as for `recvAsync`. */
+  async recvBytesAsync(options?: AbortOptions): Promise<Uint8Array> {
+    const signal = parseAbort(options);
     const reader = this.checkReadable();
     let bytes = new Uint8Array(0);
-    const status = await reader.takeAsync(Infinity, this.peerClosed, () => {
-      bytes = reader.scratch.slice(0, reader.lastLength);
-    });
+    const status = await reader.takeAsync(
+      Infinity,
+      this.peerClosed,
+      () => {
+        bytes = reader.scratch.slice(0, reader.lastLength);
+      },
+      signal,
+    );
     if (status !== OK) throw this.eof();
     return bytes;
   }

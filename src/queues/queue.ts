@@ -7,7 +7,7 @@
  * event loop: blocking `get`/`put` work on the main thread as in workers.
  */
 import { Empty, Full, ShutDown, misuse } from '../errors.js';
-import { toWaitTimeout } from '../sync/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { decode, discardEncoded, encode, takePendingClasses } from './codec.js';
 import { FULL, OK, OUT_OF_MEMORY, Ring, SHUTDOWN, type RingState, type Status } from './ring.js';
@@ -51,13 +51,23 @@ export function decodeTaken<T>(ring: Ring): T {
  * @internal Async take: the record is decoded in the same turn it is taken (the scratch is shared);
  * then the classes of its instances are loaded if this thread did not have them yet.
  */
-export async function takeAsync<T>(ring: Ring, timeout: number, done?: () => boolean): Promise<[Status, T | undefined]> {
+export async function takeAsync<T>(
+  ring: Ring,
+  timeout: number,
+  signal?: AbortSignal,
+  done?: () => boolean,
+): Promise<[Status, T | undefined]> {
   let value: T | undefined;
   let classes: Promise<void> | undefined;
-  const status = await ring.takeAsync(timeout, done, () => {
-    value = decodeTaken<T>(ring);
-    classes = takePendingClasses();
-  });
+  const status = await ring.takeAsync(
+    timeout,
+    done,
+    () => {
+      value = decodeTaken<T>(ring);
+      classes = takePendingClasses();
+    },
+    signal,
+  );
   if (classes !== undefined) await classes;
   return [status, value];
 }
@@ -131,12 +141,27 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     this.put(item, false);
   }
 
-  /** `put` that waits without blocking the event loop. */
-  async putAsync(item: T, timeout?: number): Promise<void> {
+  /**
+   * `put` that waits without blocking the event loop. Takes a timeout in ms or
+   * `{ timeout?, signal? }`; an abort of `signal` rejects with `signal.reason` and puts nothing.
+   *
+   * @example
+   * ```ts
+   * await q.putAsync(job, { timeout: 1000, signal: controller.signal });
+   * ```
+   */
+  async putAsync(item: T, timeout?: WaitArg): Promise<void> {
+    const { timeout: limit, signal } = parseWait(timeout);
     this.checkOpen();
     const { bytes, length, tag } = encode(item);
     const own = bytes.slice(0, length); // the encoder's buffer may be reused while we wait
-    const status = await this.ring.putAsync(own, length, tag, toWaitTimeout(timeout));
+    let status: Status;
+    try {
+      status = await this.ring.putAsync(own, length, tag, limit, signal);
+    } catch (error) {
+      discardEncoded(tag, own, length); // aborted: nothing was put
+      throw error;
+    }
     if (status !== OK) {
       discardEncoded(tag, own, length);
       throw statusError(status, 'put', length);
@@ -159,10 +184,20 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     return this.get(false);
   }
 
-  /** `get` that waits without blocking the event loop. */
-  async getAsync(timeout?: number): Promise<T> {
+  /**
+   * `get` that waits without blocking the event loop. Takes a timeout in ms or
+   * `{ timeout?, signal? }`; an abort of `signal` rejects with `signal.reason` and takes no item. A
+   * pending `getAsync` alone does not keep the program alive (a producer that is still running does).
+   *
+   * @example
+   * ```ts
+   * const item = await q.getAsync({ signal: AbortSignal.timeout(200) }); // or q.getAsync(200): Empty
+   * ```
+   */
+  async getAsync(timeout?: WaitArg): Promise<T> {
+    const { timeout: limit, signal } = parseWait(timeout);
     this.checkOpen();
-    const [status, value] = await takeAsync<T>(this.ring, toWaitTimeout(timeout));
+    const [status, value] = await takeAsync<T>(this.ring, limit, signal);
     if (status !== OK) throw statusError(status, 'get');
     return value as T;
   }

@@ -26,7 +26,7 @@
  * ring.take(Infinity); // OK; ring.scratch holds [1, 2], ring.lastLength is 2
  * ```
  */
-import { deadlineAfter, notify, remaining, wait, waitAsync } from '../sync/futex.js';
+import { deadlineAfter, notify, remaining, sleepOn, sleepOnAsync, wait } from '../sync/futex.js';
 import { lockWord, lockWordAsync, tryLockWord, unlockWord } from '../sync/mutex.js';
 import { misuse } from '../errors.js';
 
@@ -188,8 +188,8 @@ export class Ring {
     if (!tryLockWord(this.ctrl, index)) lockWord(this.ctrl, index);
   }
 
-  private async lockAsync(index: number): Promise<void> {
-    if (!tryLockWord(this.ctrl, index)) await lockWordAsync(this.ctrl, index);
+  private async lockAsync(index: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!tryLockWord(this.ctrl, index)) await lockWordAsync(this.ctrl, index, Infinity, signal);
   }
 
   private unlock(index: number): void {
@@ -329,29 +329,27 @@ export class Ring {
       const left = status === FULL && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
       if (left <= 0) return this.afterPut(status);
       this.unlock(PUT_LOCK);
-      Atomics.add(c, PUTTERS, 1);
-      const seq = Atomics.load(c, NOT_FULL);
-      if (!this.mayPut(padded(length)) && !(done !== undefined && done())) wait(c, NOT_FULL, seq, left);
-      Atomics.sub(c, PUTTERS, 1);
+      const need = padded(length);
+      sleepOn(c, NOT_FULL, () => this.mayPut(need) || (done !== undefined && done()), deadline, PUTTERS);
     }
   }
 
-  /** `put` that waits without blocking the event loop. */
-  async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number): Promise<Status> {
+  /**
+   * `put` that waits without blocking the event loop. An abort of `signal` rejects with its reason and
+   * puts nothing.
+   */
+  async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number, signal?: AbortSignal): Promise<Status> {
     this.checkLength(length);
-    const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
-      await this.lockAsync(PUT_LOCK);
+      await this.lockAsync(PUT_LOCK, signal);
       const status = this.putLocked(payload, length, tag);
       if (status === FULL && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
       if (left <= 0) return this.afterPut(status);
       this.unlock(PUT_LOCK);
-      Atomics.add(c, PUTTERS, 1);
-      const seq = Atomics.load(c, NOT_FULL);
-      if (!this.mayPut(padded(length))) await waitAsync(c, NOT_FULL, seq, left);
-      Atomics.sub(c, PUTTERS, 1);
+      const need = padded(length);
+      await sleepOnAsync(this.ctrl, NOT_FULL, () => this.mayPut(need), deadline, signal, PUTTERS);
     }
   }
 
@@ -440,19 +438,19 @@ export class Ring {
       if (left <= 0) return this.afterTake(status);
       this.unlock(GET_LOCK);
       if (this.spinWhileEmpty()) continue;
-      Atomics.add(c, GETTERS, 1);
-      const seq = Atomics.load(c, NOT_EMPTY);
-      if (!this.mayTake(done)) wait(c, NOT_EMPTY, seq, left);
-      Atomics.sub(c, GETTERS, 1);
+      sleepOn(this.ctrl, NOT_EMPTY, () => this.mayTake(done), deadline, GETTERS);
     }
   }
 
-  /** `take` that waits without blocking the event loop; `onTaken` reads the record from `scratch`. */
-  async takeAsync(timeout: number, done?: () => boolean, onTaken?: () => void): Promise<Status> {
-    const c = this.ctrl;
+  /**
+   * `take` that waits without blocking the event loop; `onTaken` reads the record from `scratch`. An
+   * abort of `signal` rejects with its reason and takes nothing: it can only land at an `await`, and
+   * none lies between taking a record and `onTaken`.
+   */
+  async takeAsync(timeout: number, done?: () => boolean, onTaken?: () => void, signal?: AbortSignal): Promise<Status> {
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
-      await this.lockAsync(GET_LOCK);
+      await this.lockAsync(GET_LOCK, signal);
       const status = this.takeLocked();
       if (status === EMPTY && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
       const left = status === EMPTY && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
@@ -462,10 +460,7 @@ export class Ring {
         return status;
       }
       this.unlock(GET_LOCK);
-      Atomics.add(c, GETTERS, 1);
-      const seq = Atomics.load(c, NOT_EMPTY);
-      if (!this.mayTake(done)) await waitAsync(c, NOT_EMPTY, seq, left);
-      Atomics.sub(c, GETTERS, 1);
+      await sleepOnAsync(this.ctrl, NOT_EMPTY, () => this.mayTake(done), deadline, signal, GETTERS);
     }
   }
 
@@ -540,30 +535,12 @@ export class Ring {
   /** Waits up to `timeout` ms until every record put has been marked done; false on timeout. */
   joinTasks(timeout: number): boolean {
     const c = this.ctrl;
-    const deadline = deadlineAfter(timeout);
-    for (;;) {
-      if (Atomics.load(c, UNFINISHED) === 0) return true;
-      const left = remaining(deadline);
-      if (left <= 0) return false;
-      Atomics.add(c, JOINERS, 1);
-      const seq = Atomics.load(c, ALL_DONE);
-      if (Atomics.load(c, UNFINISHED) !== 0) wait(c, ALL_DONE, seq, left);
-      Atomics.sub(c, JOINERS, 1);
-    }
+    return sleepOn(c, ALL_DONE, () => Atomics.load(c, UNFINISHED) === 0, deadlineAfter(timeout), JOINERS);
   }
 
-  /** `joinTasks` that waits without blocking the event loop. */
-  async joinTasksAsync(timeout: number): Promise<boolean> {
+  /** `joinTasks` that waits without blocking the event loop; an abort of `signal` rejects with its reason. */
+  joinTasksAsync(timeout: number, signal?: AbortSignal): Promise<boolean> {
     const c = this.ctrl;
-    const deadline = deadlineAfter(timeout);
-    for (;;) {
-      if (Atomics.load(c, UNFINISHED) === 0) return true;
-      const left = remaining(deadline);
-      if (left <= 0) return false;
-      Atomics.add(c, JOINERS, 1);
-      const seq = Atomics.load(c, ALL_DONE);
-      if (Atomics.load(c, UNFINISHED) !== 0) await waitAsync(c, ALL_DONE, seq, left);
-      Atomics.sub(c, JOINERS, 1);
-    }
+    return sleepOnAsync(c, ALL_DONE, () => Atomics.load(c, UNFINISHED) === 0, deadlineAfter(timeout), signal, JOINERS);
   }
 }

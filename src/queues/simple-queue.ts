@@ -3,6 +3,7 @@
  */
 import { misuse } from '../errors.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
+import { parseAbort, type AbortOptions } from '../sync/futex.js';
 import { discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync, takeRing, withRing } from './queue.js';
 import { OUT_OF_MEMORY, Ring, type RingState } from './ring.js';
@@ -46,10 +47,19 @@ export class SimpleQueue<T = unknown> implements Shareable {
     return decodeTaken<T>(this.ring);
   }
 
-  /** `get` that waits without blocking the event loop. */
-  async getAsync(): Promise<T> {
+  /**
+   * `get` that waits without blocking the event loop. An abort of `options.signal` rejects with
+   * `signal.reason` and takes no item.
+   *
+   * @example
+   * ```ts
+   * const item = await q.getAsync({ signal: controller.signal });
+   * ```
+   */
+  async getAsync(options?: AbortOptions): Promise<T> {
+    const signal = parseAbort(options);
     this.checkOpen();
-    const [, value] = await takeAsync<T>(this.ring, Infinity);
+    const [, value] = await takeAsync<T>(this.ring, Infinity, signal);
     return value as T;
   }
 

@@ -14,6 +14,7 @@ import type { ProcessPayload } from '../process.js';
 import type { PoolWorkerPayload } from '../pool/protocol.js';
 
 
+// 0 once the target has returned (or its promise settled), 1 after an uncaught error, already reported.
 async function runProcess(payload: ProcessPayload): Promise<number> {
   let target: Function | undefined;
   let args: unknown[];
@@ -27,12 +28,18 @@ async function runProcess(payload: ProcessPayload): Promise<number> {
   } finally {
     setBootstrapping(false);
   }
+  // The child lives while its target runs, even when all the target awaits is a wait on shared memory
+  // (a pending async wait keeps no thread alive by itself): the parent, alive while this child runs,
+  // may end that wait.
+  const running = setInterval(() => {}, 1 << 30);
   try {
     await target?.(...args);
     return 0;
   } catch (error) {
     reportChildError(currentProcess().name, error);
     return 1;
+  } finally {
+    clearInterval(running);
   }
 }
 
@@ -41,12 +48,19 @@ async function main(): Promise<void> {
   childListening(message.buffers);
   adoptIdentity(message.identity);
   if (message.role === 'process') {
-    // As in Python, the child ends when its target returns, whatever timers it left behind.
-    process.exit(await runProcess(message.payload as ProcessPayload));
+    // A child ends as a Node program does: once its target has returned and nothing is left on its event
+    // loop (the thread's exit code is then `process.exitCode`, 0 unless the target set it), or at
+    // `process.exit`. Python's child likewise waits for its non-daemon threads. An uncaught error ends it
+    // at once, as it ends a program.
+    if ((await runProcess(message.payload as ProcessPayload)) !== 0) process.exit(1);
   } else if (message.role === 'pool') {
     const { runPoolWorker } = await import('../pool/worker-loop.js');
     await runPoolWorker(message.payload as PoolWorkerPayload);
   }
 }
 
-void main();
+// A fault of the bootstrap itself ends the child, reported, whatever handlers its role installed.
+main().catch((error: unknown) => {
+  reportChildError(currentProcess().name, error);
+  process.exit(1);
+});

@@ -5,6 +5,7 @@
  * thread (the ESM and CommonJS builds, or the sources under tsx) agrees on it.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
+import { misuse } from '../errors.js';
 
 /** What `currentProcess()` and `parentProcess()` describe. */
 export interface ProcessInfo {
@@ -32,6 +33,8 @@ interface ThreadState {
   parent: ProcessInfo | null;
   childCounter: number;
   bootstrapping: boolean;
+  /** Modules being imported for functions sent here, innermost last. */
+  importing: string[];
 }
 
 const stateKey = Symbol.for('multiprocessing.identity');
@@ -46,6 +49,7 @@ function state(): ThreadState {
       parent: null,
       childCounter: 0,
       bootstrapping: false,
+      importing: [],
     };
     holder[stateKey] = current;
   }
@@ -80,11 +84,37 @@ export function nextChild(prefix = 'Process'): { path: number[]; defaultName: st
 
 /** True while a child imports the module of its target, before the target runs. */
 export function isBootstrapping(): boolean {
-  return state().bootstrapping;
+  const current = state();
+  return current.bootstrapping || current.importing.length > 0;
+}
+
+/**
+ * Runs `load`, which imports `module` for a function sent to this thread: starting processes meanwhile
+ * (the module does it at its top level) is refused with an error that names the module.
+ */
+export async function whileImporting<T>(module: string, load: () => Promise<T>): Promise<T> {
+  const importing = state().importing;
+  importing.push(module);
+  try {
+    return await load();
+  } finally {
+    importing.splice(importing.lastIndexOf(module), 1);
+  }
 }
 
 export function setBootstrapping(value: boolean): void {
   state().bootstrapping = value;
+}
+
+/** `whileImporting` for a synchronous load (`require`). */
+export function whileImportingSync<T>(module: string, load: () => T): T {
+  const importing = state().importing;
+  importing.push(module);
+  try {
+    return load();
+  } finally {
+    importing.splice(importing.lastIndexOf(module), 1);
+  }
 }
 
 /**
@@ -93,15 +123,18 @@ export function setBootstrapping(value: boolean): void {
  */
 export function assertMayStartChildren(): void {
   const current = state();
-  if (current.bootstrapping) {
-    const error = new Error(
+  const module = current.importing.at(-1);
+  if (current.bootstrapping || module !== undefined) {
+    const which = module === undefined ? 'A module that a worker imports (the module of its target)' : `The module ${module}, which this worker imports for a function it was sent,`;
+    throw misuse(
+      Error,
+      'ERR_MP_BOOTSTRAPPING',
       'An attempt has been made to start a new process before the current process has finished its ' +
-        'bootstrapping phase. A module that a worker imports (the module of its target) starts processes ' +
-        'or pools when it is imported, so every worker would start more of them. Fix: start processes from ' +
-        "a function that your entry script calls (say, main()), not at the top level of a worker's module.",
-    ) as Error & { code: string };
-    error.code = 'ERR_MP_BOOTSTRAPPING';
-    throw error;
+        `bootstrapping phase. ${which} starts processes or pools when it is imported, so every worker ` +
+        'would start more of them. Fix: start processes from a function that your entry script calls ' +
+        "(say, main()), not at the top level of a worker's module; or move what the worker needs out of " +
+        'that module into one that starts nothing.',
+    );
   }
   if (current.self.daemon) {
     const error = new Error('daemonic processes are not allowed to have children') as Error & { code: string };

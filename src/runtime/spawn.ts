@@ -38,7 +38,8 @@ const bootstrapUrl = new URL(`./bootstrap${extname(fileURLToPath(import.meta.url
 
 // Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
 // with tsx would get workers that cannot import its .ts modules. When the parent runs under tsx, the
-// worker registers tsx's hooks itself before it imports anything else.
+// worker can register tsx's hooks itself: at once when this library itself runs from its TypeScript
+// sources, else only before it imports a module that may need them (see typescript-hooks.ts).
 function tsxApiUrl(): string | null {
   if (!process.execArgv.some((arg) => /(^|[\\/@])tsx([\\/]|$)/.test(arg))) return null;
   for (const base of [pathToFileURL(`${process.cwd()}/`).href, import.meta.url]) {
@@ -60,16 +61,21 @@ interface TsxManifest {
   exports?: Record<string, { import?: string | { default?: string } } | undefined>;
 }
 const tsxApi = tsxApiUrl();
+const bootstrapIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(bootstrapUrl));
 
 // A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
 const entrySource = `
-const { workerData } = require('node:worker_threads');
-const registered = Symbol.for('multiprocessing.tsxRegistered');
+const tsxApi = ${JSON.stringify(tsxApi)};
+let registered;
+if (tsxApi !== null) {
+  globalThis[Symbol.for('multiprocessing.registerTsx')] = () =>
+    (registered ??= import(tsxApi).then((api) => {
+      api.register();
+      globalThis[Symbol.for('multiprocessing.tsxRegistered')] = true;
+    }));
+}
 (async () => {
-  if (${JSON.stringify(tsxApi)} !== null && !globalThis[registered]) {
-    globalThis[registered] = true;
-    (await import(${JSON.stringify(tsxApi)})).register();
-  }
+  if (tsxApi !== null && ${JSON.stringify(bootstrapIsTypeScript)}) await globalThis[Symbol.for('multiprocessing.registerTsx')]();
   await import(${JSON.stringify(bootstrapUrl)});
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;

@@ -4,8 +4,8 @@
  * Shared words: an internal mutex, the number arrived, a generation word the waiters sleep on, a
  * broken flag, `parties`, and a small ring of per-generation outcomes (passed or broken), so a waiter
  * that wakes late still learns how *its* generation ended even if the barrier was reset or aborted
- * since. Breaking (abort, reset with waiters, a timeout, a failing action) ends the generation as
- * broken: every waiter of it throws `BrokenBarrierError`.
+ * since. Breaking (abort, reset with waiters, a timeout or an aborted `waitAsync`, a failing action)
+ * ends the generation as broken: every waiter of it throws `BrokenBarrierError`.
  *
  * The action runs in the last thread to arrive, before the others are released, as in Python. Where
  * the barrier crossed into a worker, the action crossed with it by the library's function transport.
@@ -19,7 +19,7 @@ import { BrokenBarrierError, misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
 import { adopt, sharedWords } from './guard.js';
-import { deadlineAfter, notify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
+import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
 import { lockWord, lockWordAsync, unlockWord } from './mutex.js';
 
 const MUTEX = 0;
@@ -143,23 +143,32 @@ export class Barrier implements Shareable {
     const arrival = this.#arrive(false);
     if (arrival.done) return arrival.index;
     const gen = arrival.gen;
-    while (Atomics.load(words, GEN) === gen) {
-      const left = remaining(deadline);
-      if (left <= 0) {
-        lockWord(words, MUTEX);
-        this.#timedOut(gen);
-        break;
-      }
-      wait(words, GEN, gen, left);
+    if (!sleepOn(words, GEN, () => Atomics.load(words, GEN) !== gen, deadline)) {
+      lockWord(words, MUTEX);
+      this.#timedOut(gen);
     }
     return this.#outcome(gen, arrival.index);
   }
 
-  /** `wait` without blocking the event loop. */
-  async waitAsync(timeout?: number): Promise<number> {
+  /**
+   * `wait` without blocking the event loop. Takes a timeout in ms or `{ timeout?, signal? }`. An abort
+   * of `signal` rejects with `signal.reason` and, like a timeout, breaks the barrier if this thread's
+   * generation is still open (the others get `BrokenBarrierError`; `reset()` makes it usable again).
+   *
+   * @example
+   * ```ts
+   * const index = await barrier.waitAsync({ timeout: 5000, signal: controller.signal });
+   * ```
+   */
+  async waitAsync(timeout?: WaitArg): Promise<number> {
+    const { timeout: limit, signal } = parseWait(
+      typeof timeout === 'object' && timeout !== null
+        ? { timeout: timeout.timeout ?? this.#timeout, signal: timeout.signal }
+        : (timeout ?? this.#timeout),
+    );
     const words = this.words;
-    const deadline = deadlineAfter(toWaitTimeout(timeout ?? this.#timeout));
-    await lockWordAsync(words, MUTEX);
+    const deadline = deadlineAfter(limit);
+    await lockWordAsync(words, MUTEX, Infinity, signal);
     if (this.#action === undefined && this.#actionLoading !== undefined && Atomics.load(words, COUNT) === this.parties - 1) {
       // About to be the last: let this worker finish loading the action first (the mutex keeps the count).
       await this.#actionLoading;
@@ -167,14 +176,17 @@ export class Barrier implements Shareable {
     const arrival = this.#arrive(true);
     if (arrival.done) return arrival.index;
     const gen = arrival.gen;
-    while (Atomics.load(words, GEN) === gen) {
-      const left = remaining(deadline);
-      if (left <= 0) {
-        await lockWordAsync(words, MUTEX);
-        this.#timedOut(gen);
-        break;
-      }
-      await waitAsync(words, GEN, gen, left);
+    let opened: boolean;
+    try {
+      opened = await sleepOnAsync(words, GEN, () => Atomics.load(words, GEN) !== gen, deadline, signal);
+    } catch (reason) {
+      await lockWordAsync(words, MUTEX);
+      this.#timedOut(gen);
+      throw reason;
+    }
+    if (!opened) {
+      await lockWordAsync(words, MUTEX);
+      this.#timedOut(gen);
     }
     return this.#outcome(gen, arrival.index);
   }

@@ -1,30 +1,76 @@
 /**
  * `Condition`: a condition variable in shared memory, over a `Lock` or `RLock` (default: a new `RLock`).
  *
- * Sequence-counter design (as Rust's std): one word counts notifications. `wait` reads it while
- * holding the lock, releases the lock, and sleeps only while the word still holds the value it read;
- * a `notify` that lands in between changed the word, so the sleep returns at once. Waiting on a
- * constant value instead loses exactly those wakeups. Wakeups may be spurious (more than `n` threads
- * can wake), as Python allows: use `waitFor` or re-check the predicate.
+ * Exact wakeups with one slot per waiter. A waiter takes a free slot while it still holds the lock
+ * (so it counts as waiting before it lets go, as in Python, where it counts itself in
+ * `sleeping_count` first), marks it WAITING with a ticket (the order of arrival), releases the lock
+ * and sleeps on its own slot word while it reads WAITING. `notify(n)` (lock held) turns the `n` oldest
+ * WAITING slots into GRANTED and wakes each one's sleeper. A waiter that stops waiting by itself
+ * (timeout, abort) turns its slot from WAITING to FREE; both sides change the slot by
+ * compare-and-swap, so exactly one of them wins:
+ * - `notify(n)` wakes at most `n` waiters, all of them registered before it (a later waiter has no
+ *   slot yet when it scans), and `wait()` returns true only for a waiter whose slot was granted. The
+ *   old design (one sequence word, sleep while it holds the value read) also woke a waiter that had
+ *   released the lock but was not asleep yet, on top of the one notified.
+ * - A timeout or an abort racing a notify neither loses nor duplicates the wakeup: if the notify
+ *   won, the timed-out waiter returns true; the aborted one, which must reject, takes the lock back
+ *   and hands the grant on to the oldest waiter registered before that notify (the slot records the
+ *   ticket counter at the grant).
+ * - `notify` never blocks (unlike Python's, which waits until the woken have acknowledged): an async
+ *   waiter may live in the notifying thread, so waiting for it would deadlock.
+ * - No thundering herd and no wasted wakeups: each sleeper sleeps on a word of its own.
+ *
+ * Slots live in a growable `SharedArrayBuffer` that every thread sees grow (only under the lock; slots
+ * never move): 8 at first, at most `MAX_SLOTS` waiters at once.
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Acquirable, adopt, sharedWords, type ConditionLock } from './guard.js';
-import { deadlineAfter, notify as futexNotify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
+import {
+  deadlineAfter,
+  notify as futexNotify,
+  parseWait,
+  remaining,
+  sleepOn,
+  sleepOnAsync,
+  toWaitTimeout,
+  type WaitArg,
+} from './futex.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
 
-const SEQ = 0;
+// Control words (changed under the lock, except WAITING, which a leaving waiter decrements).
+const TICKET = 0; // the next waiter's ticket (wraps; compared by signed difference)
+const WAITING = 1; // slots in state WAITING (never less: an upper bound while one changes state)
+const HIGH = 2; // every slot in use is below this index
+
+// A slot: four words.
+const SLOT_WORDS = 4;
+const STATE = 0; // FREE, WAITING or GRANTED: the waiter sleeps on this word
+const OWN_TICKET = 1;
+const BOUND = 2; // on GRANTED: the ticket counter when granted (who registered before that notify)
+const FREE = 0;
+const WAITING_STATE = 1;
+const GRANTED = 2;
+
+const INITIAL_SLOTS = 8;
+/** The most waiters one Condition can hold at once. */
+const MAX_SLOTS = 1 << 16;
 
 interface ConditionState {
   readonly words: Int32Array;
+  readonly slots: SharedArrayBuffer;
   readonly lock: Reduced;
 }
 
-let revivingLock: Lock | RLock | undefined;
+let reviving: { lock: Lock | RLock; slots: SharedArrayBuffer } | undefined;
+
+/** True if ticket `a` was handed out before ticket `b`. */
+const before = (a: number, b: number): boolean => ((a - b) | 0) < 0;
 
 /**
  * A condition variable shared between processes (Python's `multiprocessing.Condition`).
+ * `notify(n)` wakes at most `n` of the threads (or async tasks) waiting at that moment.
  *
  * @example
  * ```ts
@@ -36,19 +82,27 @@ let revivingLock: Lock | RLock | undefined;
  * ```
  */
 export class Condition extends Acquirable implements Shareable {
-  /** @internal The shared words: [notification sequence]. */
+  /** @internal The shared control words: [next ticket, waiting, high-water slot]. */
   readonly words: Int32Array;
   readonly #lock: Lock | RLock;
+  readonly #buffer: SharedArrayBuffer;
+  // A fixed-length view over the slots as they are now; remade when some thread has grown them.
+  #slots: Int32Array;
 
   constructor(lock?: Lock | RLock) {
     super();
-    const given = revivingLock ?? lock;
-    revivingLock = undefined;
+    const state = reviving;
+    reviving = undefined;
+    const given = state?.lock ?? lock;
     if (given !== undefined && !(given instanceof Lock) && !(given instanceof RLock)) {
       throw misuse(TypeError, 'ERR_MP_CONDITION_LOCK', 'Condition(lock) takes a Lock or an RLock from this library');
     }
-    this.words = sharedWords(1);
+    this.words = sharedWords(3);
     this.#lock = given ?? new RLock();
+    this.#buffer =
+      state?.slots ??
+      new SharedArrayBuffer(INITIAL_SLOTS * SLOT_WORDS * 4, { maxByteLength: MAX_SLOTS * SLOT_WORDS * 4 });
+    this.#slots = new Int32Array(this.#buffer);
   }
 
   /** The lock this condition uses (Python's `_lock`). */
@@ -61,8 +115,11 @@ export class Condition extends Acquirable implements Shareable {
     return this.#lock.acquire(blocking, timeout);
   }
 
-  /** Acquires the underlying lock without blocking the event loop. */
-  acquireAsync(timeout?: number): Promise<boolean> {
+  /**
+   * Acquires the underlying lock without blocking the event loop. Takes a timeout in ms or
+   * `{ timeout?, signal? }`, as `Lock.acquireAsync` does.
+   */
+  acquireAsync(timeout?: WaitArg): Promise<boolean> {
     return this.#lock.acquireAsync(timeout);
   }
 
@@ -78,35 +135,56 @@ export class Condition extends Acquirable implements Shareable {
 
   /**
    * Releases the lock (every level of an `RLock`), sleeps until notified or `timeout` ms pass, and
-   * takes the lock back. Returns false if it timed out. Throws unless this thread holds the lock.
+   * takes the lock back. Returns true if a `notify` woke it, false if it timed out. Throws unless this
+   * thread holds the lock.
    */
   wait(timeout?: number): boolean {
     const lock = this.#checkOwned('wait');
-    const limit = toWaitTimeout(timeout);
-    const seq = Atomics.load(this.words, SEQ);
+    const deadline = deadlineAfter(toWaitTimeout(timeout));
+    const at = this.#register();
+    const slots = this.#slots;
     const depth = lock.releaseAll();
-    let result;
+    let grant: number | undefined;
     try {
-      result = wait(this.words, SEQ, seq, limit);
+      sleepOn(slots, at + STATE, () => Atomics.load(slots, at + STATE) !== WAITING_STATE, deadline);
     } finally {
+      grant = this.#leave(slots, at);
       lock.restore(depth);
     }
-    return result !== 'timed-out';
+    return grant !== undefined;
   }
 
-  /** `wait` without blocking the event loop. */
-  async waitAsync(timeout?: number): Promise<boolean> {
+  /**
+   * `wait` without blocking the event loop. Takes a timeout in ms or `{ timeout?, signal? }`. An abort
+   * of `signal` rejects with `signal.reason` once the lock is taken back (the caller's `finally` may
+   * release it, as after any wait); a `notify` that had picked this waiter passes to another.
+   *
+   * @example
+   * ```ts
+   * await cond.acquireAsync();
+   * try { await cond.waitAsync({ timeout: 1000, signal }); } finally { cond.release(); }
+   * ```
+   */
+  async waitAsync(timeout?: WaitArg): Promise<boolean> {
+    const { timeout: limit, signal } = parseWait(timeout);
     const lock = this.#checkOwned('wait');
-    const limit = toWaitTimeout(timeout);
-    const seq = Atomics.load(this.words, SEQ);
+    const deadline = deadlineAfter(limit);
+    const at = this.#register();
+    const slots = this.#slots;
     const depth = lock.releaseAll();
-    let result;
+    let aborted = false;
+    let reason: unknown;
     try {
-      result = await waitAsync(this.words, SEQ, seq, limit);
-    } finally {
-      await lock.restoreAsync(depth);
+      await sleepOnAsync(slots, at + STATE, () => Atomics.load(slots, at + STATE) !== WAITING_STATE, deadline, signal);
+    } catch (error) {
+      aborted = true;
+      reason = error;
     }
-    return result !== 'timed-out';
+    const grant = this.#leave(slots, at);
+    await lock.restoreAsync(depth);
+    if (!aborted) return grant !== undefined;
+    if (grant !== undefined) this.#grant(1, grant);
+    throw reason;
   }
 
   /**
@@ -126,31 +204,139 @@ export class Condition extends Acquirable implements Shareable {
     return result;
   }
 
-  /** `waitFor` without blocking the event loop; the predicate may be async. */
-  async waitForAsync<T>(predicate: () => T | Promise<T>, timeout?: number): Promise<Awaited<T>> {
+  /**
+   * `waitFor` without blocking the event loop; the predicate may be async. Takes a timeout in ms or
+   * `{ timeout?, signal? }`; an abort of `signal` rejects with `signal.reason` (the lock held again).
+   *
+   * @example
+   * ```ts
+   * await cond.withLockAsync(() => cond.waitForAsync(() => ready.value === 1, { signal }));
+   * ```
+   */
+  async waitForAsync<T>(predicate: () => T | Promise<T>, timeout?: WaitArg): Promise<Awaited<T>> {
+    const { timeout: limit, signal } = parseWait(timeout);
     this.#checkOwned('wait');
     let result = await predicate();
-    const deadline = deadlineAfter(toWaitTimeout(timeout));
+    const deadline = deadlineAfter(limit);
     while (!result) {
       const left = remaining(deadline);
       if (left <= 0) break;
-      await this.waitAsync(left);
+      await this.waitAsync({ timeout: left, signal });
       result = await predicate();
     }
     return result;
   }
 
-  /** Wakes up to `n` waiting threads. The lock must be held. */
-  notify(n: number = 1): void {
+  /**
+   * Wakes up to `n` of the threads (or async tasks) waiting now, the longest-waiting first, and returns
+   * how many it woke (Python returns `None`): each of them returns true from its `wait`. Never blocks.
+   * The lock must be held.
+   */
+  notify(n: number = 1): number {
     this.#checkOwned('notify');
     if (!(n >= 0)) throw misuse(RangeError, 'ERR_MP_CONDITION_NOTIFY', `notify(n) needs n >= 0, not ${String(n)}`);
-    Atomics.add(this.words, SEQ, 1);
-    if (n > 0) futexNotify(this.words, SEQ, n);
+    return n > 0 && Atomics.load(this.words, WAITING) > 0 ? this.#grant(n, this.words[TICKET]) : 0;
   }
 
-  /** Wakes every waiting thread. The lock must be held. */
-  notifyAll(): void {
-    this.notify(Infinity);
+  /** Wakes every waiting thread and returns how many it woke. The lock must be held. */
+  notifyAll(): number {
+    return this.notify(Infinity);
+  }
+
+  // Lock held: takes a free slot (the lowest) and marks it WAITING with the next ticket. Returns the
+  // index of its first word in `#slots` (which then covers it).
+  #register(): number {
+    const words = this.words;
+    let slots = this.#view();
+    let high = words[HIGH];
+    while (high > 0 && Atomics.load(slots, (high - 1) * SLOT_WORDS + STATE) === FREE) high--;
+    let slot = 0;
+    while (slot < high && Atomics.load(slots, slot * SLOT_WORDS + STATE) !== FREE) slot++;
+    if (slot === high) {
+      high++;
+      if (high * SLOT_WORDS > slots.length) slots = this.#grow(high);
+    }
+    words[HIGH] = high;
+    const at = slot * SLOT_WORDS;
+    const ticket = words[TICKET];
+    words[TICKET] = (ticket + 1) | 0;
+    slots[at + OWN_TICKET] = ticket;
+    // Counted before it shows as WAITING, so the count never reads below the WAITING slots: `#grant`'s
+    // one-pass shortcut relies on that.
+    Atomics.add(words, WAITING, 1);
+    Atomics.store(slots, at + STATE, WAITING_STATE);
+    return at;
+  }
+
+  // The waiter stops waiting and frees its slot. If a notify had granted it first, returns that
+  // grant's bound (see BOUND); else undefined.
+  #leave(slots: Int32Array, at: number): number | undefined {
+    if (Atomics.compareExchange(slots, at + STATE, WAITING_STATE, FREE) === WAITING_STATE) {
+      Atomics.sub(this.words, WAITING, 1);
+      return undefined;
+    }
+    const bound = slots[at + BOUND];
+    Atomics.store(slots, at + STATE, FREE);
+    return bound;
+  }
+
+  // Lock held (by a notify, or by an aborted waiter handing its grant on): grants up to `n` WAITING
+  // slots whose ticket came before `bound`, oldest first. A waiter leaving meanwhile (its timeout) makes
+  // the compare-and-swap fail, and the next oldest is tried.
+  #grant(n: number, bound: number): number {
+    const words = this.words;
+    const slots = this.#view();
+    const high = Math.min(words[HIGH], slots.length / SLOT_WORDS);
+    let woken = 0;
+    if (n >= Atomics.load(words, WAITING)) {
+      // No more waiting than it may wake: one pass, in any order.
+      for (let at = 0; at < high * SLOT_WORDS; at += SLOT_WORDS) {
+        if (Atomics.load(slots, at + STATE) === WAITING_STATE && before(slots[at + OWN_TICKET], bound)) {
+          if (this.#wake(slots, at, bound)) woken++;
+        }
+      }
+      return woken;
+    }
+    while (woken < n) {
+      let oldest = -1;
+      for (let at = 0; at < high * SLOT_WORDS; at += SLOT_WORDS) {
+        if (Atomics.load(slots, at + STATE) !== WAITING_STATE) continue;
+        const ticket = slots[at + OWN_TICKET];
+        if (before(ticket, bound) && (oldest < 0 || before(ticket, slots[oldest + OWN_TICKET]))) oldest = at;
+      }
+      if (oldest < 0) break;
+      if (this.#wake(slots, oldest, bound)) woken++;
+    }
+    return woken;
+  }
+
+  #wake(slots: Int32Array, at: number, bound: number): boolean {
+    slots[at + BOUND] = bound; // published by the compare-and-swap below
+    if (Atomics.compareExchange(slots, at + STATE, WAITING_STATE, GRANTED) !== WAITING_STATE) return false;
+    Atomics.sub(this.words, WAITING, 1);
+    futexNotify(slots, at + STATE, 1);
+    return true;
+  }
+
+  #view(): Int32Array {
+    const length = this.#buffer.byteLength >> 2;
+    if (this.#slots.length !== length) this.#slots = new Int32Array(this.#buffer, 0, length);
+    return this.#slots;
+  }
+
+  // Lock held: makes room for `count` slots (doubling).
+  #grow(count: number): Int32Array {
+    if (count > MAX_SLOTS) {
+      throw misuse(
+        RangeError,
+        'ERR_MP_CONDITION_WAITERS',
+        `a Condition holds at most ${MAX_SLOTS} waiters at once (wait in fewer threads or tasks, or use a Semaphore)`,
+      );
+    }
+    let slots = this.#buffer.byteLength / (SLOT_WORDS * 4);
+    while (slots < count) slots *= 2;
+    this.#buffer.grow(Math.min(slots, MAX_SLOTS) * SLOT_WORDS * 4);
+    return this.#view();
   }
 
   #checkOwned(what: 'wait' | 'notify'): ConditionLock {
@@ -169,13 +355,13 @@ export class Condition extends Acquirable implements Shareable {
 
   /** @internal */
   [reduce](): Reduced {
-    const state: ConditionState = { words: this.words, lock: this.#lock[reduce]() };
+    const state: ConditionState = { words: this.words, slots: this.#buffer, lock: this.#lock[reduce]() };
     return { kind: 'Condition', state };
   }
 }
 
 registerShareable('Condition', (raw) => {
   const state = raw as ConditionState;
-  revivingLock = revive(state.lock) as Lock | RLock;
+  reviving = { lock: revive(state.lock) as Lock | RLock, slots: state.slots };
   return adopt(state.words, () => new Condition());
 }, import.meta.url);

@@ -4,7 +4,7 @@
  */
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { adopt, sharedWords } from './guard.js';
-import { deadlineAfter, notify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
+import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
 
 const FLAG = 0;
 
@@ -44,25 +44,22 @@ export class Event implements Shareable {
   /** Blocks until the flag is set or `timeout` ms pass; returns the flag. */
   wait(timeout?: number): boolean {
     const words = this.words;
-    const deadline = deadlineAfter(toWaitTimeout(timeout));
-    while (Atomics.load(words, FLAG) === 0) {
-      const left = remaining(deadline);
-      if (left <= 0) return false;
-      wait(words, FLAG, 0, left);
-    }
-    return true;
+    return sleepOn(words, FLAG, () => Atomics.load(words, FLAG) !== 0, deadlineAfter(toWaitTimeout(timeout)));
   }
 
-  /** `wait` without blocking the event loop. */
-  async waitAsync(timeout?: number): Promise<boolean> {
+  /**
+   * `wait` without blocking the event loop. Takes a timeout in ms or `{ timeout?, signal? }`; an abort
+   * of `signal` rejects with `signal.reason`.
+   *
+   * @example
+   * ```ts
+   * const set = await ready.waitAsync({ timeout: 5000, signal: controller.signal });
+   * ```
+   */
+  async waitAsync(timeout?: WaitArg): Promise<boolean> {
+    const { timeout: limit, signal } = parseWait(timeout);
     const words = this.words;
-    const deadline = deadlineAfter(toWaitTimeout(timeout));
-    while (Atomics.load(words, FLAG) === 0) {
-      const left = remaining(deadline);
-      if (left <= 0) return false;
-      await waitAsync(words, FLAG, 0, left);
-    }
-    return true;
+    return sleepOnAsync(words, FLAG, () => Atomics.load(words, FLAG) !== 0, deadlineAfter(limit), signal);
   }
 
   /** @internal */

@@ -7,6 +7,7 @@
 import { threadId } from 'node:worker_threads';
 import { TimeoutError } from '../errors.js';
 import { waitTimeout } from '../timeout.js';
+import type { WaitArg } from './futex.js';
 
 /**
  * This thread's owner id, as stored in a lock's owner word: the worker thread id + 1, so that 0 means
@@ -17,14 +18,19 @@ export const selfId: number = threadId + 1;
 /** The blocking and async acquire/release trio that the scoped forms are built on. */
 export interface AcquireRelease {
   acquire(blocking?: boolean, timeout?: number): boolean;
-  acquireAsync(timeout?: number): Promise<boolean>;
+  acquireAsync(timeout?: WaitArg): Promise<boolean>;
   release(): void;
 }
 
 /** Base of `Lock`, `RLock`, `Semaphore` and `Condition`: scoped forms that release on throw. */
 export abstract class Acquirable implements AcquireRelease {
   abstract acquire(blocking?: boolean, timeout?: number): boolean;
-  abstract acquireAsync(timeout?: number): Promise<boolean>;
+  /**
+   * Takes it without blocking the event loop; resolves to whether it got it in time. The argument is a
+   * timeout in ms or `{ timeout?, signal? }`: an abort of `signal` rejects with `signal.reason` and
+   * leaves nothing taken.
+   */
+  abstract acquireAsync(timeout?: WaitArg): Promise<boolean>;
   abstract release(): void;
 
   /**
@@ -36,8 +42,17 @@ export abstract class Acquirable implements AcquireRelease {
     return releaser(this);
   }
 
-  /** Acquires without blocking the event loop: `using _ = await lock.guardAsync()`. */
-  async guardAsync(timeout?: number): Promise<Disposable> {
+  /**
+   * Acquires without blocking the event loop: `using _ = await lock.guardAsync()`. Takes a timeout in
+   * ms or `{ timeout?, signal? }`; throws `TimeoutError` if it could not acquire in time, and rejects
+   * with `signal.reason` on abort.
+   *
+   * @example
+   * ```ts
+   * using _ = await lock.guardAsync({ timeout: 1000, signal: AbortSignal.timeout(500) });
+   * ```
+   */
+  async guardAsync(timeout?: WaitArg): Promise<Disposable> {
     if (!(await this.acquireAsync(timeout))) throw timedOut(timeout);
     return releaser(this);
   }
@@ -52,9 +67,18 @@ export abstract class Acquirable implements AcquireRelease {
     }
   }
 
-  /** Awaits the lock without blocking the event loop, awaits `fn`, and releases, also on rejection. */
-  async withLockAsync<R>(fn: () => R | Promise<R>): Promise<Awaited<R>> {
-    await this.acquireAsync();
+  /**
+   * Awaits the lock without blocking the event loop, awaits `fn`, and releases, also on rejection.
+   * The optional last argument bounds the wait for the lock as `guardAsync`'s does (`TimeoutError`, or
+   * `signal.reason` on abort); `fn` itself is not interrupted.
+   *
+   * @example
+   * ```ts
+   * await lock.withLockAsync(async () => save(), { signal: controller.signal });
+   * ```
+   */
+  async withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>> {
+    if (!(await this.acquireAsync(timeout))) throw timedOut(timeout);
     try {
       return await fn();
     } finally {
@@ -82,9 +106,9 @@ function releaser(lock: AcquireRelease): Disposable {
   return new Releaser(lock);
 }
 
-function timedOut(timeout: number | undefined): TimeoutError {
-  const error = new TimeoutError(`could not acquire the lock within ${timeout} ms`);
-  return error;
+function timedOut(timeout: WaitArg): TimeoutError {
+  const ms = typeof timeout === 'object' && timeout !== null ? timeout.timeout : timeout;
+  return new TimeoutError(`could not acquire the lock within ${ms} ms`);
 }
 
 /**

@@ -9,7 +9,7 @@ import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { lockWord, lockWordAsync, tryLockWord, unlockWord, UNLOCKED } from './mutex.js';
 import { Acquirable, acquireTimeout, adopt, selfId, sharedWords, type ConditionLock } from './guard.js';
-import { toWaitTimeout } from './futex.js';
+import { parseWait, type WaitArg } from './futex.js';
 
 const STATE = 0;
 const OWNER = 1;
@@ -47,10 +47,21 @@ export class Lock extends Acquirable implements Shareable, ConditionLock {
     return false;
   }
 
-  /** Takes the lock without blocking the event loop; resolves to whether it got it in time. */
-  async acquireAsync(timeout?: number): Promise<boolean> {
+  /**
+   * Takes the lock without blocking the event loop; resolves to whether it got it in time. Takes a
+   * timeout in ms or `{ timeout?, signal? }`; an abort of `signal` rejects with `signal.reason` and
+   * leaves the lock untaken.
+   *
+   * @example
+   * ```ts
+   * if (await lock.acquireAsync(1000)) try { … } finally { lock.release(); }
+   * await lock.acquireAsync({ signal: AbortSignal.timeout(1000) }); // rejects with a TimeoutError DOMException
+   * ```
+   */
+  async acquireAsync(timeout?: WaitArg): Promise<boolean> {
+    const { timeout: ms, signal } = parseWait(timeout);
     const words = this.words;
-    if (await lockWordAsync(words, STATE, toWaitTimeout(timeout))) {
+    if (await lockWordAsync(words, STATE, ms, signal)) {
       words[OWNER] = selfId;
       return true;
     }

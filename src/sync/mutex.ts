@@ -34,15 +34,25 @@ export function lockWord(words: Int32Array, index: number, timeout: number = Inf
   return true;
 }
 
-/** Like `lockWord`, but waits without blocking the event loop. */
-export async function lockWordAsync(words: Int32Array, index: number, timeout: number = Infinity): Promise<boolean> {
+/**
+ * Like `lockWord`, but waits without blocking the event loop. An abort of `signal` rejects with its
+ * reason and leaves the mutex untaken (its word may stay CONTENDED: the next unlock then wakes a
+ * sleeper that is not there, which is harmless).
+ */
+export async function lockWordAsync(
+  words: Int32Array,
+  index: number,
+  timeout: number = Infinity,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  signal?.throwIfAborted();
   if (Atomics.compareExchange(words, index, UNLOCKED, LOCKED) === UNLOCKED) return true;
   if (timeout <= 0) return false;
   const deadline = deadlineAfter(timeout);
   while (Atomics.exchange(words, index, CONTENDED) !== UNLOCKED) {
     const left = remaining(deadline);
     if (left <= 0) return false;
-    await waitAsync(words, index, CONTENDED, left);
+    await waitAsync(words, index, CONTENDED, left, signal);
   }
   return true;
 }

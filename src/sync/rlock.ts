@@ -11,7 +11,7 @@ import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { lockWord, lockWordAsync, tryLockWord, unlockWord, UNLOCKED } from './mutex.js';
 import { Acquirable, acquireTimeout, adopt, selfId, sharedWords, type ConditionLock } from './guard.js';
-import { toWaitTimeout } from './futex.js';
+import { parseWait, type WaitArg } from './futex.js';
 
 // The owner and count sit on their own cache line (64 bytes on), so the holder's writes to them do not
 // disturb the line that contending threads hit with compare-and-swap.
@@ -66,14 +66,18 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
     return false;
   }
 
-  /** Takes the lock (or one more level) without blocking the event loop. */
-  async acquireAsync(timeout?: number): Promise<boolean> {
+  /**
+   * Takes the lock (or one more level) without blocking the event loop; resolves to whether it got it
+   * in time. Takes a timeout in ms or `{ timeout?, signal? }`, as `Lock.acquireAsync` does.
+   */
+  async acquireAsync(timeout?: WaitArg): Promise<boolean> {
+    const { timeout: ms, signal } = parseWait(timeout);
     const words = this.words;
     if (words[OWNER] === selfId) {
       words[COUNT]++;
       return true;
     }
-    if (await lockWordAsync(words, STATE, toWaitTimeout(timeout))) {
+    if (await lockWordAsync(words, STATE, ms, signal)) {
       words[COUNT] = 1;
       words[OWNER] = selfId;
       return true;

@@ -1,14 +1,15 @@
 /**
  * `Semaphore` and `BoundedSemaphore` in shared memory. Words: [value, sleepers, bound (-1: none)].
  *
- * `acquire` takes one unit by compare-and-swap and sleeps on the value word while it reads 0, so a
- * `release` that lands between the check and the sleep makes the sleep return at once: no lost wakeup.
- * `release` only calls notify when someone may be asleep.
+ * `acquire` takes one unit by compare-and-swap and otherwise sleeps on the value word (`sleepOn`)
+ * while it still holds what it read before the attempt, so a `release` that lands between the attempt
+ * and the sleep makes the sleep return at once: no lost wakeup. `release` only calls notify when
+ * someone may be asleep.
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Acquirable, acquireTimeout, adopt, isAdopting, sharedWords } from './guard.js';
-import { deadlineAfter, notify, remaining, toWaitTimeout, wait, waitAsync } from './futex.js';
+import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, type WaitArg } from './futex.js';
 
 const VALUE = 0;
 const SLEEPERS = 1;
@@ -55,39 +56,24 @@ export class Semaphore extends Acquirable implements Shareable {
     const words = this.words;
     if (tryTake(words)) return true;
     const limit = acquireTimeout(blocking, timeout);
-    if (limit <= 0) return false;
-    const deadline = deadlineAfter(limit);
-    Atomics.add(words, SLEEPERS, 1);
-    try {
-      for (;;) {
-        const left = remaining(deadline);
-        if (left <= 0) return false;
-        wait(words, VALUE, 0, left);
-        if (tryTake(words)) return true;
-      }
-    } finally {
-      Atomics.sub(words, SLEEPERS, 1);
-    }
+    return limit > 0 && sleepOn(words, VALUE, () => tryTake(words), deadlineAfter(limit), SLEEPERS);
   }
 
-  /** Takes one unit without blocking the event loop; resolves to whether it got one in time. */
-  async acquireAsync(timeout?: number): Promise<boolean> {
+  /**
+   * Takes one unit without blocking the event loop; resolves to whether it got one in time. Takes a
+   * timeout in ms or `{ timeout?, signal? }`; an abort of `signal` rejects with `signal.reason` and
+   * takes nothing.
+   *
+   * @example
+   * ```ts
+   * if (await slots.acquireAsync({ timeout: 5000, signal })) try { await download(); } finally { slots.release(); }
+   * ```
+   */
+  async acquireAsync(timeout?: WaitArg): Promise<boolean> {
+    const { timeout: limit, signal } = parseWait(timeout);
     const words = this.words;
     if (tryTake(words)) return true;
-    const limit = toWaitTimeout(timeout);
-    if (limit <= 0) return false;
-    const deadline = deadlineAfter(limit);
-    Atomics.add(words, SLEEPERS, 1);
-    try {
-      for (;;) {
-        const left = remaining(deadline);
-        if (left <= 0) return false;
-        await waitAsync(words, VALUE, 0, left);
-        if (tryTake(words)) return true;
-      }
-    } finally {
-      Atomics.sub(words, SLEEPERS, 1);
-    }
+    return limit > 0 && sleepOnAsync(words, VALUE, () => tryTake(words), deadlineAfter(limit), signal, SLEEPERS);
   }
 
   /** Gives one unit back and wakes one sleeper. `BoundedSemaphore` throws past its initial value. */

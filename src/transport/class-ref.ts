@@ -17,7 +17,7 @@
  * ```
  */
 import { findFunctionHome } from './function-location.js';
-import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, type WireFunction } from './function-ref.js';
+import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, wireKey, type WireFunction } from './function-ref.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,10 +27,6 @@ import { resolve as resolvePath } from 'node:path';
 const located = new WeakMap<object, WireFunction | null>();
 // Classes this thread knows by their wire key: located here, compiled here, or imported here.
 const known = new Map<string, Function>();
-
-function keyOf(wire: WireFunction): string {
-  return wire.by === 'source' ? `s:${wire.expression}` : `m:${wire.module}#${wire.name}`;
-}
 
 function isNative(fn: unknown): boolean {
   return typeof fn !== 'function' || /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
@@ -79,7 +75,7 @@ function locate(proto: object): WireFunction | null {
   } catch {
     return null; // cannot be located: plain data, as before
   }
-  known.set(keyOf(wire), ctor);
+  known.set(wireKey(wire), ctor);
   return wire;
 }
 
@@ -119,7 +115,7 @@ function requireNow(wire: Extract<WireFunction, { by: 'module' }>): Function | u
 
 /** The class `wire` names, if this thread can have it without waiting (else `resolveClass`). */
 export function classNow(wire: WireFunction): Function | undefined {
-  const key = keyOf(wire);
+  const key = wireKey(wire);
   let found = known.get(key);
   if (found === undefined) {
     found = wire.by === 'source' ? resolveWireFunctionSync(wire) : requireNow(wire);
@@ -133,6 +129,6 @@ export async function resolveClass(wire: WireFunction): Promise<Function> {
   const now = classNow(wire);
   if (now !== undefined) return now;
   const found = await resolveWireFunction(wire);
-  known.set(keyOf(wire), found);
+  known.set(wireKey(wire), found);
   return found;
 }

@@ -1,11 +1,15 @@
 /**
- * Where a function was defined, and under which name its module exports it.
+ * Where a function was defined, under which name its module exports it, and what its module's
+ * top-level variables hold.
  *
- * V8's inspector gives any function's defining script (`[[FunctionLocation]]` → script id → URL).
+ * V8's inspector gives any function's defining script (`[[FunctionLocation]]` → script id → URL), the
+ * script's source as V8 compiled it, and the variables of the scopes the function closes over
+ * (`[[Scopes]]`), which is the only way to read a module's non-exported constants. The session is
+ * in-thread, so every call answers synchronously.
  * For CommonJS modules the export is found in `require.cache`; for ES modules, by parsing the module's
- * source (as V8 compiled it, so TypeScript run under tsx works too) and matching the function's
- * position against the module's exported declarations. The result is exact: a nested function with
- * the same name as an export never matches.
+ * source (so TypeScript run under tsx works too) and matching the function's position against the
+ * module's exported declarations. The result is exact: a nested function with the same name as an
+ * export never matches.
  */
 import { createRequire } from 'node:module';
 import type { Session } from 'node:inspector';
@@ -14,7 +18,7 @@ import type * as Acorn from 'acorn';
 
 const requireHere = createRequire(import.meta.url);
 
-interface Location {
+export interface Location {
   readonly scriptId: string;
   readonly lineNumber: number;
   readonly columnNumber: number;
@@ -71,43 +75,125 @@ function post<T>(target: Session, method: string, params: object): T {
 
 const probeKey = Symbol.for('multiprocessing.functionProbe');
 
-function locate(fn: Function): Location | undefined {
-  const inspector = debuggerSession();
+interface Property {
+  name: string;
+  value?: { value?: unknown; objectId?: string };
+}
+
+/** Runs `use` with a remote handle on `value`, released afterwards. */
+function withRemote<T>(inspector: Session, value: unknown, use: (objectId: string) => T): T | undefined {
   const holder = globalThis as Record<symbol, unknown>;
-  holder[probeKey] = fn;
+  holder[probeKey] = value;
+  let objectId: string | undefined;
   try {
     const evaluated = post<{ result: { objectId?: string } }>(inspector, 'Runtime.evaluate', {
       expression: `globalThis[Symbol.for('multiprocessing.functionProbe')]`,
     });
-    const objectId = evaluated.result.objectId;
-    if (objectId === undefined) return undefined;
-    const properties = post<{ internalProperties?: { name: string; value?: { value?: Location } }[] }>(
-      inspector,
-      'Runtime.getProperties',
-      { objectId, ownProperties: true },
-    );
-    post(inspector, 'Runtime.releaseObject', { objectId });
-    return properties.internalProperties?.find((p) => p.name === '[[FunctionLocation]]')?.value?.value;
+    objectId = evaluated.result.objectId;
+    return objectId === undefined ? undefined : use(objectId);
   } finally {
+    if (objectId !== undefined) post(inspector, 'Runtime.releaseObject', { objectId });
     delete holder[probeKey];
   }
+}
+
+function internalProperties(inspector: Session, objectId: string): Property[] {
+  return (
+    post<{ internalProperties?: Property[] }>(inspector, 'Runtime.getProperties', { objectId, ownProperties: true })
+      .internalProperties ?? []
+  );
+}
+
+function locate(fn: Function): Location | undefined {
+  const inspector = debuggerSession();
+  return withRemote(inspector, fn, (objectId) =>
+    internalProperties(inspector, objectId).find((p) => p.name === '[[FunctionLocation]]')?.value?.value as Location | undefined,
+  );
 }
 
 function toUrl(scriptUrl: string): string {
   return scriptUrl.startsWith('/') ? pathToFileURL(scriptUrl).href : scriptUrl;
 }
 
-/** Finds where `fn` was defined; undefined for native functions and code evaluated without a file. */
-export function findFunctionHome(fn: Function): FunctionHome | undefined {
+/** Where a function was defined: its script (as V8 names it), and its position there. */
+export interface FunctionPlace {
+  readonly scriptId: string;
+  /** As the inspector names it (a file URL, for CommonJS modules too). */
+  readonly scriptUrl: string;
+  /** The module as a URL. */
+  readonly moduleUrl: string;
+  readonly location: Location;
+}
+
+/** Finds the script that defines `fn`; undefined for native functions and code evaluated without a file. */
+export function findFunctionPlace(fn: Function): FunctionPlace | undefined {
   const location = locate(fn);
   if (location === undefined) return undefined;
   const scriptUrl = scriptUrls.get(location.scriptId);
   if (scriptUrl === undefined || scriptUrl === '' || scriptUrl.startsWith('node:')) return undefined;
-  const moduleUrl = toUrl(scriptUrl);
-  return { moduleUrl, exportName: findExportName(moduleUrl, fn, location) };
+  return { scriptId: location.scriptId, scriptUrl, moduleUrl: toUrl(scriptUrl), location };
 }
 
-function findExportName(moduleUrl: string, fn: Function, location: Location): string | undefined {
+/** Finds where `fn` was defined; undefined for native functions and code evaluated without a file. */
+export function findFunctionHome(fn: Function): FunctionHome | undefined {
+  const place = findFunctionPlace(fn);
+  return place === undefined ? undefined : { moduleUrl: place.moduleUrl, exportName: exportNameOf(place, fn) };
+}
+
+/** Whether a module was loaded by CommonJS's loader (the inspector names every script by a file URL). */
+export function isCommonJsModule(moduleUrl: string): boolean {
+  return moduleUrl.startsWith('file:') && requireHere.cache[fileURLToPath(moduleUrl)] !== undefined;
+}
+
+/** The source of a script as V8 compiled it (after tsx's transform, say). */
+export function scriptSource(scriptId: string): string {
+  return post<{ scriptSource: string }>(debuggerSession(), 'Debugger.getScriptSource', { scriptId }).scriptSource;
+}
+
+/** The offset of a function's `[[FunctionLocation]]` in its script's source. */
+export function offsetIn(source: string, place: FunctionPlace): number {
+  return offsetOf(source, place.location);
+}
+
+interface ScopeEntry {
+  readonly description?: string;
+  readonly object?: Record<string, unknown>;
+}
+
+/**
+ * Reads the current values of top-level variables that `fn` can see (its module's, or for CommonJS its
+ * module wrapper's), through the function's `[[Scopes]]`: non-exported bindings have no other way out.
+ * A name V8 did not keep (no closure uses it) is missing from the result.
+ */
+export function readOuterValues(fn: Function, names: readonly string[]): Map<string, unknown> {
+  const inspector = debuggerSession();
+  const values = new Map<string, unknown>();
+  const scopes = withRemote(inspector, fn, (objectId) => {
+    const scopesId = internalProperties(inspector, objectId).find((p) => p.name === '[[Scopes]]')?.value?.objectId;
+    if (scopesId === undefined) return undefined;
+    const holder = globalThis as Record<symbol, unknown>;
+    post(inspector, 'Runtime.callFunctionOn', {
+      objectId: scopesId,
+      functionDeclaration: `function () { globalThis[Symbol.for('multiprocessing.functionProbe')] = this; }`,
+    });
+    const list = holder[probeKey] as ArrayLike<ScopeEntry> | undefined;
+    post(inspector, 'Runtime.releaseObject', { objectId: scopesId });
+    return list === undefined ? undefined : Array.from(list);
+  });
+  if (scopes === undefined) return values;
+  // The outermost scope that has the name: the module's (inner scopes cannot shadow a name the
+  // function resolved to the top level).
+  const outerFirst = scopes.filter((s) => s.description !== 'Global' && s.object !== undefined).reverse();
+  for (const name of names) {
+    const scope = outerFirst.find((s) => Object.prototype.hasOwnProperty.call(s.object, name));
+    if (scope !== undefined) values.set(name, scope.object![name]);
+  }
+  return values;
+}
+
+/** The name under which `fn`'s module exports it, if it does. */
+export function exportNameOf(place: FunctionPlace, fn: Function): string | undefined {
+  const moduleUrl = place.moduleUrl;
   if (!moduleUrl.startsWith('file:')) return undefined;
   const cached = requireHere.cache[fileURLToPath(moduleUrl)];
   if (cached !== undefined) {
@@ -118,10 +204,8 @@ function findExportName(moduleUrl: string, fn: Function, location: Location): st
     }
     return undefined;
   }
-  const { scriptSource } = post<{ scriptSource: string }>(debuggerSession(), 'Debugger.getScriptSource', {
-    scriptId: location.scriptId,
-  });
-  return exportedNameAt(scriptSource, offsetOf(scriptSource, location));
+  const source = scriptSource(place.scriptId);
+  return exportedNameAt(source, offsetOf(source, place.location));
 }
 
 function offsetOf(source: string, location: Location): number {

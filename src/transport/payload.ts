@@ -25,6 +25,7 @@ import { resolveWireFunction, toWireFunction, type WireFunction } from './functi
 import { classNow, resolveClass, wireClassOf } from './class-ref.js';
 import { bufferById, bufferId } from './shared-buffers.js';
 import { misuse } from '../errors.js';
+import { beforeImport } from '../runtime/typescript-hooks.js';
 
 const SHARED = '@@multiprocessing/shared';
 const FUNCTION = '@@multiprocessing/function';
@@ -273,13 +274,18 @@ function loadLibrary(): Promise<unknown> {
 // a thread that receives one loads every reviver first.
 const CARRIERS = new Set(['Queue', 'JoinableQueue', 'SimpleQueue', 'Connection']);
 
+async function importKindModule(url: string): Promise<unknown> {
+  await beforeImport(url);
+  return import(url);
+}
+
 function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen: Set<object>): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
   seen.add(value);
   if (SHARED in value) {
     const marker = value as SharedMarker;
     const kind = marker[SHARED].kind;
-    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : import(marker.module));
+    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : importKindModule(marker.module));
     if (CARRIERS.has(kind) && !loads.has('*')) loads.set('*', loadLibrary());
     return;
   }
@@ -410,36 +416,51 @@ function describe(value: unknown): string {
   return ctor ? `a ${ctor}` : 'a value';
 }
 
+/** The part of a value that cannot be cloned: where it is, what it is, and why, in words. */
+export interface Uncloneable {
+  readonly path: string;
+  readonly value: unknown;
+  /** `it is a WeakMap, which cannot be structured-cloned`. */
+  readonly reason: string;
+}
+
 /**
  * Finds the part of `value` that cannot be cloned, for an error message that names it
  * (`args[1].handler`, `item.m.get("k")`). Only called after a clone failed, so its cost does not matter.
  * Shared objects and shared memory are never the culprit: they cross by reference.
  */
-export function findUncloneable(value: unknown, path: string, visited = new Set<object>()): [string, unknown] | undefined {
+export function findUncloneable(value: unknown, path: string): Uncloneable | undefined {
+  const found = findPart(value, path, new Set());
+  if (found === undefined) return undefined;
+  const [where, culprit] = found;
+  return { path: where, value: culprit, reason: `it is ${describe(culprit)}, which cannot be structured-cloned` };
+}
+
+function findPart(value: unknown, path: string, visited: Set<object>): [string, unknown] | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') return [path, value];
   if (typeof value !== 'object' || value === null || visited.has(value) || isShareable(value)) return undefined;
   visited.add(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findUncloneable(value[i], childPath(path, i), visited);
+      const found = findPart(value[i], childPath(path, i), visited);
       if (found) return found;
     }
   } else if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
-      const found = findUncloneable(k, `${path}<key ${i}>`, visited) ?? findUncloneable(v, `${path}.get(${mapKeyLabel(k, i)})`, visited);
+      const found = findPart(k, `${path}<key ${i}>`, visited) ?? findPart(v, `${path}.get(${mapKeyLabel(k, i)})`, visited);
       if (found) return found;
       i++;
     }
   } else if (value instanceof Set) {
     let i = 0;
     for (const v of value) {
-      const found = findUncloneable(v, `${path}<element ${i++}>`, visited);
+      const found = findPart(v, `${path}<element ${i++}>`, visited);
       if (found) return found;
     }
   } else if (isPlainObject(value) || !canClone(value)) {
     for (const key of Object.keys(value)) {
-      const found = findUncloneable((value as Record<string, unknown>)[key], childPath(path, key), visited);
+      const found = findPart((value as Record<string, unknown>)[key], childPath(path, key), visited);
       if (found) return found;
     }
   }
@@ -451,12 +472,12 @@ export function findUncloneable(value: unknown, path: string, visited = new Set<
  * path and what it is. `to` says where it was going (`' to a worker'`, `' back to the parent'`).
  */
 export function uncloneableError(value: unknown, path: string, cause: unknown, to = ' to a worker'): TypeError & { code: 'ERR_MP_UNCLONEABLE' } {
-  const [where, culprit] = findUncloneable(value, path) ?? [path, value];
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const found = findUncloneable(value, path);
+  const cloneMessage = cause instanceof Error ? cause.message : String(cause);
   return misuse(
     TypeError,
     'ERR_MP_UNCLONEABLE',
-    `${where} cannot be sent${to}: it is ${describe(culprit)}, which cannot be structured-cloned (${reason}). ` +
+    `${found?.path ?? path} cannot be sent${to}: ${found?.reason ?? `it is ${describe(value)}, which cannot be structured-cloned`} (${cloneMessage}). ` +
       `Send plain data (numbers, strings, arrays, objects, Map, Set, Date, typed arrays…), shared objects, ` +
       `or instances of a class a module exports.`,
     { cause },

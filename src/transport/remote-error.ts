@@ -5,10 +5,12 @@
  *
  * What cannot be rebuilt as itself (an unknown class whose properties cannot be cloned, say) arrives
  * as a `RemoteError` with the original class name, message and stack. A thrown non-error value crosses
- * as itself when it can be cloned.
+ * as itself when it can be cloned. A value that cannot even be read (a `message` getter that throws, a
+ * revoked Proxy) arrives as a `RemoteError` too: serializing a throw must never fail, since the worker
+ * that does it has nothing left to report with.
  */
 import { errorClasses, RemoteError } from '../errors.js';
-import { cleanStack } from './function-ref.js';
+import { cleanStack, locateShippedFrames } from './stack-frames.js';
 
 const builtIns: Record<string, new (message?: string) => Error> = {
   Error,
@@ -36,9 +38,13 @@ export type SerializedThrow =
     }
   | { readonly type: 'value'; readonly value: unknown };
 
+// Prototype chains longer than this are not walked: a Proxy can make an endless one.
+const MAX_PROTOTYPES = 64;
+
 function className(error: Error): string {
-  for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const ctor = (proto as { constructor?: { name?: string } }).constructor;
+  let proto = Object.getPrototypeOf(error) as object | null;
+  for (let i = 0; proto !== null && i < MAX_PROTOTYPES; i++, proto = Object.getPrototypeOf(proto) as object | null) {
+    const ctor = (proto as { constructor?: { name?: unknown } }).constructor;
     if (typeof ctor?.name === 'string' && ctor.name !== '') return ctor.name;
   }
   return 'Error';
@@ -55,19 +61,49 @@ function cloneable(value: unknown): boolean {
 
 const skipped = new Set(['stack', 'message', 'cause', 'errors']);
 
-/** Serializes anything thrown, in the worker. Never throws. */
+/** A part of a thrown value that could not be read (a getter or a Proxy trap threw, or a Proxy was revoked). */
+class Unreadable {
+  constructor(
+    readonly part: string,
+    readonly reason: unknown,
+  ) {}
+}
+
+function read<T>(part: string, get: () => T): T {
+  try {
+    return get();
+  } catch (reason) {
+    throw new Unreadable(part, reason);
+  }
+}
+
+/**
+ * Serializes anything thrown, in the worker. Never throws: a value whose class, `name`, `message`,
+ * `stack`, `cause` or own properties cannot even be listed (a hostile getter, a revoked Proxy) arrives
+ * as a `RemoteError` saying which part could not be read and why.
+ */
 export function serializeThrown(thrown: unknown, depth = 0): SerializedThrow {
-  if (!(thrown instanceof Error)) {
+  try {
+    return serialize(thrown, depth);
+  } catch (failure) {
+    const { part, reason } = failure instanceof Unreadable ? failure : new Unreadable('value', failure);
+    return unreadable(thrown, part, reason);
+  }
+}
+
+function serialize(thrown: unknown, depth: number): SerializedThrow {
+  if (!read('prototype', () => thrown instanceof Error)) {
     if (cloneable(thrown)) return { type: 'value', value: thrown };
     return serializeThrown(new RemoteError(`a value that cannot be cloned was thrown: ${safeString(thrown)}`), depth);
   }
+  const error = thrown as Error;
   const props: Record<string, unknown> = {};
   const dropped: string[] = [];
-  for (const key of Object.keys(thrown)) {
+  for (const key of read('own properties', () => Object.keys(error))) {
     if (skipped.has(key)) continue;
     let value: unknown;
     try {
-      value = (thrown as unknown as Record<string, unknown>)[key];
+      value = (error as unknown as Record<string, unknown>)[key];
     } catch {
       dropped.push(key); // a getter that throws: the property cannot be read, so it cannot cross
       continue;
@@ -79,12 +115,16 @@ export function serializeThrown(thrown: unknown, depth = 0): SerializedThrow {
   if (!('code' in props) && !dropped.includes('code')) {
     let code: unknown;
     try {
-      code = (thrown as { code?: unknown }).code;
+      code = (error as { code?: unknown }).code;
     } catch {
       code = undefined;
     }
     if (code !== undefined && cloneable(code)) props.code = code;
   }
+  const name = read('name', () => String(error.name));
+  const message = read('message', () => String(error.message));
+  // After name and message: V8 formats the stack from them on its first read.
+  const stack = read('stack', () => error.stack);
   const result: {
     type: 'error';
     className: string;
@@ -97,25 +137,63 @@ export function serializeThrown(thrown: unknown, depth = 0): SerializedThrow {
     errors?: SerializedThrow[];
   } = {
     type: 'error',
-    className: className(thrown),
-    name: String(thrown.name),
-    message: String(thrown.message),
-    stack: typeof thrown.stack === 'string' ? cleanStack(thrown.stack) : undefined,
+    className: read('class', () => className(error)),
+    name,
+    message,
+    stack: typeof stack === 'string' ? cleanStack(stack) : undefined,
     props,
     dropped,
   };
-  if ('cause' in thrown && depth < 32) result.cause = serializeThrown(thrown.cause, depth + 1);
-  if (thrown instanceof AggregateError && Array.isArray(thrown.errors)) {
-    result.errors = thrown.errors.map((e: unknown) => serializeThrown(e, depth + 1));
+  if (depth < 32 && read('cause', () => 'cause' in error)) {
+    result.cause = serializeThrown(read('cause', () => error.cause), depth + 1);
+  }
+  if (read('class', () => error instanceof AggregateError)) {
+    const errors = read('errors', () => {
+      const list: unknown = (error as AggregateError).errors;
+      return Array.isArray(list) ? [...(list as unknown[])] : undefined;
+    });
+    if (errors !== undefined) result.errors = errors.map((e) => serializeThrown(e, depth + 1));
   }
   return result;
 }
 
-function safeString(value: unknown): string {
+// What crosses for a thrown value that cannot be read: a RemoteError that names the part and the reason,
+// with the original's class name and stack where those at least can be read.
+function unreadable(thrown: unknown, part: string, reason: unknown): SerializedThrow {
+  const remoteName = attempt(() => (thrown instanceof Error ? className(thrown) : typeof thrown), typeof thrown);
+  const stack = attempt(() => {
+    const value = thrown instanceof Error ? thrown.stack : undefined;
+    return typeof value === 'string' ? cleanStack(value) : undefined;
+  }, undefined);
+  return {
+    type: 'error',
+    className: 'RemoteError',
+    name: 'RemoteError',
+    message: `a thrown ${remoteName} could not be read: reading its ${part} threw ${safeString(reason)}`,
+    stack,
+    props: { remoteName },
+    dropped: [],
+  };
+}
+
+function attempt<T>(get: () => T, fallback: T): T {
+  try {
+    return get();
+  } catch {
+    return fallback;
+  }
+}
+
+/** `String(value)`, but never throws (a hostile `toString`, a revoked Proxy): then a description of its type. */
+export function safeString(value: unknown): string {
   try {
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `[${typeof value}]`;
+    }
   }
 }
 
@@ -149,7 +227,7 @@ export function deserializeThrown(serialized: SerializedThrow): unknown {
     Object.defineProperty(error, 'name', { value: serialized.name, writable: true, configurable: true, enumerable: false });
   }
   if (serialized.stack !== undefined) {
-    Object.defineProperty(error, 'stack', { value: serialized.stack, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(error, 'stack', { value: locateShippedFrames(serialized.stack), writable: true, configurable: true, enumerable: false });
   }
   if (serialized.cause !== undefined) {
     Object.defineProperty(error, 'cause', {

@@ -70,7 +70,8 @@ test('a result nobody awaits does not cause an unhandled rejection', T, async ()
   try {
     const result = pool.applyAsync(raiseIf7, [7]);
     await result.wait();
-    await new Promise((r) => setTimeout(r, 50));
+    // Unhandled rejections are reported once the microtasks of a turn have run: one turn later is enough.
+    await new Promise((r) => setImmediate(r));
     assert.deepEqual(unhandled, []);
   } finally {
     process.off('unhandledRejection', onUnhandled);

@@ -1,8 +1,10 @@
 // Per-call timeout and AbortSignal: queued tasks are removed, running ones are stopped with their worker.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
 import { Pool, TimeoutError } from '../../src/index.js';
-import { cube, record, recorded, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, record, recorded, slow, spinCounting, startThenSleep, workerThreadId } from '../fixtures/pool/tasks.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 
@@ -68,8 +70,9 @@ test('aborting a running task stops it (its worker is replaced); the pool stays 
   try {
     const before = await pool.apply(workerThreadId);
     const controller = new AbortController();
-    const running = pool.apply(slow, [5000, 1], { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const running = pool.apply(startThenSleep, [word, 5000, 1], { signal: controller.signal });
+    await until('the task to start', () => Atomics.load(word, 0) === 1);
     const started = performance.now();
     controller.abort();
     const error = await running.then(
@@ -102,8 +105,12 @@ test('aborting a map stops all its chunks', T, async () => {
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
-    const mapped = pool.starmap(slow, Array.from({ length: 6 }, (_, i): [number, number] => [5000, i]), 1, { signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('stop the map')), 100);
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const mapped = pool.starmap(startThenSleep, Array.from({ length: 6 }, (_, i): [Int32Array, number, number] => [word, 5000, i]), 1, {
+      signal: controller.signal,
+    });
+    await until('a chunk to run on each worker', () => Atomics.load(word, 0) === 2);
+    controller.abort(new Error('stop the map'));
     const started = performance.now();
     await assert.rejects(mapped, { message: 'stop the map' });
     assert.ok(performance.now() - started < 3000);
@@ -131,15 +138,52 @@ test('one signal shared by running and queued tasks: aborting rejects them all, 
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
-    const tasks = Array.from({ length: 6 }, (_, i) => pool.apply(slow, [5000, i], { signal: controller.signal }));
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const tasks = Array.from({ length: 6 }, (_, i) => pool.apply(startThenSleep, [word, 5000, i], { signal: controller.signal }));
     const unrelated = pool.apply(slow, [300, 99]);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('a task to run on each worker', () => Atomics.load(word, 0) === 2);
     const reason = new Error('cancel all');
     controller.abort(reason);
     const outcomes = await Promise.allSettled(tasks);
     assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason === reason));
     assert.equal(await unrelated, 99);
     assert.deepEqual(await pool.map(cube, [1, 2, 3], 1), [1, 8, 27]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+// Issue 10: the promise rejected as soon as the timer fired, while the worker was still running: code that
+// goes on after the rejection (recovering a lock the task held, say) must find the task's thread gone.
+test('a task stopped by its timeout or its signal rejects only once its worker has exited', T, async (t) => {
+  // Observe the workers' 'exit' events (Node emits one once a worker's thread has ended).
+  const exited: number[] = [];
+  const emit = Worker.prototype.emit;
+  t.mock.method(Worker.prototype, 'emit', function (this: Worker, event: string | symbol, ...args: unknown[]) {
+    if (event === 'exit') exited.push(performance.now());
+    return emit.call(this, event, ...args);
+  });
+  const pool = new Pool(1);
+  try {
+    for (const how of ['timeout', 'signal'] as const) {
+      assert.equal(await pool.apply(cube, [1]), 1); // a worker that is up and has loaded the tasks' module
+      const exitsBefore = exited.length;
+      const word = new Int32Array(new SharedArrayBuffer(8));
+      const controller = new AbortController();
+      const options = how === 'timeout' ? { timeout: 500 } : { signal: controller.signal };
+      const running = pool.apply(spinCounting, [word], options);
+      if (how === 'signal') {
+        await until('the spinning task to start', () => Atomics.load(word, 0) === 1);
+        controller.abort();
+      }
+      const error = await running.then(() => assert.fail('should be stopped'), (e: unknown) => e as Error);
+      assert.equal(exited.length, exitsBefore + 1, `${how}: the promise rejected before the task's worker had exited`);
+      assert.equal(error.name, how === 'timeout' ? 'TimeoutError' : 'AbortError');
+      // The thread that spun is gone: its counter never moves again.
+      const spins = Atomics.load(word, 1);
+      assert.equal(await pool.apply(cube, [2]), 8);
+      assert.equal(Atomics.load(word, 1), spins, `${how}: the stopped task kept running after its promise rejected`);
+    }
   } finally {
     await pool.terminate();
   }

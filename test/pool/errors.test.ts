@@ -1,6 +1,8 @@
 // Errors thrown by tasks arrive as themselves where possible, and never hang or crash the pool.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Empty, Pool, RemoteError } from '../../src/index.js';
 import { cube, throwCustom, throwLibraryError, throwUnrebuildable, throwWithCause } from '../fixtures/pool/tasks.js';
 
@@ -103,7 +105,7 @@ test('a rejected promise from an async task rejects the task', T, async () => {
   }
 });
 
-test('a function shipped by source shows as multiprocessing:<name> in stacks, not as a data: URL', T, async () => {
+test('a function shipped by source shows its real file, line and column in stacks, not a data: URL', T, async () => {
   const pool = new Pool(1);
   try {
     const error = await pool
@@ -113,7 +115,10 @@ test('a function shipped by source shows as multiprocessing:<name> in stacks, no
       }, [1])
       .catch((e: unknown) => e as Error);
     assert.ok(error instanceof RangeError);
-    assert.match(error.stack ?? '', /at explode \(multiprocessing:explode:\d+:\d+\)/);
+    const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes("throw new RangeError('boom')"));
+    const at = `${fileURLToPath(import.meta.url)}:${line + 1}:${lines[line]!.indexOf('new') + 1}`;
+    assert.ok(error.stack?.includes(`at explode (${at})`), error.stack);
     assert.doesNotMatch(error.stack ?? '', /data:text/);
   } finally {
     await pool.terminate();

@@ -178,9 +178,12 @@ test('imap reads its input lazily: a slow consumer does not make it read everyth
       }
     }
     const it = pool.imap(identity, counted());
-    assert.deepEqual(await it.next(), { done: false, value: 0 });
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(read < 200, `read ${read} of 10000 items after one result`);
+    // Every result takes round trips to a worker, time enough for an eager reader to run far ahead:
+    // after each one, what was read stays within the window (2 workers × 4 chunks) past what was delivered.
+    for (let i = 0; i < 20; i++) {
+      assert.deepEqual(await it.next(), { done: false, value: i });
+      assert.ok(read <= i + 1 + 8 + 1, `read ${read} of 10000 items after ${i + 1} results`);
+    }
     await it.return!();
   } finally {
     await pool.terminate();

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Pool } from '../../src/index.js';
-import { cube, failingInit, initStore, readInit, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, failingInit, failingInitCounted, initStore, readInit, workerThreadId } from '../fixtures/pool/tasks.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 
@@ -68,9 +69,11 @@ test('a failing initializer: pending and new tasks reject with its error, no end
 });
 
 test('a failing initializer with no task submitted: later tasks reject, nothing hangs', T, async () => {
-  const pool = new Pool({ processes: 1, initializer: () => { throw new RangeError('no init for you'); } });
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const pool = new Pool({ processes: 1, initializer: failingInitCounted, initargs: [word] });
   try {
-    await new Promise((r) => setTimeout(r, 300));
+    // The pool gives up after three workers failed to start (MAX_START_FAILURES), with no task submitted.
+    await until('three failed starts', () => Atomics.load(word, 0) === 3);
     await assert.rejects(pool.apply(workerThreadId), (e: Error) => e instanceof RangeError && e.message === 'no init for you');
   } finally {
     await pool.terminate();

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../../src/index.js';
-import { cube, identity, slow } from '../fixtures/pool/tasks.js';
+import { cube, identity, slow, startThenSleep } from '../fixtures/pool/tasks.js';
+import { until } from '../fixtures/until.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 20_000 };
@@ -63,9 +64,10 @@ test('CPython test_pool_worker_lifetime_early_close: close before tasks finish d
 
 test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns promptly and rejects them all', T, async () => {
   const pool = new Pool(2);
-  const tasks = Array.from({ length: 10_000 }, (_, i) => pool.apply(slow, [1000, i]));
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const tasks = Array.from({ length: 10_000 }, (_, i) => pool.apply(startThenSleep, [word, 1000, i]));
   const settled = Promise.allSettled(tasks);
-  await new Promise((r) => setTimeout(r, 50));
+  await until('a task to run on each worker', () => Atomics.load(word, 0) >= 2);
   const started = performance.now();
   await pool.terminate();
   const ms = performance.now() - started;
@@ -82,13 +84,14 @@ test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns
 
 test('terminate() rejects starmap, applyAsync and imap work in flight', T, async () => {
   const pool = new Pool(2);
-  const starred = pool.starmap(slow, [[2000, 1], [2000, 2], [2000, 3]], 1);
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const starred = pool.starmap(startThenSleep, [[word, 2000, 1], [word, 2000, 2], [word, 2000, 3]], 1);
   starred.catch(() => {});
   const asyncResult = pool.applyAsync(slow, [2000, 4]);
   const it = pool.imap((x: number) => new Promise<number>((r) => setTimeout(() => r(x), 2000)), [1, 2, 3]);
   const next = it.next();
   next.catch(() => {}); // handled below, after terminate()
-  await new Promise((r) => setTimeout(r, 100));
+  await until('a task to run on each worker', () => Atomics.load(word, 0) === 2);
   const started = performance.now();
   await pool.terminate();
   assert.ok(performance.now() - started < 1500);
@@ -105,11 +108,14 @@ test('terminate() while chunks are still in flight drops their late results with
   try {
     for (let round = 0; round < 5; round++) {
       const pool = new Pool(2);
-      const pending = pool.map(cube, Array.from({ length: 2000 }, (_, i) => i), 1).catch(() => 'rejected');
-      await new Promise((r) => setTimeout(r, 5));
+      let done = 0;
+      const pending = pool.map(cube, Array.from({ length: 2000 }, (_, i) => i), 1, { onProgress: (d) => (done = d) }).catch(() => 'rejected');
+      await until('the first results', () => done > 0);
+      // terminate() resolves once every worker has exited, and Node delivers a worker's last messages
+      // before its 'exit': no late result can arrive after it.
       await pool.terminate();
       await pending;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setImmediate(r)); // a late result would fail in the next turn
     }
     assert.deepEqual(uncaught, []);
   } finally {
@@ -169,4 +175,13 @@ test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 4
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+});
+
+test('a program that terminates its pool before handling the promises it got does not crash: each rejects where awaited', { timeout: 40_000 }, async () => {
+  const script = fileURLToPath(new URL('../fixtures/pool/terminate-unhandled.ts', import.meta.url));
+  const r = await runTs(script, [], 25_000);
+  assert.equal(r.signal, null, 'the program was still running after 25 s');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `${Array.from({ length: 6 }, () => 'ERR_MP_POOL_TERMINATED').join(' ')}\n`);
+  assert.equal(r.stderr, '');
 });

@@ -114,12 +114,16 @@ test('map where some items throw rejects with the first failure in input order, 
 test('map: the first failure in input order wins even when a later item fails first in time', T, async () => {
   const pool = new Pool(2);
   try {
-    // Item 0 is slow and fails; item 1 fails at once.
-    const fn = async (x: number) => {
-      await new Promise((r) => setTimeout(r, x === 0 ? 200 : 0));
+    // Item 1 fails at once; item 0 fails only once item 1 has (a shared word orders them).
+    const word = new Int32Array(new SharedArrayBuffer(4));
+    const fn = ({ x, failed }: { x: number; failed: Int32Array }) => {
+      if (x === 0 && Atomics.wait(failed, 0, 0, 10_000) === 'timed-out') throw new Error('item 1 never failed');
+      Atomics.store(failed, 0, 1);
+      Atomics.notify(failed, 0);
       throw new Error(`failed ${x}`);
     };
-    await assert.rejects(pool.map(fn, [0, 1], 1), { message: 'failed 0' });
+    await assert.rejects(pool.map(fn, [{ x: 0, failed: word }, { x: 1, failed: word }], 1), { message: 'failed 0' });
+    assert.equal(Atomics.load(word, 0), 1);
   } finally {
     await pool.terminate();
   }

@@ -66,3 +66,113 @@ test('a symbol argument is refused with a TypeError naming its path', T, async (
     await pool.terminate();
   }
 });
+
+// ---- issue 10: every entry point checks its arguments, with a code and a message naming the fix ----
+
+type Coded = Error & { code?: string };
+const is = (Class: ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor, code: string, message: RegExp) => (e: Coded) =>
+  e instanceof Class && e.code === code && message.test(e.message);
+
+test('map and imap refuse an input that is not iterable (map(f, { a: 1 }) returned [] before)', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const expected = is(TypeError, 'ERR_MP_INVALID_ARG', /^iterable must be an iterable or async iterable \(an array, a Set, a generator…\), not /);
+    for (const bad of [{ a: 1 }, 5, null, undefined, true]) {
+      await assert.rejects(pool.map(cube, bad as never), expected);
+      await assert.rejects(pool.starmap(cube, bad as never), expected);
+      await assert.rejects(pool.mapAsync(cube, bad as never).get(), expected);
+      assert.throws(() => pool.imap(cube, bad as never), expected);
+      assert.throws(() => pool.imapUnordered(cube, bad as never), expected);
+    }
+    await assert.rejects(pool.map(cube, { a: 1 } as never), /not an object \(\[object Object\]\)$/);
+    await assert.rejects(pool.map(cube, 5 as never), /not number 5$/);
+    assert.deepEqual(await pool.map((c: string) => c.toUpperCase(), 'ab'), ['A', 'B']); // a string is iterable
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('apply refuses args that are not an array; starmap refuses items that are not arrays', T, async () => {
+  const pool = new Pool(1);
+  try {
+    await assert.rejects(pool.apply(cube as never, 3 as never), is(TypeError, 'ERR_MP_INVALID_ARG', /^args must be an array of fn's arguments, as in apply\(fn, \[x\]\), not number 3$/));
+    await assert.rejects(pool.applyAsync(cube as never, 'x' as never).get(), /args must be an array/);
+    await assert.rejects(pool.starmap(cube as never, [[1], 2, [3]]), is(TypeError, 'ERR_MP_INVALID_ARG', /^iterable\[1\] must be an array of fn's arguments \(starmap calls fn\(\.\.\.item\)\), not number 2$/));
+    assert.deepEqual(await pool.starmap(cube, [[1], [2]]), [1, 8]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('chunksize must be a number: "2" is a TypeError (Python: "Chunksize must be 1+" for numbers)', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const expected = is(TypeError, 'ERR_MP_CHUNKSIZE', /^chunksize must be a whole number of items, 1 or more, not the string "2"$/);
+    await assert.rejects(pool.map(cube, [1, 2], '2' as never), expected);
+    await assert.rejects(pool.starmap(cube, [[1]], '2' as never), expected);
+    assert.throws(() => pool.imap(cube, [1], '2' as never), expected);
+    assert.throws(() => pool.imapUnordered(cube, [1], null as never), TypeError);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('task options are checked: options, signal, onProgress, callback, errorCallback', T, async () => {
+  const pool = new Pool(1);
+  try {
+    const calls: [string, (o: never) => Promise<unknown> | unknown][] = [
+      ['apply', (o) => pool.apply(cube, [1], o)],
+      ['applyAsync', (o) => pool.applyAsync(cube, [1], o).get()],
+      ['map', (o) => pool.map(cube, [1], undefined, o)],
+      ['mapAsync', (o) => pool.mapAsync(cube, [1], undefined, o).get()],
+      ['starmap', (o) => pool.starmap(cube, [[1]], undefined, o)],
+      ['imap', (o) => pool.imap(cube, [1], 1, o)],
+      ['imapUnordered', (o) => pool.imapUnordered(cube, [1], 1, o)],
+    ];
+    const cases: [unknown, RegExp][] = [
+      [5, /^options must be an object such as \{ timeout, signal, onProgress \}, not number 5$/],
+      [{ signal: {} }, /^signal must be an AbortSignal \(from an AbortController\), not an object/],
+      [{ signal: new AbortController() }, /^signal must be an AbortSignal/],
+      [{ onProgress: 5 }, /^onProgress must be a function, not number 5$/],
+      [{ callback: 'log' }, /^callback must be a function, not the string "log"$/],
+      [{ errorCallback: true }, /^errorCallback must be a function, not boolean true$/],
+    ];
+    for (const [name, call] of calls) {
+      for (const [options, message] of cases) {
+        const check = is(TypeError, 'ERR_MP_INVALID_ARG', message);
+        if (name.startsWith('imap')) assert.throws(() => call(options as never), check, `${name} ${String(message)}`);
+        else await assert.rejects(Promise.resolve().then(() => call(options as never)), check, `${name} ${String(message)}`);
+      }
+    }
+    assert.equal(await pool.apply(cube, [2], { signal: new AbortController().signal, timeout: 5000 }), 8);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('Pool options are checked: processes, initializer, initargs, maxTasksPerChild, resourceLimits', T, () => {
+  const cases: [unknown, ErrorConstructor | TypeErrorConstructor | RangeErrorConstructor, string, RegExp][] = [
+    ['2', TypeError, 'ERR_MP_POOL_SIZE', /^processes must be a whole number of workers, at least 1, not the string "2"$/],
+    [{ processes: '2' }, TypeError, 'ERR_MP_POOL_SIZE', /^processes must be/],
+    [{ processes: 0 }, RangeError, 'ERR_MP_POOL_SIZE', /^Number of processes must be at least 1/],
+    [{ initializer: 5 }, TypeError, 'ERR_MP_INVALID_ARG', /^initializer must be a function or a \{ module, name \} reference, not number 5$/],
+    [{ initargs: 'x' }, TypeError, 'ERR_MP_INVALID_ARG', /^initargs must be an array of the initializer's arguments, not the string "x"$/],
+    [{ maxTasksPerChild: '3' }, TypeError, 'ERR_MP_MAX_TASKS', /^maxTasksPerChild must be a positive integer or null, not the string "3"$/],
+    [{ resourceLimits: -1 }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits must be an object such as \{ maxOldGenerationSizeMb: 64 \}, not number -1$/],
+    [{ resourceLimits: { maxOldGenerationSizeMb: -1 } }, RangeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.maxOldGenerationSizeMb must be a positive number of megabytes, not -1$/],
+    [{ resourceLimits: { stackSizeMb: '4' } }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.stackSizeMb must be a number of megabytes, not the string "4"$/],
+    [[2], TypeError, 'ERR_MP_POOL_SIZE', /^processes must be .*, not an array$/],
+  ];
+  for (const [options, Class, code, message] of cases) {
+    assert.throws(() => new Pool(options as never), is(Class, code, message), JSON.stringify(options));
+  }
+});
+
+test('an unknown option name is ignored', T, async () => {
+  const pool = new Pool({ processes: 1, colour: 'blue' } as never);
+  try {
+    assert.equal(await pool.apply(cube, [2], { priority: 3 } as never), 8);
+  } finally {
+    await pool.terminate();
+  }
+});

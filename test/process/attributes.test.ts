@@ -149,18 +149,6 @@ test('awaiting join() on a daemon child keeps the program alive until the child 
   assert.equal(p.exitCode, 0);
 });
 
-test('the child ends when its target returns, whatever timers it left behind', T, async () => {
-  const p = new Process({
-    target: () => {
-      setInterval(() => {}, 1000);
-      setTimeout(() => {}, 60_000);
-    },
-  });
-  p.start();
-  await p.join(10_000);
-  assert.equal(p.exitCode, 0);
-});
-
 test('an unhandled rejection inside the child ends it with exit code 1', T, async (t) => {
   t.mock.method(process.stderr, 'write', () => true);
   const p = new Process({

@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Process } from '../../src/index.js';
-import { spin, sleepThenStore } from '../fixtures/process/targets.js';
+import { spin, spinStarted, sleepThenStore } from '../fixtures/process/targets.js';
+import { until } from '../fixtures/until.js';
 
 const T = { timeout: 20_000 };
 
@@ -67,9 +68,10 @@ test('join(timeout) returns as soon as the child ends, before the timeout', T, a
 });
 
 test('terminate(): exitCode -15', T, async () => {
-  const p = new Process({ target: spin });
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: spinStarted, args: [started] });
   p.start();
-  await p.join(50);
+  await until('the child to run', () => Atomics.load(started, 0) === 1);
   assert.equal(p.isAlive(), true);
   p.terminate();
   await p.join();
@@ -80,9 +82,10 @@ test('terminate(): exitCode -15', T, async () => {
 });
 
 test('kill(): exitCode -9', T, async () => {
-  const p = new Process({ target: spin });
+  const started = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: spinStarted, args: [started] });
   p.start();
-  await p.join(50);
+  await until('the child to run', () => Atomics.load(started, 0) === 1);
   p.kill();
   await p.join();
   assert.equal(p.exitCode, -9);
@@ -152,4 +155,24 @@ test('toString describes the state', T, async () => {
   p.start();
   await p.join();
   assert.match(String(p), /name='shown' stopped exitCode=0/);
+});
+
+test('join(Infinity) and join(2³¹) wait for the child to end (issue 10: they returned at once)', T, async () => {
+  for (const timeout of [Infinity, 2 ** 31]) {
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    const p = new Process({ target: sleepThenStore, args: [shared, 150] });
+    p.start();
+    await p.join(timeout);
+    assert.equal(Atomics.load(shared, 0), 1, `join(${timeout}) returned before the child ended`);
+    assert.equal(p.exitCode, 0);
+  }
+});
+
+test('join(NaN) and join("1") are refused with ERR_MP_INVALID_TIMEOUT', T, async () => {
+  const p = new Process({ target: () => {} });
+  p.start();
+  await assert.rejects(p.join(Number.NaN), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_MP_INVALID_TIMEOUT');
+  await assert.rejects(p.join('1' as never), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_TIMEOUT');
+  await p.join();
+  assert.equal(p.exitCode, 0);
 });

@@ -51,11 +51,3 @@ test('workers waiting on an event wake when the main thread sets it, or time out
   assert.deepEqual(await runWorkers(waitEvent, [[new Event(), late, 50]]), [0]);
   assert.equal(late[0], 0);
 });
-
-test('pending async waits keep the program alive until they settle', T, async () => {
-  const { execFileSync } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
-  const script = fileURLToPath(new URL('../fixtures/sync/async-wait-alive.ts', import.meta.url));
-  const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
-  assert.deepEqual(out.trim().split('\n'), ['event false', 'lock false', 'semaphore false', 'condition false']);
-});

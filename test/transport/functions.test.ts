@@ -13,6 +13,7 @@ import {
   calculate,
   callNested,
   getHidden,
+  getUntravelled,
   makeClosure,
   mul,
   scaled,
@@ -150,20 +151,42 @@ test('a closure in the entry script is refused at the call, naming the variables
     (error: Error) => {
       assert.ok(error instanceof TypeError);
       assert.match(error.message, /^target 'closure' uses variables from outside its body \('scale', 'offset'\)/);
-      assert.match(error.message, /defined in the entry script/);
-      assert.match(error.message, /Fix: move it into a module and export it/);
-      assert.match(error.message, /pass those values as arguments/);
+      assert.match(error.message, /'scale' is a local variable of an enclosing function; 'offset' is a local variable/);
+      assert.match(error.message, /Fix: pass those values as arguments/);
+      assert.match(error.message, /move the function into a module other than the entry script and export it/);
       return true;
     },
   );
 });
 
-test('an unexported function of a module that uses module state is refused', T, () => {
+test('an unexported function of a module crosses with its constants; a closure over a local is refused', T, async () => {
+  const wire = toWireFunction(getHidden(), 'target');
+  assert.equal(wire.by, 'source');
+  assert.deepEqual(wire.by === 'source' && wire.scope?.captured, ['factor']);
+  const out = int32();
+  await run(calculate, [out, getHidden(), []]);
+  assert.equal(out[0], 10);
   assert.throws(
-    () => new Process({ target: getHidden() }),
-    /target 'hidden' uses variables from outside its body \('factor'\).*does not export it/s,
+    () => new Process({ target: makeClosure(1) }),
+    /uses variables from outside its body \('n'\) that cannot travel with it: 'n' is a local variable of an enclosing function/,
   );
-  assert.throws(() => new Process({ target: makeClosure(1) }), /uses variables from outside its body \('n', 'factor'\)/);
+});
+
+test('the analysis is cached per function: the same wire for every call', T, () => {
+  const hidden = getHidden();
+  assert.equal(toWireFunction(hidden, 'fn'), toWireFunction(hidden, 'fn'));
+});
+
+test('a module variable assigned again, or a constant that cannot be cloned, is refused, named', T, () => {
+  const { usesRegistry, bumpCalls } = getUntravelled();
+  assert.throws(
+    () => toWireFunction(bumpCalls, 'fn'),
+    /^TypeError: fn 'bumpCalls' uses variables from outside its body \('calls'\) that cannot travel with it: 'calls' is a variable that is assigned again after its declaration\./,
+  );
+  assert.throws(
+    () => toWireFunction(usesRegistry, 'fn'),
+    /^TypeError: fn 'usesRegistry' uses constants\.registry, which cannot be sent to a worker with it: .*WeakMap/,
+  );
 });
 
 test('native and bound functions are refused', T, () => {

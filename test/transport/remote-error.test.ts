@@ -230,3 +230,115 @@ test('from a real worker thread: the worker serializes, this thread rebuilds wit
     await worker.terminate();
   }
 });
+
+// ---- values that cannot even be read: serializeThrown is total, they arrive as RemoteErrors ----
+
+function getterThrows(target: object, key: string, reason: unknown = new Error('nope')): void {
+  Object.defineProperty(target, key, {
+    configurable: true,
+    get() {
+      throw reason;
+    },
+  });
+}
+
+// serializeThrown must not throw, its result must clone, and what arrives is a RemoteError.
+function unreadable(thrown: unknown): RemoteError {
+  const back = roundTrip(thrown) as unknown;
+  assert.ok(back instanceof RemoteError, `got ${String(back)}`);
+  assert.equal(back.code, 'ERR_MP_REMOTE');
+  assert.equal(back.name, 'RemoteError');
+  return back;
+}
+
+test('an error whose message getter throws arrives as a RemoteError naming the message', T, () => {
+  const e = new TypeError('hidden');
+  getterThrows(e, 'message');
+  const back = unreadable(e);
+  assert.equal(back.remoteName, 'TypeError');
+  assert.equal(back.message, 'a thrown TypeError could not be read: reading its message threw Error: nope');
+  assert.match(back.stack ?? '', /^RemoteError: a thrown TypeError could not be read/, 'V8 formats the stack from the message');
+  const readable = new Error('the stack was read before the getter broke');
+  const { stack } = readable;
+  getterThrows(readable, 'message');
+  assert.equal(unreadable(readable).stack, stack, 'the worker\'s stack is kept when it can be read');
+});
+
+test('an error whose name, stack or cause getter throws arrives as a RemoteError naming that part', T, () => {
+  for (const part of ['name', 'stack', 'cause']) {
+    const e = new RangeError(`bad ${part}`);
+    getterThrows(e, part);
+    const back = unreadable(e);
+    assert.equal(back.remoteName, 'RangeError');
+    assert.equal(back.message, `a thrown RangeError could not be read: reading its ${part} threw Error: nope`);
+  }
+  class NameThrows extends Error {
+    override get name(): string {
+      throw new SyntaxError('no name');
+    }
+  }
+  assert.match(unreadable(new NameThrows('x')).message, /^a thrown NameThrows could not be read: reading its name threw SyntaxError: no name$/);
+});
+
+test('a revoked Proxy thrown arrives as a RemoteError', T, () => {
+  const { proxy, revoke } = Proxy.revocable(new Error('behind a proxy'), {});
+  revoke();
+  const back = unreadable(proxy);
+  assert.equal(back.remoteName, 'object');
+  assert.match(back.message, /^a thrown object could not be read: reading its prototype threw TypeError: .*revoked/);
+});
+
+test('a Proxy whose traps throw arrives as a RemoteError', T, () => {
+  const traps = ['getPrototypeOf', 'ownKeys', 'get', 'has'] as const;
+  for (const trap of traps) {
+    const proxy = new Proxy(new Error('trapped'), {
+      [trap]() {
+        throw new Error(`${trap} trap`);
+      },
+    });
+    const back = unreadable(proxy);
+    assert.match(back.message, new RegExp(`threw Error: ${trap} trap$`), trap);
+  }
+});
+
+test('a weird constructor chain: a throwing constructor getter, a non-string name, an AggregateError whose errors throw', T, () => {
+  const badCtor = new Error('bad constructor');
+  Object.setPrototypeOf(badCtor, Object.create(Error.prototype, {
+    constructor: {
+      get() {
+        throw new Error('no constructor');
+      },
+    },
+  }));
+  assert.equal(unreadable(badCtor).message, 'a thrown object could not be read: reading its class threw Error: no constructor');
+  // A constructor whose name is not a string is skipped, as before: the next one up names the class.
+  const symbolName = new Error('symbol-named');
+  const Weird = function () {} as unknown as { name: unknown; prototype: object };
+  Object.defineProperty(Weird, 'name', { value: Symbol('weird') });
+  Object.setPrototypeOf(symbolName, Object.create(Error.prototype, { constructor: { value: Weird } }));
+  const named = roundTrip(symbolName);
+  assert.ok(named instanceof Error);
+  assert.equal(named.message, 'symbol-named');
+  const aggregate = new AggregateError([new Error('one')], 'several');
+  getterThrows(aggregate, 'errors');
+  assert.equal(unreadable(aggregate).message, 'a thrown AggregateError could not be read: reading its errors threw Error: nope');
+});
+
+test('the reason itself may be hostile: a getter that throws a revoked Proxy', T, () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const e = new Error('x');
+  getterThrows(e, 'message', proxy);
+  assert.equal(unreadable(e).message, 'a thrown Error could not be read: reading its message threw [object]');
+});
+
+test('a thrown non-error that cannot be cloned nor turned into a string', T, () => {
+  const hostile = {
+    fn() {},
+    toString() {
+      throw new Error('no string');
+    },
+  };
+  const back = unreadable(hostile);
+  assert.equal(back.message, 'a value that cannot be cloned was thrown: [object Object]');
+});

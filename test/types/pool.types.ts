@@ -1,6 +1,7 @@
 // Compile-time checks that types flow from the function into the pool's results (`npm run typecheck`).
 // Nothing here runs: a wrong inference makes tsc fail.
-import { Pool, Process, AsyncResult, type FunctionReference } from '../../src/index.js';
+import { MessageChannel } from 'node:worker_threads';
+import { Pool, Process, AsyncResult, type FunctionReference, type TransferItem } from '../../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | undefined {
@@ -42,4 +43,11 @@ export async function check(): Promise<void> {
   // @ts-expect-error: args must match the target
   new Process({ target: cube, args: ['x'] });
   new Process({ target: cube, args: [1] });
+
+  // transfer takes buffers and ports (our own TransferItem: @types/node 26 has no TransferListItem).
+  const { port1 } = new MessageChannel();
+  const items: TransferItem[] = [new ArrayBuffer(8), new SharedArrayBuffer(8), port1];
+  void pool.apply(cube, [1], { transfer: items });
+  // @ts-expect-error: a typed array is not transferable (its .buffer is)
+  void pool.apply(cube, [1], { transfer: [new Float64Array(1)] });
 }

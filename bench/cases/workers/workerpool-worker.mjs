@@ -1,5 +1,5 @@
 // Worker script for workerpool: methods are registered by name, called with `exec(name, [arg])`.
 import workerpool from 'workerpool';
-import { cube, cubeAll, fib, sumValues } from '../tasks.mjs';
+import { cube, cubeAll, fib, sumValues, isPrime, isPrimeAll, digestRecord, digestRecords } from '../tasks.mjs';
 
-workerpool.worker({ cube, cubeAll, fib, sumValues });
+workerpool.worker({ cube, cubeAll, fib, sumValues, isPrime, isPrimeAll, digestRecord, digestRecords });

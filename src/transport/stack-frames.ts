@@ -1,0 +1,240 @@
+/**
+ * Stack frames of functions shipped by source, read back as positions in the user's files, so an error
+ * thrown in a worker reads like Python's traceback into the user's module.
+ *
+ * - A function shipped alone is compiled in the worker as a `data:` module: its frames read
+ *   `multiprocessing:<name>~<origin>:line:col`. Where it came from is known only in the parent, which
+ *   looks it up with the inspector when such a frame arrives (never on the fast path of a call).
+ * - A function shipped with its module's scope is compiled at its own lines and columns under its
+ *   file's name, marked `?multiprocessing`: its frames are already right under plain node. Under tsx
+ *   (the program's source maps are on), the parent sends along the part of the file's source map that
+ *   covers the shipped pieces, and the worker maps the frames to the TypeScript source itself, so a
+ *   `Process` child printing its own error shows the .ts line and column too.
+ */
+import { findSourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { findFunctionPlace, isCommonJsModule, offsetIn, scriptSource } from './function-location.js';
+import type { ScopePiece } from './module-scope.js';
+
+/** Appended to the file name of code compiled in a worker, so its frames can be told apart. */
+export const COMPILED_MARK = '?multiprocessing';
+
+/** A source map's segments for the shipped pieces: [line, column, original line, original column]… */
+export interface PieceMappings {
+  /** The original file (a URL or a path), as the source map names it. */
+  readonly source: string;
+  readonly segments: readonly number[];
+}
+
+// ---- functions shipped alone -------------------------------------------------------------------
+
+/** The source text, as compiled in a `data:` module, of a function shipped alone. */
+export function asDeclaration(expression: string): string {
+  return /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)') ? expression.slice(1, -2) : `(${expression})`;
+}
+
+/** How the `data:` module names a function: `<name>~<origin>`. */
+export function dataModuleLabel(name: string, origin: number | undefined): string {
+  return (name || 'anonymous').replace(/[^\w$.-]/g, '_') + (origin === undefined ? '' : `~${origin}`);
+}
+
+// Functions shipped alone, by origin: held weakly, forgotten with the function.
+const origins = new Map<number, { readonly fn: WeakRef<Function>; readonly expression: string }>();
+const forget = new FinalizationRegistry<number>((origin) => origins.delete(origin));
+let lastOrigin = 0;
+
+/** Registers a function shipped alone; its frames carry the returned origin. */
+export function rememberOrigin(fn: Function, expression: string): number {
+  lastOrigin += 1;
+  origins.set(lastOrigin, { fn: new WeakRef(fn), expression });
+  forget.register(fn, lastOrigin);
+  return lastOrigin;
+}
+
+// A frame in a `data:` module shows the whole URL. (encodeURIComponent escapes ':', so the first ':'
+// after the comma starts the line number.)
+const DATA_FRAME = /data:text\/javascript;multiprocessing=([^,]*),[^:\s]*:(\d+):(\d+)/g;
+const COMPILED_FRAME = /([^\s(]+)\?multiprocessing:(\d+):(\d+)/g;
+const ORIGIN_FRAME = /multiprocessing:([\w$.-]+)~(\d+):(\d+):(\d+)/g;
+
+// ---- worker side -------------------------------------------------------------------------------
+
+const compiledMappings = new Map<string, PieceMappings>();
+
+/** In the worker: the mappings of code compiled under `filename` (with its mark). */
+export function registerMappings(filename: string, mappings: PieceMappings): void {
+  compiledMappings.set(filename, mappings);
+}
+
+/**
+ * In the worker, before a stack leaves it: short frames for `data:` modules, and frames of code
+ * compiled with its scope mapped through the source map sent with it (or just unmarked).
+ */
+export function cleanStack(stack: string): string {
+  let clean = stack;
+  if (clean.includes('data:text/javascript;multiprocessing=')) {
+    clean = clean.replace(DATA_FRAME, (_, name: string, line: string, column: string) => `multiprocessing:${decodeURIComponent(name)}:${line}:${column}`);
+  }
+  if (clean.includes(COMPILED_MARK)) {
+    clean = clean.replace(COMPILED_FRAME, (_, file: string, line: string, column: string) => {
+      const mapped = mapCompiled(compiledMappings.get(file + COMPILED_MARK), Number(line) - 1, Number(column) - 1);
+      return mapped ?? `${file}:${line}:${column}`;
+    });
+  }
+  return clean;
+}
+
+function mapCompiled(mappings: PieceMappings | undefined, line: number, column: number): string | undefined {
+  if (mappings === undefined) return undefined;
+  const segments = mappings.segments;
+  // The last segment at or before the position, on its line.
+  let found = -1;
+  for (let i = 0; i < segments.length; i += 4) {
+    if (segments[i] === line && segments[i + 1]! <= column) found = i;
+    else if (segments[i]! > line) break;
+  }
+  if (found < 0) return undefined;
+  return `${shownFile(mappings.source)}:${segments[found + 2]! + 1}:${segments[found + 3]! + 1}`;
+}
+
+/** A stack as a child prints it itself (a `Process` target's error): without origins, which only the parent resolves. */
+export function printableStack(stack: string): string {
+  return cleanStack(stack).replace(/(multiprocessing:[\w$.-]+)~\d+:/g, '$1:');
+}
+
+// ---- parent side -------------------------------------------------------------------------------
+
+function shownFile(file: string): string {
+  return file.startsWith('file:') ? fileURLToPath(file) : file;
+}
+
+/**
+ * In the parent, when an error comes back: points the frames of functions shipped alone at the
+ * user's file, line and column (through the source map when the program has one); a frame of a
+ * function no longer known keeps its short form, without the origin.
+ */
+export function locateShippedFrames(stack: string): string {
+  if (!stack.includes('multiprocessing:')) return stack;
+  return stack.replace(ORIGIN_FRAME, (_, name: string, origin: string, line: string, column: string) => {
+    let found: string | undefined;
+    try {
+      found = realPosition(Number(origin), Number(line), Number(column));
+    } catch {
+      found = undefined;
+    }
+    return found ?? `multiprocessing:${name}:${line}:${column}`;
+  });
+}
+
+function realPosition(origin: number, line: number, column: number): string | undefined {
+  const known = origins.get(origin);
+  const fn = known?.fn.deref();
+  if (known === undefined || fn === undefined) return undefined;
+  const place = findFunctionPlace(fn);
+  if (place === undefined) return undefined;
+  const text = Function.prototype.toString.call(fn);
+  const source = scriptSource(place.scriptId);
+  const start = source.lastIndexOf(text, offsetIn(source, place));
+  if (start < 0) return undefined;
+  // Line 2 of the `data:` module is `export default <declaration>`: the function's first line.
+  const prefix = 'export default '.length + asDeclaration(known.expression).indexOf(text);
+  const before = source.slice(0, start);
+  const startLine = before.split('\n').length - 1;
+  const startColumn = start - (before.lastIndexOf('\n') + 1);
+  let line0 = startLine + (line - 2);
+  let column0 = line === 2 ? startColumn + (column - 1 - prefix) : column - 1;
+  // As node shows frames: a mapped one by path; otherwise an ES module by URL, CommonJS by path.
+  let file = isCommonJsModule(place.moduleUrl) ? shownFile(place.scriptUrl) : place.scriptUrl;
+  const entry = findSourceMap(place.scriptUrl)?.findEntry(line0, column0) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+  if (entry?.originalSource !== undefined && entry.originalLine !== undefined && entry.originalColumn !== undefined) {
+    file = shownFile(entry.originalSource);
+    line0 = entry.originalLine;
+    column0 = entry.originalColumn;
+  }
+  return `${file}:${line0 + 1}:${column0 + 1}`;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const decoded = new Map<string, { source: string; segments: number[] } | null>();
+
+/** A source map's segments of its first source, decoded once per file (a few files at most). */
+function decodedMap(file: string): { source: string; segments: number[] } | null {
+  const cached = decoded.get(file);
+  if (cached !== undefined) return cached;
+  let result: { source: string; segments: number[] } | null = null;
+  const map = findSourceMap(file);
+  const payload = map?.payload as { mappings?: unknown; sources?: unknown[] } | undefined;
+  if (map !== undefined && typeof payload?.mappings === 'string') {
+    const segments = decodeMappings(payload.mappings);
+    const first = segments.length > 0 ? (map.findEntry(segments[0]!, segments[1]!) as { originalSource?: string }) : {};
+    if (first.originalSource !== undefined) result = { source: first.originalSource, segments };
+  }
+  if (decoded.size >= 8) decoded.delete(decoded.keys().next().value!);
+  decoded.set(file, result);
+  return result;
+}
+
+/** Source map v3 `mappings` → [line, column, original line, original column]… of source 0. */
+function decodeMappings(mappings: string): number[] {
+  const segments: number[] = [];
+  let line = 0;
+  let column = 0;
+  let source = 0;
+  let originalLine = 0;
+  let originalColumn = 0;
+  const fields: number[] = [];
+  let i = 0;
+  while (i < mappings.length) {
+    const c = mappings[i]!;
+    if (c === ';' || c === ',') {
+      if (c === ';') {
+        line += 1;
+        column = 0;
+      }
+      i += 1;
+      continue;
+    }
+    fields.length = 0;
+    while (i < mappings.length && mappings[i] !== ',' && mappings[i] !== ';') {
+      let value = 0;
+      let shift = 0;
+      let digit: number;
+      do {
+        digit = BASE64.indexOf(mappings[i++]!);
+        value += (digit & 31) * 2 ** shift;
+        shift += 5;
+      } while (digit & 32);
+      fields.push(value % 2 === 1 ? -(value - 1) / 2 : value / 2);
+    }
+    column += fields[0] ?? 0;
+    if (fields.length >= 4) {
+      source += fields[1]!;
+      originalLine += fields[2]!;
+      originalColumn += fields[3]!;
+      if (source === 0) segments.push(line, column, originalLine, originalColumn);
+    }
+  }
+  return segments;
+}
+
+/**
+ * In the parent: the part of `file`'s source map (tsx's, say) that covers `pieces`, to send with them;
+ * undefined when the program has no source map for the file (plain node: positions are already right).
+ */
+export function piecesMappings(file: string, pieces: readonly ScopePiece[]): PieceMappings | undefined {
+  const map = decodedMap(file);
+  if (map === null) return undefined;
+  const ranges = pieces.map((piece) => {
+    const lines = piece.text.split('\n');
+    const endLine = piece.line + lines.length - 1;
+    const endColumn = lines.length === 1 ? piece.column + piece.text.length : lines.at(-1)!.length;
+    return [piece.line, piece.column, endLine, endColumn] as const;
+  });
+  const inside = (line: number, column: number): boolean =>
+    ranges.some(([l0, c0, l1, c1]) => (line > l0 || (line === l0 && column >= c0)) && (line < l1 || (line === l1 && column <= c1)));
+  const segments: number[] = [];
+  for (let i = 0; i < map.segments.length; i += 4) {
+    if (inside(map.segments[i]!, map.segments[i + 1]!)) segments.push(map.segments[i]!, map.segments[i + 1]!, map.segments[i + 2]!, map.segments[i + 3]!);
+  }
+  return segments.length === 0 ? undefined : { source: map.source, segments };
+}

@@ -1,0 +1,111 @@
+// The package as a user gets it (issue 11, "Done when"): `npm pack` the repository, install the tarball
+// into a scratch project in a temporary directory, and run there an ESM program under plain node, a
+// CommonJS program, a TypeScript program under tsx and the same compiled by tsc (skipLibCheck: false)
+// and run under plain node; then type-check it against the current major of @types/node too.
+// Installing takes a few seconds: the dependencies come from npm's cache when they are there.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCommand, type RunResult } from '../fixtures/process/subprocess.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const programs = fileURLToPath(new URL('../fixtures/package/installed/', import.meta.url));
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  devDependencies: Record<string, string>;
+};
+// Every program prints this line: 2 children × 10,000 locked increments, their queue messages, and the
+// pool's results.
+const expected = JSON.stringify({
+  counter: 20_000,
+  messages: ['child 1 done', 'child 2 done'],
+  exitCodes: [0, 0],
+  squares: [100, 328_350],
+  doubled: [2, 4, 6],
+});
+const T = { timeout: 120_000 };
+
+let scratch = '';
+
+// npm run by `npm test` passes its own configuration down in npm_* variables: the scratch project's
+// npm must not inherit the repository's.
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
+
+function npm(args: string[], cwd: string): Promise<RunResult> {
+  return runCommand('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], 110_000, { cwd, env });
+}
+
+function inScratch(command: string, args: string[]): Promise<RunResult> {
+  return runCommand(command, args, 60_000, { cwd: scratch, env });
+}
+
+function succeeded(r: RunResult, what: string): void {
+  assert.equal(r.signal, null, `${what} was still running after its time limit\n${r.stdout}${r.stderr}`);
+  assert.equal(r.code, 0, `${what} failed:\n${r.stdout}${r.stderr}`);
+}
+
+before(async () => {
+  assert.ok(existsSync(join(root, 'dist/esm/index.js')), 'dist is missing: run npm run build first');
+  scratch = mkdtempSync(join(tmpdir(), 'mp-installed-'));
+  const packed = await npm(['pack', '--pack-destination', scratch], root);
+  succeeded(packed, 'npm pack');
+  const tarball = readdirSync(scratch).find((name) => name.endsWith('.tgz'));
+  assert.ok(tarball, `npm pack left no tarball:\n${packed.stdout}`);
+  writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
+  cpSync(programs, scratch, { recursive: true });
+  const types = `@types/node@${manifest.devDependencies['@types/node']}`;
+  succeeded(await npm(['install', `./${tarball}`, 'tsx', types], scratch), `npm install ${tarball} tsx ${types}`);
+}, T);
+
+after(() => {
+  if (scratch !== '') rmSync(scratch, { recursive: true, force: true });
+});
+
+test('the installed package holds the builds and the README, not the sources or tests', T, () => {
+  const installed = join(scratch, 'node_modules/multiprocessing');
+  for (const file of ['package.json', 'README.md', 'dist/esm/index.js', 'dist/esm/index.d.ts', 'dist/cjs/index.js', 'dist/cjs/index.d.cts']) {
+    assert.ok(existsSync(join(installed, file)), `${file} is missing from the package`);
+  }
+  for (const dir of ['src', 'test', 'bench', 'examples']) assert.equal(existsSync(join(installed, dir)), false, `${dir}/ is in the package`);
+});
+
+test('an ESM program ("type": "module") under plain node', T, async () => {
+  const r = await inScratch(process.execPath, ['main.js']);
+  succeeded(r, 'node main.js');
+  assert.equal(r.stdout, `${expected}\n`);
+  assert.equal(r.stderr, '');
+});
+
+test('a CommonJS program under plain node', T, async () => {
+  const r = await inScratch(process.execPath, ['main.cjs']);
+  succeeded(r, 'node main.cjs');
+  assert.equal(r.stdout, `${expected}\n`);
+  assert.equal(r.stderr, '');
+});
+
+test('the TypeScript program under tsx (node --import tsx), its workers importing .ts modules', T, async () => {
+  const r = await inScratch(process.execPath, ['--import', 'tsx', 'main.ts']);
+  succeeded(r, 'node --import tsx main.ts');
+  assert.equal(r.stdout, `${expected}\n`);
+});
+
+test('the TypeScript program compiled by tsc (skipLibCheck: false, @types/node 20), run under plain node', T, async () => {
+  succeeded(await inScratch(process.execPath, [tsc, '-p', 'tsconfig.json']), 'tsc');
+  const r = await inScratch(process.execPath, ['out/main.js']);
+  succeeded(r, 'node out/main.js');
+  assert.equal(r.stdout, `${expected}\n`);
+  assert.equal(r.stderr, '');
+});
+
+// Runs after the test above (tests of a file run in order): it replaces @types/node in the scratch project.
+test('the published types compile (skipLibCheck: false) against the current @types/node, 26', T, async () => {
+  succeeded(await npm(['install', '@types/node@26'], scratch), 'npm install @types/node@26');
+  const installed = JSON.parse(readFileSync(join(scratch, 'node_modules/@types/node/package.json'), 'utf8')) as { version: string };
+  assert.match(installed.version, /^26\./);
+  // pool.ts declares its own TransferItem: @types/node 26 removed TransferListItem.
+  const r = await inScratch(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit']);
+  succeeded(r, `tsc against @types/node ${installed.version}`);
+});
