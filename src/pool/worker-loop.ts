@@ -73,11 +73,11 @@ function sendAlone(result: WireResult): void {
 
 /**
  * A successful result, packed when it holds shared objects or class instances (the pool unpacks it):
- * a number or a string skips even the check, a flat record costs one loop, deeper data one walk.
+ * a number or a string skips even the check, plain records a scan that allocates nothing.
  */
 function okResult(id: number, outcome: Outcome.Ok | Outcome.Partial, value: unknown): WireResult {
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return [id, outcome, value];
-  if (outcome === Outcome.Ok && !mayNeedPacking(value)) return [id, outcome, value];
+  if (!mayNeedPacking(outcome === Outcome.Partial ? (value as ChunkOutcome).results : value)) return [id, outcome, value];
   try {
     if (outcome === Outcome.Partial) {
       const chunk = value as ChunkOutcome;

@@ -84,24 +84,24 @@ function mapKeyLabel(key: unknown, index: number): string {
 }
 
 /**
- * False when `value` certainly holds nothing for `pack` to replace: a primitive, or a plain object or
- * array of primitives (the common small result, checked without allocating anything).
+ * False when `value` certainly holds nothing for `pack` to replace: a primitive, or plain objects and
+ * arrays of primitives nested at most three deep (a result, or a chunk of result records), checked
+ * without allocating anything. True means "walk it": `pack` decides.
  */
 export function mayNeedPacking(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return typeof value === 'function' || typeof value === 'symbol';
+  return !isPlainData(value, 3);
+}
+
+function isPlainData(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'function' && typeof value !== 'symbol';
+  if (depth === 0) return false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i];
-      if ((typeof item === 'object' && item !== null) || typeof item === 'function' || typeof item === 'symbol') return true;
-    }
-    return false;
+    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth - 1)) return false;
+    return true;
   }
-  if (!isPlainObject(value)) return true;
-  for (const key in value) {
-    const item = value[key];
-    if ((typeof item === 'object' && item !== null) || typeof item === 'function' || typeof item === 'symbol') return true;
-  }
-  return false;
+  if (!isPlainObject(value)) return false;
+  for (const key in value) if (!isPlainData(value[key], depth - 1)) return false;
+  return true;
 }
 
 /** Prepares `value` to cross; `path` names it in errors (`'args'`), `via` says where it goes. */
