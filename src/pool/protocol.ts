@@ -24,8 +24,11 @@ export const enum Outcome {
   Partial = 2,
 }
 
-/** `[taskId, outcome, value]`. */
-export type WireResult = [id: number, outcome: Outcome, value: unknown];
+/**
+ * `[taskId, outcome, value, live]`: `live` when `value` (for a chunk: its results) was packed because it
+ * holds shared objects or class instances (see `transport/payload.ts`).
+ */
+export type WireResult = [id: number, outcome: Outcome, value: unknown, live?: true];
 
 /** A chunk whose items did not all succeed: results by index, and the errors by index. */
 export interface ChunkOutcome {

@@ -25,9 +25,9 @@ import { currentProcess, nextChild } from '../runtime/identity.js';
 import { TimeoutError, WorkerLostError } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
 import { wireKey, type WireFunction } from '../transport/function-ref.js';
-import { uncloneableError, type Packed } from '../transport/payload.js';
+import { uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
 import { Fifo } from './fifo.js';
-import { Outcome, TaskMode, type FromWorker, type PoolWorkerPayload, type ToWorker, type WireTask } from './protocol.js';
+import { Outcome, TaskMode, type ChunkOutcome, type FromWorker, type PoolWorkerPayload, type ToWorker, type WireTask } from './protocol.js';
 
 /** A task as the scheduler sees it. The pool layer supplies what to run and what to do with the outcome. */
 export interface ScheduledTask {
@@ -50,6 +50,31 @@ export interface ScheduledTask {
 
 /** What moves into a worker with a task (checked by the pool: shared buffers are not listed). */
 export type Transferred = ArrayBuffer | MessagePort;
+
+/**
+ * Delivers a result the worker packed (it holds shared objects or class instances): revived here, and
+ * delivered once the classes of its instances are loaded if this thread did not have them yet.
+ */
+function deliverLive(task: ScheduledTask, outcome: Outcome, value: unknown): void {
+  let classes: Promise<void> | undefined;
+  let result: unknown;
+  try {
+    const later = (settled: Promise<void>): void => {
+      classes = settled;
+    };
+    if (outcome === Outcome.Partial) {
+      const chunk = value as ChunkOutcome;
+      result = { results: unpackNow(chunk.results, later) as unknown[], errors: chunk.errors } satisfies ChunkOutcome;
+    } else {
+      result = unpackNow(value, later);
+    }
+  } catch (error) {
+    task.onResult(Outcome.Failed, error);
+    return;
+  }
+  if (classes === undefined) task.onResult(outcome, result);
+  else void classes.catch(() => {}).then(() => task.onResult(outcome, result));
+}
 
 interface Entry {
   readonly id: number;
@@ -385,7 +410,7 @@ export class Scheduler {
           const perTask = message.busyMs / count;
           this.#averageTaskMs = this.#averageTaskMs === undefined ? perTask : this.#averageTaskMs * 0.7 + perTask * 0.3;
         }
-        for (const [id, outcome, value] of message.results) {
+        for (const [id, outcome, value, live] of message.results) {
           const entry = pw.inflight.shift();
           if (entry === undefined || entry.id !== id) throw new Error(`pool protocol error: result ${id} out of order`);
           this.#inflightCount -= 1;
@@ -394,6 +419,7 @@ export class Scheduler {
           if (entry.done) continue;
           this.#finish(entry);
           if (outcome === Outcome.Failed) entry.task.onResult(outcome, deserializeThrown(value as never));
+          else if (live === true) deliverLive(entry.task, outcome, value);
           else entry.task.onResult(outcome, value);
         }
         this.#afterProgress(pw);

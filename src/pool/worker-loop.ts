@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { resolveWireFunction } from '../transport/function-ref.js';
-import { unpack, type Packed } from '../transport/payload.js';
+import { DESTINATION, mayNeedPacking, pack, uncloneableError, unpack, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
@@ -64,9 +64,30 @@ function sendAlone(result: WireResult): void {
     const block = result[2];
     post({ type: 'done', results: [result], busyMs: 0 }, block instanceof Float64Array ? [block.buffer as ArrayBuffer] : undefined);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const failure = new TypeError(`the task's result cannot be sent back to the parent: ${reason}`);
-    post({ type: 'done', results: [[result[0], Outcome.Failed, serializeThrown(failure)]], busyMs: 0 });
+    const [id, outcome, value] = result;
+    const sent = outcome === Outcome.Partial ? (value as ChunkOutcome).results : value;
+    const failure = uncloneableError(sent, 'result', error, DESTINATION.result);
+    post({ type: 'done', results: [[id, Outcome.Failed, serializeThrown(failure)]], busyMs: 0 });
+  }
+}
+
+/**
+ * A successful result, packed when it holds shared objects or class instances (the pool unpacks it):
+ * a number or a string skips even the check, plain records a scan that allocates nothing.
+ */
+function okResult(id: number, outcome: Outcome.Ok | Outcome.Partial, value: unknown): WireResult {
+  if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value)) return [id, outcome, value];
+  if (!mayNeedPacking(outcome === Outcome.Partial ? (value as ChunkOutcome).results : value)) return [id, outcome, value];
+  try {
+    if (outcome === Outcome.Partial) {
+      const chunk = value as ChunkOutcome;
+      const packed = pack(chunk.results, 'result', 'result');
+      return packed.live ? [id, outcome, { results: packed.value, errors: chunk.errors }, true] : [id, outcome, value];
+    }
+    const packed = pack(value, 'result', 'result');
+    return packed.live ? [id, outcome, packed.value, true] : [id, outcome, value];
+  } catch (error) {
+    return [id, Outcome.Failed, serializeThrown(error)];
   }
 }
 
@@ -208,10 +229,12 @@ async function runTask(task: WireTask): Promise<WireResult> {
     if (mode === TaskMode.Apply) {
       let value = fn(...(input as unknown[]));
       if (isThenable(value)) value = await value;
-      return [id, Outcome.Ok, value];
+      return okResult(id, Outcome.Ok, value);
     }
     const [outcome, value] = await runChunk(fn, input as unknown[] | NumberBlock | RecordsBlock, mode === TaskMode.Starmap);
-    return [id, outcome, value];
+    // A block (numbers, booleans, records of primitives) holds nothing to pack.
+    if (outcome === Outcome.Failed || (outcome === Outcome.Ok && !Array.isArray(value))) return [id, outcome, value];
+    return okResult(id, outcome, value);
   } catch (error) {
     return [id, Outcome.Failed, serializeThrown(error)];
   }
@@ -229,7 +252,7 @@ function runSync(task: WireTask): WireResult | undefined {
   } catch (error) {
     return [id, Outcome.Failed, serializeThrown(error)];
   }
-  if (!isThenable(value)) return [id, Outcome.Ok, value];
+  if (!isThenable(value)) return okResult(id, Outcome.Ok, value);
   pendingThenable = value;
   return undefined;
 }
@@ -239,7 +262,7 @@ let pendingThenable: PromiseLike<unknown> | undefined;
 
 async function settleThenable(id: number, value: PromiseLike<unknown>): Promise<WireResult> {
   try {
-    return [id, Outcome.Ok, await value];
+    return okResult(id, Outcome.Ok, await value);
   } catch (error) {
     return [id, Outcome.Failed, serializeThrown(error)];
   }

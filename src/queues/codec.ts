@@ -13,8 +13,14 @@
  *   extra array properties, boxed primitives, `Error`s, invalid dates, class instances, cycles and
  *   repeated references in small values, and very large or deep values.
  *
- * A value that cannot be structured-cloned at all (a function, a symbol, a `SharedArrayBuffer`, a
- * `WeakMap`…) throws a `TypeError` naming its path, such as `item.handler`.
+ * Shared objects (`Value`, `Lock`, `Queue`, `Connection`…), `SharedArrayBuffer`s and instances of
+ * located classes (see `payload.ts`) are never plain, so they reach the `V8` codec: there, and only
+ * there, the item is packed, its shared memory named by program-wide ids (`shared-buffers.ts`), and the
+ * record starts with `LIVE` instead of V8's version byte, telling the receiver to unpack it. Plain items
+ * pay nothing for this.
+ *
+ * A value that cannot be structured-cloned at all (a function, a symbol, a `WeakMap`…) throws a
+ * `TypeError` naming its path, such as `item.handler`.
  *
  * @example
  * ```ts
@@ -25,7 +31,7 @@
 import type { Packr } from 'msgpackr';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-import { isShareable } from '../transport/shareable.js';
+import { discardPacked, pack, uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
 import { compactBuffer, decodeCompact, encodeCompact } from './compact.js';
 
 /** Codec tags (2 bits). */
@@ -155,102 +161,69 @@ export function encode(item: unknown, name = 'item'): Encoded {
     out.bytes = (packer ?? loadPacker()).pack(item);
     out.tag = CLONE;
   } else {
-    try {
-      out.bytes = v8.serialize(item);
-    } catch (error) {
-      throw uncloneable(item, name, error);
-    }
+    out.bytes = serializeV8(item, name);
     out.tag = V8;
   }
   out.length = out.bytes.length;
   return out;
 }
 
+// First byte of a V8 record holding shared objects; v8.serialize output always starts with 0xff.
+const LIVE = 0x01;
+
+function serializeV8(item: unknown, name: string): Uint8Array {
+  let packed: Packed | undefined;
+  try {
+    packed = pack(item, name, 'bytes');
+    if (!packed.live) return v8.serialize(item);
+    const body = v8.serialize(packed.value);
+    const bytes = new Uint8Array(body.length + 1);
+    bytes[0] = LIVE;
+    bytes.set(body, 1);
+    return bytes;
+  } catch (error) {
+    if (packed !== undefined) discardPacked(packed);
+    if (String((error as { code?: unknown }).code).startsWith('ERR_MP_')) throw error; // a closed handle, say
+    throw uncloneableError(item, name, error, '');
+  }
+}
+
+/**
+ * For an encoded item that was not put after all (timed out, shut down…): closes the handles its
+ * connections counted (see `discardPacked`). Costs nothing for items without shared objects.
+ */
+export function discardEncoded(tag: number, bytes: Uint8Array, length: number): void {
+  if (tag !== V8 || bytes[0] !== LIVE) return;
+  discardPacked({ value: v8.deserialize(bytes.subarray(1, length)), live: true });
+}
+
+// Set by the last decode of an item holding instances whose class this thread had not loaded yet.
+let pendingClasses: Promise<void> | undefined;
+
+/**
+ * After a decode: a promise that gives the last item's class instances their class, when this thread
+ * had to load it (an async `get` awaits it; a blocking one returns the fields at once). Read once.
+ */
+export function takePendingClasses(): Promise<void> | undefined {
+  const pending = pendingClasses;
+  pendingClasses = undefined;
+  return pending;
+}
+
 /** Decodes `length` bytes of `source` (from offset 0) written by `encode` with `tag`. */
 export function decode(tag: number, source: Uint8Array, length: number): unknown {
+  pendingClasses = undefined;
   switch (tag) {
     case PLAIN:
       return decodeCompact(source, length);
     case CLONE:
       return (packer ?? loadPacker()).unpack(source, length);
     case V8:
-      return v8.deserialize(source.subarray(0, length));
+      if (source[0] !== LIVE) return v8.deserialize(source.subarray(0, length));
+      return unpackNow(v8.deserialize(source.subarray(1, length)), (settled) => {
+        pendingClasses = settled.catch(() => {}); // a class that cannot load leaves its instances plain
+      });
     default:
       return source.slice(0, length);
   }
-}
-
-// --- error path: find what cannot be cloned, and where ---
-
-function canClone(value: unknown): boolean {
-  try {
-    v8.serialize(value);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
-  if (typeof value === 'symbol') return `a symbol (${String(value.description)})`;
-  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-  return ctor ? `a ${ctor}` : 'a value';
-}
-
-function findUncloneable(value: unknown, path: string, visited: Set<object>): [string, unknown] | undefined {
-  if (typeof value === 'function' || typeof value === 'symbol' || isShareable(value)) return [path, value];
-  if (typeof value !== 'object' || value === null || visited.has(value)) return undefined;
-  visited.add(value);
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findUncloneable(value[i], `${path}[${i}]`, visited);
-      if (found) return found;
-    }
-  } else if (value instanceof Map) {
-    for (const [k, v] of value) {
-      const found =
-        findUncloneable(k, `${path}<key ${String(k)}>`, visited) ??
-        findUncloneable(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : String(k)})`, visited);
-      if (found) return found;
-    }
-  } else if (value instanceof Set) {
-    let i = 0;
-    for (const v of value) {
-      const found = findUncloneable(v, `${path}<element ${i++}>`, visited);
-      if (found) return found;
-    }
-  } else {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null || !canClone(value)) {
-      for (const key of Object.keys(value)) {
-        const property = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-        const found = findUncloneable((value as Record<string, unknown>)[key], `${path}${property}`, visited);
-        if (found) return found;
-      }
-    }
-  }
-  return canClone(value) ? undefined : [path, value];
-}
-
-function uncloneable(item: unknown, name: string, cause: unknown): TypeError {
-  const [path, value] = findUncloneable(item, name, new Set()) ?? [name, item];
-  if (isShareable(value)) {
-    const error = new TypeError(
-      `${path} cannot be sent: it is ${describe(value)}, a shared object, which crosses into workers only ` +
-        `as a Process or Pool argument (as in Python, where queues are shared by inheritance), not inside ` +
-        `a queue item or a pipe message.`,
-      { cause },
-    ) as TypeError & { code: string };
-    error.code = 'ERR_MP_UNCLONEABLE';
-    return error;
-  }
-  const reason = cause instanceof Error ? `: ${cause.message}` : '';
-  const error = new TypeError(
-    `${path} cannot be sent: it is ${describe(value)}, which cannot be structured-cloned${reason}. ` +
-      `Send plain data (numbers, strings, arrays, objects, Map, Set, Date, typed arrays…) instead.`,
-    { cause },
-  ) as TypeError & { code: string };
-  error.code = 'ERR_MP_UNCLONEABLE';
-  return error;
 }

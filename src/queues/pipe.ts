@@ -14,9 +14,9 @@ import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/futex.js';
 import { SLICE_MS, selfToken } from '../sync/mutex.js';
 import { canWatch, isAlive } from '../runtime/liveness.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
-import { BYTES, encode } from './codec.js';
-import { decodeTaken } from './queue.js';
-import { OK, Ring, USER, USER_WORDS, type Peer, type RingState } from './ring.js';
+import { BYTES, discardEncoded, encode } from './codec.js';
+import { decodeTaken, outOfMemory, takeAsync } from './queue.js';
+import { OK, OUT_OF_MEMORY, Ring, USER, USER_WORDS, type Peer, type RingState } from './ring.js';
 
 interface ConnectionState {
   readonly read: RingState | null;
@@ -96,6 +96,10 @@ function watchSlice(refs: Int32Array, end: 0 | 1): number {
 
 let reviving: ConnectionState | undefined;
 
+function brokenPipe(): Error {
+  return misuse(Error, 'ERR_MP_BROKEN_PIPE', 'Broken pipe: the other end is closed');
+}
+
 function invalid(message: string): RangeError & { code: string } {
   return misuse(RangeError, 'ERR_MP_INVALID_ARG', message);
 }
@@ -107,7 +111,8 @@ function asBytes(buffer: ArrayBufferView | ArrayBufferLike): Uint8Array {
 
 /**
  * One end of a pipe (Python's `multiprocessing.connection.Connection`). Made by `Pipe()`; it crosses
- * into workers live when passed as a `Process` or `Pool` argument.
+ * live as a `Process` or `Pool` argument, in a queue item, a pipe message or a task's result, and each
+ * copy that arrives counts as one more handle of its end (close it when done, as in Python).
  *
  * The other end counts as closed once no live process holds an open handle to it: every handle was
  * closed, or the processes holding them ended, however they ended (terminated and killed included;
@@ -167,11 +172,23 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     return this.writer !== null;
   }
 
-  /** Sends `obj` (any structured-clonable value) to the other end; never blocks. */
+  /**
+   * Sends `obj` (any structured-clonable value, shared objects included) to the other end. Waits only
+   * while the pipe holds its byte limit (1 GiB) unread, as Python's `send` waits on a full OS pipe;
+   * throws `Broken pipe` if the other end closes meanwhile. Nothing is ever dropped.
+   */
   send(obj: T): void {
     const writer = this.checkWritable();
     const { bytes, length, tag } = encode(obj, 'obj');
-    writer.put(bytes, length, tag, 0);
+    this.write(writer, bytes, length, tag);
+  }
+
+  private write(writer: Ring, bytes: Uint8Array, length: number, tag: number): void {
+    const status = writer.put(bytes, length, tag, Infinity, this.peerClosed);
+    if (status === OK) return;
+    discardEncoded(tag, bytes, length);
+    if (status === OUT_OF_MEMORY) throw outOfMemory(length);
+    throw brokenPipe();
   }
 
   /**
@@ -196,15 +213,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   async recvAsync(options?: AbortOptions): Promise<T> {
     const signal = parseAbort(options);
     const reader = this.checkReadable();
-    let value: T | undefined;
-    const status = await reader.takeAsync(
-      Infinity,
-      this.peer,
-      () => {
-        value = decodeTaken<T>(reader);
-      },
-      signal,
-    );
+    const [status, value] = await takeAsync<T>(reader, Infinity, signal, this.peer);
     if (status !== OK) throw this.eof();
     return value as T;
   }
@@ -233,7 +242,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
     if (size === undefined) size = n - offset;
     else if (size < 0) throw invalid('size is negative');
     else if (offset + size > n) throw invalid('buffer length < offset + size');
-    writer.put(bytes.subarray(offset, offset + size), size, BYTES, 0);
+    this.write(writer, bytes.subarray(offset, offset + size), size, BYTES);
   }
 
   /**
@@ -326,7 +335,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   private checkWritable(): Ring {
     if (this.isClosed) throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
     if (this.writer === null) throw misuse(Error, 'ERR_MP_READ_ONLY', 'connection is read-only');
-    if (this.peerClosed()) throw misuse(Error, 'ERR_MP_BROKEN_PIPE', 'Broken pipe: the other end is closed');
+    if (this.peerClosed()) throw brokenPipe();
     return this.writer;
   }
 

@@ -9,8 +9,8 @@
 import { Empty, Full, ShutDown, misuse } from '../errors.js';
 import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
-import { decode, encode } from './codec.js';
-import { FULL, OK, Ring, SHUTDOWN, type RingState, type Status } from './ring.js';
+import { decode, discardEncoded, encode, takePendingClasses } from './codec.js';
+import { FULL, OK, OUT_OF_MEMORY, Ring, SHUTDOWN, type Peer, type RingState, type Status } from './ring.js';
 
 // Revivers hand an existing ring to the constructors through this slot (constructors keep Python's
 // signatures).
@@ -47,21 +47,42 @@ export function decodeTaken<T>(ring: Ring): T {
   return decode(ring.lastTag, ring.scratch, ring.lastLength) as T;
 }
 
-/** @internal Async take: the record is decoded in the same turn it is taken (the scratch is shared). */
-export async function takeAsync<T>(ring: Ring, timeout: number, signal?: AbortSignal): Promise<[Status, T | undefined]> {
+/**
+ * @internal Async take: the record is decoded in the same turn it is taken (the scratch is shared);
+ * then the classes of its instances are loaded if this thread did not have them yet.
+ */
+export async function takeAsync<T>(
+  ring: Ring,
+  timeout: number,
+  signal?: AbortSignal,
+  peer?: Peer,
+): Promise<[Status, T | undefined]> {
   let value: T | undefined;
+  let classes: Promise<void> | undefined;
   const status = await ring.takeAsync(
     timeout,
-    undefined,
+    peer,
     () => {
       value = decodeTaken<T>(ring);
+      classes = takePendingClasses();
     },
     signal,
   );
+  if (classes !== undefined) await classes;
   return [status, value];
 }
 
-function statusError(status: Status, what: 'get' | 'put'): Error {
+/** @internal The error for a ring that could not grow: memory ran out, not room. */
+export function outOfMemory(length: number): Error {
+  return misuse(
+    Error,
+    'ERR_MP_OUT_OF_MEMORY',
+    `out of memory: the queue could not grow to hold ${length} more bytes. Take items out faster, or bound the queue (maxsize).`,
+  );
+}
+
+function statusError(status: Status, what: 'get' | 'put', length = 0): Error {
+  if (status === OUT_OF_MEMORY) return outOfMemory(length);
   if (status === SHUTDOWN) return new ShutDown(what === 'put' ? 'Queue is shut down' : 'Queue is shut down and empty');
   return status === FULL ? new Full('Queue is full') : new Empty('Queue is empty');
 }
@@ -73,7 +94,10 @@ interface QueueState {
 
 /**
  * A multi-producer, multi-consumer FIFO queue shared between processes (Python's
- * `multiprocessing.Queue`). `maxsize ≤ 0` is unbounded: `put` never blocks.
+ * `multiprocessing.Queue`). `maxsize ≤ 0` is unbounded in items: `put` waits only while the queue's
+ * bytes are at their limit (1 GiB), as a writer to a full pipe waits in Python. Items may hold shared
+ * objects (`Value`, `Lock`, another `Queue`, a `Connection`…), which arrive live, and instances of
+ * classes a module exports, which arrive as instances of that class.
  *
  * A `timeout` bounds the whole wait, including the wait for the queue's internal lock, and an async
  * wait's `signal` aborts it there too. A producer or consumer that dies in the middle of `put` or
@@ -114,7 +138,10 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     this.checkOpen();
     const { bytes, length, tag } = encode(item);
     const status = this.ring.put(bytes, length, tag, block ? toWaitTimeout(timeout) : 0);
-    if (status !== OK) throw statusError(status, 'put');
+    if (status !== OK) {
+      discardEncoded(tag, bytes, length);
+      throw statusError(status, 'put', length);
+    }
   }
 
   /** `put(item, false)`. */
@@ -136,8 +163,17 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     this.checkOpen();
     const { bytes, length, tag } = encode(item);
     const own = bytes.slice(0, length); // the encoder's buffer may be reused while we wait
-    const status = await this.ring.putAsync(own, length, tag, limit, signal);
-    if (status !== OK) throw statusError(status, 'put');
+    let status: Status;
+    try {
+      status = await this.ring.putAsync(own, length, tag, limit, signal);
+    } catch (error) {
+      discardEncoded(tag, own, length); // aborted: nothing was put
+      throw error;
+    }
+    if (status !== OK) {
+      discardEncoded(tag, own, length);
+      throw statusError(status, 'put', length);
+    }
   }
 
   /**
@@ -184,10 +220,13 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
     return this.ring.count === 0;
   }
 
-  /** True if a bounded queue holds `maxsize` items right now. */
+  /**
+   * True if the queue holds `maxsize` items right now, or (bounded or not) a put found no room within
+   * the queue's byte limit (1 GiB) and nothing was taken since.
+   */
   full(): boolean {
     const max = this.ring.maxItems;
-    return max > 0 && this.ring.count >= max;
+    return (max > 0 && this.ring.count >= max) || this.ring.bytesFull;
   }
 
   /**

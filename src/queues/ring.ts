@@ -22,8 +22,10 @@
  *   re-checks its condition and sleeps while the word still holds that value; the other side bumps the
  *   word and wakes only when the waiter count is non-zero (sequentially consistent atomics on both
  *   sides, so no wake-up is lost and nobody pays for a `notify` nobody needs).
- * - The item limit (`maxItems`, 0 = none) is the only reason a put blocks, until the ring has grown to
- *   its byte limit (1 GiB); then puts wait for room too. An item larger than the ring grows it.
+ * - A put waits while the ring holds `maxItems` records (0 = no limit), or while the record does not
+ *   fit in the ring's byte limit (1 GiB unless set smaller at creation), as a writer to a full OS pipe
+ *   waits: no record is ever dropped. An item larger than the ring grows it. A ring that cannot grow
+ *   because memory ran out says so (`OUT_OF_MEMORY`) instead of waiting for room that may never come.
  *
  * @example
  * ```ts
@@ -68,7 +70,8 @@ const ALL_DONE = 69; // sequence, bumped when nothing is unfinished
 const JOINERS = 70; // threads sleeping on ALL_DONE
 const CAPACITY = 80; // bytes in the data region (changes under both locks)
 const MAX_ITEMS = 81; // 0 = unbounded
-const STATE = 82; // SHUT_DOWN (set under the put lock) and JOINABLE flags
+const STATE = 82; // SHUT_DOWN (set under the put lock), JOINABLE and BYTES_FULL flags
+const LIMIT = 83; // the byte limit of the data region
 /** First of the words left to the owner (a pipe keeps its ends' holders here). */
 export const USER = 96;
 /** How many words the owner has from `USER` on. */
@@ -78,9 +81,10 @@ const WORDS = USER + USER_WORDS;
 const SHUT_DOWN = 1;
 const SPINS = 300;
 const JOINABLE = 2;
+// A put found no room within the byte limit; cleared by the next take.
+const BYTES_FULL = 4;
 const MAX_BYTES = 2 ** 30;
-/** Largest payload a record can hold. */
-export const MAX_PAYLOAD = MAX_BYTES - 8;
+let defaultLimit = MAX_BYTES;
 const LENGTH_MASK = 0x3fffffff;
 
 /** Outcomes of ring operations; the queue classes turn them into errors. */
@@ -88,7 +92,19 @@ export const OK = 0;
 export const EMPTY = 1;
 export const FULL = 2;
 export const SHUTDOWN = 3;
-export type Status = typeof OK | typeof EMPTY | typeof FULL | typeof SHUTDOWN;
+/** The ring needed to grow and the allocation failed. */
+export const OUT_OF_MEMORY = 4;
+export type Status = typeof OK | typeof EMPTY | typeof FULL | typeof SHUTDOWN | typeof OUT_OF_MEMORY;
+
+/**
+ * @internal For tests: the byte limit of rings created from now on in this thread (at most 1 GiB), so
+ * that filling one does not take a gigabyte. Returns the previous limit.
+ */
+export function setRingByteLimit(bytes: number): number {
+  const previous = defaultLimit;
+  defaultLimit = Math.min(MAX_BYTES, Math.max(64, bytes));
+  return previous;
+}
 
 // One scratch buffer per thread: take() copies a record here; the caller decodes it before the next take.
 let scratch = new Uint8Array(1 << 16);
@@ -117,11 +133,6 @@ export interface Peer {
   readonly slice: () => number;
 }
 
-function checkLength(length: number): void {
-  if (length > MAX_PAYLOAD) {
-    throw misuse(RangeError, 'ERR_MP_MESSAGE_TOO_LARGE', `cannot send ${length} bytes: the limit is ${MAX_PAYLOAD} bytes per item`);
-  }
-}
 
 export class Ring {
   readonly ctrl: Int32Array;
@@ -137,11 +148,14 @@ export class Ring {
 
   /** A new ring holding at most `maxItems` records (0 = no limit). */
   static create(maxItems: number, initialBytes = 64 * 1024): Ring {
+    const limit = defaultLimit;
+    initialBytes = Math.min(initialBytes, limit);
     const ctrl = new SharedArrayBuffer(WORDS * 4);
-    const data = new SharedArrayBuffer(initialBytes, { maxByteLength: MAX_BYTES });
+    const data = new SharedArrayBuffer(initialBytes, { maxByteLength: limit });
     const words = new Int32Array(ctrl);
     words[CAPACITY] = initialBytes;
     words[MAX_ITEMS] = maxItems;
+    words[LIMIT] = limit;
     return new Ring({ ctrl, data });
   }
 
@@ -170,6 +184,18 @@ export class Ring {
 
   get maxItems(): number {
     return this.ctrl[MAX_ITEMS];
+  }
+
+  /** True when a put found no room within the byte limit and nothing was taken since. */
+  get bytesFull(): boolean {
+    return (Atomics.load(this.ctrl, STATE) & BYTES_FULL) !== 0;
+  }
+
+  private checkLength(length: number): void {
+    const max = this.ctrl[LIMIT] - 8;
+    if (length > max) {
+      throw misuse(RangeError, 'ERR_MP_MESSAGE_TOO_LARGE', `cannot send ${length} bytes: the limit is ${max} bytes per item`);
+    }
   }
 
   /** Records in the ring (a snapshot). */
@@ -254,7 +280,7 @@ export class Ring {
     const max = c[MAX_ITEMS];
     if (max > 0 && this.count >= max) return false;
     const used = this.used;
-    return Atomics.load(c, CAPACITY) - used >= need || used + need <= MAX_BYTES;
+    return Atomics.load(c, CAPACITY) - used >= need || used + need <= c[LIMIT];
   }
 
   /** Under the put lock: appends one record, or says why not. */
@@ -272,7 +298,13 @@ export class Ring {
     const need = padded(length);
     let capacity = c[CAPACITY];
     if (c[ROOM] < need) {
-      if (capacity - this.used < need && !this.grow(need)) return FULL;
+      if (capacity - this.used < need) {
+        const grown = this.grow(need);
+        if (grown !== OK) {
+          if (grown === FULL) Atomics.or(c, STATE, BYTES_FULL);
+          return grown;
+        }
+      }
       capacity = c[CAPACITY];
       c[ROOM] = capacity - this.used;
     }
@@ -310,18 +342,25 @@ export class Ring {
   }
 
   /** Under the put lock: takes the get lock too and grows the ring for `need` more bytes. */
-  private grow(need: number): boolean {
+  private grow(need: number): Status {
     const c = this.ctrl;
     this.lock(GET_LOCK);
     try {
       const capacity = c[CAPACITY];
       const used = this.used;
-      if (capacity - used >= need) return true; // consumers made room meanwhile
-      if (used + need > MAX_BYTES) return false;
+      const limit = c[LIMIT];
+      if (capacity - used >= need) return OK; // consumers made room meanwhile
+      if (used + need > limit) return FULL;
       let next = capacity * 2;
       while (next < used + need) next *= 2;
-      if (next > MAX_BYTES) next = MAX_BYTES;
-      if (this.data.byteLength < next) this.data.grow(next);
+      if (next > limit) next = limit;
+      if (this.data.byteLength < next) {
+        try {
+          this.data.grow(next);
+        } catch {
+          return OUT_OF_MEMORY; // the allocation failed: waiting for room would not help
+        }
+      }
       this.view(next);
       const write = c[WRITE];
       if (used !== 0 && write <= c[READ]) {
@@ -333,7 +372,7 @@ export class Ring {
         c[WRITE] = capacity + write;
       }
       Atomics.store(c, CAPACITY, next);
-      return true;
+      return OK;
     } finally {
       this.unlock(GET_LOCK);
     }
@@ -356,10 +395,11 @@ export class Ring {
 
   /**
    * Appends a record, waiting up to `timeout` ms (`Infinity` = forever, 0 = not at all) while the ring
-   * is full. Returns OK, FULL (timed out) or SHUTDOWN.
+   * is full. Returns OK, FULL (timed out, or `done()` while full), SHUTDOWN or OUT_OF_MEMORY. `done`
+   * lets a pipe stop waiting once its reader has closed.
    */
-  put(payload: Uint8Array, length: number, tag: number, timeout: number): Status {
-    checkLength(length);
+  put(payload: Uint8Array, length: number, tag: number, timeout: number, done?: () => boolean): Status {
+    this.checkLength(length);
     const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
@@ -369,11 +409,11 @@ export class Ring {
       }
       const status = this.putLocked(payload, length, tag);
       if (status === FULL && timeout > 0 && deadline < 0) deadline = deadlineAfter(timeout);
-      const left = status === FULL && timeout > 0 ? remaining(deadline) : 0;
+      const left = status === FULL && timeout > 0 && !(done !== undefined && done()) ? remaining(deadline) : 0;
       if (left <= 0) return this.afterPut(status);
       this.unlock(PUT_LOCK);
       const need = padded(length);
-      sleepOn(c, NOT_FULL, () => this.mayPut(need), deadline, PUTTERS);
+      sleepOn(c, NOT_FULL, () => this.mayPut(need) || (done !== undefined && done()), deadline, PUTTERS);
     }
   }
 
@@ -382,7 +422,7 @@ export class Ring {
    * puts nothing.
    */
   async putAsync(payload: Uint8Array, length: number, tag: number, timeout: number, signal?: AbortSignal): Promise<Status> {
-    checkLength(length);
+    this.checkLength(length);
     const c = this.ctrl;
     let deadline = -1; // taken on the first wait: the fast path never reads the clock
     for (;;) {
@@ -448,6 +488,7 @@ export class Ring {
     Atomics.store(c, GET_BYTES, freed); // frees the bytes
     c[READ] = at;
     c[READY]--;
+    if ((c[STATE] & BYTES_FULL) !== 0) Atomics.and(c, STATE, ~BYTES_FULL);
     return OK;
   }
 

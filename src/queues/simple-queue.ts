@@ -4,9 +4,9 @@
 import { misuse } from '../errors.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { parseAbort, type AbortOptions } from '../sync/futex.js';
-import { encode } from './codec.js';
-import { decodeTaken, takeAsync, takeRing, withRing } from './queue.js';
-import { OK, Ring, type RingState } from './ring.js';
+import { discardEncoded, encode } from './codec.js';
+import { decodeTaken, outOfMemory, takeAsync, takeRing, withRing } from './queue.js';
+import { OUT_OF_MEMORY, Ring, type RingState } from './ring.js';
 
 /**
  * An unbounded FIFO queue with just `put`, `get`, `empty` and `close` (and `getAsync`).
@@ -26,12 +26,17 @@ export class SimpleQueue<T = unknown> implements Shareable {
     this.ring = takeRing(0);
   }
 
-  /** Puts `item` at the back; never blocks. */
+  /**
+   * Puts `item` at the back. Waits only while the queue's bytes are at their limit (1 GiB), as Python's
+   * `SimpleQueue.put` waits on a full pipe; nothing is ever dropped.
+   */
   put(item: T): void {
     this.checkOpen();
     const { bytes, length, tag } = encode(item);
-    if (this.ring.put(bytes, length, tag, 0) !== OK) {
-      throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
+    const status = this.ring.put(bytes, length, tag, Infinity);
+    if (status === OUT_OF_MEMORY) {
+      discardEncoded(tag, bytes, length);
+      throw outOfMemory(length);
     }
   }
 

@@ -9,6 +9,7 @@ import type { StartMessage } from './spawn.js';
 import { resolveWireFunction } from '../transport/function-ref.js';
 import { unpack } from '../transport/payload.js';
 import { reportChildError } from './report.js';
+import { childListening } from '../transport/shared-buffers.js';
 import type { ProcessPayload } from '../process.js';
 import type { PoolWorkerPayload } from '../pool/protocol.js';
 
@@ -44,6 +45,7 @@ async function runProcess(payload: ProcessPayload): Promise<number> {
 
 async function main(): Promise<void> {
   const message = workerData as StartMessage;
+  childListening(message.buffers);
   adoptIdentity(message.identity);
   if (message.role === 'process') {
     // A child ends as a Node program does: once its target has returned and nothing is left on its event

@@ -13,12 +13,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildIdentity } from './identity.js';
 import { enterChild, markDead } from './liveness.js';
 import { uncloneableError } from '../transport/payload.js';
+import { childGone, childStarting, type BufferDirectory } from '../transport/shared-buffers.js';
 
 /** The start message every child receives as `workerData`. */
 export interface StartMessage<Role extends string = string, Payload = unknown> {
   readonly role: Role;
   readonly identity: ChildIdentity;
   readonly payload: Payload;
+  /** Set by `spawnThread`: the shared memory that crossed queues before this child listened. */
+  readonly buffers?: BufferDirectory;
 }
 
 export interface SpawnOptions {
@@ -87,17 +90,21 @@ if (tsxApi !== null) {
  */
 export function spawnThread(message: StartMessage, options: SpawnOptions): Worker {
   const seat = enterChild(options.name);
+  const buffers = childStarting();
   try {
+    const identity = seat === undefined ? message.identity : { ...message.identity, seat };
     const worker = new Worker(entrySource, {
       eval: true,
-      workerData: seat === undefined ? message : { ...message, identity: { ...message.identity, seat } },
+      workerData: { ...message, identity, buffers } satisfies StartMessage,
       name: options.name,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
     });
     if (seat !== undefined) worker.once('exit', () => markDead(seat.token));
+    worker.once('exit', () => childGone(buffers));
     return worker;
   } catch (error) {
     if (seat !== undefined) markDead(seat.token);
+    childGone(buffers);
     if (error instanceof Error && error.name === 'DataCloneError') {
       throw uncloneableError(options.payloadForErrors, options.payloadLabel, error);
     }

@@ -1,6 +1,7 @@
 /**
  * The reduce/revive registry: how live shared objects (`Value`, `Array`, locks, queues, connections)
- * cross into workers.
+ * cross between threads: in arguments, results, queue items and pipe messages (`payload.ts` walks a
+ * value for them).
  *
  * A shareable class implements `[reduce]()`, returning its `kind` and a structured-clonable `state`
  * (usually a few `SharedArrayBuffer`s and numbers), and registers a reviver for that kind. On the other

@@ -78,9 +78,11 @@ test('an item that cannot be carried throws a TypeError naming the path; nothing
     [[1, Symbol('s')], /^item\[1\] cannot be sent: it is a symbol/],
     [{ m: new Map([['k', () => 1]]) }, /^item\.m\.get\("k"\) cannot be sent/],
     [{ deep: { weak: new WeakMap() } }, /^item\.deep\.weak cannot be sent: it is a WeakMap/],
-    [{ sab: new SharedArrayBuffer(8) }, /^item\.sab cannot be sent: it is a SharedArrayBuffer/],
+    [{ set: new Set([1, new WeakMap()]) }, /^item\.set<element 1> cannot be sent: it is a WeakMap/],
+    [{ m: new Map([[{}, 1], [new WeakSet(), 2]]) }, /^item\.m<key 1> cannot be sent: it is a WeakSet/],
     [() => 1, /^item cannot be sent/],
-    [{ reply: new Queue() }, /^item\.reply cannot be sent: it is a Queue, a shared object, which crosses into workers only as a Process or Pool argument/],
+    // A shared object crosses live now (test/queues/shared-items.test.ts); its neighbour still fails.
+    [{ reply: new Queue(), bad: Symbol('b') }, /^item\.bad cannot be sent: it is a symbol/],
   ];
   for (const [item, message] of cases) {
     assert.throws(
