@@ -22,7 +22,7 @@ import type { MessagePort, ResourceLimits, Worker } from 'node:worker_threads';
 import { spawnThread } from '../runtime/spawn.js';
 import { startTimer, type Timer } from '../timeout.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
-import { TimeoutError, WorkerLostError } from '../errors.js';
+import { TimeoutError, WorkerLostError, misuse } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
 import { wireKey, type WireFunction } from '../transport/function-ref.js';
 import { uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
@@ -412,7 +412,7 @@ export class Scheduler {
         }
         for (const [id, outcome, value, live] of message.results) {
           const entry = pw.inflight.shift();
-          if (entry === undefined || entry.id !== id) throw new Error(`pool protocol error: result ${id} out of order`);
+          if (entry === undefined || entry.id !== id) throw misuse(Error, 'ERR_MP_INTERNAL', `pool protocol error: result ${id} out of order`);
           this.#inflightCount -= 1;
           pw.inflightBytes -= entry.bytes;
           if (entry.exclusive) pw.exclusive = false;

@@ -19,6 +19,7 @@
  * decodeCompact(compactBuffer(), length); // { i: 1, s: 'item-1' }
  * ```
  */
+import { misuse } from '../errors.js';
 
 const NIL = 0xc0;
 const UNDEFINED = 0xc1;
@@ -285,7 +286,7 @@ export function decodeCompact(source: Uint8Array, length: number): unknown {
   }
   at = 0;
   const value = read();
-  if (at !== length) throw new Error(`corrupt queue record: ${length} bytes, ${at} decoded`);
+  if (at !== length) throw misuse(Error, 'ERR_MP_CORRUPT_RECORD', `corrupt queue record: ${length} bytes, ${at} decoded`);
   return value;
 }
 
@@ -357,7 +358,7 @@ function read(): unknown {
       at += 4;
       return readMap(n);
     default:
-      throw new Error(`corrupt queue record: unexpected byte 0x${byte.toString(16)} at ${at - 1}`);
+      throw misuse(Error, 'ERR_MP_CORRUPT_RECORD', `corrupt queue record: unexpected byte 0x${byte.toString(16)} at ${at - 1}`);
   }
 }
 

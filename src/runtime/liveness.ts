@@ -24,6 +24,7 @@
  * A parent observes a child's exit on its event loop: a thread blocked synchronously (a main thread in
  * `lock.acquire()` right after `p.terminate()`, without awaiting `p.join()`) does not see it.
  */
+import { misuse } from '../errors.js';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 const SLOT_BITS = 10;
@@ -110,7 +111,7 @@ export function adoptSeat(seat: LivenessSeat | undefined): void {
   if (current !== undefined && current.token !== seat.token) {
     // A lock module read this thread's token before the bootstrap adopted it: locks taken meanwhile
     // would name the wrong holder. A bug of the library's start-up order, never of the user's code.
-    throw new Error('internal error: the owner token was read before the start message was adopted');
+    throw misuse(Error, 'ERR_MP_INTERNAL', 'internal error: the owner token was read before the start message was adopted');
   }
   holder[stateKey] = { table: new Int32Array(seat.table), token: seat.token };
 }

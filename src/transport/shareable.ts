@@ -16,6 +16,7 @@
  * registerShareable('Counter', (words) => new Counter(words as Int32Array), import.meta.url);
  * ```
  */
+import { misuse } from '../errors.js';
 
 /** The method a shareable object implements to describe itself for another thread. */
 export const reduce: unique symbol = Symbol.for('multiprocessing.reduce') as never;
@@ -76,7 +77,9 @@ export function isShareable(value: unknown): value is Shareable {
 export function revive(reduced: Reduced): unknown {
   const reviver = revivers.get(reduced.kind);
   if (reviver === undefined) {
-    throw new TypeError(
+    throw misuse(
+      TypeError,
+      'ERR_MP_UNKNOWN_KIND',
       `cannot revive a shared object of kind '${reduced.kind}': no class registered it in this worker. ` +
         `Import the module that defines it before using it, or register it with registerShareable().`,
     );
