@@ -37,3 +37,25 @@ export function quietWhen<T>(inner: Promise<T>, quiet: () => boolean): Promise<T
   });
   return outer;
 }
+
+/**
+ * Rejects the promise `promise()` (through its executor's `reject`) with `error`, marking it handled
+ * first when `quiet()` is true, as `quietWhen` does, for a promise the pool settles itself. The promise
+ * is not assigned yet when the rejection comes from inside its executor (a task refused as it is
+ * submitted): it is then marked in a microtask, before Node looks for unhandled rejections.
+ */
+export function rejectQuietlyWhen(
+  promise: () => Promise<unknown> | undefined,
+  reject: (error: unknown) => void,
+  error: unknown,
+  quiet: () => boolean,
+): void {
+  if (quiet()) {
+    const settled = promise();
+    if (settled !== undefined) settled.catch(ignore);
+    else queueMicrotask(() => promise()?.catch(ignore));
+  }
+  reject(error);
+}
+
+function ignore(): void {}

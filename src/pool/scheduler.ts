@@ -153,6 +153,7 @@ export class Scheduler {
   #inflightCount = 0;
   #nextId = 1;
   readonly #functionIds = new Map<string, number>();
+  readonly #idOfWire = new WeakMap<WireFunction, number>();
   readonly #functions: WireFunction[] = [];
   #averageTaskMs: number | undefined;
   #startFailures = 0;
@@ -256,6 +257,10 @@ export class Scheduler {
   // ---- dispatch ---------------------------------------------------------------------------------
 
   #functionId(fn: WireFunction): number {
+    // The same wire object comes back for every call of one function (toWireFunction caches it):
+    // remembering its id spares building and hashing its key (its whole source text) per task.
+    const known = this.#idOfWire.get(fn);
+    if (known !== undefined) return known;
     const key = wireKey(fn);
     let id = this.#functionIds.get(key);
     if (id === undefined) {
@@ -263,6 +268,7 @@ export class Scheduler {
       this.#functions.push(fn);
       this.#functionIds.set(key, id);
     }
+    this.#idOfWire.set(fn, id);
     return id;
   }
 

@@ -4,6 +4,7 @@
  * Kept on `globalThis` under a registered symbol so that every copy of the library loaded in one
  * thread (the ESM and CommonJS builds, or the sources under tsx) agrees on it.
  */
+import { perThread } from './thread-state.js';
 import { isMainThread, threadId } from 'node:worker_threads';
 import { misuse } from '../errors.js';
 import { adoptSeat, type LivenessSeat } from './liveness.js';
@@ -40,24 +41,14 @@ interface ThreadState {
   importing: string[];
 }
 
-const stateKey = Symbol.for('multiprocessing.identity');
-const holder = globalThis as Record<symbol, ThreadState | undefined>;
-
-function state(): ThreadState {
-  let current = holder[stateKey];
-  if (current === undefined) {
-    current = {
-      self: { name: 'MainProcess', pid: process.pid, ident: isMainThread ? process.pid : threadId, daemon: false },
-      path: [],
-      parent: null,
-      childCounter: 0,
-      bootstrapping: false,
-      importing: [],
-    };
-    holder[stateKey] = current;
-  }
-  return current;
-}
+const state = perThread<ThreadState>('identity', () => ({
+    self: { name: 'MainProcess', pid: process.pid, ident: isMainThread ? process.pid : threadId, daemon: false },
+    path: [],
+    parent: null,
+    childCounter: 0,
+    bootstrapping: false,
+    importing: [],
+  }));
 
 /** Describes the current process. @example `currentProcess().name // 'MainProcess'` */
 export function currentProcess(): ProcessInfo {

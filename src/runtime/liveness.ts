@@ -24,6 +24,7 @@
  * A parent observes a child's exit on its event loop: a thread blocked synchronously (a main thread in
  * `lock.acquire()` right after `p.terminate()`, without awaiting `p.join()`) does not see it.
  */
+import { perThread } from './thread-state.js';
 import { misuse } from '../errors.js';
 import { isMainThread, threadId } from 'node:worker_threads';
 
@@ -62,19 +63,10 @@ interface LivenessState {
   token: number;
 }
 
-// On globalThis under a registered symbol, so that every copy of the library loaded in one thread
-// (ESM and CommonJS builds, sources under tsx) stores the same token in locks.
-const stateKey = Symbol.for('multiprocessing.liveness');
-const holder = globalThis as Record<symbol, LivenessState | undefined>;
-
-function state(): LivenessState {
-  let current = holder[stateKey];
-  if (current === undefined) {
-    current = isMainThread ? createTable() : { table: null, token: FOREIGN | (threadId & (FOREIGN - 1)) };
-    holder[stateKey] = current;
-  }
-  return current;
-}
+// Every copy of the library loaded in one thread stores the same token in locks.
+const state = perThread<LivenessState>('liveness', () =>
+  isMainThread ? createTable() : { table: null, token: FOREIGN | (threadId & (FOREIGN - 1)) },
+);
 
 function createTable(): LivenessState {
   const table = new Int32Array(new SharedArrayBuffer((HEADER + SLOTS * ENTRY) * 4));
@@ -107,13 +99,13 @@ export function ownToken(): number {
  */
 export function adoptSeat(seat: LivenessSeat | undefined): void {
   if (seat === undefined) return;
-  const current = holder[stateKey];
+  const current = state.peek();
   if (current !== undefined && current.token !== seat.token) {
     // A lock module read this thread's token before the bootstrap adopted it: locks taken meanwhile
     // would name the wrong holder. A bug of the library's start-up order, never of the user's code.
     throw misuse(Error, 'ERR_MP_INTERNAL', 'internal error: the owner token was read before the start message was adopted');
   }
-  holder[stateKey] = { table: new Int32Array(seat.table), token: seat.token };
+  state.set({ table: new Int32Array(seat.table), token: seat.token });
 }
 
 /**

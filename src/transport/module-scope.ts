@@ -315,18 +315,19 @@ function topLevelDeclarations(analysis: ModuleAnalysis): Map<string, TopLevelBin
     } else if (declaration.type === 'VariableDeclaration') {
       const single = declaration.declarations.length === 1;
       for (const declarator of declaration.declarations) {
-        if (declarator.id.type !== 'Identifier') continue;
         const init = declarator.init ?? null;
         const node: Node = single ? declaration : declarator;
-        bindings.set(declarator.id.name, {
-          name: declarator.id.name,
+        // `const { createHash } = require('node:crypto')` binds several names with one piece of code.
+        const names = declarator.id.type === 'Identifier' ? [declarator.id.name] : patternNames(declarator.id as Node);
+        for (const name of names) bindings.set(name, {
+          name,
           node,
           range: [declarator.start, declarator.end],
           prefix: single ? '' : `${declaration.kind} `,
           suffix: single ? '' : ';',
           // `var C_1;` is assigned, if at all, by statements that must travel with it.
           shipsAsCode: init === null || isCode(init, analysis),
-          functionNode: init === null ? undefined : unwrapFunction(init),
+          functionNode: init === null || declarator.id.type !== 'Identifier' ? undefined : unwrapFunction(init),
           decorations: [],
         });
       }
@@ -350,6 +351,26 @@ function decoratedName(statement: Node): string | undefined {
   if (call.type !== 'CallExpression' || call.callee.type !== 'Identifier' || !/^__decorate/.test(call.callee.name)) return undefined;
   const last = call.arguments.at(-1);
   return last?.type === 'Identifier' && last.name === assignment.left.name ? last.name : undefined;
+}
+
+/** The names a destructuring pattern binds (`{ a, b: c, ...rest }` → a, c, rest). */
+function patternNames(pattern: Node): string[] {
+  switch (pattern.type) {
+    case 'Identifier':
+      return [pattern.name];
+    case 'ObjectPattern':
+      return pattern.properties.flatMap((property) =>
+        patternNames((property.type === 'RestElement' ? property.argument : property.value) as Node),
+      );
+    case 'ArrayPattern':
+      return pattern.elements.flatMap((element) => (element === null ? [] : patternNames(element as Node)));
+    case 'AssignmentPattern':
+      return patternNames(pattern.left as Node);
+    case 'RestElement':
+      return patternNames(pattern.argument as Node);
+    default:
+      return [];
+  }
 }
 
 function piece(analysis: ModuleAnalysis, binding: TopLevelBinding): ScopePiece {

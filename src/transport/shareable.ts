@@ -16,6 +16,7 @@
  * registerShareable('Counter', (words) => new Counter(words as Int32Array), import.meta.url);
  * ```
  */
+import { perThread } from '../runtime/thread-state.js';
 import { misuse } from '../errors.js';
 
 /** The method a shareable object implements to describe itself for another thread. */
@@ -34,19 +35,9 @@ export interface Shareable {
 
 type Reviver = (state: unknown) => unknown;
 
-// Kept on globalThis so that two copies of this module in one thread (the ESM and the CommonJS build,
-// say) share one registry.
-const registryKey = Symbol.for('multiprocessing.shareableRevivers');
-const revivers: Map<string, Reviver> = ((globalThis as Record<symbol, unknown>)[registryKey] as
-  | Map<string, Reviver>
-  | undefined) ?? new Map<string, Reviver>();
-(globalThis as Record<symbol, unknown>)[registryKey] = revivers;
-
-const modulesKey = Symbol.for('multiprocessing.shareableModules');
-const modules: Map<string, string> = ((globalThis as Record<symbol, unknown>)[modulesKey] as
-  | Map<string, string>
-  | undefined) ?? new Map<string, string>();
-(globalThis as Record<symbol, unknown>)[modulesKey] = modules;
+// Two copies of this module in one thread (the ESM and the CommonJS build, say) share one registry.
+const revivers = perThread('shareableRevivers', () => new Map<string, Reviver>())();
+const modules = perThread('shareableModules', () => new Map<string, string>())();
 
 /**
  * Registers how to rebuild objects of `kind` from their reduced state. Later registrations win.

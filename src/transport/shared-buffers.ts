@@ -26,6 +26,7 @@
  * bufferById(id) === sab;          // any thread, once the item is visible
  * ```
  */
+import { perThread } from '../runtime/thread-state.js';
 import { BroadcastChannel, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { misuse } from '../errors.js';
 import { deadlineAfter, notify, remaining, wait } from '../sync/futex.js';
@@ -57,24 +58,14 @@ interface ThreadState {
   next: number;
 }
 
-// On globalThis so that two copies of the library in one thread (ESM and CommonJS) share one directory.
-const stateKey = Symbol.for('multiprocessing.sharedBuffers');
-const holder = globalThis as Record<symbol, ThreadState | undefined>;
-
-function state(): ThreadState {
-  let current = holder[stateKey];
-  if (current === undefined) {
-    current = {
-      channel: undefined,
-      booting: new Int32Array(new SharedArrayBuffer(4)),
-      known: new Map(),
-      ids: new WeakMap(),
-      next: 0,
-    };
-    holder[stateKey] = current;
-  }
-  return current;
-}
+// Two copies of the library in one thread (ESM and CommonJS) share one directory.
+const state = perThread<ThreadState>('sharedBuffers', () => ({
+    channel: undefined,
+    booting: new Int32Array(new SharedArrayBuffer(4)),
+    known: new Map(),
+    ids: new WeakMap(),
+    next: 0,
+  }));
 
 function channel(s: ThreadState): BroadcastChannel {
   if (s.channel === undefined) {

@@ -5,6 +5,7 @@
 // Installing takes a few seconds: the dependencies come from npm's cache when they are there.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,21 @@ const expected = JSON.stringify({
   exitCodes: [0, 0],
   squares: [100, 328_350],
   doubled: [2, 4, 6],
+});
+// What the natural program (every worker function in the entry file) prints: the primes below 100,000,
+// digests made with node:crypto and a module constant, an async task using a constant, pool worker names,
+// a package round trip, a class used by a shipped function, a relative import, and 2 × 5,000 increments.
+const naturalDigest = (text: string): string => createHash('sha256').update(`mp${text}`).digest('hex').slice(0, 12);
+const natural = JSON.stringify({
+  primes: 9592,
+  digests: [naturalDigest('a'), naturalDigest('b')],
+  scaled: [100, 200, 300],
+  workers: true,
+  trips: [7, 8],
+  tallied: 12,
+  labels: ['#1', '#2'],
+  counter: 10_000,
+  exitCodes: [0, 0],
 });
 const T = { timeout: 120_000 };
 
@@ -98,6 +114,29 @@ test('the TypeScript program compiled by tsc (skipLibCheck: false, @types/node 2
   succeeded(r, 'node out/main.js');
   assert.equal(r.stdout, `${expected}\n`);
   assert.equal(r.stderr, '');
+});
+
+test('the natural program, worker functions in the entry file: TypeScript under tsx', T, async () => {
+  const r = await inScratch(process.execPath, ['--import', 'tsx', 'natural.ts']);
+  succeeded(r, 'node --import tsx natural.ts');
+  assert.equal(r.stdout, `${natural}\n`);
+});
+
+test('the natural program compiled by tsc, run under plain node', T, async () => {
+  // out/ was compiled by the test above (tests of a file run in order).
+  const r = await inScratch(process.execPath, ['out/natural.js']);
+  succeeded(r, 'node out/natural.js');
+  assert.equal(r.stdout, `${natural}\n`);
+  assert.equal(r.stderr, '');
+});
+
+test('the natural program as JavaScript (ES modules) and as CommonJS, under plain node', T, async () => {
+  for (const file of ['natural.js', 'natural.cjs']) {
+    const r = await inScratch(process.execPath, [file]);
+    succeeded(r, `node ${file}`);
+    assert.equal(r.stdout, `${natural}\n`, file);
+    assert.equal(r.stderr, '', file);
+  }
 });
 
 // Runs after the test above (tests of a file run in order): it replaces @types/node in the scratch project.
