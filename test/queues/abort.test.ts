@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JoinableQueue, Pipe, Process, Queue, SimpleQueue } from '../../src/index.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
-import { within } from '../fixtures/sync/run.js';
+import { within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
 const isReason = (expected: unknown) => (error: unknown) => error === expected;
@@ -44,7 +44,7 @@ test('aborting a pending getAsync takes nothing and does not swallow the wakeup 
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   q.put('x');
-  assert.equal(await within(next, 10_000, 'the put woke the aborted get instead'), 'x');
+  assert.equal(await within(next, 'the put woke the aborted get instead', 10_000), 'x');
   assert.ok(q.empty());
 });
 
@@ -58,7 +58,7 @@ test('aborting a pending putAsync on a full queue puts nothing; the next put goe
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   assert.equal(q.get(false), 0);
-  await within(next, 10_000, 'the get woke the aborted put instead');
+  await within(next, 'the get woke the aborted put instead', 10_000);
   assert.equal(q.get(false), 2);
   assert.ok(q.empty());
 });
@@ -71,7 +71,7 @@ test('aborting a pending recvAsync receives nothing; the next receive gets the m
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   b.send('hello');
-  assert.equal(await within(a.recvAsync(), 10_000, 'recvAsync'), 'hello');
+  assert.equal(await within(a.recvAsync(), 'recvAsync', 10_000), 'hello');
   const jq = new JoinableQueue<number>();
   jq.put(1);
   const join = new AbortController();

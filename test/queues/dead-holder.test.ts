@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Empty, EOFError, Full, JoinableQueue, Pipe, Process, Queue, RawValue } from '../../src/index.js';
 import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
-import { assertTimed, timed, within } from '../fixtures/sync/run.js';
+import { assertTimed, timed } from '../fixtures/sync/run.js';
+import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
@@ -172,19 +173,19 @@ test('putAsync/getAsync behind an internal lock held by a live worker: a signal 
   const putFlag = new RawValue('i', 0);
   const putHolder = await startHolder(holdRingLock, [q, PUT_LOCK, putFlag], putFlag);
   // 300 ms spans several of the lock wait's slices: the abort lands in a sleep, not before it.
-  await assert.rejects(within(q.putAsync(2, { signal: AbortSignal.timeout(300) }), 20_000, 'an aborted putAsync'), { name: 'TimeoutError' });
-  await assert.rejects(within(q.putAsync(2, { timeout: 200, signal: new AbortController().signal }), 20_000, 'a timed putAsync'), Full);
+  await assert.rejects(within(q.putAsync(2, { signal: AbortSignal.timeout(300) }), 'an aborted putAsync', 20_000), { name: 'TimeoutError' });
+  await assert.rejects(within(q.putAsync(2, { timeout: 200, signal: new AbortController().signal }), 'a timed putAsync', 20_000), Full);
   const getFlag = new RawValue('i', 0);
   const getHolder = await startHolder(holdRingLock, [q, GET_LOCK, getFlag], getFlag);
-  await assert.rejects(within(q.getAsync({ signal: AbortSignal.timeout(300) }), 20_000, 'an aborted getAsync'), { name: 'TimeoutError' });
-  await assert.rejects(within(q.getAsync({ timeout: 200, signal: new AbortController().signal }), 20_000, 'a timed getAsync'), Empty);
+  await assert.rejects(within(q.getAsync({ signal: AbortSignal.timeout(300) }), 'an aborted getAsync', 20_000), { name: 'TimeoutError' });
+  await assert.rejects(within(q.getAsync({ timeout: 200, signal: new AbortController().signal }), 'a timed getAsync', 20_000), Empty);
   putHolder.terminate();
   getHolder.terminate();
   await putHolder.join();
   await getHolder.join();
   // The dead holders' locks are taken over; the aborted waits neither put nor took anything.
-  assert.equal(await within(q.getAsync(10_000), 20_000, 'getAsync after the holders died'), 1);
-  await within(q.putAsync(3, 10_000), 20_000, 'putAsync after the holders died');
+  assert.equal(await within(q.getAsync(10_000), 'getAsync after the holders died', 20_000), 1);
+  await within(q.putAsync(3, 10_000), 'putAsync after the holders died', 20_000);
   assert.equal(q.get(true, 10_000), 3);
   assert.throws(() => q.getNowait(), Empty);
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value } from '../../src/index.js';
-import { within } from '../fixtures/sync/run.js';
+import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
@@ -78,7 +78,7 @@ test('aborting a pending acquireAsync rejects at once, holds nothing, and loses 
     await assert.rejects(aborted, isReason(why));
     assert.equal(listeners(controller.signal), 0);
     lock.release();
-    assert.equal(await within(next, 10_000, `${lock.constructor.name}: the release woke the aborted wait instead`), true);
+    assert.equal(await within(next, `${lock.constructor.name}: the release woke the aborted wait instead`, 10_000), true);
     lock.release();
     assert.equal(lock.acquire(false), true, `${lock.constructor.name}: the aborted wait holds it`);
     lock.release();

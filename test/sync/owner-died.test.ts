@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } from '../../src/index.js';
 import { acquireAndReport, holdForever, holdThroughChild, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
-import { within } from '../fixtures/sync/run.js';
+import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
@@ -177,11 +177,11 @@ test('Lock, RLock, Semaphore: an acquireAsync aborted while a live worker holds 
     const p = await startHolder(holdForever, [lock, flag], flag);
     // 300 ms spans several of the wait's slices (its holder is another process): the abort lands in a sleep.
     const aborted = lock.acquireAsync({ signal: AbortSignal.timeout(300) });
-    await assert.rejects(within(aborted, 20_000, `${name}: an aborted acquireAsync`), { name: 'TimeoutError' });
+    await assert.rejects(within(aborted, `${name}: an aborted acquireAsync`, 20_000), { name: 'TimeoutError' });
     assert.equal(lock.acquire(false), false, `${name}: the aborted wait took nothing`);
     p.terminate();
     await p.join();
-    assert.equal(await within(lock.acquireAsync({ timeout: 10_000, signal: new AbortController().signal }), 20_000, name), true);
+    assert.equal(await within(lock.acquireAsync({ timeout: 10_000, signal: new AbortController().signal }), name, 20_000), true);
     assert.equal(lock.ownerDied, true, `${name}: taken over from the dead holder`);
     lock.release();
   }
