@@ -1,21 +1,51 @@
 /**
- * Start methods and contexts. A context carries the whole API bound to one start method, as Python's
- * `get_context()` does: `getContext('thread').Pool`.
+ * Start methods and contexts, as Python's `get_context()`: a context carries the whole API with its
+ * classes bound to one start method (`getContext('thread').Pool`), and `setStartMethod` chooses the one
+ * the plain exports use. What a start method is, and how binding works, is `runtime/start-methods.ts`;
+ * this module is the public face of it.
  *
- * Only `'thread'` (worker_threads) exists today. A `'process'` start method (child_process, for crash
- * and memory isolation) would register here and in `runtime/spawn.ts`; nothing else changes.
+ * The context is built from the package's namespace, which the entry module hands over once
+ * (`provideApi`), so that this module never imports the entry (an import circle through the library).
  */
 import type * as Api from './index.js';
 import { misuse } from './errors.js';
+import {
+  START_METHODS,
+  checkStartMethod,
+  chooseStartMethod,
+  chosenStartMethod,
+  defaultStartMethod,
+  withStartMethod,
+  type StartMethod,
+} from './runtime/start-methods.js';
 
-/** How children are started: `'thread'` runs each in a worker thread with its own V8 isolate. */
-export type StartMethod = 'thread';
+export type { StartMethod } from './runtime/start-methods.js';
 
 /** The whole public API, bound to one start method. */
 export type Context = typeof Api & { readonly startMethod: StartMethod };
 
-const available: readonly StartMethod[] = ['thread'];
-let chosen: StartMethod | undefined;
+// The exports whose objects start children or own shared memory: a context binds them to its method.
+const BOUND = [
+  'Process',
+  'Pool',
+  'Value',
+  'RawValue',
+  'SharedArray',
+  'Array',
+  'RawArray',
+  'Lock',
+  'RLock',
+  'Semaphore',
+  'BoundedSemaphore',
+  'Condition',
+  'Event',
+  'Barrier',
+  'Queue',
+  'JoinableQueue',
+  'SimpleQueue',
+  'Pipe',
+] as const satisfies readonly (keyof typeof Api)[];
+
 let api: typeof Api | undefined;
 const contexts = new Map<StartMethod, Context>();
 
@@ -24,15 +54,27 @@ export function provideApi(namespace: typeof Api): void {
   api = namespace;
 }
 
-function checkMethod(method: string): StartMethod {
-  if (!(available as readonly string[]).includes(method)) {
-    throw misuse(
-      Error,
-      'ERR_MP_START_METHOD',
-      `cannot find context for '${method}': the available start methods are ${available.map((m) => `'${m}'`).join(', ')}`,
-    );
-  }
-  return method as StartMethod;
+type Callable = (...args: unknown[]) => unknown;
+
+/**
+ * `original` bound to `method`: called or constructed, it runs `original` with `method` as the current
+ * start method. Statics, `instanceof` and the name stay those of the original.
+ */
+function bind(original: Callable, method: StartMethod): Callable {
+  const bound: Callable = new Proxy(original, {
+    apply: (target, self, args): unknown => withStartMethod(method, () => Reflect.apply(target, self, args)),
+    // `new.target` stays the caller's (a subclass of the bound class), else the original.
+    construct: (target, args, newTarget): object =>
+      withStartMethod(method, (): object => Reflect.construct(target, args, newTarget === bound ? target : newTarget) as object),
+  });
+  return bound;
+}
+
+function makeContext(method: StartMethod): Context {
+  if (api === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', 'the multiprocessing API is not loaded yet');
+  const members: Record<string, unknown> = { ...api, startMethod: method };
+  for (const name of BOUND) members[name] = bind(api[name] as unknown as Callable, method);
+  return Object.freeze(members) as unknown as Context;
 }
 
 /**
@@ -45,11 +87,10 @@ function checkMethod(method: string): StartMethod {
  * ```
  */
 export function getContext(method?: string): Context {
-  const resolved = method === undefined ? getStartMethod() : checkMethod(method);
+  const resolved = method === undefined ? defaultStartMethod() : checkStartMethod(method);
   let context = contexts.get(resolved);
   if (context === undefined) {
-    if (api === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', 'the multiprocessing API is not loaded yet');
-    context = Object.freeze({ ...api, startMethod: resolved }) as Context;
+    context = makeContext(resolved);
     contexts.set(resolved, context);
   }
   return context;
@@ -63,11 +104,7 @@ export function getContext(method?: string): Context {
 export function getStartMethod(allowNone?: false): StartMethod;
 export function getStartMethod(allowNone: true): StartMethod | null;
 export function getStartMethod(allowNone = false): StartMethod | null {
-  if (chosen === undefined) {
-    if (allowNone) return null;
-    chosen = available[0]!;
-  }
-  return chosen;
+  return allowNone ? chosenStartMethod() : defaultStartMethod();
 }
 
 /**
@@ -76,13 +113,13 @@ export function getStartMethod(allowNone = false): StartMethod | null {
  * @example `setStartMethod('thread')`
  */
 export function setStartMethod(method: StartMethod | null, force = false): void {
-  if (chosen !== undefined && !force) {
+  if (chosenStartMethod() !== null && !force) {
     throw misuse(Error, 'ERR_MP_CONTEXT_SET', 'context has already been set');
   }
-  chosen = method === null ? undefined : checkMethod(method);
+  chooseStartMethod(method);
 }
 
 /** Every start method this platform supports, the default first. @example `getAllStartMethods() // ['thread']` */
 export function getAllStartMethods(): StartMethod[] {
-  return [...available];
+  return [...START_METHODS];
 }

@@ -28,7 +28,7 @@ export {
 export { reduce, registerShareable, type Shareable, type Reduced } from './transport/shareable.js';
 
 // --- processes (foundation) ---
-export { Process, activeChildren, type ProcessOptions, type Target } from './process.js';
+export { Process, activeChildren, type ProcessOptions, type Target } from './process/process.js';
 export { currentProcess, parentProcess, type ProcessInfo } from './runtime/identity.js';
 export { cpuCount } from './runtime/cpu-count.js';
 export {

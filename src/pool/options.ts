@@ -8,7 +8,7 @@
  * Without these checks, `map(f, { a: 1 })` returned `[]`, `apply(f, 3)` failed deep inside with an
  * internal message, and a bad `transfer` list crashed the program from inside the scheduler.
  */
-import type { ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits } from '../runtime/child.js';
 import { describeValue, misuse, type ErrorCode } from '../errors.js';
 import { limitTimeout } from '../timeout.js';
 import type { FunctionReference } from '../transport/function-ref.js';

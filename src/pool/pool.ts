@@ -4,7 +4,8 @@
  * arguments and options are checked is `options.ts`; how outcomes reach user code (a throwing callback,
  * a rejection caused by `terminate()`) is `delivery.ts`.
  */
-import type { MessagePort, ResourceLimits } from 'node:worker_threads';
+import type { Movable, ResourceLimits } from '../runtime/child.js';
+import { currentStartMethod } from '../runtime/start-methods.js';
 import { cpuCount } from '../runtime/cpu-count.js';
 import { assertMayStartChildren } from '../runtime/identity.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
@@ -46,7 +47,7 @@ export interface PoolOptions {
  * `SharedArrayBuffer` is shared anyway, so it may be listed and is left out. (Our own type: Node's
  * `TransferListItem` is gone from current `@types/node`.)
  */
-export type TransferItem = ArrayBuffer | SharedArrayBuffer | MessagePort;
+export type TransferItem = Movable | SharedArrayBuffer;
 
 /** Per-call options. */
 export interface TaskOptions {
@@ -117,6 +118,7 @@ export class Pool {
       initargs: pack(options.initargs, 'initargs'),
       maxTasksPerChild: options.maxTasksPerChild,
       resourceLimits: options.resourceLimits,
+      startMethod: currentStartMethod(),
     });
   }
 

@@ -18,8 +18,9 @@
  * - Workers keep the program alive only while the pool has work; an idle pool that was never closed
  *   does not hang the program at exit.
  */
-import type { MessagePort, ResourceLimits, Worker } from 'node:worker_threads';
-import { spawnThread } from '../runtime/spawn.js';
+import { spawnChild } from '../runtime/spawn.js';
+import { roleEntry, type ChildHandle, type Movable, type ResourceLimits } from '../runtime/child.js';
+import type { StartMethod } from '../runtime/start-methods.js';
 import { startTimer, type Timer } from '../timeout.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { TimeoutError, WorkerLostError, misuse } from '../errors.js';
@@ -49,7 +50,10 @@ export interface ScheduledTask {
 }
 
 /** What moves into a worker with a task (checked by the pool: shared buffers are not listed). */
-export type Transferred = ArrayBuffer | MessagePort;
+export type Transferred = Movable;
+
+// What each worker runs: the pool's worker loop, beside this file.
+const workerRole = roleEntry(import.meta.url, './worker-loop', 'runPoolWorker');
 
 /**
  * Delivers a result the worker packed (it holds shared objects or class instances): revived here, and
@@ -89,7 +93,7 @@ interface Entry {
 }
 
 interface PoolWorker {
-  readonly worker: Worker;
+  readonly worker: ChildHandle;
   readonly inflight: Fifo<Entry>;
   /** Sum of `bytes` over `inflight`. */
   inflightBytes: number;
@@ -113,6 +117,7 @@ export interface SchedulerOptions {
   readonly initargs: Packed;
   readonly maxTasksPerChild: number | null;
   readonly resourceLimits?: ResourceLimits | undefined;
+  readonly startMethod: StartMethod;
 }
 
 // Consecutive workers that may die before becoming ready before the pool gives up respawning.
@@ -239,7 +244,7 @@ export class Scheduler {
     this.#closing = true;
     this.#terminated = error;
     this.#failAll(error);
-    const stopping: Promise<number>[] = [];
+    const stopping: Promise<void>[] = [];
     for (const pw of this.#workers) {
       pw.leaving = true;
       pw.worker.ref();
@@ -477,9 +482,10 @@ export class Scheduler {
   #spawn(): void {
     const payload: PoolWorkerPayload = { initializer: this.#options.initializer, initargs: this.#options.initargs };
     const { path, defaultName } = nextChild('PoolWorker');
-    const worker = spawnThread(
+    const worker = spawnChild(
+      this.#options.startMethod,
       {
-        role: 'pool',
+        role: workerRole,
         identity: {
           self: { name: defaultName, pid: process.pid, ident: 0, daemon: true },
           path,

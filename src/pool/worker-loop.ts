@@ -4,12 +4,12 @@
  * a slow task never delays the results finished before it by more than that moment. An error that
  * belongs to no task (a timer's, an unhandled rejection) is reported, and the worker goes on.
  */
-import { parentPort } from 'node:worker_threads';
 import { resolveWireFunction } from '../transport/function-ref.js';
 import { DESTINATION, mayNeedPacking, pack, uncloneableError, unpack, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
+import type { ChildPort } from '../runtime/child.js';
 import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
@@ -40,8 +40,11 @@ let lastFlush = 0;
 // The id of the task running now, reported if the worker exits in the middle of it.
 let current: number | null = null;
 
+// The way to the pool, set when the role starts.
+let parent: ChildPort;
+
 function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
-  parentPort!.postMessage(message, transfer);
+  parent.postMessage(message, transfer);
 }
 
 function flush(): void {
@@ -332,9 +335,9 @@ function failLoop(error: unknown): void {
   process.exit(1);
 }
 
-/** Entry of a pool worker, called by the bootstrap. */
-export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
-  const port = parentPort!;
+/** The role a pool starts its workers with (see `runtime/bootstrap.ts`). */
+export async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promise<void> {
+  parent = port;
   process.on('uncaughtException', reportStray);
   process.on('unhandledRejection', reportStray);
   // Messages that arrive during the initializer wait in the port until the listener is attached.
@@ -361,7 +364,7 @@ export async function runPoolWorker(payload: PoolWorkerPayload): Promise<void> {
     }
   });
   lastFlush = performance.now();
-  port.on('message', (message: ToWorker) => {
+  port.onMessage((message: ToWorker) => {
     try {
       onMessage(message);
     } catch (error) {

@@ -15,7 +15,7 @@
  *
  * Shared objects (`Value`, `Lock`, `Queue`, `Connection`…), `SharedArrayBuffer`s and instances of
  * located classes (see `payload.ts`) are never plain, so they reach the `V8` codec: there, and only
- * there, the item is packed, its shared memory named by program-wide ids (`shared-buffers.ts`), and the
+ * there, the item is packed, its shared memory named by program-wide ids (`runtime/thread/buffer-directory.ts`), and the
  * record starts with `LIVE` instead of V8's version byte, telling the receiver to unpack it. Plain items
  * pay nothing for this.
  *

@@ -5,7 +5,7 @@
  *   cross natively;
  * - `'result'` (a pool task's result, by `postMessage`): as `'message'`, but functions are not carried;
  * - `'bytes'` (queue items and pipe messages, written into a ring): `SharedArrayBuffer`s, alone or under
- *   a typed array, become program-wide ids (`shared-buffers.ts`); functions are not carried.
+ *   a typed array, become program-wide ids (`runtime/thread/buffer-directory.ts`); functions are not carried.
  *
  * `pack` walks plain arrays, plain objects, `Map`s, `Set`s and the own fields of class instances whose
  * class can be located (`class-ref.ts`), and replaces shareable objects by their reduced form,
@@ -23,7 +23,7 @@ import v8 from 'node:v8';
 import { canRevive, isShareable, moduleOfKind, revive, reduce, type Reduced } from './shareable.js';
 import { resolveWireFunction, toWireFunction, type WireFunction } from './function-ref.js';
 import { classNow, resolveClass, wireClassOf } from './class-ref.js';
-import { bufferById, bufferId } from './shared-buffers.js';
+import { bufferById, bufferId } from '../runtime/thread/buffer-directory.js';
 import { misuse } from '../errors.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 

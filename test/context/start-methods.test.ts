@@ -46,11 +46,46 @@ test('getContext(): the whole API bound to a start method, one object per method
   assert.equal(ctx.startMethod, 'thread');
   assert.equal(getContext('thread'), ctx);
   assert.ok(Object.isFrozen(ctx));
+  // What starts children or owns shared memory is bound to the context; everything else is the export.
+  const bound = new Set(['Process', 'Pool', 'Value', 'RawValue', 'SharedArray', 'Array', 'RawArray', 'Lock', 'RLock',
+    'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier', 'Queue', 'JoinableQueue', 'SimpleQueue', 'Pipe']);
   for (const name of Object.keys(mp)) {
-    assert.equal((ctx as Record<string, unknown>)[name], (mp as Record<string, unknown>)[name], name);
+    const own = (ctx as Record<string, unknown>)[name];
+    const exported = (mp as Record<string, unknown>)[name];
+    if (bound.has(name)) {
+      assert.notEqual(own, exported, `${name} is bound`);
+      assert.equal((own as Function).name, (exported as Function).name, `${name} keeps its name`);
+    } else {
+      assert.equal(own, exported, name);
+    }
   }
-  assert.equal(ctx.Process, mp.Process);
   assert.equal(ctx.cpuCount, mp.cpuCount);
+});
+
+test("a context's classes make instances of the library's classes; subclasses of them work", T, async () => {
+  const ctx = getContext('thread');
+  const value = new ctx.Value('i', 5);
+  assert.ok(value instanceof mp.Value);
+  assert.equal(value.value, 5);
+  const lock = new ctx.Lock();
+  assert.ok(lock instanceof mp.Lock);
+  const [a, b] = ctx.Pipe();
+  assert.ok(a instanceof mp.Connection && b instanceof mp.Connection);
+  class Counting extends ctx.Lock {
+    taken = 0;
+    override acquire(...args: Parameters<mp.Lock['acquire']>): boolean {
+      this.taken += 1;
+      return super.acquire(...args);
+    }
+  }
+  const counting = new Counting();
+  assert.ok(counting instanceof Counting && counting instanceof mp.Lock);
+  assert.equal(counting.acquire(), true);
+  assert.equal(counting.taken, 1);
+  counting.release();
+  await using pool = new ctx.Pool(1);
+  assert.ok(pool instanceof mp.Pool);
+  assert.equal(await pool.apply((x: number) => x * 2, [21]), 42);
 });
 
 test('a context starts processes', T, async () => {

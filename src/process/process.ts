@@ -1,14 +1,16 @@
 /**
  * `Process`: a child running one function, as Python's `multiprocessing.Process`.
  */
-import type { Worker } from 'node:worker_threads';
-import { assertMayStartChildren, currentProcess, nextChild } from './runtime/identity.js';
-import { spawnThread } from './runtime/spawn.js';
-import { reportChildError } from './runtime/report.js';
-import { toWireFunction, type FunctionReference, type WireFunction } from './transport/function-ref.js';
-import { pack, type Packed } from './transport/payload.js';
-import { describeValue, misuse } from './errors.js';
-import { startTimer, waitTimeout, type Timer } from './timeout.js';
+import { assertMayStartChildren, currentProcess, nextChild } from '../runtime/identity.js';
+import { spawnChild } from '../runtime/spawn.js';
+import { roleEntry, type ChildHandle } from '../runtime/child.js';
+import { currentStartMethod, type StartMethod } from '../runtime/start-methods.js';
+import { reportChildError } from '../runtime/report.js';
+import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
+import { pack } from '../transport/payload.js';
+import { describeValue, misuse } from '../errors.js';
+import { startTimer, waitTimeout, type Timer } from '../timeout.js';
+import type { ProcessPayload } from './child.js';
 
 /** A function a child can run: exported from a module, self-contained, or an explicit `{ module, name }`. */
 export type Target<A extends unknown[] = unknown[]> = ((...args: A) => unknown) | FunctionReference;
@@ -29,11 +31,8 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
   daemon?: boolean;
 }
 
-/** What a `Process` child is sent (see runtime/bootstrap.ts). */
-export interface ProcessPayload {
-  readonly target: WireFunction | null;
-  readonly args: Packed;
-}
+// What the child runs: its side of `Process`, beside this file.
+const childRole = roleEntry(import.meta.url, './child', 'runProcessChild');
 
 type State = 'initial' | 'started' | 'closed';
 
@@ -64,8 +63,10 @@ export class Process<A extends unknown[] = unknown[]> {
   readonly #args: A;
   readonly #path: number[];
   #state: State = 'initial';
-  #worker: Worker | undefined;
+  readonly #startMethod: StartMethod;
+  #child: ChildHandle | undefined;
   #ident: number | undefined;
+  #pid: number | undefined;
   #exitCode: number | null = null;
   #signalled: number | undefined;
   #exited: Promise<void> | undefined;
@@ -74,6 +75,7 @@ export class Process<A extends unknown[] = unknown[]> {
   constructor(options: ProcessOptions<A> = {}) {
     const { path, defaultName } = nextChild();
     this.#path = path;
+    this.#startMethod = currentStartMethod();
     this.name = options.name ?? defaultName;
     this.#daemon = options.daemon ?? currentProcess().daemon;
     this.#target = options.target === undefined ? null : toWireFunction(options.target, 'target');
@@ -100,9 +102,10 @@ export class Process<A extends unknown[] = unknown[]> {
     assertMayStartChildren();
     const parent = currentProcess();
     const payload: ProcessPayload = { target: this.#target, args: pack(this.#args, 'args') };
-    const worker = spawnThread(
+    const child = spawnChild(
+      this.#startMethod,
       {
-        role: 'process',
+        role: childRole,
         identity: {
           self: { name: this.name, pid: process.pid, ident: 0, daemon: this.#daemon },
           path: this.#path,
@@ -112,17 +115,18 @@ export class Process<A extends unknown[] = unknown[]> {
       },
       { name: this.name, payloadLabel: 'args', payloadForErrors: this.#args },
     );
-    this.#worker = worker;
-    this.#ident = worker.threadId;
+    this.#child = child;
+    this.#ident = child.ident;
+    this.#pid = child.pid;
     this.#state = 'started';
     live.add(this);
-    if (this.#daemon) worker.unref();
+    if (this.#daemon) child.unref();
     this.#exited = new Promise<void>((resolve) => {
-      worker.on('error', (error) => {
+      child.on('error', (error) => {
         // An error thrown outside the target (a timer's callback, say) ends the child with code 1.
         reportChildError(this.name, error);
       });
-      worker.on('exit', (code) => {
+      child.on('exit', (code) => {
         this.#exitCode = this.#signalled ?? code;
         live.delete(this);
         resolve();
@@ -140,13 +144,13 @@ export class Process<A extends unknown[] = unknown[]> {
       throw misuse(Error, 'ERR_MP_PROCESS_NOT_STARTED', 'can only join a started process');
     }
     const ms = waitTimeout(timeout, 'timeout');
-    // A daemon's worker is unref'd so that it does not keep the program alive; while someone awaits
+    // A daemon child is unref'd so that it does not keep the program alive; while someone awaits
     // join(), it must (else the program would exit under the joiner, its promise never settled).
-    const worker = this.#worker;
-    const holdsRef = this.#daemon && worker !== undefined && this.#exitCode === null;
+    const child = this.#child;
+    const holdsRef = this.#daemon && child !== undefined && this.#exitCode === null;
     if (holdsRef) {
       this.#joiners += 1;
-      worker.ref();
+      child.ref();
     }
     let timer: Timer | undefined;
     try {
@@ -161,7 +165,7 @@ export class Process<A extends unknown[] = unknown[]> {
       timer?.cancel();
       if (holdsRef) {
         this.#joiners -= 1;
-        if (this.#joiners === 0 && this.#exitCode === null) worker.unref();
+        if (this.#joiners === 0 && this.#exitCode === null) child.unref();
       }
     }
   }
@@ -184,9 +188,9 @@ export class Process<A extends unknown[] = unknown[]> {
 
   #stop(code: number): void {
     this.#assertNotClosed();
-    if (this.#worker === undefined || this.#exitCode !== null) return;
+    if (this.#child === undefined || this.#exitCode !== null) return;
     this.#signalled ??= code;
-    void this.#worker.terminate();
+    void (code === SIGKILL_EXIT ? this.#child.kill() : this.#child.terminate());
   }
 
   /** Releases the process object. Throws while the child is still running. */
@@ -200,16 +204,16 @@ export class Process<A extends unknown[] = unknown[]> {
       );
     }
     this.#state = 'closed';
-    this.#worker = undefined;
+    this.#child = undefined;
   }
 
   /** The OS process id: the program's own in the `'thread'` start method. `undefined` before `start()`. */
   get pid(): number | undefined {
     this.#assertNotClosed();
-    return this.#state === 'initial' ? undefined : process.pid;
+    return this.#pid;
   }
 
-  /** Unique per started process (its thread id). `undefined` before `start()`. */
+  /** Unique among this program's running children (a thread's id, a process's pid). `undefined` before `start()`. */
   get ident(): number | undefined {
     this.#assertNotClosed();
     return this.#ident;

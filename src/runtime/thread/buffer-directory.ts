@@ -26,10 +26,10 @@
  * bufferById(id) === sab;          // any thread, once the item is visible
  * ```
  */
-import { perThread } from '../runtime/thread-state.js';
+import { perThread } from '../thread-state.js';
 import { BroadcastChannel, receiveMessageOnPort, threadId } from 'node:worker_threads';
-import { misuse } from '../errors.js';
-import { deadlineAfter, notify, remaining, wait } from '../sync/futex.js';
+import { misuse } from '../../errors.js';
+import { deadlineAfter, notify, remaining, wait } from '../../sync/futex.js';
 
 const CHANNEL = 'multiprocessing.sharedBuffers';
 // A child that never reaches its bootstrap (killed at once) is waited for this long at most.

@@ -1,0 +1,92 @@
+/**
+ * The start-method seam: what every start method provides, on both sides of the boundary.
+ *
+ * The parent holds a `ChildHandle` per child; the child talks to its parent through a `ChildPort`. The
+ * `'thread'` start method implements both over `worker_threads` (`runtime/thread/`); a `'process'` one
+ * implements them over `child_process`. Nothing outside `runtime/` knows which is which: `Process` and
+ * the pool start a child by naming the function it runs (a `RoleEntry`) and talk to it through these.
+ */
+import type { ChildIdentity } from './identity.js';
+
+/**
+ * The child-side function of a role, by module URL and export name: the child imports it and calls
+ * `run(payload, port)`. The entry thus knows no feature: `Process` and the pool bring their own.
+ */
+export interface RoleEntry {
+  readonly module: string;
+  readonly name: string;
+}
+
+/** The function a `RoleEntry` names. It runs the child's role, and the child ends as that role decides. */
+export type RoleRunner<Payload> = (payload: Payload, port: ChildPort) => Promise<void>;
+
+/** The start message: everything a child needs to begin. */
+export interface StartMessage<Payload = unknown> {
+  readonly role: RoleEntry;
+  readonly identity: ChildIdentity;
+  readonly payload: Payload;
+}
+
+/** A buffer or port that a message moves into the child instead of copying. */
+export type Movable = ArrayBuffer | import('node:worker_threads').MessagePort;
+
+/**
+ * Parent side: one started child. Event names and signatures are those of a `Worker`, so a listener
+ * does not care which start method made the child.
+ */
+export interface ChildHandle {
+  /** Unique among the children of this program while it runs: a thread id, or an OS pid. */
+  readonly ident: number;
+  /** The child's OS process id (the program's own for a thread). */
+  readonly pid: number;
+  postMessage(message: unknown, transfer?: readonly Movable[]): void;
+  on(event: 'message', listener: (message: never) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  /** `code` is the exit code (`process.exit(n)`, 1 after an uncaught error, 1 after `terminate()`). */
+  on(event: 'exit', listener: (code: number) => void): this;
+  /** Lets the program exit while the child runs (`ref()` undoes it). */
+  unref(): void;
+  ref(): void;
+  /** Ends the child now (a thread is stopped; a process is sent SIGTERM). Resolves once it has exited. */
+  terminate(): Promise<void>;
+  /** Ends the child now without letting it run any code (a thread is stopped; a process gets SIGKILL). */
+  kill(): Promise<void>;
+}
+
+/** Child side: the way to the parent. */
+export interface ChildPort {
+  postMessage(message: unknown, transfer?: readonly ArrayBuffer[]): void;
+  /** Messages that arrive before a listener is attached wait for it. */
+  onMessage(listener: (message: never) => void): void;
+}
+
+/** What a start method does to start a child, besides the start message. */
+export interface SpawnOptions {
+  /** Shown in debuggers and heap snapshots. */
+  readonly name: string;
+  /** Memory limits of the child (threads: `worker_threads` resource limits). */
+  readonly resourceLimits?: ResourceLimits | undefined;
+  /** What to call the payload in an error when it cannot be cloned (`'args'`). */
+  readonly payloadLabel: string;
+  /** The value to search for the uncloneable part, as the user passed it. */
+  readonly payloadForErrors: unknown;
+}
+
+/** Memory limits of a child, in MiB (the fields of Node's `worker_threads` `ResourceLimits`). */
+export interface ResourceLimits {
+  maxYoungGenerationSizeMb?: number;
+  maxOldGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
+}
+
+/**
+ * The `RoleEntry` of `name` exported by the module at `relative` to `fromUrl`, in the same flavour as
+ * `fromUrl` (`.ts` under tsx, `.js` when built), so the child loads the same copy of the library.
+ *
+ * @example `roleEntry(import.meta.url, './worker-loop', 'runPoolWorker')`
+ */
+export function roleEntry(fromUrl: string, relative: string, name: string): RoleEntry {
+  const extension = /\.[cm]?[jt]sx?$/.exec(new URL(fromUrl).pathname)?.[0] ?? '.js';
+  return { module: new URL(`${relative}${extension}`, fromUrl).href, name };
+}

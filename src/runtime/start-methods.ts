@@ -1,0 +1,85 @@
+/**
+ * Which start methods exist, which one is the default, and which one the code running now starts
+ * children with.
+ *
+ * A context binds classes to a start method (`getContext('thread').Pool`) the way CPython passes
+ * `ctx=` into every constructor: the bound constructor runs the library's constructor inside
+ * `withStartMethod`, so everything created during that call (a `Value`'s lock, a `Queue`'s ring, a
+ * `Pool`'s workers) asks `currentStartMethod()` and gets the bound one, while the plain exports get the
+ * default one, which `setStartMethod` sets. Objects that start children later (a `Process` at `start()`,
+ * a `Pool` replacing a worker) remember the method they were constructed with.
+ */
+import { misuse } from '../errors.js';
+import { perThread } from './thread-state.js';
+import { startThread } from './thread/starter.js';
+import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
+
+/** How children are started: `'thread'` runs each in a worker thread with its own V8 isolate. */
+export type StartMethod = 'thread';
+
+/** Starts one child with its start message. `spawn.ts` wraps it with what every start method shares. */
+export type Starter = (message: StartMessage, options: SpawnOptions) => ChildHandle;
+
+const starters: Readonly<Record<StartMethod, Starter>> = { thread: startThread };
+
+/** Every start method this platform supports, the default first. */
+export const START_METHODS: readonly StartMethod[] = Object.freeze(Object.keys(starters) as StartMethod[]);
+
+interface Choice {
+  chosen: StartMethod | undefined;
+  /** Set while a bound constructor runs. */
+  bound: StartMethod | undefined;
+}
+
+// Both builds of the library loaded in one thread (ESM and CommonJS) share the choice.
+const choice = perThread<Choice>('startMethod', () => ({ chosen: undefined, bound: undefined }));
+
+/** Throws the error Python gives for an unknown start method. */
+export function checkStartMethod(method: string): StartMethod {
+  if (!Object.hasOwn(starters, method)) {
+    throw misuse(
+      Error,
+      'ERR_MP_START_METHOD',
+      `cannot find context for '${method}': the available start methods are ${START_METHODS.map((m) => `'${m}'`).join(', ')}`,
+    );
+  }
+  return method as StartMethod;
+}
+
+/** The default start method; fixed to the first available one the first time it is asked for. */
+export function defaultStartMethod(): StartMethod {
+  const current = choice();
+  return (current.chosen ??= START_METHODS[0]!);
+}
+
+/** The default if one was chosen (or fixed by being asked for), else `null`. */
+export function chosenStartMethod(): StartMethod | null {
+  return choice().chosen ?? null;
+}
+
+/** Sets (or with `null`, forgets) the default start method. */
+export function chooseStartMethod(method: StartMethod | null): void {
+  choice().chosen = method === null ? undefined : checkStartMethod(method);
+}
+
+/** The start method for what is being created now: the bound one inside a bound constructor, else the default. */
+export function currentStartMethod(): StartMethod {
+  return choice().bound ?? defaultStartMethod();
+}
+
+/** Runs `create` with `method` as the current start method (a constructor of a context's class). */
+export function withStartMethod<T>(method: StartMethod, create: () => T): T {
+  const current = choice();
+  const outer = current.bound;
+  current.bound = method;
+  try {
+    return create();
+  } finally {
+    current.bound = outer;
+  }
+}
+
+/** The starter of a start method (`spawn.ts` is its one caller). */
+export function starterOf(method: StartMethod): Starter {
+  return starters[method];
+}

@@ -1,0 +1,115 @@
+/**
+ * Parent side of the `'thread'` start method: a child is a `worker_threads.Worker`, its own V8 isolate
+ * in this OS process, with true parallelism and the program's shared memory.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildHandle, Movable, SpawnOptions, StartMessage } from '../child.js';
+import { childGone, childStarting } from './buffer-directory.js';
+import type { ThreadStart } from './child-entry.js';
+
+// The child entry beside this file, in the same flavour: child-entry.ts under tsx, .js when built.
+const childEntryUrl = new URL(`./child-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+
+// Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
+// with tsx would get workers that cannot import its .ts modules. When the parent runs under tsx, the
+// worker can register tsx's hooks itself: at once when this library itself runs from its TypeScript
+// sources, else only before it imports a module that may need them (see ../typescript-hooks.ts).
+function tsxApiUrl(): string | null {
+  if (!process.execArgv.some((arg) => /(^|[\\/@])tsx([\\/]|$)/.test(arg))) return null;
+  for (const base of [pathToFileURL(`${process.cwd()}/`).href, import.meta.url]) {
+    try {
+      // The ESM entry of tsx's API (its CommonJS one cannot register hooks from a worker).
+      const manifestPath = createRequire(base).resolve('tsx/package.json');
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as TsxManifest;
+      const target = manifest.exports?.['./esm/api']?.import;
+      const file = typeof target === 'string' ? target : target?.default;
+      if (file !== undefined) return pathToFileURL(join(dirname(manifestPath), file)).href;
+    } catch {
+      // not resolvable from here: try the next base
+    }
+  }
+  return null;
+}
+
+interface TsxManifest {
+  exports?: Record<string, { import?: string | { default?: string } } | undefined>;
+}
+const tsxApi = tsxApiUrl();
+const libraryIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(childEntryUrl));
+
+// A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
+const entrySource = `
+const tsxApi = ${JSON.stringify(tsxApi)};
+let registered;
+if (tsxApi !== null) {
+  globalThis[Symbol.for('multiprocessing.registerTsx')] = () =>
+    (registered ??= import(tsxApi).then((api) => {
+      api.register();
+      globalThis[Symbol.for('multiprocessing.tsxRegistered')] = true;
+    }));
+}
+(async () => {
+  if (tsxApi !== null && ${JSON.stringify(libraryIsTypeScript)}) await globalThis[Symbol.for('multiprocessing.registerTsx')]();
+  await import(${JSON.stringify(childEntryUrl)});
+})().catch((error) => { setImmediate(() => { throw error; }); });
+`;
+
+/** A `Worker` seen through the seam: the same events, plus what a process would also have. */
+class ThreadChild implements ChildHandle {
+  readonly #worker: Worker;
+  readonly ident: number;
+  readonly pid = process.pid;
+
+  constructor(worker: Worker) {
+    this.#worker = worker;
+    this.ident = worker.threadId;
+  }
+
+  postMessage(message: unknown, transfer?: readonly Movable[]): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  on(event: 'message' | 'error' | 'exit', listener: (value: never) => void): this {
+    this.#worker.on(event, listener as (value: unknown) => void);
+    return this;
+  }
+
+  ref(): void {
+    this.#worker.ref();
+  }
+
+  unref(): void {
+    this.#worker.unref();
+  }
+
+  async terminate(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  // A thread cannot be asked to stop: terminating it already runs none of its code.
+  kill(): Promise<void> {
+    return this.terminate();
+  }
+}
+
+/** Starts a child in a new thread of this process (the `'thread'` start method's `Starter`). */
+export function startThread(message: StartMessage, options: SpawnOptions): ChildHandle {
+  const buffers = childStarting();
+  try {
+    const worker = new Worker(entrySource, {
+      eval: true,
+      workerData: { ...message, buffers } satisfies ThreadStart,
+      name: options.name,
+      ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    });
+    worker.once('exit', () => childGone(buffers));
+    return new ThreadChild(worker);
+  } catch (error) {
+    childGone(buffers);
+    throw error;
+  }
+}
