@@ -1,15 +1,45 @@
 #!/usr/bin/env node
-// Builds dist/esm (tsc: JavaScript + declarations) and dist/cjs (the same files turned into CommonJS by
-// esbuild, one file at a time, so both builds keep one module per source file and workers can load the
-// bootstrap of their own flavour).
+// Builds the package: one bundled file per flavour (dist/esm/index.js, dist/cjs/index.js, by esbuild) and
+// the declarations (dist/esm/**/*.d.ts by tsc, copied to dist/cjs as .d.cts and .d.ts).
+//
+// Why one file: a program imports the library once, and every worker thread imports it again; each
+// module a thread loads costs it about half a millisecond to a millisecond, and the library has some
+// fifty. One file made `import 'multiprocessing'` and a worker's start-up several times cheaper (see
+// docs/benchmarks.md, W5). Every module of the library names itself with `import.meta.url`, which in a
+// bundle is the bundle's own URL: so a worker that imports "the module of a role" or "the module of a
+// shared kind" loads the same single copy of the library as the program's own imports.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { transformSync } from 'esbuild';
+import { buildSync } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+
+const common = {
+  entryPoints: ['src/index.ts'],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // acorn, eslint-scope and msgpackr stay packages of their own, loaded when first needed.
+  packages: 'external',
+  sourcemap: true,
+  sourcesContent: false,
+  logLevel: 'warning',
+};
+buildSync({ ...common, format: 'esm', outfile: 'dist/esm/index.js' });
+buildSync({
+  ...common,
+  format: 'cjs',
+  outfile: 'dist/cjs/index.js',
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // `import()` of a user's module stays an import (a require() could not load ES modules).
+  supported: { 'dynamic-import': true },
+});
 
 function walk(dir) {
   return readdirSync(dir).flatMap((entry) => {
@@ -17,27 +47,12 @@ function walk(dir) {
     return statSync(full).isDirectory() ? walk(full) : [full];
   });
 }
-
-const banner = "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;";
 for (const file of walk('dist/esm')) {
+  if (!file.endsWith('.d.ts')) continue;
   const target = file.replace(/^dist[\\/]esm/, join('dist', 'cjs'));
   mkdirSync(dirname(target), { recursive: true });
-  if (file.endsWith('.js')) {
-    const source = readFileSync(file, 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '');
-    const usesMeta = source.includes('import.meta.url');
-    const { code } = transformSync(source, {
-      format: 'cjs',
-      platform: 'node',
-      target: 'node20',
-      define: usesMeta ? { 'import.meta.url': '__importMetaUrl' } : {},
-      banner: usesMeta ? banner : '',
-      supported: { 'dynamic-import': true },
-    });
-    writeFileSync(target, code);
-  } else if (file.endsWith('.d.ts')) {
-    copyFileSync(file, target.replace(/\.d\.ts$/, '.d.cts'));
-    copyFileSync(file, target);
-  }
+  copyFileSync(file, target.replace(/\.d\.ts$/, '.d.cts'));
+  copyFileSync(file, target);
 }
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }, null, 2) + '\n');
 console.log('built dist/esm and dist/cjs');

@@ -19,7 +19,8 @@
  *   does not hang the program at exit.
  */
 import { spawnChild } from '../runtime/spawn.js';
-import { roleEntry, type ChildHandle, type Movable, type ResourceLimits } from '../runtime/child.js';
+import type { ChildHandle, Movable, ResourceLimits } from '../runtime/child.js';
+import { poolWorkerRole } from './worker-loop.js';
 import type { StartMethod } from '../runtime/start-methods.js';
 import { startTimer, type Timer } from '../timeout.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
@@ -51,9 +52,6 @@ export interface ScheduledTask {
 
 /** What moves into a worker with a task (checked by the pool: shared buffers are not listed). */
 export type Transferred = Movable;
-
-// What each worker runs: the pool's worker loop, beside this file.
-const workerRole = roleEntry(import.meta.url, './worker-loop', 'runPoolWorker');
 
 /**
  * Delivers a result the worker packed (it holds shared objects or class instances): revived here, and
@@ -485,7 +483,7 @@ export class Scheduler {
     const worker = spawnChild(
       this.#options.startMethod,
       {
-        role: workerRole,
+        role: poolWorkerRole,
         identity: {
           self: { name: defaultName, pid: process.pid, ident: 0, daemon: true },
           path,

@@ -9,7 +9,7 @@ import { DESTINATION, mayNeedPacking, pack, uncloneableError, unpack, type Packe
 import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
-import type { ChildPort } from '../runtime/child.js';
+import { defineRole, type ChildPort } from '../runtime/child.js';
 import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
@@ -335,8 +335,8 @@ function failLoop(error: unknown): void {
   process.exit(1);
 }
 
-/** The role a pool starts its workers with (see `runtime/bootstrap.ts`). */
-export async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promise<void> {
+/** The child side of a pool worker (see `runtime/bootstrap.ts`). */
+async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promise<void> {
   parent = port;
   process.on('uncaughtException', reportStray);
   process.on('unhandledRejection', reportStray);
@@ -372,3 +372,6 @@ export async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort)
     }
   });
 }
+
+/** How the pool names this role in its workers' start messages. */
+export const poolWorkerRole = defineRole('pool-worker', runPoolWorker, import.meta.url);

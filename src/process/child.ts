@@ -4,6 +4,7 @@
  */
 import { currentProcess, setBootstrapping } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
+import { defineRole } from '../runtime/child.js';
 import { resolveWireFunction, type WireFunction } from '../transport/function-ref.js';
 import { unpack, type Packed } from '../transport/payload.js';
 
@@ -48,6 +49,9 @@ async function runTarget(payload: ProcessPayload): Promise<number> {
  * the target set it), or at `process.exit`. Python's child likewise waits for its non-daemon threads.
  * An uncaught error ends it at once, as it ends a program.
  */
-export async function runProcessChild(payload: ProcessPayload): Promise<void> {
+async function runProcessChild(payload: ProcessPayload): Promise<void> {
   if ((await runTarget(payload)) !== 0) process.exit(1);
 }
+
+/** How `Process` names this role in its start message. */
+export const processChildRole = defineRole('process', runProcessChild, import.meta.url);

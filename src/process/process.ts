@@ -3,14 +3,14 @@
  */
 import { assertMayStartChildren, currentProcess, nextChild } from '../runtime/identity.js';
 import { spawnChild } from '../runtime/spawn.js';
-import { roleEntry, type ChildHandle } from '../runtime/child.js';
+import type { ChildHandle } from '../runtime/child.js';
 import { currentStartMethod, type StartMethod } from '../runtime/start-methods.js';
 import { reportChildError } from '../runtime/report.js';
 import { toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
 import { pack } from '../transport/payload.js';
 import { describeValue, misuse } from '../errors.js';
 import { startTimer, waitTimeout, type Timer } from '../timeout.js';
-import type { ProcessPayload } from './child.js';
+import { processChildRole, type ProcessPayload } from './child.js';
 
 /** A function a child can run: exported from a module, self-contained, or an explicit `{ module, name }`. */
 export type Target<A extends unknown[] = unknown[]> = ((...args: A) => unknown) | FunctionReference;
@@ -30,9 +30,6 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
   /** A daemon child is terminated when the program exits; a non-daemon one keeps it alive. Default: false. */
   daemon?: boolean;
 }
-
-// What the child runs: its side of `Process`, beside this file.
-const childRole = roleEntry(import.meta.url, './child', 'runProcessChild');
 
 type State = 'initial' | 'started' | 'closed';
 
@@ -105,7 +102,7 @@ export class Process<A extends unknown[] = unknown[]> {
     const child = spawnChild(
       this.#startMethod,
       {
-        role: childRole,
+        role: processChildRole,
         identity: {
           self: { name: this.name, pid: process.pid, ident: 0, daemon: this.#daemon },
           path: this.#path,

@@ -5,17 +5,17 @@
  * start quickly.
  */
 import { adoptIdentity, currentProcess } from './identity.js';
-import type { ChildPort, RoleRunner, StartMessage } from './child.js';
+import { registeredRole, type ChildPort, type StartMessage } from './child.js';
 import { reportChildError } from './report.js';
 
 /** Runs the child described by `start`. A fault of the bootstrap itself ends the child, reported. */
 export function runChild(start: StartMessage, port: ChildPort): void {
   adoptIdentity(start.identity);
-  const { module, name } = start.role;
-  import(module)
-    .then((loaded: Record<string, unknown>) => {
-      const run = (loaded[name] ?? (loaded['default'] as Record<string, unknown> | undefined)?.[name]) as RoleRunner<unknown> | undefined;
-      if (typeof run !== 'function') throw new TypeError(`internal error: ${module} has no role function '${name}'`);
+  const role = start.role;
+  import(role.module)
+    .then(() => {
+      const run = registeredRole(role);
+      if (run === undefined) throw new TypeError(`internal error: ${role.module} registers no role '${role.name}'`);
       return run(start.payload, port);
     })
     .catch((error: unknown) => {

@@ -7,10 +7,15 @@
  * the pool start a child by naming the function it runs (a `RoleEntry`) and talk to it through these.
  */
 import type { ChildIdentity } from './identity.js';
+import { perThread } from './thread-state.js';
 
 /**
- * The child-side function of a role, by module URL and export name: the child imports it and calls
- * `run(payload, port)`. The entry thus knows no feature: `Process` and the pool bring their own.
+ * The child-side function of a role: the module that defines it (its URL) and the name it registered
+ * under. The child imports the module, which registers the function as it loads, and calls it. The
+ * entry thus knows no feature: `Process` and the pool bring their own.
+ *
+ * Roles are found by registration, not by export, because the built package is one bundled file per
+ * flavour: a module's `import.meta.url` is then the bundle's, and only the public API is exported.
  */
 export interface RoleEntry {
   readonly module: string;
@@ -80,13 +85,21 @@ export interface ResourceLimits {
   stackSizeMb?: number;
 }
 
+// Every copy of the library loaded in a thread registers into the same table.
+const roles = perThread('roles', () => new Map<string, RoleRunner<never>>());
+
 /**
- * The `RoleEntry` of `name` exported by the module at `relative` to `fromUrl`, in the same flavour as
- * `fromUrl` (`.ts` under tsx, `.js` when built), so the child loads the same copy of the library.
+ * Registers the child side of a role and returns how a start message names it. Call it at the top
+ * level of the module that defines `run`, with that module's `import.meta.url`.
  *
- * @example `roleEntry(import.meta.url, './worker-loop', 'runPoolWorker')`
+ * @example `export const poolWorkerRole = defineRole('pool-worker', runPoolWorker, import.meta.url);`
  */
-export function roleEntry(fromUrl: string, relative: string, name: string): RoleEntry {
-  const extension = /\.[cm]?[jt]sx?$/.exec(new URL(fromUrl).pathname)?.[0] ?? '.js';
-  return { module: new URL(`${relative}${extension}`, fromUrl).href, name };
+export function defineRole<Payload>(name: string, run: RoleRunner<Payload>, moduleUrl: string): RoleEntry {
+  roles().set(name, run as RoleRunner<never>);
+  return { module: moduleUrl, name };
+}
+
+/** The function registered for `entry`, once its module has been imported; undefined before. */
+export function registeredRole(entry: RoleEntry): RoleRunner<unknown> | undefined {
+  return roles().get(entry.name) as RoleRunner<unknown> | undefined;
 }

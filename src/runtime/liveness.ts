@@ -25,7 +25,6 @@
  * `lock.acquire()` right after `p.terminate()`, without awaiting `p.join()`) does not see it.
  */
 import { perThread } from './thread-state.js';
-import { misuse } from '../errors.js';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 const SLOT_BITS = 10;
@@ -93,19 +92,24 @@ export function ownToken(): number {
   return state().token;
 }
 
+// Who keeps a copy of the token (the lock modules, on their hot path): told now, and again on adoption.
+const tokenHolders = perThread<((token: number) => void)[]>('tokenHolders', () => []);
+
+/** Calls `keep` with this thread's token now, and again if a child's bootstrap adopts another one. */
+export function onOwnToken(keep: (token: number) => void): void {
+  tokenHolders().push(keep);
+  keep(ownToken());
+}
+
 /**
  * Takes this thread's place in the table from its start message. Called by the child's bootstrap
- * before anything can take a lock; the token is read once by the lock modules when they load.
+ * before any of the child's code runs, so before anything can take a lock (the library's modules
+ * may have loaded already: in the built bundle they all load with the bootstrap).
  */
 export function adoptSeat(seat: LivenessSeat | undefined): void {
   if (seat === undefined) return;
-  const current = state.peek();
-  if (current !== undefined && current.token !== seat.token) {
-    // A lock module read this thread's token before the bootstrap adopted it: locks taken meanwhile
-    // would name the wrong holder. A bug of the library's start-up order, never of the user's code.
-    throw misuse(Error, 'ERR_MP_INTERNAL', 'internal error: the owner token was read before the start message was adopted');
-  }
   state.set({ table: new Int32Array(seat.table), token: seat.token });
+  for (const keep of tokenHolders()) keep(seat.token);
 }
 
 /**

@@ -15,7 +15,7 @@
  * machine, and spinning before sleeping gained nothing on 2 cores.
  */
 import { deadlineAfter, notify, remaining, wait, waitAsync } from './futex.js';
-import { canWatch, isAlive, ownToken, TOKEN_MASK } from '../runtime/liveness.js';
+import { canWatch, isAlive, onOwnToken, TOKEN_MASK } from '../runtime/liveness.js';
 
 export const UNLOCKED = 0;
 /** Set in a held lock word when a waiter may be asleep: the unlock then wakes one. */
@@ -31,8 +31,14 @@ export type LockResult = typeof TIMED_OUT | typeof ACQUIRED | typeof OWNER_DIED;
 /** How long a waiter sleeps before it checks again whether the holder is alive. */
 export const SLICE_MS = 50;
 
-/** This thread's owner token: what its locks hold while it holds them. */
-export const selfToken: number = ownToken();
+/**
+ * This thread's owner token: what its locks hold while it holds them. A variable, not a call, on the
+ * hot path of every lock; a child's bootstrap sets it once, before any of its code can take a lock.
+ */
+export let selfToken = 0;
+onOwnToken((token) => {
+  selfToken = token;
+});
 
 let lastDead = 0;
 

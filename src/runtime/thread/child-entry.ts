@@ -1,9 +1,12 @@
 /**
- * Child side of the `'thread'` start method: the first module a worker thread imports. It opens the
- * thread's way to the parent (`parentPort`, `workerData`) and hands it to the bootstrap.
+ * Child side of the `'thread'` start method: what a worker thread runs first. It opens the thread's
+ * way to the parent (`parentPort`, `workerData`) and hands it to the bootstrap.
+ *
+ * Loading this module does nothing but register that step (it is part of the library's bundle, which
+ * every thread loads): the worker's entry imports it, then calls the registered step.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ChildPort, StartMessage } from '../child.js';
+import { defineRole, type ChildPort, type StartMessage } from '../child.js';
 import { runChild } from '../bootstrap.js';
 import { childListening, type BufferDirectory } from './buffer-directory.js';
 
@@ -12,13 +15,18 @@ export interface ThreadStart extends StartMessage {
   readonly buffers: BufferDirectory;
 }
 
-const start = workerData as ThreadStart;
-childListening(start.buffers);
-const port = parentPort!;
-const toParent: ChildPort = {
-  postMessage: (message, transfer) => port.postMessage(message, transfer),
-  onMessage: (listener) => {
-    port.on('message', listener as (message: unknown) => void);
-  },
-};
-runChild(start, toParent);
+async function startThreadChild(): Promise<void> {
+  const start = workerData as ThreadStart;
+  childListening(start.buffers);
+  const port = parentPort!;
+  const toParent: ChildPort = {
+    postMessage: (message, transfer) => port.postMessage(message, transfer),
+    onMessage: (listener) => {
+      port.on('message', listener as (message: unknown) => void);
+    },
+  };
+  runChild(start, toParent);
+}
+
+/** What a worker thread's entry imports, then runs by name (see `starter.ts`). */
+export const threadChildEntry = defineRole('thread-child', startThreadChild, import.meta.url);

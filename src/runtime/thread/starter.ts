@@ -5,14 +5,11 @@
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildHandle, Movable, SpawnOptions, StartMessage } from '../child.js';
 import { childGone, childStarting } from './buffer-directory.js';
-import type { ThreadStart } from './child-entry.js';
-
-// The child entry beside this file, in the same flavour: child-entry.ts under tsx, .js when built.
-const childEntryUrl = new URL(`./child-entry${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href;
+import { threadChildEntry, type ThreadStart } from './child-entry.js';
 
 // Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
 // with tsx would get workers that cannot import its .ts modules. When the parent runs under tsx, the
@@ -39,7 +36,7 @@ interface TsxManifest {
   exports?: Record<string, { import?: string | { default?: string } } | undefined>;
 }
 const tsxApi = tsxApiUrl();
-const libraryIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(childEntryUrl));
+const libraryIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(threadChildEntry.module));
 
 // A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
 const entrySource = `
@@ -54,7 +51,8 @@ if (tsxApi !== null) {
 }
 (async () => {
   if (tsxApi !== null && ${JSON.stringify(libraryIsTypeScript)}) await globalThis[Symbol.for('multiprocessing.registerTsx')]();
-  await import(${JSON.stringify(childEntryUrl)});
+  await import(${JSON.stringify(threadChildEntry.module)});
+  await globalThis[Symbol.for('multiprocessing.roles')].get(${JSON.stringify(threadChildEntry.name)})();
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;
 
