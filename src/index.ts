@@ -39,7 +39,7 @@ export {
   type Context,
   type StartMethod,
 } from './context.js';
-export type { FunctionReference } from './transport/function-ref.js';
+export type { FunctionReference } from './transport/wire-function.js';
 
 // --- shared memory and synchronization ---
 export { Value, RawValue, type ValueOptions, type LockOption } from './memory/value.js';

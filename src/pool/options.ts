@@ -11,7 +11,7 @@
 import type { ResourceLimits } from '../runtime/child.js';
 import { describeValue, misuse, type ErrorCode } from '../errors.js';
 import { limitTimeout } from '../timeout.js';
-import type { FunctionReference } from '../transport/function-ref.js';
+import type { FunctionReference } from '../transport/wire-function.js';
 import type { TransferItem } from './pool.js';
 import type { Transferred } from './scheduler.js';
 

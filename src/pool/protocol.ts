@@ -2,7 +2,7 @@
  * The messages between a pool and its workers. Tasks travel in batches (one message carries many
  * small tasks), and results come back in batches too, in the order the worker ran them.
  */
-import type { WireFunction } from '../transport/function-ref.js';
+import type { WireFunction } from '../transport/wire-function.js';
 import type { SerializedThrow } from '../transport/remote-error.js';
 
 /** How a task calls its function: `fn(...args)`, `items.map(fn)`, or `items.map(a => fn(...a))`. */

@@ -26,8 +26,9 @@ import { startTimer, type Timer } from '../timeout.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { TimeoutError, WorkerLostError, misuse } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
-import { wireKey, type WireFunction } from '../transport/function-ref.js';
-import { uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
+import { wireKey, type WireFunction } from '../transport/wire-function.js';
+import { uncloneableError, type Packed } from '../transport/payload.js';
+import { unpackNow } from '../transport/unpack.js';
 import { Fifo } from './fifo.js';
 import { Outcome, TaskMode, type ChunkOutcome, type FromWorker, type PoolWorkerPayload, type ToWorker, type WireTask } from './protocol.js';
 

@@ -4,8 +4,9 @@
  * a slow task never delays the results finished before it by more than that moment. An error that
  * belongs to no task (a timer's, an unhandled rejection) is reported, and the worker goes on.
  */
-import { resolveWireFunction } from '../transport/function-ref.js';
-import { DESTINATION, mayNeedPacking, pack, uncloneableError, unpack, type Packed } from '../transport/payload.js';
+import { resolveWireFunction, unpack } from '../transport/unpack.js';
+import { pack } from '../transport/pack.js';
+import { DESTINATION, mayNeedPacking, uncloneableError, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';

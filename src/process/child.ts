@@ -5,8 +5,9 @@
 import { currentProcess, setBootstrapping } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
 import { defineRole } from '../runtime/child.js';
-import { resolveWireFunction, type WireFunction } from '../transport/function-ref.js';
-import { unpack, type Packed } from '../transport/payload.js';
+import { resolveWireFunction, unpack } from '../transport/unpack.js';
+import type { WireFunction } from '../transport/wire-function.js';
+import type { Packed } from '../transport/payload.js';
 
 /** What a `Process` child is sent. */
 export interface ProcessPayload {

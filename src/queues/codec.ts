@@ -31,7 +31,9 @@
 import type { Packr } from 'msgpackr';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-import { discardPacked, pack, uncloneableError, unpackNow, type Packed } from '../transport/payload.js';
+import { uncloneableError, type Packed } from '../transport/payload.js';
+import { discardPacked, pack } from '../transport/pack.js';
+import { unpackNow } from '../transport/unpack.js';
 import { compactBuffer, decodeCompact, encodeCompact } from './compact.js';
 
 /** Codec tags (2 bits). */

@@ -17,7 +17,10 @@
  */
 import { BrokenBarrierError, misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, type FunctionReference, type WireFunction } from '../transport/function-ref.js';
+import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
+import { toWireFunction } from '../transport/pack.js';
+import { resolveWireFunction } from '../transport/unpack.js';
+import { resolveWireFunctionSync } from '../transport/function-resolve.js';
 import { adopt, sharedWords } from './guard.js';
 import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
 import { lockWord, lockWordAsync, unlockWord } from './mutex.js';

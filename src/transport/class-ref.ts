@@ -1,97 +1,19 @@
 /**
- * How a class instance crosses as an instance of the same class (Python's pickle rebuilds instances
- * from `module.qualname` the same way): the sender names the class as the function transport names a
- * function, the receiver takes its own copy of that class and gives the cloned own fields its
- * prototype. No constructor runs; private (`#`) fields, which no clone can read, are not carried.
- *
- * A class that a module other than the entry script exports goes by that module, so the receiver's
- * instance is of the very class its own imports see (`instanceof` holds). Any other class goes as
- * `toWireFunction` sends it (by source when self-contained). A class that cannot be located, and every
- * built-in class (`Date`, `Map`, `Error`, typed arrays…), is left to the structured clone: its
- * instances arrive as plain data, as before.
- *
- * @example
- * ```ts
- * const wire = wireClassOf(new Point(1, 2)); // { by: 'module', module: 'file:///…/point.js', name: 'Point', … }
- * classNow(wire) === Point;                   // in a thread that knows it; else `await resolveClass(wire)`
- * ```
+ * Receiving side of class references: the class a `WireFunction` names, from the classes this thread
+ * knows (located here as a sender, or loaded before), else loaded. How a class instance crosses, and
+ * how the sender names its class, is `class-locate.ts`.
  */
-import { findFunctionHome } from './function-location.js';
-import { resolveWireFunction, resolveWireFunctionSync, toWireFunction, wireKey, type WireFunction } from './function-ref.js';
-import { readFileSync } from 'node:fs';
+import { resolveWireFunctionSync } from './function-resolve.js';
+import { wireKey, type WireFunction } from './wire-function.js';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-// Per prototype: how its class crosses, or null when its instances go as plain data.
-const located = new WeakMap<object, WireFunction | null>();
 // Classes this thread knows by their wire key: located here, compiled here, or imported here.
 const known = new Map<string, Function>();
 
-function isNative(fn: unknown): boolean {
-  return typeof fn !== 'function' || /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
-}
-
-function entryUrl(): string | undefined {
-  const entry = process.argv[1];
-  return entry === undefined ? undefined : pathToFileURL(resolvePath(entry)).href;
-}
-
-// `findFunctionHome` names exported functions; for a class it may find the module but not the export
-// name: then the module's text says whether it exports a class of that name. A wrong guess cannot do
-// harm: the receiver checks that the export's source is the class's source.
-function exportedClassName(moduleUrl: string, name: string): string | undefined {
-  if (!moduleUrl.startsWith('file:') || !/^[A-Za-z_$][\w$]*$/.test(name)) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(fileURLToPath(moduleUrl), 'utf8');
-  } catch {
-    return undefined;
-  }
-  if (new RegExp(`\\bexport\\s+(?:abstract\\s+)?class\\s+${name.replace(/\$/g, '\\$')}\\b`).test(text)) return name;
-  if (new RegExp(`\\bexport\\s+default\\s+(?:abstract\\s+)?class\\s+${name.replace(/\$/g, '\\$')}\\b`).test(text)) return 'default';
-  return undefined;
-}
-
-function locate(proto: object): WireFunction | null {
-  // Only classes written in JavaScript all the way down to Object: a subclass of Map or Error keeps
-  // its built-in state only through the structured clone.
-  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-    if (!Object.prototype.hasOwnProperty.call(p, 'constructor') || isNative((p as { constructor: unknown }).constructor)) return null;
-  }
-  const ctor = (proto as { constructor: Function }).constructor;
-  if (ctor.prototype !== proto) return null;
-  let wire: WireFunction | null = null;
-  try {
-    const home = findFunctionHome(ctor);
-    // Node's own classes (`node:` scripts) and code without a file are left to the structured clone.
-    if (home === undefined) return null;
-    const exportName = home.exportName ?? exportedClassName(home.moduleUrl, ctor.name);
-    if (exportName !== undefined && home.moduleUrl !== entryUrl()) {
-      wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
-    } else {
-      wire = toWireFunction(ctor, 'class');
-    }
-  } catch {
-    return null; // cannot be located: plain data, as before
-  }
+/** Remembers that `wire` names `ctor` in this thread (a sender knows the classes it names). */
+export function knowClass(wire: WireFunction, ctor: Function): void {
   known.set(wireKey(wire), ctor);
-  return wire;
-}
-
-/**
- * How the class of `value` (an object that is not a plain object or array) crosses, or undefined when
- * its instances go as plain data. Cached per class: later instances cost one lookup.
- */
-export function wireClassOf(value: object): WireFunction | undefined {
-  const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto === null) return undefined;
-  let wire = located.get(proto);
-  if (wire === undefined) {
-    wire = locate(proto);
-    located.set(proto, wire);
-  }
-  return wire ?? undefined;
 }
 
 // Where Node can `require()` an ES module (20.19+), a module that `import` already loaded is returned
@@ -124,11 +46,11 @@ export function classNow(wire: WireFunction): Function | undefined {
   return found;
 }
 
-/** The class `wire` names, importing its module if needed. */
-export async function resolveClass(wire: WireFunction): Promise<Function> {
+/** The class `wire` names, importing its module if needed (with `resolve`: `resolveWireFunction`). */
+export async function resolveClass(wire: WireFunction, resolve: (wire: WireFunction) => Promise<Function>): Promise<Function> {
   const now = classNow(wire);
   if (now !== undefined) return now;
-  const found = await resolveWireFunction(wire);
+  const found = await resolve(wire);
   known.set(wireKey(wire), found);
   return found;
 }

@@ -1,5 +1,6 @@
 /**
- * How a function crosses into a worker. Tried in this order:
+ * Sending side of function transport (the receiving side is `function-resolve.ts`, the wire form
+ * `wire-function.ts`): how a function crosses into a worker. Tried in this order:
  *
  * 1. an explicit `{ module, name }` reference is used as is;
  * 2. a self-contained function (it uses only globals) is shipped by source and compiled again there;
@@ -19,43 +20,19 @@
  */
 import { findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
-import { keepNamesHelper, planScope, ScopeRefusal, type WireScope } from './module-scope.js';
-import { findUncloneable, pack, unpack, type Packed } from './payload.js';
-import { asDeclaration, dataModuleLabel, piecesMappings, rememberOrigin } from './stack-frames.js';
-import { whileImporting } from '../runtime/identity.js';
+import { planScope, ScopeRefusal } from './module-scope.js';
+import { findUncloneable, type Packed } from './payload.js';
+import { piecesMappings, rememberOrigin } from './stack-frames.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { beforeImport } from '../runtime/typescript-hooks.js';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { describeValue, misuse } from '../errors.js';
+import type { FunctionReference, WireFunction } from './wire-function.js';
 
-/** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
-export interface FunctionReference {
-  /** A file URL, an absolute or `./relative` path (from the current directory), or a package name. */
-  readonly module: string | URL;
-  /** The export's name (`'default'` for a default export). */
-  readonly name: string;
-}
+export type { FunctionReference, WireFunction } from './wire-function.js';
 
-/** A function as it travels in a message. */
-export type WireFunction =
-  | {
-      readonly by: 'source';
-      readonly expression: string;
-      readonly name: string;
-      /** What it uses of its module, when it uses anything; then `key` tells it from same-text functions. */
-      readonly scope?: WireScope;
-      readonly values?: Packed;
-      readonly key?: string;
-      /** Names it in the parent, which maps its stack frames to the user's file when an error comes back. */
-      readonly origin?: number;
-    }
-  | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null };
-
-/** A string that is equal for two wire functions exactly when they are the same function. */
-export function wireKey(wire: WireFunction): string {
-  return wire.by === 'source' ? `s${wire.key ?? wire.expression}` : `m${wire.module}#${wire.name}`;
-}
+/** Packs the constants a function takes along (`pack`, passed in by the one who composes). */
+export type PackValues = (value: unknown, path: string) => Packed;
 
 // esbuild's keepNames helper (tsx uses it) may appear in any transpiled function's body: the worker
 // provides it, so it does not count as an outer variable.
@@ -103,15 +80,17 @@ function entryScriptUrl(): string | undefined {
 /**
  * Turns a function (or an explicit reference) into what crosses into a worker, or throws a `TypeError`
  * that says why it cannot cross and how to fix it. `role` names it in messages (`'target'`, `'args[1]'`).
+ * `pack.ts` composes it with `pack` as `toWireFunction` (a function's constants may hold shared objects
+ * and functions, and packed values hold functions).
  */
-export function toWireFunction(fn: Function | FunctionReference, role: string): WireFunction {
+export function wireFunctionOf(fn: Function | FunctionReference, role: string, packValues: PackValues): WireFunction {
   if (typeof fn !== 'function') {
     if (isReference(fn)) return { by: 'module', module: moduleSpecifier(fn.module), name: fn.name, source: null };
     throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `${role} must be a function or a { module, name } reference, not ${describeValue(fn)}`);
   }
   const cached = cache.get(fn);
   if (cached !== undefined) return cached;
-  let wire = analyse(fn, role);
+  let wire = analyse(fn, role, packValues);
   if (wire.by === 'source' && wire.scope === undefined) {
     wire = { ...wire, origin: rememberOrigin(fn, wire.expression) };
   }
@@ -119,7 +98,7 @@ export function toWireFunction(fn: Function | FunctionReference, role: string): 
   return wire;
 }
 
-function analyse(fn: Function, role: string): WireFunction {
+function analyse(fn: Function, role: string, packValues: PackValues): WireFunction {
   const label = fn.name && fn.name !== role ? `${role} '${fn.name}'` : role;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
@@ -148,7 +127,7 @@ function analyse(fn: Function, role: string): WireFunction {
   }
   // A function that uses `import.meta` is shipped with its scope, where `import.meta` is provided.
   const usesImportMeta = /\bimport\s*\.\s*meta\b/.test(source);
-  const shipped = place === undefined ? undefined : withScope(fn, place, source, label);
+  const shipped = place === undefined ? undefined : withScope(fn, place, source, label, packValues);
   if (shipped !== undefined && !(shipped instanceof ScopeRefusal)) return shipped;
   if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
   if (parsed === undefined) {
@@ -197,7 +176,7 @@ function snapshotDigest(snapshot: unknown): string {
  * Ships `fn` with what it uses of its module; a `ScopeRefusal` when something it uses cannot travel,
  * undefined when its module's source cannot be analysed.
  */
-function withScope(fn: Function, place: FunctionPlace, text: string, label: string): WireFunction | ScopeRefusal | undefined {
+function withScope(fn: Function, place: FunctionPlace, text: string, label: string, packValues: PackValues): WireFunction | ScopeRefusal | undefined {
   const source = scriptSource(place.scriptId);
   const commonJs = isCommonJsModule(place.moduleUrl);
   const file = commonJs ? fileURLToPath(place.moduleUrl) : place.moduleUrl;
@@ -215,7 +194,7 @@ function withScope(fn: Function, place: FunctionPlace, text: string, label: stri
     if (unread.length > 0) {
       return new ScopeRefusal(unread.map((name) => ({ name, reason: 'a top-level value that the inspector could not read (no function of its module uses it)' })));
     }
-    const packed = pack(Object.fromEntries(read), 'constants');
+    const packed = packValues(Object.fromEntries(read), 'constants');
     let snapshot: unknown;
     try {
       // Cloned now, so every worker (a replacement started later too) gets the values of this moment.
@@ -236,88 +215,4 @@ function withScope(fn: Function, place: FunctionPlace, text: string, label: stri
   const mappings = piecesMappings(file, plan.scope.pieces);
   const scope = mappings === undefined ? plan.scope : { ...plan.scope, mappings };
   return { by: 'source', expression: `(${text}\n)`, name: fn.name, scope, ...(values && { values }), key };
-}
-
-// ---- worker side -------------------------------------------------------------------------------
-
-const resolved = new Map<string, Promise<Function>>();
-
-/** Compiles or imports a function sent by `toWireFunction`. Cached per worker. */
-export function resolveWireFunction(wire: WireFunction): Promise<Function> {
-  const key = wireKey(wire);
-  let found = resolved.get(key);
-  if (found === undefined) {
-    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire) : compileWithScope(wire, wire.scope);
-    resolved.set(key, found);
-    found.catch(() => resolved.delete(key));
-  }
-  return found;
-}
-
-/**
- * Compiles a function shipped by source as the default export of a small module (a `data:` URL).
- * As module code it is strict, and a function declaration stays a declaration: a recursive function
- * compiled with `new Function` as a named function expression ran 5–10% slower here. `__name` is
- * esbuild's keepNames helper (tsx's output uses it).
- */
-async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<Function> {
-  const expression = wire.expression;
-  const text =
-    'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
-    `export default ${asDeclaration(expression)};\n`;
-  const label = dataModuleLabel(wire.name, wire.origin);
-  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`;
-  await beforeImport(url);
-  const namespace = (await import(url)) as { default: Function };
-  return namespace.default;
-}
-
-/**
- * Compiles a function shipped by source at once, for callers that cannot wait (a barrier's action run
- * by a blocking `wait()`); `undefined` for a function that must be imported. Compiled with
- * `new Function`, which is synchronous but runs recursive code a little slower than `compile`.
- */
-export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
-  if (wire.by !== 'source' || wire.scope !== undefined) return undefined;
-  const label = `multiprocessing:${dataModuleLabel(wire.name, undefined)}`;
-  const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (
-    helper: typeof keepNamesHelper,
-  ) => Function;
-  return factory(keepNamesHelper);
-}
-
-async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope): Promise<Function> {
-  // Its imports (and any import() it makes) resolve from the user's file, which may be TypeScript.
-  await beforeImport(scope.file);
-  const values = wire.values === undefined ? {} : ((await unpack(wire.values)) as Record<string, unknown>);
-  // Loaded on first use: workers that only receive self-contained functions never need it.
-  const { compileInScope } = await import('./scope-compile.js');
-  return compileInScope(scope, values, wire.name);
-}
-
-async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {
-  await beforeImport(wire.module);
-  const namespace = await whileImporting(wire.module, () => import(wire.module) as Promise<Record<string, unknown>>);
-  let value = namespace[wire.name];
-  const commonJs = namespace.default;
-  if (value === undefined && typeof commonJs === 'object' && commonJs !== null) {
-    value = (commonJs as Record<string, unknown>)[wire.name];
-  }
-  if (typeof value !== 'function') {
-    throw misuse(
-      TypeError,
-      'ERR_MP_FUNCTION_NOT_FOUND',
-      `module ${wire.module} has no exported function named '${wire.name}' ` +
-        `(found ${value === undefined ? 'nothing' : typeof value}). Check the { module, name } reference.`,
-    );
-  }
-  if (wire.source !== null && Function.prototype.toString.call(value) !== wire.source) {
-    throw misuse(
-      TypeError,
-      'ERR_MP_FUNCTION_CHANGED',
-      `module ${wire.module} exports a different '${wire.name}' in this worker than the function the parent sent ` +
-        `(the file may have changed since the parent loaded it). Restart the program.`,
-    );
-  }
-  return value;
 }

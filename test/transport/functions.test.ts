@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import { Process } from '../../src/index.js';
-import { toWireFunction } from '../../src/transport/function-ref.js';
+import { toWireFunction } from '../../src/transport/pack.js';
 import { record } from '../fixtures/process/targets.js';
 import {
   arrowExport,

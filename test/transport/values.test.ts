@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Process } from '../../src/index.js';
-import { pack, unpack } from '../../src/transport/payload.js';
+import { pack } from '../../src/transport/pack.js';
+import { unpack } from '../../src/transport/unpack.js';
 import { SharedCounter, incrementAll, sameObject } from '../fixtures/transport/counter.js';
 
 const T = { timeout: 20_000 };

@@ -1,0 +1,96 @@
+/**
+ * Sending side of class references (the receiving side is `class-ref.ts`). How a class instance crosses as an instance of the same class (Python's pickle rebuilds instances
+ * from `module.qualname` the same way): the sender names the class as the function transport names a
+ * function, the receiver takes its own copy of that class and gives the cloned own fields its
+ * prototype. No constructor runs; private (`#`) fields, which no clone can read, are not carried.
+ *
+ * A class that a module other than the entry script exports goes by that module, so the receiver's
+ * instance is of the very class its own imports see (`instanceof` holds). Any other class goes as
+ * `toWireFunction` sends it (by source when self-contained). A class that cannot be located, and every
+ * built-in class (`Date`, `Map`, `Error`, typed arrays…), is left to the structured clone: its
+ * instances arrive as plain data, as before.
+ *
+ * @example
+ * ```ts
+ * const wire = wireClassOf(new Point(1, 2)); // { by: 'module', module: 'file:///…/point.js', name: 'Point', … }
+ * classNow(wire) === Point;                   // in a thread that knows it; else `await resolveClass(wire)`
+ * ```
+ */
+import { findFunctionHome } from './function-location.js';
+import { knowClass } from './class-ref.js';
+import type { WireFunction } from './wire-function.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve as resolvePath } from 'node:path';
+
+// Per prototype: how its class crosses, or null when its instances go as plain data.
+const located = new WeakMap<object, WireFunction | null>();
+
+/** Sends a class that no module exports (`toWireFunction`, passed in by `pack.ts`, which composes). */
+export type ToWire = (fn: Function, role: string) => WireFunction;
+
+function isNative(fn: unknown): boolean {
+  return typeof fn !== 'function' || /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
+}
+
+function entryUrl(): string | undefined {
+  const entry = process.argv[1];
+  return entry === undefined ? undefined : pathToFileURL(resolvePath(entry)).href;
+}
+
+// `findFunctionHome` names exported functions; for a class it may find the module but not the export
+// name: then the module's text says whether it exports a class of that name. A wrong guess cannot do
+// harm: the receiver checks that the export's source is the class's source.
+function exportedClassName(moduleUrl: string, name: string): string | undefined {
+  if (!moduleUrl.startsWith('file:') || !/^[A-Za-z_$][\w$]*$/.test(name)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(fileURLToPath(moduleUrl), 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (new RegExp(`\\bexport\\s+(?:abstract\\s+)?class\\s+${name.replace(/\$/g, '\\$')}\\b`).test(text)) return name;
+  if (new RegExp(`\\bexport\\s+default\\s+(?:abstract\\s+)?class\\s+${name.replace(/\$/g, '\\$')}\\b`).test(text)) return 'default';
+  return undefined;
+}
+
+function locate(proto: object, toWire: ToWire): WireFunction | null {
+  // Only classes written in JavaScript all the way down to Object: a subclass of Map or Error keeps
+  // its built-in state only through the structured clone.
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (!Object.prototype.hasOwnProperty.call(p, 'constructor') || isNative((p as { constructor: unknown }).constructor)) return null;
+  }
+  const ctor = (proto as { constructor: Function }).constructor;
+  if (ctor.prototype !== proto) return null;
+  let wire: WireFunction | null = null;
+  try {
+    const home = findFunctionHome(ctor);
+    // Node's own classes (`node:` scripts) and code without a file are left to the structured clone.
+    if (home === undefined) return null;
+    const exportName = home.exportName ?? exportedClassName(home.moduleUrl, ctor.name);
+    if (exportName !== undefined && home.moduleUrl !== entryUrl()) {
+      wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
+    } else {
+      wire = toWire(ctor, 'class');
+    }
+  } catch {
+    return null; // cannot be located: plain data, as before
+  }
+  knowClass(wire, ctor);
+  return wire;
+}
+
+/**
+ * How the class of `value` (an object that is not a plain object or array) crosses, or undefined when
+ * its instances go as plain data. Cached per class: later instances cost one lookup.
+ */
+export function wireClassOf(value: object, toWire: ToWire): WireFunction | undefined {
+  const proto = Object.getPrototypeOf(value) as object | null;
+  if (proto === null) return undefined;
+  let wire = located.get(proto);
+  if (wire === undefined) {
+    wire = locate(proto, toWire);
+    located.set(proto, wire);
+  }
+  return wire ?? undefined;
+}

@@ -1,0 +1,167 @@
+/**
+ * Receiving side of values crossing between threads (see `payload.ts`): `unpack` turns the markers
+ * that `pack.ts` made back into live shared objects, functions and class instances.
+ *
+ * Functions and values refer to each other (a function's constants are packed values; a packed value
+ * holds functions), so this module composes the two: `resolveWireFunction` is `function-resolve.ts`
+ * with `unpack` for a function's constants.
+ */
+import { canRevive, revive } from './shareable.js';
+import { resolveFunction } from './function-resolve.js';
+import { classNow, resolveClass } from './class-ref.js';
+import { bufferById } from '../runtime/thread/buffer-directory.js';
+import { beforeImport } from '../runtime/typescript-hooks.js';
+import type { WireFunction } from './wire-function.js';
+import {
+  BUFFER,
+  FUNCTION,
+  INSTANCE,
+  SHARED,
+  VIEWS,
+  isPlainObject,
+  type BufferMarker,
+  type FunctionMarker,
+  type InstanceMarker,
+  type Packed,
+  type SharedMarker,
+} from './payload.js';
+
+/** Compiles or imports a function sent by `toWireFunction` (`pack.ts`). Cached per thread. */
+export function resolveWireFunction(wire: WireFunction): Promise<Function> {
+  return resolveFunction(wire, unpack);
+}
+
+// Shared classes register their revivers when their modules load. A worker imports the modules of the
+// kinds it receives, when it first receives them (or the whole library, for a kind that did not say).
+let libraryLoaded: Promise<unknown> | undefined;
+function loadLibrary(): Promise<unknown> {
+  return (libraryLoaded ??= import('../index.js'));
+}
+
+// Queues and pipes carry any shared object in their items, which are read synchronously (`get()`):
+// a thread that receives one loads every reviver first.
+const CARRIERS = new Set(['Queue', 'JoinableQueue', 'SimpleQueue', 'Connection']);
+
+async function importKindModule(url: string): Promise<unknown> {
+  await beforeImport(url);
+  return import(url);
+}
+
+function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen: Set<object>): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (SHARED in value) {
+    const marker = value as SharedMarker;
+    const kind = marker[SHARED].kind;
+    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : importKindModule(marker.module));
+    if (CARRIERS.has(kind) && !loads.has('*')) loads.set('*', loadLibrary());
+    return;
+  }
+  if (INSTANCE in value) return loadRevivers((value as InstanceMarker).fields, loads, seen);
+  if (value instanceof Map) for (const [k, v] of value) (loadRevivers(k, loads, seen), loadRevivers(v, loads, seen));
+  else if (value instanceof Set) for (const v of value) loadRevivers(v, loads, seen);
+  else if (Array.isArray(value)) for (const item of value) loadRevivers(item, loads, seen);
+  else if (isPlainObject(value)) for (const key of Object.keys(value)) loadRevivers(value[key], loads, seen);
+}
+
+/** Work left after a synchronous unpack: functions to import and classes to load. */
+type Pending = Promise<void>[];
+
+/** Rebuilds what `pack` made: shared objects come back live, functions callable, instances of their class. */
+export async function unpack(packed: Packed): Promise<unknown> {
+  if (!packed.live) return packed.value;
+  const loads = new Map<string, Promise<unknown>>();
+  loadRevivers(packed.value, loads, new Set());
+  if (loads.size > 0) await Promise.all(loads.values());
+  const top = packed.value;
+  if (typeof top === 'object' && top !== null && FUNCTION in top) return resolveWireFunction((top as FunctionMarker)[FUNCTION]);
+  const pending: Pending = [];
+  const result = unpackValue(packed.value, pending, new Map());
+  await Promise.all(pending);
+  return result;
+}
+
+/**
+ * `unpack` without waiting, for a value read synchronously (a queue item, a pool result): every
+ * reviver must be registered already. An instance whose class this thread has not loaded yet is
+ * returned as its fields; `later`, if given, receives the promise that gives it its class.
+ */
+export function unpackNow(value: unknown, later?: (settled: Promise<void>) => void): unknown {
+  const pending: Pending = [];
+  const result = unpackValue(value, pending, new Map());
+  if (pending.length > 0) {
+    const settled = Promise.all(pending).then(() => undefined);
+    if (later !== undefined) later(settled);
+    else settled.catch(() => {}); // the fields arrived; the class could not be loaded
+  }
+  return result;
+}
+
+function unpackBuffer(marker: BufferMarker): unknown {
+  const buffer = bufferById(marker[BUFFER]);
+  return marker.view === null ? buffer : new VIEWS[marker.view]!(buffer, marker.byteOffset, marker.length);
+}
+
+function unpackValue(value: unknown, pending: Pending, seen: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const done = seen.get(value);
+  if (done !== undefined) return done;
+  if (SHARED in value) {
+    const reduced = (value as SharedMarker)[SHARED];
+    const live = revive({ kind: reduced.kind, state: unpackValue(reduced.state, pending, seen) });
+    seen.set(value, live);
+    return live;
+  }
+  if (BUFFER in value) {
+    const buffer = unpackBuffer(value as BufferMarker);
+    seen.set(value, buffer);
+    return buffer;
+  }
+  if (INSTANCE in value) {
+    const marker = value as InstanceMarker;
+    const instance = marker.fields;
+    seen.set(value, instance);
+    unpackValue(instance, pending, seen);
+    const wire = marker[INSTANCE];
+    const found = classNow(wire);
+    if (found !== undefined) Object.setPrototypeOf(instance, found.prototype as object);
+    else pending.push(resolveClass(wire, resolveWireFunction).then((cls) => void Object.setPrototypeOf(instance, cls.prototype as object)));
+    return instance;
+  }
+  seen.set(value, value);
+  if (value instanceof Map) {
+    const entries = [...value];
+    value.clear();
+    for (const [k, v] of entries) {
+      const key = unpackValue(k, pending, seen);
+      value.set(key, unpackValue(v, pending, seen));
+      if (typeof v === 'object' && v !== null && FUNCTION in v) {
+        pending.push(resolveWireFunction((v as FunctionMarker)[FUNCTION]).then((fn) => void value.set(key, fn)));
+      }
+    }
+    return value;
+  }
+  if (value instanceof Set) {
+    const items = [...value];
+    value.clear();
+    for (const v of items) value.add(unpackValue(v, pending, seen));
+    return value;
+  }
+  const isArray = Array.isArray(value);
+  if (!isArray && !isPlainObject(value)) return value;
+  const container = value as Record<string | number, unknown>;
+  for (const key of isArray ? value.keys() : Object.keys(value)) {
+    const item = container[key];
+    if (typeof item !== 'object' || item === null) continue;
+    if (FUNCTION in item) {
+      pending.push(
+        resolveWireFunction((item as FunctionMarker)[FUNCTION]).then((fn) => {
+          container[key] = fn;
+        }),
+      );
+    } else {
+      container[key] = unpackValue(item, pending, seen);
+    }
+  }
+  return value;
+}

@@ -1,0 +1,35 @@
+/**
+ * What a function looks like on the wire: an explicit `{ module, name }` reference, or the form
+ * `function-ref.ts` gives it in the sender (by source, with what it uses of its module, or by module
+ * and export name), which `function-resolve.ts` turns back into a function in the receiver.
+ */
+import type { WireScope } from './module-scope.js';
+import type { Packed } from './payload.js';
+
+/** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
+export interface FunctionReference {
+  /** A file URL, an absolute or `./relative` path (from the current directory), or a package name. */
+  readonly module: string | URL;
+  /** The export's name (`'default'` for a default export). */
+  readonly name: string;
+}
+
+/** A function as it travels in a message. */
+export type WireFunction =
+  | {
+      readonly by: 'source';
+      readonly expression: string;
+      readonly name: string;
+      /** What it uses of its module, when it uses anything; then `key` tells it from same-text functions. */
+      readonly scope?: WireScope;
+      readonly values?: Packed;
+      readonly key?: string;
+      /** Names it in the parent, which maps its stack frames to the user's file when an error comes back. */
+      readonly origin?: number;
+    }
+  | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null };
+
+/** A string that is equal for two wire functions exactly when they are the same function. */
+export function wireKey(wire: WireFunction): string {
+  return wire.by === 'source' ? `s${wire.key ?? wire.expression}` : `m${wire.module}#${wire.name}`;
+}
