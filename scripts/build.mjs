@@ -35,7 +35,7 @@ buildSync({
   ...common,
   format: 'cjs',
   outfile: 'dist/cjs/index.js',
-  define: { 'import.meta.url': '__importMetaUrl' },
+  define: { 'import.meta.url': '__importMetaUrl', __MP_BUNDLE_FORMAT__: '"cjs"' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // `import()` of a user's module stays an import (a require() could not load ES modules).
   supported: { 'dynamic-import': true },

@@ -38,6 +38,14 @@ interface TsxManifest {
 const tsxApi = tsxApiUrl();
 const libraryIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(threadChildEntry.module));
 
+// Defined by the build in the CommonJS bundle (see scripts/build.mjs). A worker loads that bundle with
+// `require`: an `import()` of a CommonJS file first scans its whole text for export names.
+declare const __MP_BUNDLE_FORMAT__: string | undefined;
+const libraryIsCommonJs = typeof __MP_BUNDLE_FORMAT__ !== 'undefined' && __MP_BUNDLE_FORMAT__ === 'cjs';
+const loadLibrary = libraryIsCommonJs
+  ? `require(${JSON.stringify(fileURLToPath(threadChildEntry.module))})`
+  : `await import(${JSON.stringify(threadChildEntry.module)})`;
+
 // A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
 const entrySource = `
 const tsxApi = ${JSON.stringify(tsxApi)};
@@ -51,7 +59,8 @@ if (tsxApi !== null) {
 }
 (async () => {
   if (tsxApi !== null && ${JSON.stringify(libraryIsTypeScript)}) await globalThis[Symbol.for('multiprocessing.registerTsx')]();
-  await import(${JSON.stringify(threadChildEntry.module)});
+  ${loadLibrary};
+  // The role table of runtime/child.ts (perThread('roles')).
   await globalThis[Symbol.for('multiprocessing.roles')].get(${JSON.stringify(threadChildEntry.name)})();
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;
