@@ -8,11 +8,11 @@
  * holders died (a worker terminated runs no code on the way out, so a count only it could lower would
  * never reach 0). The other end's `recv` then drains what is left and throws `EOFError`.
  */
-import { isMainThread } from 'node:worker_threads';
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/futex.js';
 import { SLICE_MS, selfToken } from '../sync/mutex.js';
 import { canWatch, isAlive } from '../runtime/liveness.js';
+import { isChild } from '../runtime/identity.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync } from './queue.js';
@@ -380,7 +380,7 @@ registerShareable('Connection', (state) => {
   hold(words, end, selfToken);
   letGo(words, end, from);
   const conn = Connection.fromState(state as ConnectionState);
-  if (!isMainThread) {
+  if (isChild()) {
     revivedHere.add(conn);
     if (!closeAtExit) {
       closeAtExit = true;

@@ -55,6 +55,14 @@ export function currentProcess(): ProcessInfo {
   return state().self;
 }
 
+/**
+ * Whether this thread ends before the program does: a child this library started, or any other
+ * worker thread. Resources it holds must then be let go when it exits.
+ */
+export function isChild(): boolean {
+  return state().parent !== null || !isMainThread;
+}
+
 /** Describes the process that started this one, or `null` in the main process. */
 export function parentProcess(): ProcessInfo | null {
   return state().parent;
