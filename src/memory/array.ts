@@ -10,6 +10,7 @@
  * constructor's initial values are checked strictly.
  */
 import { misuse } from '../errors.js';
+import { allocateShared } from '../runtime/shared-memory.js';
 import type { WaitArg } from '../sync/futex.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import type { Lock } from '../sync/lock.js';
@@ -244,7 +245,7 @@ function create(typecode: TypeCode, sizeOrValues: unknown, lock: Lock | RLock | 
   const { length, values } = initialValues(type, sizeOrValues);
   const Class = classFor(typecode, type);
   // At least one element's worth of bytes: a zero-length SharedArrayBuffer is fine, but keep offsets simple.
-  const buffer = new SharedArrayBuffer(Math.max(length, 1) * type.bytes);
+  const buffer = allocateShared(Math.max(length, 1) * type.bytes);
   const array = new Class(buffer, 0, length, lock);
   if (values !== null) (array as Uint8Array).set(values as number[]);
   return array;

@@ -7,6 +7,7 @@
  * program can observe, and cost three lock operations per `+=`).
  */
 import { misuse } from '../errors.js';
+import { allocateShared } from '../runtime/shared-memory.js';
 import type { WaitArg } from '../sync/futex.js';
 import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Lock } from '../sync/lock.js';
@@ -63,7 +64,7 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
       this.view = viewOf(this.type, state.buffer, state.byteOffset, 1);
     } else {
       const stored = toStored(this.type, initial ?? (this.type.kind === 'bigint' ? 0n : 0));
-      this.view = viewOf(this.type, new SharedArrayBuffer(8), 0, 1);
+      this.view = viewOf(this.type, allocateShared(8), 0, 1);
       (this.view as Int32Array | BigInt64Array)[0] = stored as never;
     }
   }

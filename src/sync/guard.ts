@@ -10,6 +10,7 @@ import { waitTimeout } from '../timeout.js';
 import type { WaitArg } from './futex.js';
 import { currentProcess } from '../runtime/identity.js';
 import { describeToken } from '../runtime/liveness.js';
+import { allocateShared } from '../runtime/shared-memory.js';
 
 /**
  * Prints the one line that says a lock was taken over from a dead holder (the acquirer also sees its
@@ -161,7 +162,7 @@ export function adopt<T>(words: Int32Array, make: () => T): T {
 export function sharedWords(count: number): Int32Array {
   const words = adopting;
   adopting = undefined;
-  return words ?? new Int32Array(new SharedArrayBuffer(count * 4));
+  return words ?? new Int32Array(allocateShared(count * 4));
 }
 
 /** @internal True while a constructor runs for a reviver (skip initialising shared state). */

@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * class Counter implements Shareable {
- *   constructor(readonly words = new Int32Array(new SharedArrayBuffer(4))) {}
+ *   constructor(readonly words = new Int32Array(allocateShared(4))) {}
  *   [reduce]() { return { kind: 'Counter', state: this.words }; }
  * }
  * registerShareable('Counter', (words) => new Counter(words as Int32Array), import.meta.url);
