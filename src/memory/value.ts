@@ -9,7 +9,7 @@
 import { misuse } from '../errors.js';
 import { allocateShared } from '../runtime/shared-memory.js';
 import type { WaitArg } from '../sync/futex.js';
-import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
+import { registerShareable, reduce, revive, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Lock } from '../sync/lock.js';
 import { RLock } from '../sync/rlock.js';
 import { fromStored, toStored, typeInfo, type TypeCode, type TypeInfo, type ValueOf, type InitialOf, type AnyTypedArray, viewOf } from './typecodes.js';
@@ -32,7 +32,7 @@ interface ValueState {
 
 type Stored = AnyTypedArray;
 
-let reviving: ValueState | undefined;
+const reviving = new ReviveSlot<ValueState>();
 
 /**
  * One shared scalar without a lock (Python's `multiprocessing.RawValue`).
@@ -54,8 +54,7 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
   readonly #integer: boolean;
 
   constructor(typecode: T, initial?: InitialOf<T>) {
-    const state = reviving;
-    reviving = undefined;
+    const state = reviving.take();
     this.typecode = (state?.typecode as T | undefined) ?? typecode;
     this.type = typeInfo(this.typecode);
     this.#direct = this.type.kind === 'int' || this.type.kind === 'float' || this.type.kind === 'bigint';
@@ -112,7 +111,7 @@ export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
   readonly #lock: Lock | RLock | null;
 
   constructor(typecode: T, initial?: InitialOf<T>, options: ValueOptions = {}) {
-    const state = reviving;
+    const state = reviving.peek();
     super(typecode, initial);
     this.#lock = state !== undefined ? reviveLock(state.lock) : makeLock(options.lock);
   }
@@ -125,8 +124,7 @@ export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
 
   /** The value without its lock wrapper: a `RawValue` over the same memory (Python's `get_obj()`). */
   getObj(): RawValue<T> {
-    reviving = this.state(null);
-    return new RawValue(this.typecode);
+    return reviving.fill(this.state(null), () => new RawValue(this.typecode));
   }
 
   /** Acquires the value's lock (as Python's `Synchronized.acquire`). */
@@ -192,11 +190,5 @@ export function noLock(what: string): Error {
   );
 }
 
-registerShareable('RawValue', (state) => {
-  reviving = state as ValueState;
-  return new RawValue((state as ValueState).typecode);
-}, import.meta.url);
-registerShareable('Value', (state) => {
-  reviving = state as ValueState;
-  return new Value((state as ValueState).typecode);
-}, import.meta.url);
+registerShareable('RawValue', (state) => reviving.fill(state as ValueState, () => new RawValue((state as ValueState).typecode)), import.meta.url);
+registerShareable('Value', (state) => reviving.fill(state as ValueState, () => new Value((state as ValueState).typecode)), import.meta.url);

@@ -5,15 +5,18 @@
  *
  * A shareable class implements `[reduce]()`, returning its `kind` and a structured-clonable `state`
  * (usually a few `SharedArrayBuffer`s and numbers), and registers a reviver for that kind. On the other
- * side the reviver builds an object of the same class over the same shared memory.
+ * side the reviver builds an object of the same class over the same shared memory, through the public
+ * constructor: it puts the state in the class's `ReviveSlot`, from which the constructor takes it, so
+ * constructors keep Python's signatures.
  *
  * @example
  * ```ts
+ * const reviving = new ReviveSlot<Int32Array>();
  * class Counter implements Shareable {
- *   constructor(readonly words = new Int32Array(allocateShared(4))) {}
+ *   readonly words = reviving.take() ?? new Int32Array(allocateShared(4));
  *   [reduce]() { return { kind: 'Counter', state: this.words }; }
  * }
- * registerShareable('Counter', (words) => new Counter(words as Int32Array), import.meta.url);
+ * registerShareable('Counter', (words) => reviving.fill(words as Int32Array, () => new Counter()), import.meta.url);
  * ```
  */
 import { perThread } from '../runtime/thread-state.js';
@@ -47,6 +50,46 @@ const modules = perThread('shareableModules', () => new Map<string, string>())()
 export function registerShareable(kind: string, revive: Reviver, moduleUrl?: string): void {
   revivers.set(kind, revive);
   if (moduleUrl !== undefined) modules.set(kind, moduleUrl);
+}
+
+/**
+ * The revive path into a constructor: a reviver `fill`s the slot with the reduced state and calls the
+ * public constructor, which `take`s it (and builds over that shared memory instead of new memory).
+ * The slot is empty again once the constructor took the state, and after `make` returns or throws, so
+ * a later `new` never builds over someone else's memory. A subclass constructor that must know before
+ * `super()` whether it is being revived `peek`s.
+ *
+ * @example
+ * ```ts
+ * const reviving = new ReviveSlot<Int32Array>();
+ * class Flag { readonly words = reviving.take() ?? new Int32Array(allocateShared(4)); }
+ * registerShareable('Flag', (words) => reviving.fill(words as Int32Array, () => new Flag()), import.meta.url);
+ * ```
+ */
+export class ReviveSlot<S> {
+  #state: S | undefined;
+
+  /** Runs `make` (which calls the constructor) with `state` in the slot. */
+  fill<T>(state: S, make: () => T): T {
+    this.#state = state;
+    try {
+      return make();
+    } finally {
+      this.#state = undefined;
+    }
+  }
+
+  /** For a constructor: the state being revived, or `undefined` for a new object. Empties the slot. */
+  take(): S | undefined {
+    const state = this.#state;
+    this.#state = undefined;
+    return state;
+  }
+
+  /** The state being revived, without taking it. */
+  peek(): S | undefined {
+    return this.#state;
+  }
 }
 
 /** The module that registers `kind`, if it said. */
