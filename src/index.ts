@@ -42,7 +42,8 @@ export {
 export type { FunctionReference } from './transport/function-ref.js';
 
 // --- shared memory and synchronization ---
-export { Value, RawValue, type ValueOptions, type LockOption } from './memory/value.js';
+export { Value, RawValue, type ValueOptions } from './memory/value.js';
+export { type LockOption, type Synchronized } from './memory/synchronized.js';
 export {
   SharedArray,
   SharedArray as Array,
