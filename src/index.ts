@@ -25,7 +25,7 @@ export {
 } from './errors.js';
 
 // Transport: the reduce/revive protocol for shareable classes
-export { reduce, registerShareable, type Shareable, type Reduced } from './transport/shareable.js';
+export { reduce, registerShareable, type Shareable, type Reduced, type ShareableOptions } from './transport/shareable.js';
 
 // --- processes (foundation) ---
 export { Process, activeChildren, type ProcessOptions, type Target } from './process.js';

@@ -64,4 +64,4 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 }
 
 registerShareable('JoinableQueue', (state) =>
-  revivingRing.fill(new Ring((state as { ring: RingState }).ring), () => new JoinableQueue()), import.meta.url);
+  revivingRing.fill(new Ring((state as { ring: RingState }).ring), () => new JoinableQueue()), import.meta.url, { carrier: true });

@@ -388,4 +388,4 @@ registerShareable('Connection', (state) => {
     }
   }
   return conn;
-}, import.meta.url);
+}, import.meta.url, { carrier: true });

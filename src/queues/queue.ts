@@ -266,4 +266,4 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
   }
 }
 
-registerShareable('Queue', (state) => revivingRing.fill(new Ring((state as QueueState).ring), () => new Queue()), import.meta.url);
+registerShareable('Queue', (state) => revivingRing.fill(new Ring((state as QueueState).ring), () => new Queue()), import.meta.url, { carrier: true });

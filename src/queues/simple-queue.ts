@@ -84,4 +84,4 @@ export class SimpleQueue<T = unknown> implements Shareable {
 }
 
 registerShareable('SimpleQueue', (state) =>
-  revivingRing.fill(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()), import.meta.url);
+  revivingRing.fill(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()), import.meta.url, { carrier: true });

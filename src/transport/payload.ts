@@ -20,7 +20,7 @@
  * ```
  */
 import v8 from 'node:v8';
-import { canRevive, isShareable, moduleOfKind, revive, reduce, type Reduced } from './shareable.js';
+import { canRevive, isShareable, kindsToLoad, revive, reduce, type KindModule, type Reduced } from './shareable.js';
 import { resolveWireFunction, toWireFunction, type WireFunction } from './function-ref.js';
 import { classNow, resolveClass, wireClassOf } from './class-ref.js';
 import { bufferById, bufferId } from './shared-buffers.js';
@@ -39,8 +39,8 @@ export const DESTINATION: Readonly<Record<Via, string>> = { message: ' to a work
 
 interface SharedMarker {
   readonly [SHARED]: Reduced;
-  /** The module that registers its kind, so the receiver can load just that. */
-  readonly module: string | undefined;
+  /** The kinds the receiver must be able to revive and their modules, so it can load just those. */
+  readonly modules: readonly KindModule[];
 }
 interface FunctionMarker {
   readonly [FUNCTION]: WireFunction;
@@ -177,7 +177,7 @@ function packValue(value: unknown, path: string, state: PackState): unknown {
     state.live = true;
     const reduced = value[reduce]();
     const shipped = state.via === 'bytes' ? { kind: reduced.kind, state: packValue(reduced.state, path, state) } : reduced;
-    const marker: SharedMarker = { [SHARED]: shipped, module: moduleOfKind(reduced.kind) };
+    const marker: SharedMarker = { [SHARED]: shipped, modules: kindsToLoad(reduced.kind) };
     state.seen.set(value, marker);
     return marker;
   }
@@ -264,16 +264,8 @@ function packCollection(value: Map<unknown, unknown> | Set<unknown>, path: strin
 // ---- receiving -----------------------------------------------------------------------------------
 
 // Shared classes register their revivers when their modules load. A worker imports the modules of the
-// kinds it receives, when it first receives them (or the whole library, for a kind that did not say).
-let libraryLoaded: Promise<unknown> | undefined;
-function loadLibrary(): Promise<unknown> {
-  return (libraryLoaded ??= import('../index.js'));
-}
-
-// Queues and pipes carry any shared object in their items, which are read synchronously (`get()`):
-// a thread that receives one loads every reviver first.
-const CARRIERS = new Set(['Queue', 'JoinableQueue', 'SimpleQueue', 'Connection']);
-
+// kinds it receives, when it first receives them; a queue or a pipe names every kind its sender knew,
+// since its items are revived synchronously when read (`kindsToLoad`).
 async function importKindModule(url: string): Promise<unknown> {
   await beforeImport(url);
   return import(url);
@@ -284,9 +276,7 @@ function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen
   seen.add(value);
   if (SHARED in value) {
     const marker = value as SharedMarker;
-    const kind = marker[SHARED].kind;
-    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : importKindModule(marker.module));
-    if (CARRIERS.has(kind) && !loads.has('*')) loads.set('*', loadLibrary());
+    for (const [kind, url] of marker.modules) if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, importKindModule(url));
     return;
   }
   if (INSTANCE in value) return loadRevivers((value as InstanceMarker).fields, loads, seen);

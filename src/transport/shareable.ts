@@ -38,18 +38,62 @@ export interface Shareable {
 
 type Reviver = (state: unknown) => unknown;
 
+/** Options of `registerShareable`. */
+export interface ShareableOptions {
+  /**
+   * True for a kind whose objects carry other shared objects that are revived synchronously when read
+   * (a queue, a pipe): a worker that receives one first loads every kind of this library that its
+   * sender knows, since its items may hold any of them.
+   */
+  readonly carrier?: boolean;
+}
+
+/** A kind and the module that registers it. */
+export type KindModule = readonly [kind: string, moduleUrl: string];
+
 // Two copies of this module in one thread (the ESM and the CommonJS build, say) share one registry.
 const revivers = perThread('shareableRevivers', () => new Map<string, Reviver>())();
 const modules = perThread('shareableModules', () => new Map<string, string>())();
+const carriers = perThread('shareableCarriers', () => new Set<string>())();
+// Where this library's own modules live, one root per copy of it in this thread.
+const libraryRoots = perThread('shareableLibraryRoots', () => new Set<string>())();
+libraryRoots.add(new URL('../', import.meta.url).href);
 
 /**
  * Registers how to rebuild objects of `kind` from their reduced state. Later registrations win.
  * `moduleUrl` (pass `import.meta.url`) is the module that registers the kind: a worker that receives
  * such an object imports just that module before reviving it.
+ *
+ * @example
+ * ```ts
+ * registerShareable('Counter', (words) => new Counter(words as Int32Array), import.meta.url);
+ * ```
  */
-export function registerShareable(kind: string, revive: Reviver, moduleUrl?: string): void {
+export function registerShareable(kind: string, revive: Reviver, moduleUrl: string, options: ShareableOptions = {}): void {
+  if (typeof moduleUrl !== 'string') {
+    throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `registerShareable('${kind}', revive, moduleUrl) needs the module's URL: pass import.meta.url`);
+  }
   revivers.set(kind, revive);
-  if (moduleUrl !== undefined) modules.set(kind, moduleUrl);
+  modules.set(kind, moduleUrl);
+  if (options.carrier === true) carriers.add(kind);
+  else carriers.delete(kind);
+}
+
+/**
+ * The kinds a receiver of a `kind` object must be able to revive, each with the module that registers
+ * it: that kind alone, or for a carrier every kind of this library registered in this thread. Not the
+ * program's own kinds: their module may be the entry script, which a worker must not import (it would
+ * start the program again). Empty for a kind nobody registered here.
+ */
+export function kindsToLoad(kind: string): readonly KindModule[] {
+  if (carriers.has(kind)) return [...modules].filter(([, url]) => isLibraryModule(url));
+  const moduleUrl = modules.get(kind);
+  return moduleUrl === undefined ? [] : [[kind, moduleUrl]];
+}
+
+function isLibraryModule(url: string): boolean {
+  for (const root of libraryRoots) if (url.startsWith(root)) return true;
+  return false;
 }
 
 /**
@@ -90,11 +134,6 @@ export class ReviveSlot<S> {
   peek(): S | undefined {
     return this.#state;
   }
-}
-
-/** The module that registers `kind`, if it said. */
-export function moduleOfKind(kind: string): string | undefined {
-  return modules.get(kind);
 }
 
 /** Whether this thread can revive `kind` now. */
