@@ -18,7 +18,17 @@ import { reduce, revive, type Reduced } from '../transport/shareable.js';
 /** The `lock` option of `Value` and `Array`: `true` for a new `RLock`, `false` for none, or a given lock. */
 export type LockOption = boolean | Lock | RLock;
 
-/** The lock methods of `Value` and `Array` (Python's `Synchronized`): each forwards to `getLock()`. */
+/**
+ * The lock methods of `Value` and `Array` (Python's `Synchronized`): each forwards to `getLock()`.
+ *
+ * @example
+ * ```ts
+ * const hits = new Value('i', 0);
+ * const counts = new Array('i', 4);
+ * hits.withLock(() => { hits.value += 1; });
+ * { using _ = counts.guard(); counts[0] += 1; }
+ * ```
+ */
 export interface Synchronized {
   /** The lock that guards this object. Throws if it was made with `{ lock: false }` (or is a raw one). */
   getLock(): Lock | RLock;
