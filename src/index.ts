@@ -25,7 +25,7 @@ export {
 } from './errors.js';
 
 // Transport: the reduce/revive protocol for shareable classes
-export { reduce, registerShareable, type Shareable, type Reduced } from './transport/shareable.js';
+export { reduce, registerShareable, type Shareable, type Reduced, type ShareableOptions } from './transport/shareable.js';
 
 // --- processes (foundation) ---
 export { Process, activeChildren, type ProcessOptions, type Target } from './process/process.js';
@@ -42,7 +42,8 @@ export {
 export type { FunctionReference } from './transport/wire-function.js';
 
 // --- shared memory and synchronization ---
-export { Value, RawValue, type ValueOptions, type LockOption } from './memory/value.js';
+export { Value, RawValue, type ValueOptions } from './memory/value.js';
+export { type LockOption, type Synchronized } from './memory/synchronized.js';
 export {
   SharedArray,
   SharedArray as Array,

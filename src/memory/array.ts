@@ -10,11 +10,11 @@
  * constructor's initial values are checked strictly.
  */
 import { misuse } from '../errors.js';
-import type { WaitArg } from '../sync/futex.js';
+import { allocateShared } from '../runtime/shared-memory.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import type { Lock } from '../sync/lock.js';
 import type { RLock } from '../sync/rlock.js';
-import { makeLock, noLock, reviveLock, type LockOption } from './value.js';
+import { makeLock, reduceLock, reviveLock, setLock, synchronize, type LockOption, type Synchronized } from './synchronized.js';
 import { toStored, typeInfo, type ElementOf, type TypeCode, type TypedArrayOf, type TypeInfo, type AnyTypedArray } from './typecodes.js';
 
 /** Options of `new Array(typecode, sizeOrValues, options)`. */
@@ -23,28 +23,12 @@ export interface ArrayOptions {
   lock?: LockOption;
 }
 
-/** What a shared array adds to the typed array of its typecode. */
-export interface SharedArrayMembers<T extends TypeCode> extends Shareable {
+/** What a shared array adds to the typed array of its typecode: its typecode, `getObj()` and the lock methods. */
+export interface SharedArrayMembers<T extends TypeCode> extends Synchronized, Shareable {
   /** The typecode given to the constructor. */
   readonly typecode: T;
-  /** The lock that guards the array. Throws for a `RawArray` or `{ lock: false }`. */
-  getLock(): Lock | RLock;
   /** A plain typed array over the same shared memory, without the lock (Python's `get_obj()`). */
   getObj(): TypedArrayOf[T];
-  /** Acquires the array's lock. */
-  acquire(blocking?: boolean, timeout?: number): boolean;
-  /** Acquires the array's lock without blocking the event loop (a timeout in ms or `{ timeout?, signal? }`). */
-  acquireAsync(timeout?: WaitArg): Promise<boolean>;
-  /** Releases the array's lock. */
-  release(): void;
-  /** `using _ = a.guard()`: holds the array's lock until the scope ends. */
-  guard(timeout?: number): Disposable;
-  /** `using _ = await a.guardAsync()`. */
-  guardAsync(timeout?: WaitArg): Promise<Disposable>;
-  /** Runs `fn` holding the array's lock. */
-  withLock<R>(fn: () => R): R;
-  /** Awaits the array's lock, then `fn`, and releases. */
-  withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>>;
 }
 
 /** What a 'c' (char) array adds: Python's `.value` and `.raw`. */
@@ -91,7 +75,7 @@ interface ArrayState {
   readonly lock: Reduced | null;
 }
 
-type Instance = AnyTypedArray & SharedArrayMembers<TypeCode> & { lockOrNull: Lock | RLock | null };
+type Instance = AnyTypedArray & SharedArrayMembers<TypeCode>;
 type InstanceClass = new (buffer: SharedArrayBuffer, byteOffset: number, length: number, lock: Lock | RLock | null) => Instance;
 
 const classes = new Map<string, InstanceClass>();
@@ -108,44 +92,15 @@ function classFor(typecode: TypeCode, type: TypeInfo): InstanceClass {
     static get [Symbol.species](): typeof Base {
       return Base;
     }
-    /** @internal */
-    lockOrNull: Lock | RLock | null;
     constructor(buffer: SharedArrayBuffer, byteOffset: number, length: number, lock: Lock | RLock | null) {
       super(buffer, byteOffset, length);
-      // Not enumerable, so `{ ...a }`, `Object.keys(a)` and `assert.deepEqual` see only the elements.
-      this.lockOrNull = lock;
-      Object.defineProperty(this, 'lockOrNull', { enumerable: false });
+      setLock(this, lock);
     }
     get typecode(): TypeCode {
       return typecode;
     }
-    getLock(): Lock | RLock {
-      if (this.lockOrNull === null) throw noLock('Array');
-      return this.lockOrNull;
-    }
     getObj(): AnyTypedArray {
       return new Base(this.buffer, this.byteOffset, this.length) as unknown as AnyTypedArray;
-    }
-    acquire(blocking: boolean = true, timeout?: number): boolean {
-      return this.getLock().acquire(blocking, timeout);
-    }
-    acquireAsync(timeout?: WaitArg): Promise<boolean> {
-      return this.getLock().acquireAsync(timeout);
-    }
-    release(): void {
-      this.getLock().release();
-    }
-    guard(timeout?: number): Disposable {
-      return this.getLock().guard(timeout);
-    }
-    guardAsync(timeout?: WaitArg): Promise<Disposable> {
-      return this.getLock().guardAsync(timeout);
-    }
-    withLock<R>(fn: () => R): R {
-      return this.getLock().withLock(fn);
-    }
-    withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>> {
-      return this.getLock().withLockAsync(fn, timeout);
     }
     [reduce](): Reduced {
       const state: ArrayState = {
@@ -153,12 +108,13 @@ function classFor(typecode: TypeCode, type: TypeInfo): InstanceClass {
         buffer: this.buffer,
         byteOffset: this.byteOffset,
         length: this.length,
-        lock: this.lockOrNull === null ? null : this.lockOrNull[reduce](),
+        lock: reduceLock(this),
       };
       return { kind: 'Array', state };
     }
   }
   Object.defineProperty(Shared, 'name', { value: `Shared${Base.name}` });
+  synchronize(Shared, 'Array');
   if (type.kind === 'char') {
     Object.defineProperties(Shared.prototype, {
       value: {
@@ -244,7 +200,7 @@ function create(typecode: TypeCode, sizeOrValues: unknown, lock: Lock | RLock | 
   const { length, values } = initialValues(type, sizeOrValues);
   const Class = classFor(typecode, type);
   // At least one element's worth of bytes: a zero-length SharedArrayBuffer is fine, but keep offsets simple.
-  const buffer = new SharedArrayBuffer(Math.max(length, 1) * type.bytes);
+  const buffer = allocateShared(Math.max(length, 1) * type.bytes);
   const array = new Class(buffer, 0, length, lock);
   if (values !== null) (array as Uint8Array).set(values as number[]);
   return array;

@@ -6,15 +6,10 @@
  * Python's `Synchronized`, `.value` does not take the lock on each access (it would change nothing a
  * program can observe, and cost three lock operations per `+=`).
  */
-import { misuse } from '../errors.js';
-import type { WaitArg } from '../sync/futex.js';
-import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
-import { Lock } from '../sync/lock.js';
-import { RLock } from '../sync/rlock.js';
+import { allocateShared } from '../runtime/shared-memory.js';
+import { registerShareable, reduce, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
+import { makeLock, reduceLock, reviveLock, setLock, synchronize, type LockOption, type Synchronized } from './synchronized.js';
 import { fromStored, toStored, typeInfo, type TypeCode, type TypeInfo, type ValueOf, type InitialOf, type AnyTypedArray, viewOf } from './typecodes.js';
-
-/** The `lock` option of `Value` and `Array`: `true` for a new `RLock`, `false` for none, or a given lock. */
-export type LockOption = boolean | Lock | RLock;
 
 /** Options of `new Value(typecode, initial, options)`. */
 export interface ValueOptions {
@@ -31,7 +26,7 @@ interface ValueState {
 
 type Stored = AnyTypedArray;
 
-let reviving: ValueState | undefined;
+const reviving = new ReviveSlot<ValueState>();
 
 /**
  * One shared scalar without a lock (Python's `multiprocessing.RawValue`).
@@ -53,8 +48,7 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
   readonly #integer: boolean;
 
   constructor(typecode: T, initial?: InitialOf<T>) {
-    const state = reviving;
-    reviving = undefined;
+    const state = reviving.take();
     this.typecode = (state?.typecode as T | undefined) ?? typecode;
     this.type = typeInfo(this.typecode);
     this.#direct = this.type.kind === 'int' || this.type.kind === 'float' || this.type.kind === 'bigint';
@@ -63,7 +57,7 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
       this.view = viewOf(this.type, state.buffer, state.byteOffset, 1);
     } else {
       const stored = toStored(this.type, initial ?? (this.type.kind === 'bigint' ? 0n : 0));
-      this.view = viewOf(this.type, new SharedArrayBuffer(8), 0, 1);
+      this.view = viewOf(this.type, allocateShared(8), 0, 1);
       (this.view as Int32Array | BigInt64Array)[0] = stored as never;
     }
   }
@@ -108,94 +102,26 @@ export class RawValue<T extends TypeCode = TypeCode> implements Shareable {
  * ```
  */
 export class Value<T extends TypeCode = TypeCode> extends RawValue<T> {
-  readonly #lock: Lock | RLock | null;
-
   constructor(typecode: T, initial?: InitialOf<T>, options: ValueOptions = {}) {
-    const state = reviving;
+    const state = reviving.peek();
     super(typecode, initial);
-    this.#lock = state !== undefined ? reviveLock(state.lock) : makeLock(options.lock);
-  }
-
-  /** The lock that guards this value. Throws if it was made with `{ lock: false }`. */
-  getLock(): Lock | RLock {
-    if (this.#lock === null) throw noLock('Value');
-    return this.#lock;
+    setLock(this, state !== undefined ? reviveLock(state.lock) : makeLock(options.lock));
   }
 
   /** The value without its lock wrapper: a `RawValue` over the same memory (Python's `get_obj()`). */
   getObj(): RawValue<T> {
-    reviving = this.state(null);
-    return new RawValue(this.typecode);
-  }
-
-  /** Acquires the value's lock (as Python's `Synchronized.acquire`). */
-  acquire(blocking: boolean = true, timeout?: number): boolean {
-    return this.getLock().acquire(blocking, timeout);
-  }
-
-  /** Acquires the value's lock without blocking the event loop (a timeout in ms or `{ timeout?, signal? }`). */
-  acquireAsync(timeout?: WaitArg): Promise<boolean> {
-    return this.getLock().acquireAsync(timeout);
-  }
-
-  /** Releases the value's lock. */
-  release(): void {
-    this.getLock().release();
-  }
-
-  /** `using _ = v.guard()`: holds the value's lock until the scope ends. */
-  guard(timeout?: number): Disposable {
-    return this.getLock().guard(timeout);
-  }
-
-  /** `using _ = await v.guardAsync()`. */
-  guardAsync(timeout?: WaitArg): Promise<Disposable> {
-    return this.getLock().guardAsync(timeout);
-  }
-
-  /** Runs `fn` holding the value's lock. */
-  withLock<R>(fn: () => R): R {
-    return this.getLock().withLock(fn);
-  }
-
-  /** Awaits the value's lock, then `fn`, and releases. */
-  withLockAsync<R>(fn: () => R | Promise<R>, timeout?: WaitArg): Promise<Awaited<R>> {
-    return this.getLock().withLockAsync(fn, timeout);
+    return reviving.fill(this.state(null), () => new RawValue(this.typecode));
   }
 
   /** @internal */
   override [reduce](): Reduced {
-    return { kind: 'Value', state: this.state(this.#lock === null ? null : this.#lock[reduce]()) };
+    return { kind: 'Value', state: this.state(reduceLock(this)) };
   }
 }
 
-/** @internal The lock a `lock` option asks for. */
-export function makeLock(option: LockOption | undefined): Lock | RLock | null {
-  if (option === undefined || option === true) return new RLock();
-  if (option === false) return null;
-  if (option instanceof Lock || option instanceof RLock) return option;
-  throw misuse(TypeError, 'ERR_MP_LOCK_OPTION', `lock must be true, false, a Lock or an RLock, not ${String(option)}`);
-}
+// The lock methods (`getLock`, `acquire`, `guard`, `withLock`, …) are `Synchronized`'s, shared with `Array`.
+export interface Value<T extends TypeCode = TypeCode> extends Synchronized {}
+synchronize(Value, 'Value');
 
-/** @internal */
-export function reviveLock(reduced: Reduced | null): Lock | RLock | null {
-  return reduced === null ? null : (revive(reduced) as Lock | RLock);
-}
-
-/** @internal */
-export function noLock(what: string): Error {
-  return misuse(
-    Error,
-    'ERR_MP_NO_LOCK',
-    `this ${what} was created with { lock: false } and has no lock: create it with a lock (the default) or pass one ({ lock: new Lock() })`,
-  );
-}
-
-registerShareable('RawValue', (state) => {
-  reviving = state as ValueState;
-  return new RawValue((state as ValueState).typecode);
-}, import.meta.url);
-registerShareable('Value', (state) => {
-  reviving = state as ValueState;
-  return new Value((state as ValueState).typecode);
-}, import.meta.url);
+registerShareable('RawValue', (state) => reviving.fill(state as ValueState, () => new RawValue((state as ValueState).typecode)), import.meta.url);
+registerShareable('Value', (state) => reviving.fill(state as ValueState, () => new Value((state as ValueState).typecode)), import.meta.url);

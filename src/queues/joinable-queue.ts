@@ -4,7 +4,7 @@
 import { misuse } from '../errors.js';
 import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
 import { reduce, registerShareable, type Reduced } from '../transport/shareable.js';
-import { Queue, withRing } from './queue.js';
+import { Queue, revivingRing } from './queue.js';
 import { Ring, type RingState } from './ring.js';
 
 /**
@@ -64,4 +64,4 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 }
 
 registerShareable('JoinableQueue', (state) =>
-  withRing(new Ring((state as { ring: RingState }).ring), () => new JoinableQueue()), import.meta.url);
+  revivingRing.fill(new Ring((state as { ring: RingState }).ring), () => new JoinableQueue()), import.meta.url, { carrier: true });

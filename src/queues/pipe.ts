@@ -13,7 +13,7 @@ import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/futex.js';
 import { SLICE_MS, selfToken } from '../sync/mutex.js';
 import { canWatch, isAlive } from '../runtime/liveness.js';
 import { isChild } from '../runtime/identity.js';
-import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
+import { reduce, registerShareable, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync } from './queue.js';
 import { OK, OUT_OF_MEMORY, Ring, USER, USER_WORDS, type Peer, type RingState } from './ring.js';
@@ -94,7 +94,7 @@ function watchSlice(refs: Int32Array, end: 0 | 1): number {
   return Infinity;
 }
 
-let reviving: ConnectionState | undefined;
+const reviving = new ReviveSlot<ConnectionState>();
 
 function brokenPipe(): Error {
   return misuse(Error, 'ERR_MP_BROKEN_PIPE', 'Broken pipe: the other end is closed');
@@ -140,8 +140,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
 
   /** @internal Use `Pipe()`. */
   constructor() {
-    const state = reviving;
-    reviving = undefined;
+    const state = reviving.take();
     if (state === undefined) {
       throw misuse(TypeError, 'ERR_MP_INVALID_ARG', 'Connections are made by Pipe(): const [a, b] = Pipe()');
     }
@@ -153,8 +152,7 @@ export class Connection<T = unknown> implements Shareable, Disposable {
 
   /** @internal */
   static fromState<T>(state: ConnectionState): Connection<T> {
-    reviving = state;
-    return new Connection<T>();
+    return reviving.fill(state, () => new Connection<T>());
   }
 
   /** True once `close()` was called on this handle. */
@@ -390,4 +388,4 @@ registerShareable('Connection', (state) => {
     }
   }
   return conn;
-}, import.meta.url);
+}, import.meta.url, { carrier: true });

@@ -8,29 +8,16 @@
  */
 import { Empty, Full, ShutDown, misuse } from '../errors.js';
 import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
-import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
+import { reduce, registerShareable, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import { decode, discardEncoded, encode, takePendingClasses } from './codec.js';
 import { FULL, OK, OUT_OF_MEMORY, Ring, SHUTDOWN, type Peer, type RingState, type Status } from './ring.js';
 
-// Revivers hand an existing ring to the constructors through this slot (constructors keep Python's
-// signatures).
-let adopted: Ring | undefined;
+/** @internal The revive slot of the queues: their revivers hand the existing ring to the constructor. */
+export const revivingRing = new ReviveSlot<Ring>();
 
-/** @internal Builds an object whose constructor takes its ring from `adopt`. */
-export function withRing<T>(ring: Ring, make: () => T): T {
-  adopted = ring;
-  try {
-    return make();
-  } finally {
-    adopted = undefined;
-  }
-}
-
-/** @internal The ring a constructor should use: an adopted one, or a new one. */
+/** @internal The ring a constructor should use: the one being revived, or a new one. */
 export function takeRing(maxItems: number): Ring {
-  const ring = adopted;
-  adopted = undefined;
-  return ring ?? Ring.create(maxItems);
+  return revivingRing.take() ?? Ring.create(maxItems);
 }
 
 /** @internal Normalises Python's `maxsize` (≤ 0 means unbounded). */
@@ -279,4 +266,4 @@ export class Queue<T = unknown> implements Shareable, AsyncIterable<T> {
   }
 }
 
-registerShareable('Queue', (state) => withRing(new Ring((state as QueueState).ring), () => new Queue()), import.meta.url);
+registerShareable('Queue', (state) => revivingRing.fill(new Ring((state as QueueState).ring), () => new Queue()), import.meta.url, { carrier: true });

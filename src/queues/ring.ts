@@ -2,8 +2,9 @@
  * A multi-producer, multi-consumer byte ring in shared memory: the engine under `Queue`,
  * `JoinableQueue`, `SimpleQueue` and `Pipe`.
  *
- * - Control words live in a small `SharedArrayBuffer`; the records in a growable one
- *   (`new SharedArrayBuffer(n, { maxByteLength })`), which every thread sees grow.
+ * - Control words live in a small `SharedArrayBuffer`; the records in a growable one (`maxByteLength`),
+ *   which every thread sees grow (both from `runtime/shared-memory.ts`, which says how a ring shared
+ *   by several OS processes will reserve its limit instead).
  * - A record is a 32-bit header (payload length in the low 30 bits, codec tag in the top 2) followed
  *   by the payload, padded to 4 bytes. Payloads may wrap around the end of the ring.
  * - Two futex mutexes (the two-lock queue): producers serialise on the put lock, consumers on the get
@@ -38,6 +39,7 @@ import { deadlineAfter, notify, remaining, sleepOn, sleepOnAsync, wait } from '.
 import { lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, tryLockWord, unlockWord, type LockResult } from '../sync/mutex.js';
 import { reportOwnerDied } from '../sync/guard.js';
 import { misuse } from '../errors.js';
+import { allocateShared } from '../runtime/shared-memory.js';
 
 // Control words, grouped by who writes and who reads them (16 words = one 64-byte cache line per group).
 // Each side keeps its lock and cursor on a private line and publishes its counters on a line of their
@@ -150,8 +152,8 @@ export class Ring {
   static create(maxItems: number, initialBytes = 64 * 1024): Ring {
     const limit = defaultLimit;
     initialBytes = Math.min(initialBytes, limit);
-    const ctrl = new SharedArrayBuffer(WORDS * 4);
-    const data = new SharedArrayBuffer(initialBytes, { maxByteLength: limit });
+    const ctrl = allocateShared(WORDS * 4);
+    const data = allocateShared(initialBytes, { maxByteLength: limit });
     const words = new Int32Array(ctrl);
     words[CAPACITY] = initialBytes;
     words[MAX_ITEMS] = maxItems;

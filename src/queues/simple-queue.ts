@@ -5,7 +5,7 @@ import { misuse } from '../errors.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
 import { parseAbort, type AbortOptions } from '../sync/futex.js';
 import { discardEncoded, encode } from './codec.js';
-import { decodeTaken, outOfMemory, takeAsync, takeRing, withRing } from './queue.js';
+import { decodeTaken, outOfMemory, takeAsync, revivingRing, takeRing } from './queue.js';
 import { OUT_OF_MEMORY, Ring, type RingState } from './ring.js';
 
 /**
@@ -84,4 +84,4 @@ export class SimpleQueue<T = unknown> implements Shareable {
 }
 
 registerShareable('SimpleQueue', (state) =>
-  withRing(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()), import.meta.url);
+  revivingRing.fill(new Ring((state as { ring: RingState }).ring), () => new SimpleQueue()), import.meta.url, { carrier: true });

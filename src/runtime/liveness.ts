@@ -25,6 +25,7 @@
  * `lock.acquire()` right after `p.terminate()`, without awaiting `p.join()`) does not see it.
  */
 import { perThread } from './thread-state.js';
+import { allocateShared } from './shared-memory.js';
 import { isMainThread, threadId } from 'node:worker_threads';
 
 const SLOT_BITS = 10;
@@ -68,7 +69,7 @@ const state = perThread<LivenessState>('liveness', () =>
 );
 
 function createTable(): LivenessState {
-  const table = new Int32Array(new SharedArrayBuffer((HEADER + SLOTS * ENTRY) * 4));
+  const table = new Int32Array(allocateShared((HEADER + SLOTS * ENTRY) * 4));
   const token = (1 << SLOT_BITS) | 0;
   fill(table, 0, 0, 'MainProcess', process.pid);
   table[HEADER + GEN] = 1;

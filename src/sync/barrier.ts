@@ -16,12 +16,12 @@
  * self-contained action.
  */
 import { BrokenBarrierError, misuse } from '../errors.js';
-import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
+import { registerShareable, reduce, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
 import { toWireFunction } from '../transport/pack.js';
 import { resolveWireFunction } from '../transport/unpack.js';
 import { resolveWireFunctionSync } from '../transport/function-resolve.js';
-import { adopt, sharedWords } from './guard.js';
+import { sharedWords } from './guard.js';
 import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
 import { lockWord, lockWordAsync, unlockWord } from './mutex.js';
 
@@ -50,7 +50,7 @@ interface BarrierState {
   readonly action: WireFunction | null;
 }
 
-let reviving: BarrierState | undefined;
+const reviving = new ReviveSlot<BarrierState>();
 
 /**
  * A barrier shared between processes (Python's `multiprocessing.Barrier`). The `action` runs in the
@@ -74,10 +74,9 @@ export class Barrier implements Shareable {
   #actionError: unknown;
 
   constructor(parties: number, options: BarrierOptions = {}) {
-    const state = reviving;
-    reviving = undefined;
+    const state = reviving.take();
     if (state !== undefined) {
-      this.words = adopt(state.words, () => sharedWords(0));
+      this.words = state.words;
       this.#timeout = state.timeout;
       this.#actionWire = state.action;
       if (state.action !== null) this.#load(state.action);
@@ -294,7 +293,4 @@ function broken(): BrokenBarrierError {
   return new BrokenBarrierError('the barrier is broken (aborted, reset, timed out, or its action failed)');
 }
 
-registerShareable('Barrier', (raw) => {
-  reviving = raw as BarrierState;
-  return new Barrier(0);
-}, import.meta.url);
+registerShareable('Barrier', (state) => reviving.fill(state as BarrierState, () => new Barrier(0)), import.meta.url);

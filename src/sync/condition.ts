@@ -27,8 +27,8 @@
  * crashed); an 8 KiB table still took 20 µs and 8 KiB of memory per Condition.
  */
 import { misuse } from '../errors.js';
-import { registerShareable, reduce, revive, type Reduced, type Shareable } from '../transport/shareable.js';
-import { Acquirable, adopt, sharedWords, type ConditionLock } from './guard.js';
+import { registerShareable, reduce, revive, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
+import { Acquirable, sharedWords, type ConditionLock } from './guard.js';
 import {
   deadlineAfter,
   notify as futexNotify,
@@ -67,7 +67,7 @@ interface ConditionState {
   readonly lock: Reduced;
 }
 
-let revivingLock: Lock | RLock | undefined;
+const reviving = new ReviveSlot<{ readonly words: Int32Array; readonly lock: Lock | RLock }>();
 
 /** True if ticket `a` was handed out before ticket `b`. */
 const before = (a: number, b: number): boolean => ((a - b) | 0) < 0;
@@ -93,12 +93,12 @@ export class Condition extends Acquirable implements Shareable {
 
   constructor(lock?: Lock | RLock) {
     super();
-    const given = revivingLock ?? lock;
-    revivingLock = undefined;
+    const revived = reviving.take();
+    const given = revived?.lock ?? lock;
     if (given !== undefined && !(given instanceof Lock) && !(given instanceof RLock)) {
       throw misuse(TypeError, 'ERR_MP_CONDITION_LOCK', 'Condition(lock) takes a Lock or an RLock from this library');
     }
-    this.words = sharedWords(SLOTS_AT + MAX_WAITERS * SLOT_WORDS);
+    this.words = revived?.words ?? sharedWords(SLOTS_AT + MAX_WAITERS * SLOT_WORDS);
     this.#lock = given ?? new RLock();
     this.#slots = this.words.subarray(SLOTS_AT);
   }
@@ -347,6 +347,5 @@ export class Condition extends Acquirable implements Shareable {
 
 registerShareable('Condition', (raw) => {
   const state = raw as ConditionState;
-  revivingLock = revive(state.lock) as Lock | RLock;
-  return adopt(state.words, () => new Condition());
+  return reviving.fill({ words: state.words, lock: revive(state.lock) as Lock | RLock }, () => new Condition());
 }, import.meta.url);

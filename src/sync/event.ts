@@ -3,7 +3,7 @@
  * while the word reads 0, so a `set()` before the sleep makes it return at once.
  */
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { adopt, sharedWords } from './guard.js';
+import { revivingWords, sharedWords } from './guard.js';
 import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
 
 const FLAG = 0;
@@ -68,4 +68,4 @@ export class Event implements Shareable {
   }
 }
 
-registerShareable('Event', (state) => adopt(state as Int32Array, () => new Event()), import.meta.url);
+registerShareable('Event', (state) => revivingWords.fill(state as Int32Array, () => new Event()), import.meta.url);

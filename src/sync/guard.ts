@@ -1,7 +1,7 @@
 /**
  * What every lock-like class shares: the scoped forms (`guard`, `guardAsync`, `withLock`,
- * `withLockAsync`) built on `acquire`/`acquireAsync`/`release`, and the report of a lock taken over from
- * a dead holder.
+ * `withLockAsync`) built on `acquire`/`acquireAsync`/`release`, the report of a lock taken over from
+ * a dead holder, and their shared words (new ones, or those a reviver hands over).
  *
  * Internal: the public classes extend `Acquirable` so the scoped forms exist once.
  */
@@ -10,6 +10,8 @@ import { waitTimeout } from '../timeout.js';
 import type { WaitArg } from './futex.js';
 import { currentProcess } from '../runtime/identity.js';
 import { describeToken } from '../runtime/liveness.js';
+import { allocateShared } from '../runtime/shared-memory.js';
+import { ReviveSlot } from '../transport/shareable.js';
 
 /**
  * Prints the one line that says a lock was taken over from a dead holder (the acquirer also sees its
@@ -143,28 +145,13 @@ export function acquireTimeout(blocking: boolean, timeout: number | undefined): 
   return blocking ? waitTimeout(timeout) : 0;
 }
 
-// The revive path: a reviver hands existing shared words to the constructor through this slot, so the
-// public constructors keep Python's signatures.
-let adopting: Int32Array | undefined;
+/**
+ * @internal The revive slot of the lock-like classes (`Lock`, `RLock`, `Semaphore`, `Event`): their
+ * revivers hand the existing shared words to the constructor through it.
+ */
+export const revivingWords = new ReviveSlot<Int32Array>();
 
-/** @internal Runs `make` so that its `sharedWords()` call returns `words` instead of new memory. */
-export function adopt<T>(words: Int32Array, make: () => T): T {
-  adopting = words;
-  try {
-    return make();
-  } finally {
-    adopting = undefined;
-  }
-}
-
-/** @internal `count` fresh zeroed shared words, or the words being revived (see `adopt`). */
+/** @internal `count` fresh zeroed shared words, or the words being revived (see `revivingWords`). */
 export function sharedWords(count: number): Int32Array {
-  const words = adopting;
-  adopting = undefined;
-  return words ?? new Int32Array(new SharedArrayBuffer(count * 4));
-}
-
-/** @internal True while a constructor runs for a reviver (skip initialising shared state). */
-export function isAdopting(): boolean {
-  return adopting !== undefined;
+  return revivingWords.take() ?? new Int32Array(allocateShared(count * 4));
 }

@@ -8,7 +8,7 @@
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
-import { Acquirable, acquireTimeout, adopt, reportOwnerDied, sharedWords, type ConditionLock } from './guard.js';
+import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
 import { parseWait, type WaitArg } from './futex.js';
 
 const STATE = 0;
@@ -129,4 +129,4 @@ function notLocked(): Error {
   );
 }
 
-registerShareable('Lock', (state) => adopt(state as Int32Array, () => new Lock()), import.meta.url);
+registerShareable('Lock', (state) => revivingWords.fill(state as Int32Array, () => new Lock()), import.meta.url);

@@ -6,7 +6,7 @@
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
-import { Acquirable, acquireTimeout, adopt, reportOwnerDied, sharedWords, type ConditionLock } from './guard.js';
+import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
 import { parseWait, type WaitArg } from './futex.js';
 
 // The depth sits on its own cache line (64 bytes on), so the holder's writes to it do not disturb the
@@ -140,4 +140,4 @@ function notOwned(): Error {
   );
 }
 
-registerShareable('RLock', (state) => adopt(state as Int32Array, () => new RLock()), import.meta.url);
+registerShareable('RLock', (state) => revivingWords.fill(state as Int32Array, () => new RLock()), import.meta.url);

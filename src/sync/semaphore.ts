@@ -17,7 +17,7 @@
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { Acquirable, acquireTimeout, adopt, isAdopting, reportOwnerDied, sharedWords } from './guard.js';
+import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords } from './guard.js';
 import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, type WaitArg } from './futex.js';
 import { SLICE_MS, selfToken } from './mutex.js';
 import { canWatch, isAlive } from '../runtime/liveness.js';
@@ -68,7 +68,7 @@ export class Semaphore extends Acquirable implements Shareable {
    */
   constructor(value: number = 1) {
     super();
-    const fresh = !isAdopting();
+    const fresh = revivingWords.peek() === undefined;
     if (fresh) checkInitial(value);
     this.words = sharedWords(WORDS);
     if (fresh) {
@@ -254,7 +254,7 @@ export class Semaphore extends Acquirable implements Shareable {
  */
 export class BoundedSemaphore extends Semaphore {
   constructor(value: number = 1) {
-    const fresh = !isAdopting();
+    const fresh = revivingWords.peek() === undefined;
     super(value);
     if (fresh) this.words[BOUND] = value;
   }
@@ -273,5 +273,5 @@ function tryTake(words: Int32Array): boolean {
   }
 }
 
-registerShareable('Semaphore', (state) => adopt(state as Int32Array, () => new Semaphore()), import.meta.url);
-registerShareable('BoundedSemaphore', (state) => adopt(state as Int32Array, () => new BoundedSemaphore()), import.meta.url);
+registerShareable('Semaphore', (state) => revivingWords.fill(state as Int32Array, () => new Semaphore()), import.meta.url);
+registerShareable('BoundedSemaphore', (state) => revivingWords.fill(state as Int32Array, () => new BoundedSemaphore()), import.meta.url);

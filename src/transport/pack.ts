@@ -6,7 +6,7 @@
  * them; a packed value holds functions), so this module composes the two: `toWireFunction` is
  * `function-ref.ts`'s analysis with `pack` for its constants.
  */
-import { isShareable, moduleOfKind, revive, reduce } from './shareable.js';
+import { isShareable, kindsToLoad, revive, reduce } from './shareable.js';
 import { wireFunctionOf, type FunctionReference, type WireFunction } from './function-ref.js';
 import { wireClassOf } from './class-locate.js';
 import { bufferId } from '../runtime/thread/buffer-directory.js';
@@ -113,7 +113,7 @@ function packValue(value: unknown, path: string, state: PackState): unknown {
     state.live = true;
     const reduced = value[reduce]();
     const shipped = state.via === 'bytes' ? { kind: reduced.kind, state: packValue(reduced.state, path, state) } : reduced;
-    const marker: SharedMarker = { [SHARED]: shipped, module: moduleOfKind(reduced.kind) };
+    const marker: SharedMarker = { [SHARED]: shipped, modules: kindsToLoad(reduced.kind) };
     state.seen.set(value, marker);
     return marker;
   }

@@ -21,7 +21,7 @@
  * ```
  */
 import v8 from 'node:v8';
-import { isShareable, type Reduced } from './shareable.js';
+import { isShareable, type KindModule, type Reduced } from './shareable.js';
 import type { WireFunction } from './wire-function.js';
 import { misuse } from '../errors.js';
 
@@ -37,8 +37,8 @@ export const DESTINATION: Readonly<Record<Via, string>> = { message: ' to a work
 
 export interface SharedMarker {
   readonly [SHARED]: Reduced;
-  /** The module that registers its kind, so the receiver can load just that. */
-  readonly module: string | undefined;
+  /** The kinds the receiver must be able to revive and their modules, so it can load just those. */
+  readonly modules: readonly KindModule[];
 }
 export interface FunctionMarker {
   readonly [FUNCTION]: WireFunction;

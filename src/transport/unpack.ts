@@ -32,16 +32,8 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
 }
 
 // Shared classes register their revivers when their modules load. A worker imports the modules of the
-// kinds it receives, when it first receives them (or the whole library, for a kind that did not say).
-let libraryLoaded: Promise<unknown> | undefined;
-function loadLibrary(): Promise<unknown> {
-  return (libraryLoaded ??= import('../index.js'));
-}
-
-// Queues and pipes carry any shared object in their items, which are read synchronously (`get()`):
-// a thread that receives one loads every reviver first.
-const CARRIERS = new Set(['Queue', 'JoinableQueue', 'SimpleQueue', 'Connection']);
-
+// kinds it receives, when it first receives them; a queue or a pipe names every kind its sender knew,
+// since its items are revived synchronously when read (`kindsToLoad`).
 async function importKindModule(url: string): Promise<unknown> {
   await beforeImport(url);
   return import(url);
@@ -52,9 +44,7 @@ function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen
   seen.add(value);
   if (SHARED in value) {
     const marker = value as SharedMarker;
-    const kind = marker[SHARED].kind;
-    if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, marker.module === undefined ? loadLibrary() : importKindModule(marker.module));
-    if (CARRIERS.has(kind) && !loads.has('*')) loads.set('*', loadLibrary());
+    for (const [kind, url] of marker.modules) if (!canRevive(kind) && !loads.has(kind)) loads.set(kind, importKindModule(url));
     return;
   }
   if (INSTANCE in value) return loadRevivers((value as InstanceMarker).fields, loads, seen);

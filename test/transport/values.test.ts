@@ -2,7 +2,7 @@
 // named by path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process } from '../../src/index.js';
+import { Process, reduce } from '../../src/index.js';
 import { pack } from '../../src/transport/pack.js';
 import { unpack } from '../../src/transport/unpack.js';
 import { SharedCounter, incrementAll, sameObject } from '../fixtures/transport/counter.js';
@@ -48,11 +48,20 @@ test('a shareable as a direct argument; the same object twice', T, async () => {
   assert.ok(report[0]! & 2, 'arrived as a SharedCounter');
 });
 
-test('a shareable whose class the child never imports: the child fails with a message naming the kind', T, async (t) => {
+test('a shareable whose class the child never imports: the child imports the module that registered its kind', T, async () => {
+  // A self-contained target crosses by source, so nothing but the kind's registration brings counter.ts.
+  const counter = new SharedCounter();
+  const p = await run((c: { increment(by: number): number }) => c.increment(3), [counter]);
+  assert.equal(p.exitCode, 0);
+  assert.equal(counter.value, 3);
+  assert.equal(counter.revivals, 1);
+});
+
+test('a shared object of a kind nobody registered: the child fails with a message naming the kind', T, async (t) => {
   const writes: string[] = [];
   t.mock.method(process.stderr, 'write', (chunk: unknown) => (writes.push(String(chunk)), true));
-  // A self-contained target crosses by source, so the child does not import counter.ts.
-  const p = await run((c: unknown) => c, [new SharedCounter()]);
+  const unregistered = { [reduce]: () => ({ kind: 'test.Unregistered', state: null }) };
+  const p = await run((c: unknown) => c, [unregistered]);
   assert.equal(p.exitCode, 1);
 });
 

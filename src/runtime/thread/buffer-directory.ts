@@ -27,6 +27,7 @@
  * ```
  */
 import { perThread } from '../thread-state.js';
+import { allocateShared } from '../shared-memory.js';
 import { BroadcastChannel, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { misuse } from '../../errors.js';
 import { deadlineAfter, notify, remaining, wait } from '../../sync/futex.js';
@@ -61,7 +62,7 @@ interface ThreadState {
 // Two copies of the library in one thread (ESM and CommonJS) share one directory.
 const state = perThread<ThreadState>('sharedBuffers', () => ({
     channel: undefined,
-    booting: new Int32Array(new SharedArrayBuffer(4)),
+    booting: new Int32Array(allocateShared(4)),
     known: new Map(),
     ids: new WeakMap(),
     next: 0,
@@ -129,7 +130,7 @@ export function bufferById(id: number): SharedArrayBuffer {
   if (buffer !== undefined) return buffer;
   // Announced before the item was written, so this does not happen unless a child was killed while
   // starting and a sender stopped waiting for it: look a little longer, then say so.
-  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const pause = new Int32Array(allocateShared(4));
   const deadline = deadlineAfter(FIND_WAIT_MS);
   while (remaining(deadline) > 0) {
     Atomics.wait(pause, 0, 0, 1);
@@ -153,7 +154,7 @@ export function childStarting(): BufferDirectory {
   const s = state();
   Atomics.add(s.booting, 0, 1);
   drain(s); // after counting: a buffer announced from now on is posted again once the child listens
-  return { booting: s.booting, ack: new Int32Array(new SharedArrayBuffer(4)), known: new Map(s.known) };
+  return { booting: s.booting, ack: new Int32Array(allocateShared(4)), known: new Map(s.known) };
 }
 
 function uncount(directory: BufferDirectory): void {
