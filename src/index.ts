@@ -62,7 +62,7 @@ export { Semaphore, BoundedSemaphore } from './sync/semaphore.js';
 export { Condition } from './sync/condition.js';
 export { Event } from './sync/event.js';
 export { Barrier, type BarrierOptions } from './sync/barrier.js';
-export type { WaitArg, WaitOptions, AbortOptions } from './sync/futex.js';
+export type { WaitArg, WaitOptions, AbortOptions } from './sync/wait-options.js';
 
 // --- queues and pipes ---
 export { Queue } from './queues/queue.js';

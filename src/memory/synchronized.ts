@@ -10,7 +10,7 @@
  * slot (`setLock`), so the forwarding code is one.
  */
 import { misuse } from '../errors.js';
-import type { WaitArg } from '../sync/futex.js';
+import type { WaitArg } from '../sync/wait-options.js';
 import { Lock } from '../sync/lock.js';
 import { RLock } from '../sync/rlock.js';
 import { reduce, revive, type Reduced } from '../transport/shareable.js';

@@ -2,7 +2,7 @@
  * `JoinableQueue`: a `Queue` that counts unfinished tasks (Python's `multiprocessing.JoinableQueue`).
  */
 import { misuse } from '../errors.js';
-import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from '../sync/wait-options.js';
 import { reduce, registerShareable, type Reduced } from '../transport/shareable.js';
 import { Queue, revivingRing } from './queue.js';
 import { Ring, type RingState } from './ring.js';

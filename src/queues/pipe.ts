@@ -9,7 +9,7 @@
  * never reach 0). The other end's `recv` then drains what is left and throws `EOFError`.
  */
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
-import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/futex.js';
+import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/wait-options.js';
 import { SLICE_MS, selfToken } from '../sync/mutex.js';
 import { canWatch, isAlive } from '../runtime/liveness.js';
 import { isChild } from '../runtime/identity.js';

@@ -7,7 +7,7 @@
  * event loop: blocking `get`/`put` work on the main thread as in workers.
  */
 import { Empty, Full, ShutDown, misuse } from '../errors.js';
-import { parseWait, toWaitTimeout, type WaitArg } from '../sync/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from '../sync/wait-options.js';
 import { reduce, registerShareable, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import { decode, discardEncoded, encode, takePendingClasses } from './codec.js';
 import { FULL, OK, OUT_OF_MEMORY, Ring, SHUTDOWN, type Peer, type RingState, type Status } from './ring.js';

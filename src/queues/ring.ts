@@ -35,7 +35,7 @@
  * ring.take(Infinity); // OK; ring.scratch holds [1, 2], ring.lastLength is 2
  * ```
  */
-import { deadlineAfter, notify, remaining, sleepOn, sleepOnAsync, wait } from '../sync/futex.js';
+import { deadlineAfter, notify, remaining, sleepOn, sleepOnAsync, wait } from '../runtime/futex.js';
 import { lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, tryLockWord, unlockWord, type LockResult } from '../sync/mutex.js';
 import { reportOwnerDied } from '../sync/guard.js';
 import { misuse } from '../errors.js';

@@ -3,7 +3,7 @@
  */
 import { misuse } from '../errors.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../transport/shareable.js';
-import { parseAbort, type AbortOptions } from '../sync/futex.js';
+import { parseAbort, type AbortOptions } from '../sync/wait-options.js';
 import { discardEncoded, encode } from './codec.js';
 import { decodeTaken, outOfMemory, takeAsync, revivingRing, takeRing } from './queue.js';
 import { OUT_OF_MEMORY, Ring, type RingState } from './ring.js';

@@ -22,7 +22,8 @@ import { toWireFunction } from '../transport/pack.js';
 import { resolveWireFunction } from '../transport/unpack.js';
 import { resolveWireFunctionSync } from '../transport/function-resolve.js';
 import { sharedWords } from './guard.js';
-import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
+import { deadlineAfter, notify, sleepOn, sleepOnAsync } from '../runtime/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from './wait-options.js';
 import { lockWord, lockWordAsync, unlockWord } from './mutex.js';
 
 const MUTEX = 0;

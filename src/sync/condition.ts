@@ -29,16 +29,8 @@
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, revive, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Acquirable, sharedWords, type ConditionLock } from './guard.js';
-import {
-  deadlineAfter,
-  notify as futexNotify,
-  parseWait,
-  remaining,
-  sleepOn,
-  sleepOnAsync,
-  toWaitTimeout,
-  type WaitArg,
-} from './futex.js';
+import { deadlineAfter, notify as futexNotify, remaining, sleepOn, sleepOnAsync } from '../runtime/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from './wait-options.js';
 import { Lock } from './lock.js';
 import { RLock } from './rlock.js';
 

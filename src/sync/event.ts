@@ -4,7 +4,8 @@
  */
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { revivingWords, sharedWords } from './guard.js';
-import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, toWaitTimeout, type WaitArg } from './futex.js';
+import { deadlineAfter, notify, sleepOn, sleepOnAsync } from '../runtime/futex.js';
+import { parseWait, toWaitTimeout, type WaitArg } from './wait-options.js';
 
 const FLAG = 0;
 

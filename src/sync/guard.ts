@@ -7,7 +7,7 @@
  */
 import { TimeoutError } from '../errors.js';
 import { waitTimeout } from '../timeout.js';
-import type { WaitArg } from './futex.js';
+import type { WaitArg } from './wait-options.js';
 import { currentProcess } from '../runtime/identity.js';
 import { describeToken } from '../runtime/liveness.js';
 import { allocateShared } from '../runtime/shared-memory.js';

@@ -14,7 +14,7 @@
  * nothing about errors. Not fair on purpose: a fair ticket lock measured 10–17× slower on this kind of
  * machine, and spinning before sleeping gained nothing on 2 cores.
  */
-import { deadlineAfter, notify, remaining, wait, waitAsync } from './futex.js';
+import { deadlineAfter, notify, remaining, wait, waitAsync } from '../runtime/futex.js';
 import { canWatch, isAlive, onOwnToken, TOKEN_MASK } from '../runtime/liveness.js';
 
 export const UNLOCKED = 0;

@@ -7,7 +7,7 @@ import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
 import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
-import { parseWait, type WaitArg } from './futex.js';
+import { parseWait, type WaitArg } from './wait-options.js';
 
 // The depth sits on its own cache line (64 bytes on), so the holder's writes to it do not disturb the
 // line that contending threads hit with compare-and-swap.

@@ -18,7 +18,8 @@
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords } from './guard.js';
-import { deadlineAfter, notify, parseWait, sleepOn, sleepOnAsync, type WaitArg } from './futex.js';
+import { deadlineAfter, notify, sleepOn, sleepOnAsync } from '../runtime/futex.js';
+import { parseWait, type WaitArg } from './wait-options.js';
 import { SLICE_MS, selfToken } from './mutex.js';
 import { canWatch, isAlive } from '../runtime/liveness.js';
 

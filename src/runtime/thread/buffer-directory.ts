@@ -30,7 +30,7 @@ import { perThread } from '../thread-state.js';
 import { allocateShared } from '../shared-memory.js';
 import { BroadcastChannel, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { misuse } from '../../errors.js';
-import { deadlineAfter, notify, remaining, wait } from '../../sync/futex.js';
+import { deadlineAfter, notify, pause, remaining, wait } from '../futex.js';
 
 const CHANNEL = 'multiprocessing.sharedBuffers';
 // A child that never reaches its bootstrap (killed at once) is waited for this long at most.
@@ -130,10 +130,9 @@ export function bufferById(id: number): SharedArrayBuffer {
   if (buffer !== undefined) return buffer;
   // Announced before the item was written, so this does not happen unless a child was killed while
   // starting and a sender stopped waiting for it: look a little longer, then say so.
-  const pause = new Int32Array(allocateShared(4));
   const deadline = deadlineAfter(FIND_WAIT_MS);
   while (remaining(deadline) > 0) {
-    Atomics.wait(pause, 0, 0, 1);
+    pause(1);
     drain(s);
     buffer = s.known.get(id);
     if (buffer !== undefined) return buffer;
