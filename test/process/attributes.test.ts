@@ -1,8 +1,10 @@
 // Process attributes: name, daemon, pid, ident, exitCode, async targets.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, currentProcess } from '../../src/index.js';
+import { currentProcess } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { describeSelf, exitWith, fail, readJson, sleepThenStore } from '../fixtures/process/targets.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 

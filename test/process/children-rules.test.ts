@@ -1,10 +1,11 @@
 // Who may start children: not a child still importing its target's module (no endless spawn), not a daemon.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Process } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { readJson, tryStartChild } from '../fixtures/process/targets.js';
 import { runTs } from '../fixtures/process/subprocess.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 30_000 };
 

@@ -1,10 +1,11 @@
 // Every async wait of the queues and pipes takes an AbortSignal (issue 10): an aborted get takes no
 // item, an aborted put puts none, and no item or wakeup is lost to an abandoned wait.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JoinableQueue, Pipe, Process, Queue, SimpleQueue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
 import { within } from '../fixtures/until.js';
+
+const { JoinableQueue, Pipe, Process, Queue, SimpleQueue } = ctx;
 
 const T = { timeout: 120_000 };
 const isReason = (expected: unknown) => (error: unknown) => error === expected;

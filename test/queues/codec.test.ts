@@ -1,11 +1,12 @@
 // Every structured-clonable kind round-trips exactly (through the codec, a Queue, and across a worker);
 // what cannot be carried throws a TypeError naming the path, and nothing is enqueued.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, Queue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { decode, encode } from '../../src/queues/codec.js';
 import { allKinds } from '../fixtures/queues/values.js';
 import { echo, putAllKinds } from '../fixtures/queues/targets.js';
+
+const { Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 

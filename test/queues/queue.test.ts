@@ -1,8 +1,10 @@
 // Queue: every method and error, on the main thread and inside a worker; timeouts within a tolerant bound.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Empty, Full, Process, Queue } from '../../src/index.js';
+import { Empty, Full } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { checkErrorsInWorker } from '../fixtures/queues/targets.js';
+
+const { Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 

@@ -1,9 +1,11 @@
 // Python 3.13 queue shutdown, for every handle, and async iteration that ends at shutdown.
-import { test } from 'node:test';
 import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
-import { JoinableQueue, Process, Queue, ShutDown } from '../../src/index.js';
+import { ShutDown } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { getUntilShutDown, iterate, putUntilShutDown } from '../fixtures/queues/targets.js';
+
+const { JoinableQueue, Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 

@@ -1,9 +1,12 @@
 // Barrier: indices, action, timeouts, abort/reset breaking waiters, and 5 parties × 1,000 rounds in lockstep.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Barrier, BrokenBarrierError, Process, RawValue, Semaphore, SharedArray } from '../../src/index.js';
+import { BrokenBarrierError } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { barrierRounds, barrierWaitOnce, barrierWithAction, barrierWithActionSync, countAction, countActionByModule } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+
+const { Barrier, Process, RawValue, Semaphore, SharedArray } = ctx;
 
 const T = { timeout: 120_000 };
 
@@ -157,7 +160,7 @@ test('the main thread can be the last to arrive and run the action for workers',
 test('a barrier whose action is a closure cannot cross into a worker: start() throws, naming the variable', () => {
   let calls = 0;
   const barrier = new Barrier(2, { action: () => calls++ });
-  const p = new Process({ target: barrierWaitOnce as (b: Barrier) => void, args: [barrier] });
+  const p = new Process({ target: barrierWaitOnce as (b: mp.Barrier) => void, args: [barrier] });
   assert.throws(() => p.start(), (e: Error) => e instanceof TypeError && /Barrier action/.test(e.message) && /'calls'/.test(e.message));
   assert.equal(calls, 0);
 });

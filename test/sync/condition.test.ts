@@ -1,9 +1,11 @@
 // Condition: wait/notify with either lock kind, misuse, timeouts, and a 10,000-round ping-pong.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Condition, Lock, RawValue, RLock } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { incrementWithLock, pingPong } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+
+const { Condition, Lock, RawValue, RLock } = ctx;
 
 const T = { timeout: 120_000 };
 
@@ -11,7 +13,7 @@ test('default lock is an RLock; a given Lock or RLock is used; anything else thr
   assert.ok(new Condition().lock instanceof RLock);
   const lock = new Lock();
   assert.equal(new Condition(lock).lock, lock);
-  assert.throws(() => new Condition({} as Lock), TypeError);
+  assert.throws(() => new Condition({} as mp.Lock), TypeError);
 });
 
 test('wait, waitFor, notify without holding the lock throw (Python\'s words)', async () => {

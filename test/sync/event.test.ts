@@ -1,10 +1,11 @@
 // Event: set/clear/isSet, timed waits, wakeups from another worker.
-import { test } from 'node:test';
 import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
-import { Event, SharedArray } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { setAfter, waitEvent } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+
+const { Event, SharedArray } = ctx;
 
 const T = { timeout: 60_000 };
 

@@ -1,9 +1,11 @@
 // Lock: acquire/release, timeouts, scoped forms, misuse, and exact counts across workers.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Event, Lock, RawValue, TimeoutError } from '../../src/index.js';
+import { TimeoutError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { holdUntil, incrementWithLock, releaseLock } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+
+const { Event, Lock, RawValue } = ctx;
 
 const T = { timeout: 60_000 };
 

@@ -1,9 +1,10 @@
 // Semaphore and BoundedSemaphore: counting, timeouts, misuse, never more holders than the value.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BoundedSemaphore, RawValue, Semaphore, SharedArray } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { incrementWithLock, semaphoreWorker } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+
+const { BoundedSemaphore, RawValue, Semaphore, SharedArray } = ctx;
 
 const T = { timeout: 60_000 };
 
