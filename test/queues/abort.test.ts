@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { ctx, test } from '../fixtures/context.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
-import { within } from '../fixtures/until.js';
+import { stillPending, within } from '../fixtures/until.js';
 
 const { JoinableQueue, Pipe, Process, Queue, SimpleQueue } = ctx;
 
@@ -41,7 +41,7 @@ test('aborting a pending getAsync takes nothing and does not swallow the wakeup 
   const controller = new AbortController();
   const aborted = q.getAsync({ signal: controller.signal });
   const next = q.getAsync(); // sleeps behind the aborted one on the same word
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(await stillPending(aborted), 'the get waits on the empty queue');
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   q.put('x');
@@ -55,7 +55,7 @@ test('aborting a pending putAsync on a full queue puts nothing; the next put goe
   const controller = new AbortController();
   const aborted = q.putAsync(1, { signal: controller.signal });
   const next = q.putAsync(2);
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(await stillPending(aborted), 'the put waits on the full queue');
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   assert.equal(q.get(false), 0);
@@ -68,7 +68,7 @@ test('aborting a pending recvAsync receives nothing; the next receive gets the m
   const [a, b] = Pipe<string>();
   const controller = new AbortController();
   const aborted = a.recvAsync({ signal: controller.signal });
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(await stillPending(aborted), 'the receive waits for a message');
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   b.send('hello');
