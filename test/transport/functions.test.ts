@@ -1,10 +1,9 @@
 // Functions crossing into workers: module exports by reference, self-contained functions by source,
 // explicit { module, name }; closures refused at the call with the variables named; functions inside args.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
-import { Process } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { toWireFunction } from '../../src/transport/function-ref.js';
 import { record } from '../fixtures/process/targets.js';
 import {
@@ -19,6 +18,8 @@ import {
   scaled,
 } from '../fixtures/transport/functions.js';
 import defaultExport from '../fixtures/transport/functions.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 const fixtureUrl = new URL('../fixtures/transport/functions.ts', import.meta.url);
