@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
+import type * as mp from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
 import { toWireFunction } from '../../src/transport/function-ref.js';
 import { record } from '../fixtures/process/targets.js';
@@ -24,7 +25,7 @@ const { Process } = ctx;
 const T = { timeout: 20_000 };
 const fixtureUrl = new URL('../fixtures/transport/functions.ts', import.meta.url);
 
-async function run(target: unknown, args: unknown[]): Promise<Process> {
+async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
   const p = new Process({ target: target as never, args });
   p.start();
   await p.join(15_000);
