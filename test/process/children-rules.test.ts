@@ -42,7 +42,7 @@ test('a daemon child may not start children', T, async () => {
   await p.join(15_000);
   assert.equal(p.exitCode, 0);
   const outcome = readJson(out) as { message?: string; code?: string; started?: boolean };
-  assert.match(outcome.message, /^daemonic processes are not allowed to have children \(/);
+  assert.match(outcome.message ?? '', /^daemonic processes are not allowed to have children \(/);
   assert.equal(outcome.code, 'ERR_MP_DAEMON_CHILDREN');
 });
 
