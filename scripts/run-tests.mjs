@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 // Runs every test file under test/ (or the ones named on the command line) with node:test under tsx.
 // node 20's runner does not find .ts files by itself, so we list them.
+//
+// A file that imports test/fixtures/context.ts takes its API from a start method's context, and runs once
+// per start method the helper lists (all of `getAllStartMethods()`, or those `MP_TEST_START_METHODS`
+// names), with `MP_TEST_START_METHODS` set to that one method: CPython's one test module per start
+// method. Every other file is not about a start method and runs once, in the first method's run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+
+const CONTEXT_HELPER = /from '(\.\.\/)+fixtures\/context\.js'/;
 
 function findTests(dir) {
   const found = [];
@@ -18,11 +25,42 @@ function findTests(dir) {
   return found;
 }
 
+/** The helper's own answer, so the list of start methods and the meaning of the variable live in one place. */
+function testedStartMethods() {
+  const asked = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      "const { testedStartMethods } = await import('./test/fixtures/context.ts'); console.log(JSON.stringify(testedStartMethods()));",
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (asked.status !== 0) process.exit(asked.status ?? 1);
+  return JSON.parse(asked.stdout);
+}
+
 const named = process.argv.slice(2);
 const files = (named.length > 0 ? named : findTests('test').map((f) => relative('.', f))).sort();
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+const perMethod = files.filter((f) => CONTEXT_HELPER.test(readFileSync(f, 'utf8')));
+const once = files.filter((f) => !perMethod.includes(f));
+const methods = perMethod.length > 0 ? testedStartMethods() : [];
+
+const runs = methods.map((method, i) => ({ method, files: i === 0 ? [...once, ...perMethod].sort() : perMethod }));
+if (runs.length === 0) runs.push({ method: undefined, files: once });
+
+let failed = false;
+for (const run of runs) {
+  const label = run.method === undefined ? '' : ` under start method '${run.method}'`;
+  console.log(`# ${run.files.length} test files${label}`);
+  const env = run.method === undefined ? process.env : { ...process.env, MP_TEST_START_METHODS: run.method };
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...run.files],
+    { stdio: 'inherit', env },
+  );
+  if (result.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);

@@ -88,12 +88,16 @@ test("a context's classes make instances of the library's classes; subclasses of
   assert.equal(await pool.apply((x: number) => x * 2, [21]), 42);
 });
 
-test('a context starts processes', T, async () => {
-  const ctx = getContext('thread');
-  const shared = new Int32Array(new SharedArrayBuffer(4));
-  const p = new ctx.Process({ target: (s: Int32Array) => Atomics.store(s, 0, 7), args: [shared] });
-  p.start();
-  await p.join();
-  assert.equal(p.exitCode, 0);
-  assert.equal(shared[0], 7);
-});
+// This file is about choosing a start method, so it runs once (it does not take the test helper's
+// context, which would choose one) and visits every method itself.
+for (const method of getAllStartMethods()) {
+  test(`a context starts processes [${method}]`, T, async () => {
+    const ctx = getContext(method);
+    const shared = new Int32Array(new SharedArrayBuffer(4));
+    const p = new ctx.Process({ target: (s: Int32Array) => Atomics.store(s, 0, 7), args: [shared] });
+    p.start();
+    await p.join();
+    assert.equal(p.exitCode, 0);
+    assert.equal(shared[0], 7);
+  });
+}

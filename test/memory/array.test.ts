@@ -1,10 +1,11 @@
 // Array / SharedArray / RawArray: a real typed array over shared memory, with a lock.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Array as MpArray, Lock, RawArray, RLock, SharedArray } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { incrementArray } from '../fixtures/sync/targets.js';
 import { touchArray, writeChars } from '../fixtures/sync/targets-memory.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+
+const { Array: MpArray, Lock, RawArray, RLock, SharedArray } = ctx;
 
 const T = { timeout: 60_000 };
 

@@ -1,10 +1,10 @@
 // The lock methods Value and Array share (memory/synchronized.ts, CPython's Synchronized): the same
 // behaviour on both, in this thread and in workers.
-import { test } from 'node:test';
+import { ctx, test } from '../fixtures/context.js';
 import assert from 'node:assert/strict';
-import { Array as SharedArray, Lock, RawArray, RawValue, RLock, Value } from '../../src/index.js';
 import { guardedIncrements, guardedIncrementsAsync } from '../fixtures/memory/synchronized.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+const { SharedArray, Lock, RawArray, RawValue, RLock, Value } = ctx;
 
 const T = { timeout: 60_000 };
 

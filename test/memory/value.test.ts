@@ -1,9 +1,10 @@
 // Value and RawValue: typecodes, checks, locks, crossing into workers, and the tutorial's race.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Barrier, Lock, RawValue, RLock, Value } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { incrementUnlocked, incrementValue, incrementValueAsync, incrementValueNested } from '../fixtures/sync/targets.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+
+const { Barrier, Lock, RawValue, RLock, Value } = ctx;
 
 const T = { timeout: 60_000 };
 

@@ -1,8 +1,9 @@
 // Pool.apply / applyAsync, and how functions reach the workers.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { add, callIt, countCalls, cube, importSibling, raiseIf7 } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

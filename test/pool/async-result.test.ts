@@ -1,8 +1,10 @@
 // AsyncResult: get, get(timeout), wait, ready, successful, PromiseLike, throwing callbacks.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool, TimeoutError } from '../../src/index.js';
+import { TimeoutError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, raiseIf7, slow } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

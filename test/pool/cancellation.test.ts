@@ -1,10 +1,13 @@
 // Per-call timeout and AbortSignal: queued tasks are removed, running ones are stopped with their worker.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import { Pool, TimeoutError } from '../../src/index.js';
+import { TimeoutError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, record, recorded, slow, spinCounting, startThenSleep, workerThreadId } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 
@@ -121,7 +124,6 @@ test('aborting a map stops all its chunks', T, async () => {
 });
 
 test('tasks with a signal that finish normally leave no abort listener behind', T, async () => {
-  const { getEventListeners } = await import('node:events');
   const pool = new Pool(2);
   try {
     const controller = new AbortController();

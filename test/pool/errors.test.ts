@@ -1,10 +1,12 @@
 // Errors thrown by tasks arrive as themselves where possible, and never hang or crash the pool.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Empty, Pool, RemoteError } from '../../src/index.js';
+import { Empty, RemoteError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, throwCustom, throwLibraryError, throwUnrebuildable, throwWithCause } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

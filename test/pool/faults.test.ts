@@ -1,8 +1,10 @@
 // Workers that die, results and arguments that cannot be cloned: the pool settles every task and stays usable.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool, WorkerLostError } from '../../src/index.js';
+import { WorkerLostError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { allocateLots, cube, exitAfter, exitNow, identity, returnFunction, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 30_000 };
 

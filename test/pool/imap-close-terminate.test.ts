@@ -1,10 +1,11 @@
 // An imap already started when the pool is closed delivers every result, as Python's does (close means no
 // new calls); after terminate(), every next() settles. Issue 10: both hung before.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, identity } from '../fixtures/pool/tasks.js';
 import { within } from '../fixtures/until.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 30_000 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

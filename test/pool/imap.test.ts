@@ -1,8 +1,9 @@
 // Pool.imap / imapUnordered: order, errors per item, throwing inputs, endless inputs, progress.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, failAt7, identity } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

@@ -1,9 +1,10 @@
 // initializer / initargs: once per worker before its tasks; a failing initializer fails fast.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, failingInit, failingInitCounted, initStore, readInit, workerThreadId } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

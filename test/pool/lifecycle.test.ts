@@ -1,11 +1,13 @@
 // close / join / terminate / await using, and that no worker outlives its pool.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Pool } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, identity, slow, startThenSleep } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 import { runTs } from '../fixtures/process/subprocess.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 
@@ -124,7 +126,7 @@ test('terminate() while chunks are still in flight drops their late results with
 });
 
 test('await using closes and joins the pool at the end of the scope', T, async () => {
-  let escaped: Pool;
+  let escaped: mp.Pool;
   let pending: Promise<number>;
   {
     await using pool = new Pool(2);

@@ -1,8 +1,9 @@
 // Pool.map / mapAsync / starmap / starmapAsync, chunking, inputs, failures, onProgress.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { add, cube, describeNumber, doubleSometimesLater, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);

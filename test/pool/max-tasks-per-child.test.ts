@@ -1,8 +1,9 @@
 // maxTasksPerChild: a worker is replaced after that many tasks.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

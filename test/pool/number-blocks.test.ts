@@ -2,12 +2,13 @@
 // back as blocks (Int32Array, Uint8Array for booleans, Float64Array, columns for small records): every
 // value must arrive exactly as it was, and in the representation a plain array would have given
 // (issue 11: a worker fed integers as doubles ran `isPrime` 5× slower).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { changingKinds, describe, evenUnless7, identity, inspectRecord, isEven, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
 import { runNode } from '../fixtures/process/subprocess.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 30_000 };
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);

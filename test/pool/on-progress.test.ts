@@ -1,11 +1,12 @@
 // An onProgress callback that throws is treated as a throwing callback is (reported on
 // stderr, the result settles as it would have). Issue 10: under imap it crashed the program, and it
 // turned a successful apply or map into a rejection.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube } from '../fixtures/pool/tasks.js';
 import { within } from '../fixtures/until.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

@@ -1,8 +1,9 @@
 // Large arguments: copied by default (the parent's array stays intact), moved with `transfer`, and many
 // large tasks submitted at once (held back a few at a time per worker) all finish with the right result.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 30_000 };
 

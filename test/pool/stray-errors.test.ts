@@ -2,9 +2,11 @@
 // Each is printed on stderr after `Process <worker name>:` (as Python prints a child thread's traceback)
 // and the worker, and the task it is running, go on. Thrown values that cannot even be read reject
 // their task with a RemoteError and leave the worker alive too.
-import { test, type TestContext } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool, RemoteError, Value } from '../../src/index.js';
+import { RemoteError } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube } from '../fixtures/pool/tasks.js';
 import {
   currentThreadId,
@@ -15,6 +17,8 @@ import {
   workerName,
 } from '../fixtures/pool/stray.js';
 import { until } from '../fixtures/until.js';
+
+const { Pool, Value } = ctx;
 
 const T = { timeout: 30_000 };
 
@@ -29,7 +33,7 @@ function captureStderr(t: TestContext): { text: () => string } {
 }
 
 // A Pool(1): every task runs on the same worker unless it was replaced, which the thread id shows.
-async function sameWorkerGoesOn(pool: Pool, thread: number): Promise<void> {
+async function sameWorkerGoesOn(pool: mp.Pool, thread: number): Promise<void> {
   assert.equal(await pool.apply(currentThreadId), thread, 'the worker was replaced');
   assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
   assert.equal(await pool.apply(currentThreadId), thread, 'the worker was replaced');

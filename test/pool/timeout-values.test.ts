@@ -1,10 +1,12 @@
 // What a timeout value means (src/timeout.ts): Infinity and ≥ 2³¹ ms are "no limit" / "wait forever",
 // NaN is a RangeError, a negative task limit is a RangeError, a negative wait is 0 (as in Python).
 // Issue 10: Infinity made Node's timer fire after ~1 ms, so the task was killed and get() gave up at once.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool, TimeoutError } from '../../src/index.js';
+import { TimeoutError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, slow } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

@@ -1,11 +1,12 @@
 // apply's `transfer` list is checked at the call: a SharedArrayBuffer is simply shared, anything that
 // cannot move is a TypeError naming transfer[i]. Issue 10: Node's ERR_INVALID_TRANSFER_OBJECT was thrown
 // from inside the scheduler, uncaught, and killed the program.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube, writeFirst } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 

@@ -1,8 +1,9 @@
 // Bad input: clear errors at the call.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Pool } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { cube } from '../fixtures/pool/tasks.js';
+
+const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 
@@ -97,7 +98,7 @@ test('apply refuses args that are not an array; starmap refuses items that are n
   try {
     await assert.rejects(pool.apply(cube as never, 3 as never), is(TypeError, 'ERR_MP_INVALID_ARG', /^args must be an array of fn's arguments, as in apply\(fn, \[x\]\), not number 3$/));
     await assert.rejects(pool.applyAsync(cube as never, 'x' as never).get(), /args must be an array/);
-    await assert.rejects(pool.starmap(cube as never, [[1], 2, [3]]), is(TypeError, 'ERR_MP_INVALID_ARG', /^iterable\[1\] must be an array of fn's arguments \(starmap calls fn\(\.\.\.item\)\), not number 2$/));
+    await assert.rejects(pool.starmap(cube as never, [[1], 2, [3]] as never), is(TypeError, 'ERR_MP_INVALID_ARG', /^iterable\[1\] must be an array of fn's arguments \(starmap calls fn\(\.\.\.item\)\), not number 2$/));
     assert.deepEqual(await pool.starmap(cube, [[1], [2]]), [1, 8]);
   } finally {
     await pool.terminate();

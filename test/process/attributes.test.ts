@@ -1,8 +1,11 @@
 // Process attributes: name, daemon, pid, ident, exitCode, async targets.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, currentProcess } from '../../src/index.js';
-import { describeSelf, exitWith, fail, readJson, sleepThenStore } from '../fixtures/process/targets.js';
+import { currentProcess } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
+import { describeSelf, exitWith, fail, readJson, sleepThenStore, storeWhenReleased } from '../fixtures/process/targets.js';
+import { until } from '../fixtures/until.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 
@@ -118,14 +121,16 @@ test('exitCode: 1 after an uncaught error (sync and async)', T, async (t) => {
 });
 
 test('an async target is awaited before the child ends', T, async () => {
-  const shared = new Int32Array(new SharedArrayBuffer(4));
-  const p = new Process({ target: sleepThenStore, args: [shared, 200] });
+  const gate = new Int32Array(new SharedArrayBuffer(12));
+  const p = new Process({ target: storeWhenReleased, args: [gate] });
   p.start();
+  await until('the async target runs', () => Atomics.load(gate, 2) === 1);
   await p.join(50);
   assert.equal(p.isAlive(), true);
-  assert.equal(Atomics.load(shared, 0), 0);
-  await p.join();
-  assert.equal(Atomics.load(shared, 0), 1);
+  assert.equal(Atomics.load(gate, 0), 0);
+  Atomics.store(gate, 1, 1); // release it
+  await p.join(20_000);
+  assert.equal(Atomics.load(gate, 0), 1);
   assert.equal(p.exitCode, 0);
 });
 

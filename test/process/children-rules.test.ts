@@ -1,10 +1,11 @@
 // Who may start children: not a child still importing its target's module (no endless spawn), not a daemon.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Process } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { readJson, tryStartChild } from '../fixtures/process/targets.js';
 import { runTs } from '../fixtures/process/subprocess.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 30_000 };
 
@@ -41,7 +42,7 @@ test('a daemon child may not start children', T, async () => {
   await p.join(15_000);
   assert.equal(p.exitCode, 0);
   const outcome = readJson(out) as { message?: string; code?: string; started?: boolean };
-  assert.match(outcome.message, /^daemonic processes are not allowed to have children \(/);
+  assert.match(outcome.message ?? '', /^daemonic processes are not allowed to have children \(/);
   assert.equal(outcome.code, 'ERR_MP_DAEMON_CHILDREN');
 });
 

@@ -1,8 +1,8 @@
 // A child ends as a Node program does: when its target has returned and nothing is left on its event
 // loop, or at process.exit. Python's child likewise waits for its non-daemon threads before it exits.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, Value } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import {
   echoServer,
   exitFromTimer,
@@ -16,10 +16,12 @@ import {
 } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
 
+const { Process, Value } = ctx;
+
 const T = { timeout: 30_000 };
 
 // Joins with a bound: a child that never ends fails the test instead of stalling it.
-async function joinBounded(p: Pick<Process, 'join' | 'exitCode' | 'terminate'>): Promise<void> {
+async function joinBounded(p: Pick<mp.Process, 'join' | 'exitCode' | 'terminate'>): Promise<void> {
   await p.join(15_000);
   if (p.exitCode === null) {
     p.terminate();

@@ -1,9 +1,11 @@
 // currentProcess(), parentProcess(), activeChildren(), cpuCount(), grandchildren's names.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import { Process, activeChildren, cpuCount, currentProcess, parentProcess } from '../../src/index.js';
+import { activeChildren, cpuCount, currentProcess, parentProcess } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { describeSelf, readJson, spin, startGrandchild } from '../fixtures/process/targets.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 

@@ -1,10 +1,11 @@
 // Process lifecycle: start, join (with and without timeout), isAlive, terminate, kill, close.
 // Ported in spirit from CPython's _TestProcess.test_process / test_terminate / test_kill / test_close.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { spin, spinStarted, sleepThenStore } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 

@@ -1,7 +1,7 @@
 // A non-daemon child keeps the program alive until it ends; a daemon child dies with the program.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { test } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/process/${name}`, import.meta.url));

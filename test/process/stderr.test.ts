@@ -1,8 +1,8 @@
 // A child's uncaught error is printed on stderr after `Process <name>:`, as Python prints the child's
 // traceback; exit codes as seen by a program run as a subprocess.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { test } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const script = fileURLToPath(new URL('../fixtures/process/run-child.ts', import.meta.url));

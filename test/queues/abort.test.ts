@@ -1,10 +1,11 @@
 // Every async wait of the queues and pipes takes an AbortSignal (issue 10): an aborted get takes no
 // item, an aborted put puts none, and no item or wakeup is lost to an abandoned wait.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JoinableQueue, Pipe, Process, Queue, SimpleQueue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
-import { within } from '../fixtures/until.js';
+import { stillPending, within } from '../fixtures/until.js';
+
+const { JoinableQueue, Pipe, Process, Queue, SimpleQueue } = ctx;
 
 const T = { timeout: 120_000 };
 const isReason = (expected: unknown) => (error: unknown) => error === expected;
@@ -40,7 +41,7 @@ test('aborting a pending getAsync takes nothing and does not swallow the wakeup 
   const controller = new AbortController();
   const aborted = q.getAsync({ signal: controller.signal });
   const next = q.getAsync(); // sleeps behind the aborted one on the same word
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(await stillPending(aborted), 'the get waits on the empty queue');
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   q.put('x');
@@ -54,7 +55,7 @@ test('aborting a pending putAsync on a full queue puts nothing; the next put goe
   const controller = new AbortController();
   const aborted = q.putAsync(1, { signal: controller.signal });
   const next = q.putAsync(2);
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(await stillPending(aborted), 'the put waits on the full queue');
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   assert.equal(q.get(false), 0);
@@ -67,7 +68,7 @@ test('aborting a pending recvAsync receives nothing; the next receive gets the m
   const [a, b] = Pipe<string>();
   const controller = new AbortController();
   const aborted = a.recvAsync({ signal: controller.signal });
-  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(await stillPending(aborted), 'the receive waits for a message');
   controller.abort();
   await assert.rejects(aborted, (e: Error) => e.name === 'AbortError');
   b.send('hello');

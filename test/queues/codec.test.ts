@@ -1,11 +1,12 @@
 // Every structured-clonable kind round-trips exactly (through the codec, a Queue, and across a worker);
 // what cannot be carried throws a TypeError naming the path, and nothing is enqueued.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, Queue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { decode, encode } from '../../src/queues/codec.js';
 import { allKinds } from '../fixtures/queues/values.js';
 import { echo, putAllKinds } from '../fixtures/queues/targets.js';
+
+const { Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 
@@ -79,7 +80,7 @@ test('an item that cannot be carried throws a TypeError naming the path; nothing
     [{ m: new Map([['k', () => 1]]) }, /^item\.m\.get\("k"\) cannot be sent/],
     [{ deep: { weak: new WeakMap() } }, /^item\.deep\.weak cannot be sent: it is a WeakMap/],
     [{ set: new Set([1, new WeakMap()]) }, /^item\.set<element 1> cannot be sent: it is a WeakMap/],
-    [{ m: new Map([[{}, 1], [new WeakSet(), 2]]) }, /^item\.m<key 1> cannot be sent: it is a WeakSet/],
+    [{ m: new Map<object, number>([[{}, 1], [new WeakSet(), 2]]) }, /^item\.m<key 1> cannot be sent: it is a WeakSet/],
     [() => 1, /^item cannot be sent/],
     // A shared object crosses live now (test/queues/shared-items.test.ts); its neighbour still fails.
     [{ reply: new Queue(), bad: Symbol('b') }, /^item\.bad cannot be sent: it is a symbol/],

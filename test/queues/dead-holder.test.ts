@@ -1,19 +1,22 @@
 // Queues and pipes whose internal lock or pipe end was held by a process that died (issue 10): a
 // producer stopped in the middle of `put` must not leave the queue stuck, a timeout must bound every
 // wait (the internal locks too), and a pipe end held only by a dead process reads as closed.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Empty, EOFError, Full, JoinableQueue, Pipe, Process, Queue, RawValue } from '../../src/index.js';
+import { Empty, EOFError, Full } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
 import { assertTimed, timed } from '../fixtures/sync/run.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
 
+const { JoinableQueue, Pipe, Process, Queue, RawValue } = ctx;
+
 const T = { timeout: 60_000 };
 const PUT_LOCK = 0;
 const GET_LOCK = 32;
 
-async function startHolder(target: Function, args: unknown[], flag: RawValue<'i'>): Promise<Process> {
+async function startHolder(target: Function, args: unknown[], flag: mp.RawValue<'i'>): Promise<mp.Process> {
   const p = new Process({ target: target as (...a: unknown[]) => unknown, args });
   p.start();
   await until('the worker holds it', () => flag.value !== 0 || p.exitCode !== null, 30_000);

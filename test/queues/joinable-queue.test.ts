@@ -1,8 +1,9 @@
 // JoinableQueue: taskDone accounting and join waiting for every taskDone across workers.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JoinableQueue, Process } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { work } from '../fixtures/queues/targets.js';
+
+const { JoinableQueue, Process } = ctx;
 
 const T = { timeout: 60_000 };
 

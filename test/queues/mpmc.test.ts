@@ -1,9 +1,10 @@
 // Many producers and consumers: every item exactly once, FIFO per producer; a producer joined before
 // the queue is drained neither deadlocks nor loses anything.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, Queue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { consume, consumeWatchingSize, produce, produceItems } from '../fixtures/queues/targets.js';
+
+const { Process, Queue } = ctx;
 
 const T = { timeout: 120_000 };
 

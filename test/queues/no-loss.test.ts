@@ -1,10 +1,12 @@
 // No silent loss: a pipe, a SimpleQueue and an unbounded Queue whose bytes reach their limit make the
 // producer wait (as a full OS pipe does in Python), never drop a message or misreport the state.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Full, Pipe, Process, Queue, SimpleQueue } from '../../src/index.js';
+import { Full } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { setRingByteLimit } from '../../src/queues/ring.js';
 import { putManySimple, sendManyBytes, sendUntilBroken } from '../fixtures/queues/shared-targets.js';
+
+const { Pipe, Process, Queue, SimpleQueue } = ctx;
 
 const T = { timeout: 120_000 };
 type Coded = Error & { code?: string };

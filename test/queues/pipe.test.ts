@@ -1,8 +1,10 @@
 // Pipe and Connection: ping-pong both ways (blocking and async), EOF, poll, bytes with Python's checks.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BufferTooShort, Connection, EOFError, Pipe, Process } from '../../src/index.js';
+import { BufferTooShort, Connection, EOFError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { echoBytes, pingPong, pingPongAsync, sendHello } from '../fixtures/queues/targets.js';
+
+const { Pipe, Process } = ctx;
 
 const T = { timeout: 60_000 };
 type Coded = Error & { code?: string };

@@ -1,8 +1,11 @@
 // Queue: every method and error, on the main thread and inside a worker; timeouts within a tolerant bound.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Empty, Full, Process, Queue } from '../../src/index.js';
+import { Empty, Full } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { checkErrorsInWorker } from '../fixtures/queues/targets.js';
+import { stillPending } from '../fixtures/until.js';
+
+const { Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 
@@ -77,7 +80,8 @@ test('async forms: getAsync/putAsync time out without blocking the event loop', 
   const pending = q.getAsync();
   assert.equal(await pending, 1);
   const waiting = q.getAsync(5000);
-  setTimeout(() => q.put(7), 20);
+  assert.ok(await stillPending(waiting), 'getAsync waits on the empty queue');
+  q.put(7);
   assert.equal(await waiting, 7);
 });
 

@@ -1,8 +1,8 @@
 // Shared objects, shared memory and class instances through queue items, pipe messages and pool
 // results: each arrives live (the same memory, the same lock), as the README promises.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lock, Pipe, Pool, Process, Queue, SharedArray, Value, type Connection } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import {
   CHECKS,
   Point,
@@ -22,6 +22,8 @@ import {
 } from '../fixtures/queues/shared-targets.js';
 import { Vec, takeVec } from '../fixtures/queues/point.mjs';
 
+const { Lock, Pipe, Pool, Process, Queue, SharedArray, Value } = ctx;
+
 const T = { timeout: 60_000 };
 const ALL = (1 << CHECKS.length) - 1;
 
@@ -36,7 +38,7 @@ function prepare(all: AllShared): void {
   all.joinable.put('job');
 }
 
-function checkWrites(all: AllShared, mine: Connection<string>): void {
+function checkWrites(all: AllShared, mine: mp.Connection<string>): void {
   assert.equal(all.value.value, 1);
   assert.equal(all.rawValue.value, 2.5);
   assert.equal(all.array[0], 7);
@@ -102,7 +104,7 @@ test('every shareable crosses a pipe message live, both ways', T, async () => {
 test('a lock put on a queue before the child exists arrives live', T, async () => {
   const lock = new Lock();
   lock.acquire();
-  const q = new Queue<Lock>();
+  const q = new Queue<mp.Lock>();
   q.put(lock);
   const out = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: lockFromQueue, args: [q, out] });
@@ -113,7 +115,7 @@ test('a lock put on a queue before the child exists arrives live', T, async () =
 });
 
 test('a Connection sent through a Pipe is used on the other side (CPython test_pickling of connections)', T, async () => {
-  const [outer, outerChild] = Pipe<Connection<string>>();
+  const [outer, outerChild] = Pipe<mp.Connection<string>>();
   const [a, b] = Pipe<string>();
   const p = new Process({ target: useSentConnection, args: [outerChild] });
   p.start();
@@ -132,12 +134,12 @@ test('the same item twice, and a queue inside an item on its own queue, in one t
   const q = new Queue<unknown>();
   q.put({ v, again: v, q });
   q.put(v);
-  const first = q.get(false) as { v: Value<'i'>; again: Value<'i'>; q: Queue<unknown> };
+  const first = q.get(false) as { v: mp.Value<'i'>; again: mp.Value<'i'>; q: mp.Queue<unknown> };
   assert.equal(first.v, first.again);
   first.v.value = 6;
   assert.equal(v.value, 6);
   first.q.put('via the copy');
-  assert.equal((q.get(false) as Value<'i'>).value, 6);
+  assert.equal((q.get(false) as mp.Value<'i'>).value, 6);
   assert.equal(q.get(false), 'via the copy');
 });
 

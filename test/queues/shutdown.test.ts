@@ -1,9 +1,11 @@
 // Python 3.13 queue shutdown, for every handle, and async iteration that ends at shutdown.
-import { test } from 'node:test';
-import { until } from '../fixtures/until.js';
+import { stillPending, until, within } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
-import { JoinableQueue, Process, Queue, ShutDown } from '../../src/index.js';
+import { ShutDown } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { getUntilShutDown, iterate, putUntilShutDown } from '../fixtures/queues/targets.js';
+
+const { JoinableQueue, Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 
@@ -71,12 +73,15 @@ test('for await on the main thread ends at shutdown', T, async () => {
   const q = new Queue<number>();
   q.put(1);
   q.put(2);
-  setTimeout(() => {
-    q.put(3);
-    q.shutdown();
-  }, 50);
   const got: number[] = [];
-  for await (const x of q) got.push(x);
+  const loop = (async () => {
+    for await (const x of q) got.push(x);
+  })();
+  await until('the loop took the two items put', () => got.length === 2);
+  assert.ok(await stillPending(loop), 'the loop waits for more');
+  q.put(3);
+  q.shutdown();
+  await within(loop, 'the loop ends at shutdown');
   assert.deepEqual(got, [1, 2, 3]);
 });
 

@@ -1,8 +1,9 @@
 // SimpleQueue: put, get, getAsync, empty, close; across a worker.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, SimpleQueue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { sumSimple } from '../fixtures/queues/targets.js';
+
+const { Process, SimpleQueue } = ctx;
 
 test('put/get/empty/close on one thread', async () => {
   const q = new SimpleQueue<string>();

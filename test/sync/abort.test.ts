@@ -1,12 +1,13 @@
 // Every async wait of the locks, Event, Condition and Barrier takes an AbortSignal (issue 10): an
 // aborted wait rejects with the signal's reason, takes nothing, removes its listener and leaves the
 // object usable; no later wakeup is lost to it.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
+
+const { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value } = ctx;
 
 const T = { timeout: 60_000 };
 const reason = () => Object.assign(new Error('stop waiting'), { name: 'Stop' });

@@ -1,10 +1,11 @@
 // A pending async wait alone does not keep the program alive; whoever could end it does (issue 10).
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Process, Queue } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { abandonGet } from '../fixtures/sync/targets.js';
+
+const { Process, Queue } = ctx;
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/sync/${name}`, import.meta.url));
 const T = { timeout: 60_000 };

@@ -1,9 +1,13 @@
 // Barrier: indices, action, timeouts, abort/reset breaking waiters, and 5 parties × 1,000 rounds in lockstep.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Barrier, BrokenBarrierError, Process, RawValue, Semaphore, SharedArray } from '../../src/index.js';
+import { BrokenBarrierError } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { barrierRounds, barrierWaitOnce, barrierWithAction, barrierWithActionSync, countAction, countActionByModule } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+import { until } from '../fixtures/until.js';
+
+const { Barrier, Process, RawValue, Semaphore, SharedArray } = ctx;
 
 const T = { timeout: 120_000 };
 
@@ -91,10 +95,7 @@ for (const how of ['abort', 'reset'] as const) {
       const started = new Semaphore(0);
       const run = runWorkers(barrierWaitOnce, [0, 1, 2].map((me) => [barrier, out, me, started, mode === 'async']));
       for (let i = 0; i < 3; i++) assert.ok(await started.acquireAsync(20_000));
-      // Wait until all three are inside wait().
-      const deadline = Date.now() + 20_000;
-      while (barrier.nWaiting < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-      assert.equal(barrier.nWaiting, 3);
+      await until('all three are inside wait()', () => barrier.nWaiting === 3, 20_000);
       barrier[how]();
       assert.deepEqual(await run, [0, 0, 0]);
       assert.deepEqual([...out], [1, 1, 1]);
@@ -146,8 +147,7 @@ test('the main thread can be the last to arrive and run the action for workers',
   const out = new SharedArray('i', 2, { lock: false });
   const run = runWorkers(barrierWaitOnce, [0, 1].map((me) => [barrier, out, me, started]));
   for (let i = 0; i < 2; i++) assert.ok(await started.acquireAsync(20_000));
-  const deadline = Date.now() + 20_000;
-  while (barrier.nWaiting < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  await until('both workers are inside wait()', () => barrier.nWaiting === 2, 20_000);
   assert.equal(barrier.wait(20_000), 2);
   assert.equal(g.__barrierCalls, 1);
   assert.deepEqual(await run, [0, 0]);
@@ -157,7 +157,7 @@ test('the main thread can be the last to arrive and run the action for workers',
 test('a barrier whose action is a closure cannot cross into a worker: start() throws, naming the variable', () => {
   let calls = 0;
   const barrier = new Barrier(2, { action: () => calls++ });
-  const p = new Process({ target: barrierWaitOnce as (b: Barrier) => void, args: [barrier] });
+  const p = new Process({ target: barrierWaitOnce as (b: mp.Barrier) => void, args: [barrier] });
   assert.throws(() => p.start(), (e: Error) => e instanceof TypeError && /Barrier action/.test(e.message) && /'calls'/.test(e.message));
   assert.equal(calls, 0);
 });

@@ -1,10 +1,11 @@
 // Condition.notify(n) wakes at most n waiters, only ones waiting at that moment, and wait() returns
 // true only for those (issue 10). The waiters' own counters (under the lock) show who woke.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Condition, Lock, Process } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { boundedBufferSide, condWaiter, REGISTERED, STOP, TIMED_OUT, WOKEN } from '../fixtures/sync/targets.js';
 import { until } from '../fixtures/until.js';
+
+const { Condition, Lock, Process } = ctx;
 
 const T = { timeout: 180_000 };
 

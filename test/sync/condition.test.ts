@@ -1,9 +1,12 @@
 // Condition: wait/notify with either lock kind, misuse, timeouts, and a 10,000-round ping-pong.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Condition, Lock, RawValue, RLock } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { incrementWithLock, pingPong } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+import { stillPending } from '../fixtures/until.js';
+
+const { Condition, Lock, RawValue, RLock } = ctx;
 
 const T = { timeout: 120_000 };
 
@@ -11,7 +14,7 @@ test('default lock is an RLock; a given Lock or RLock is used; anything else thr
   assert.ok(new Condition().lock instanceof RLock);
   const lock = new Lock();
   assert.equal(new Condition(lock).lock, lock);
-  assert.throws(() => new Condition({} as Lock), TypeError);
+  assert.throws(() => new Condition({} as mp.Lock), TypeError);
 });
 
 test('wait, waitFor, notify without holding the lock throw (Python\'s words)', async () => {
@@ -50,13 +53,13 @@ test('wait releases every recursion level of an RLock and restores them', async 
   cond.acquire();
   cond.acquire();
   cond.acquire();
-  setTimeout(() => {
-    // Runs during waitAsync: the lock must be free here, even though it was taken three times.
-    assert.equal(cond.lock.acquire(false), true);
-    cond.notify();
-    cond.lock.release();
-  }, 20);
-  assert.equal(await cond.waitAsync(5000), true);
+  const woken = cond.waitAsync(5000);
+  assert.ok(await stillPending(woken), 'waitAsync waits for a notify');
+  // While waitAsync waits, the lock must be free, even though it was taken three times.
+  assert.equal(cond.lock.acquire(false), true);
+  cond.notify();
+  cond.lock.release();
+  assert.equal(await woken, true);
   cond.release();
   cond.release();
   assert.ok(cond.lock.locked(), 'two levels remain after two releases');

@@ -1,12 +1,19 @@
 // Event: set/clear/isSet, timed waits, wakeups from another worker.
-import { test } from 'node:test';
 import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
-import { Event, SharedArray } from '../../src/index.js';
-import { setAfter, waitEvent } from '../fixtures/sync/targets.js';
+import { ctx, test } from '../fixtures/context.js';
+import { setOnceWaiting, waitEvent } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
 
+const { Event, SharedArray } = ctx;
+
 const T = { timeout: 60_000 };
+
+/** Raises the shared "about to wait" word a worker polls before it sets the event. */
+function sayAboutToWait(word: Int32Array): void {
+  Atomics.store(word, 0, 1);
+  Atomics.notify(word, 0);
+}
 
 test('isSet/set/clear; wait returns the flag; timed waits within bounds', async () => {
   const ev = new Event();
@@ -30,11 +37,15 @@ test('isSet/set/clear; wait returns the flag; timed waits within bounds', async 
 
 test('a worker sets the event: the main thread\'s blocking wait and async wait both wake', T, async () => {
   const ev = new Event();
-  const run = runWorkers(setAfter, [[ev, 100]]);
+  const aboutToWait = new Int32Array(new SharedArrayBuffer(4));
+  const run = runWorkers(setOnceWaiting, [[ev, aboutToWait]]);
+  sayAboutToWait(aboutToWait);
   assert.equal(await ev.waitAsync(20_000), true);
   assert.deepEqual(await run, [0]);
   ev.clear();
-  const run2 = runWorkers(setAfter, [[ev, 300]]);
+  const aboutToWaitAgain = new Int32Array(new SharedArrayBuffer(4));
+  const run2 = runWorkers(setOnceWaiting, [[ev, aboutToWaitAgain]]);
+  sayAboutToWait(aboutToWaitAgain);
   // Blocks the main thread; the worker needs nothing from it.
   assert.equal(ev.wait(20_000), true);
   assert.deepEqual(await run2, [0]);

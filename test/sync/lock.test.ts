@@ -1,9 +1,12 @@
 // Lock: acquire/release, timeouts, scoped forms, misuse, and exact counts across workers.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Event, Lock, RawValue, TimeoutError } from '../../src/index.js';
+import { TimeoutError } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { holdUntil, incrementWithLock, releaseLock } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+import { stillPending } from '../fixtures/until.js';
+
+const { Event, Lock, RawValue } = ctx;
 
 const T = { timeout: 60_000 };
 
@@ -74,8 +77,10 @@ test('acquireAsync waits without blocking the event loop, and times out within b
   assert.equal(got, false);
   assertTimed(ms, 150);
   assert.ok(ticks > 3, 'the event loop ran while waiting');
-  setTimeout(() => lock.release(), 30);
-  assert.equal(await lock.acquireAsync(5000), true);
+  const acquired = lock.acquireAsync(5000);
+  assert.ok(await stillPending(acquired), 'acquireAsync waits while the lock is held');
+  lock.release();
+  assert.equal(await acquired, true);
   lock.release();
 });
 

@@ -1,17 +1,19 @@
 // Locks whose holder died (issue 10): a worker terminated while it holds a Lock, an RLock (a Value's own
 // lock), a Semaphore unit, leaves it to the next acquirer, which can tell (`ownerDied`), as POSIX
 // robust mutexes report EOWNERDEAD. Python leaves such a lock held forever.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { acquireAndReport, holdForever, holdThroughChild, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
 
+const { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } = ctx;
+
 const T = { timeout: 60_000 };
 
 /** Starts `target(...args)` in a worker and resolves once it has set `flag`. */
-async function startHolder(target: Function, args: unknown[], flag: RawValue<'i'>): Promise<Process> {
+async function startHolder(target: Function, args: unknown[], flag: mp.RawValue<'i'>): Promise<mp.Process> {
   const p = new Process({ target: target as (...a: unknown[]) => unknown, args });
   p.start();
   await until('the worker holds the lock', () => flag.value !== 0 || p.exitCode !== null, 30_000);
@@ -71,7 +73,7 @@ test('a Value whose lock was held (twice, nested) by a terminated worker: acquir
   p.terminate();
   // No join: acquireAsync leaves the event loop free, so the exit is seen while it waits.
   assert.equal(await counter.getLock().acquireAsync(10_000), true);
-  assert.equal((counter.getLock() as RLock).ownerDied, true);
+  assert.equal((counter.getLock() as mp.RLock).ownerDied, true);
   counter.value += 1;
   counter.getLock().release();
   assert.equal(counter.getLock().locked(), false);

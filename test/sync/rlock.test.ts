@@ -1,9 +1,10 @@
 // RLock: recursion, ownership, misuse (also from another worker), exact counts across workers.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Event, RawArray, RawValue, RLock } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { holdUntil, incrementWithLock, releaseForeignRLock } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed } from '../fixtures/sync/run.js';
+
+const { Event, RawArray, RawValue, RLock } = ctx;
 
 const T = { timeout: 60_000 };
 

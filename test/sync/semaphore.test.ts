@@ -1,9 +1,11 @@
 // Semaphore and BoundedSemaphore: counting, timeouts, misuse, never more holders than the value.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BoundedSemaphore, RawValue, Semaphore, SharedArray } from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { incrementWithLock, semaphoreWorker } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+import { stillPending, within } from '../fixtures/until.js';
+
+const { BoundedSemaphore, RawValue, Semaphore, SharedArray } = ctx;
 
 const T = { timeout: 60_000 };
 
@@ -31,8 +33,10 @@ test('counts down and up; getValue; blocks at 0 until the timeout', async () => 
 
 test('acquireAsync wakes on a release', T, async () => {
   const sem = new Semaphore(0);
-  setTimeout(() => sem.release(), 20);
-  assert.equal(await sem.acquireAsync(10_000), true);
+  const acquired = sem.acquireAsync(10_000);
+  assert.ok(await stillPending(acquired), 'acquireAsync waits while the value is 0');
+  sem.release();
+  assert.equal(await within(acquired, 'acquireAsync after the release'), true);
   assert.equal(sem.getValue(), 0);
 });
 

@@ -1,10 +1,10 @@
 // Functions crossing into workers: module exports by reference, self-contained functions by source,
 // explicit { module, name }; closures refused at the call with the variables named; functions inside args.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
-import { Process } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { toWireFunction } from '../../src/transport/pack.js';
 import { record } from '../fixtures/process/targets.js';
 import {
@@ -20,10 +20,12 @@ import {
 } from '../fixtures/transport/functions.js';
 import defaultExport from '../fixtures/transport/functions.js';
 
+const { Process } = ctx;
+
 const T = { timeout: 20_000 };
 const fixtureUrl = new URL('../fixtures/transport/functions.ts', import.meta.url);
 
-async function run(target: unknown, args: unknown[]): Promise<Process> {
+async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
   const p = new Process({ target: target as never, args });
   p.start();
   await p.join(15_000);

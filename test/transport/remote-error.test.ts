@@ -83,7 +83,7 @@ test("a user's class keeps name, message, code and own properties", T, () => {
     }
   }
   const original = new HttpError('not found', 404, { url: '/x', retry: false });
-  const back = roundTrip(original);
+  const back: Error & { code?: string; status?: number; details?: unknown } = roundTrip(original);
   assert.ok(back instanceof Error);
   assert.equal(back.name, 'HttpError');
   assert.equal(back.message, 'not found');
@@ -96,7 +96,7 @@ test("a user's class keeps name, message, code and own properties", T, () => {
 
 test('a code on a built-in error (as Node sets it) is kept', T, () => {
   const e = Object.assign(new TypeError('bad arg'), { code: 'ERR_INVALID_ARG_TYPE' });
-  const back = roundTrip(e);
+  const back: TypeError & { code?: string } = roundTrip(e);
   assert.ok(back instanceof TypeError);
   assert.equal(back.code, 'ERR_INVALID_ARG_TYPE');
 });
@@ -136,7 +136,7 @@ test('uncloneable own properties: a RemoteError with the original name, message 
     kept = 5;
   }
   const original = new WithHandle('has a handle');
-  const back = roundTrip(original);
+  const back: RemoteError & { kept?: number } = roundTrip(original);
   assert.ok(back instanceof RemoteError);
   assert.equal(back.remoteName, 'WithHandle');
   assert.equal(back.message, 'has a handle');

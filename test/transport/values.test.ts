@@ -1,11 +1,14 @@
 // Values crossing into workers: structured clone, shareables live at any depth, uncloneable values
 // named by path.
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Process, reduce } from '../../src/index.js';
+import { reduce } from '../../src/index.js';
+import type * as mp from '../../src/index.js';
+import { ctx, test } from '../fixtures/context.js';
 import { pack } from '../../src/transport/pack.js';
 import { unpack } from '../../src/transport/unpack.js';
 import { SharedCounter, incrementAll, sameObject } from '../fixtures/transport/counter.js';
+
+const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 
@@ -13,7 +16,7 @@ function int32(n = 1): Int32Array {
   return new Int32Array(new SharedArrayBuffer(4 * n));
 }
 
-async function run(target: unknown, args: unknown[]): Promise<Process> {
+async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
   const p = new Process({ target: target as never, args });
   p.start();
   await p.join(15_000);
