@@ -73,7 +73,14 @@ function bind(original: Callable, method: StartMethod): Callable {
 function makeContext(method: StartMethod): Context {
   if (api === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', 'the multiprocessing API is not loaded yet');
   const members: Record<string, unknown> = { ...api, startMethod: method };
-  for (const name of BOUND) members[name] = bind(api[name] as unknown as Callable, method);
+  // One binding per class, so that aliases stay one (`ctx.Array === ctx.SharedArray`).
+  const bindings = new Map<Callable, Callable>();
+  for (const name of BOUND) {
+    const original = api[name] as unknown as Callable;
+    let bound = bindings.get(original);
+    if (bound === undefined) bindings.set(original, (bound = bind(original, method)));
+    members[name] = bound;
+  }
   return Object.freeze(members) as unknown as Context;
 }
 

@@ -60,6 +60,7 @@ test('getContext(): the whole API bound to a start method, one object per method
     }
   }
   assert.equal(ctx.cpuCount, mp.cpuCount);
+  assert.equal(ctx.Array, ctx.SharedArray, 'an alias stays an alias');
 });
 
 test("a context's classes make instances of the library's classes; subclasses of them work", T, async () => {
