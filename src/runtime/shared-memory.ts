@@ -23,6 +23,16 @@
  * ```
  */
 
+import { currentStartMethod, type StartMethod } from './start-methods.js';
+
+type Allocator = (byteLength: number, maxByteLength: number | undefined) => SharedArrayBuffer;
+
+// Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
+const allocators: Readonly<Record<StartMethod, Allocator>> = {
+  thread: (byteLength, maxByteLength) =>
+    maxByteLength === undefined ? new SharedArrayBuffer(byteLength) : new SharedArrayBuffer(byteLength, { maxByteLength }),
+};
+
 /** Options of `allocateShared`. */
 export interface SharedMemoryOptions {
   /** The size it may grow to (`SharedArrayBuffer.prototype.grow`); omitted: fixed at `byteLength`. */
@@ -30,8 +40,10 @@ export interface SharedMemoryOptions {
 }
 
 /**
- * Zeroed shared memory of `byteLength` bytes, growable up to `options.maxByteLength` if given. The one
- * allocator of the library (see the module header): call it instead of `new SharedArrayBuffer`.
+ * Zeroed shared memory of `byteLength` bytes, growable up to `options.maxByteLength` if given, that the
+ * children of the current start method can map (see `start-methods.ts`: a context's class allocates
+ * for its context). The one allocator of the library (see the module header): call it instead of
+ * `new SharedArrayBuffer`.
  *
  * @example
  * ```ts
@@ -39,6 +51,5 @@ export interface SharedMemoryOptions {
  * ```
  */
 export function allocateShared(byteLength: number, options?: SharedMemoryOptions): SharedArrayBuffer {
-  const maxByteLength = options?.maxByteLength;
-  return maxByteLength === undefined ? new SharedArrayBuffer(byteLength) : new SharedArrayBuffer(byteLength, { maxByteLength });
+  return allocators[currentStartMethod()](byteLength, options?.maxByteLength);
 }

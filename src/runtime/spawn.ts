@@ -1,12 +1,18 @@
 /**
  * Parent side of the start-method seam: the one place that starts children. What every start method
  * shares happens here (a seat in the table of live processes, a clear error for a start message that
- * cannot be sent); how the child is started is the start method's (`start-methods.ts`).
+ * cannot be sent); how the child is started is the start method's starter (`thread/starter.ts`).
  */
 import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
 import { enterChild, markDead } from './liveness.js';
-import { starterOf, type StartMethod } from './start-methods.js';
+import type { StartMethod } from './start-methods.js';
+import { startThread } from './thread/starter.js';
 import { uncloneableError } from '../transport/payload.js';
+
+/** Starts one child with its start message; `spawnChild` wraps it with what every start method shares. */
+type Starter = (message: StartMessage, options: SpawnOptions) => ChildHandle;
+
+const starters: Readonly<Record<StartMethod, Starter>> = { thread: startThread };
 
 /**
  * Starts a child with `method`. Throws a `TypeError` naming the path if the payload cannot be cloned.
@@ -19,7 +25,7 @@ export function spawnChild(method: StartMethod, message: StartMessage, options: 
   const seat = enterChild(options.name);
   try {
     const identity = seat === undefined ? message.identity : { ...message.identity, seat };
-    const child = starterOf(method)({ ...message, identity }, options);
+    const child = starters[method]({ ...message, identity }, options);
     if (seat !== undefined) child.on('exit', () => markDead(seat.token));
     return child;
   } catch (error) {

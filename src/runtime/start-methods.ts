@@ -11,19 +11,15 @@
  */
 import { misuse } from '../errors.js';
 import { perThread } from './thread-state.js';
-import { startThread } from './thread/starter.js';
-import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
 
 /** How children are started: `'thread'` runs each in a worker thread with its own V8 isolate. */
 export type StartMethod = 'thread';
 
-/** Starts one child with its start message. `spawn.ts` wraps it with what every start method shares. */
-export type Starter = (message: StartMessage, options: SpawnOptions) => ChildHandle;
-
-const starters: Readonly<Record<StartMethod, Starter>> = { thread: startThread };
-
-/** Every start method this platform supports, the default first. */
-export const START_METHODS: readonly StartMethod[] = Object.freeze(Object.keys(starters) as StartMethod[]);
+/**
+ * Every start method this platform supports, the default first. Each one has a starter (`spawn.ts`)
+ * and an allocator (`shared-memory.ts`), looked up by name, so this module depends on neither.
+ */
+export const START_METHODS: readonly StartMethod[] = Object.freeze(['thread'] as const);
 
 interface Choice {
   chosen: StartMethod | undefined;
@@ -36,7 +32,7 @@ const choice = perThread<Choice>('startMethod', () => ({ chosen: undefined, boun
 
 /** Throws the error Python gives for an unknown start method. */
 export function checkStartMethod(method: string): StartMethod {
-  if (!Object.hasOwn(starters, method)) {
+  if (!(START_METHODS as readonly string[]).includes(method)) {
     throw misuse(
       Error,
       'ERR_MP_START_METHOD',
@@ -62,9 +58,13 @@ export function chooseStartMethod(method: StartMethod | null): void {
   choice().chosen = method === null ? undefined : checkStartMethod(method);
 }
 
-/** The start method for what is being created now: the bound one inside a bound constructor, else the default. */
+/**
+ * The start method for what is being created now: the bound one inside a bound constructor, else the
+ * default. Asking does not fix the default (the library allocates its own shared memory as it loads).
+ */
 export function currentStartMethod(): StartMethod {
-  return choice().bound ?? defaultStartMethod();
+  const current = choice();
+  return current.bound ?? current.chosen ?? START_METHODS[0]!;
 }
 
 /** Runs `create` with `method` as the current start method (a constructor of a context's class). */
@@ -77,9 +77,4 @@ export function withStartMethod<T>(method: StartMethod, create: () => T): T {
   } finally {
     current.bound = outer;
   }
-}
-
-/** The starter of a start method (`spawn.ts` is its one caller). */
-export function starterOf(method: StartMethod): Starter {
-  return starters[method];
 }
