@@ -4,10 +4,11 @@
  * the plain exports use. What a start method is, and how binding works, is `runtime/start-methods.ts`;
  * this module is the public face of it.
  *
- * The context is built from the package's namespace, which the entry module hands over once
- * (`provideApi`), so that this module never imports the entry (an import circle through the library).
+ * The context is built from the package's namespace (`api.ts`), which the entry module hands over
+ * once (`provideApi`): this module cannot import it, since the namespace exports this module's
+ * functions.
  */
-import type * as Api from './index.js';
+import type * as Api from './api.js';
 import { misuse } from './errors.js';
 import {
   START_METHODS,
