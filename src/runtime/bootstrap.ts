@@ -12,7 +12,10 @@ import { reportChildError } from './report.js';
 export function runChild(start: StartMessage, port: ChildPort): void {
   adoptIdentity(start.identity);
   const role = start.role;
-  import(role.module)
+  // In the built bundle, loading the library registered every role already: importing the module again
+  // is a no-op for an ES module but, for the CommonJS bundle, a scan of its whole text for exports.
+  const loaded = registeredRole(role) === undefined ? import(role.module) : Promise.resolve();
+  loaded
     .then(() => {
       const run = registeredRole(role);
       if (run === undefined) throw new TypeError(`internal error: ${role.module} registers no role '${role.name}'`);
