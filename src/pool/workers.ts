@@ -5,7 +5,9 @@
  * `dispatch.ts`; what is done with a lost task is the executor's (`scheduler.ts`).
  *
  * What a worker's exit means, and why:
- * - Retired or stopped on purpose (`leaving`): nothing; whatever it still held was stopped with it.
+ * - Retired or stopped on purpose (`leaving`): not a failure. By then it holds nothing unfinished (it
+ *   is retired only when idle, and a task it was stopped for is settled once it has exited); anything
+ *   it still held is lost.
  * - Died before it was ready (a failing initializer, say): none of its tasks started, so all go back
  *   to the queue. That is a start failure; `MAX_START_FAILURES` in a row break the pool, with the
  *   initializer's error (or a `WorkerLostError`) as the error of all its work, instead of respawning
