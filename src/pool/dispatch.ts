@@ -19,9 +19,9 @@
  * - Tasks start in submission order (FIFO); a task finished while still queued (aborted) stays in the
  *   queue, uncounted, and is skipped when reached.
  *
- * Later policies (issue 13) belong here: priorities replace the `Fifo` of `#pending` by a priority queue
- * (only `enqueue`, `requeue` and `#takeBatch` touch it), and a bounded queue is a check in `enqueue`
- * against `pending`.
+ * Later policies (issue 13) belong here: priorities replace the `Fifo` of `#pending` by a priority
+ * queue (only `enqueue`, `requeue`, `#takeBatch` and `takeAll` touch it), and a bounded queue is a check
+ * in `enqueue` against `pending`.
  */
 import { misuse } from '../errors.js';
 import type { Timer } from '../timeout.js';
