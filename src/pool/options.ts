@@ -13,7 +13,7 @@ import { describeValue, misuse, type ErrorCode } from '../errors.js';
 import { limitTimeout } from '../timeout.js';
 import type { FunctionReference } from '../transport/wire-function.js';
 import type { TransferItem } from './pool.js';
-import type { Transferred } from './scheduler.js';
+import type { Transferred } from './executor.js';
 
 /** A pool's options once checked, defaults applied. */
 export interface PoolSettings {

@@ -1,8 +1,9 @@
 /**
  * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
- * callbacks and lifecycle. Who runs what, and what happens when a worker dies, is `scheduler.ts`; how
- * arguments and options are checked is `options.ts`; how outcomes reach user code (a throwing callback,
- * a rejection caused by `terminate()`) is `delivery.ts`.
+ * callbacks and lifecycle. What runs the tasks is an executor (`executor.ts`), built in one place
+ * (`createExecutor`): today the local scheduler (`scheduler.ts`: worker threads; who runs what, and what
+ * happens when a worker dies). How arguments and options are checked is `options.ts`; how outcomes reach
+ * user code (a throwing callback, a rejection caused by `terminate()`) is `delivery.ts`.
  */
 import type { Movable, ResourceLimits } from '../runtime/child.js';
 import { currentStartMethod } from '../runtime/start-methods.js';
@@ -11,7 +12,8 @@ import { assertMayStartChildren } from '../runtime/identity.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
 import { pack, toWireFunction } from '../transport/pack.js';
 import { misuse } from '../errors.js';
-import { Scheduler, type Transferred } from './scheduler.js';
+import type { Executor, Transferred } from './executor.js';
+import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
 import { allNumbers, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
@@ -25,6 +27,7 @@ import {
   checkPoolOptions,
   checkStarmapItems,
   checkTaskOptions,
+  type PoolSettings,
   type TaskSettings,
 } from './options.js';
 
@@ -82,6 +85,21 @@ type State = 'run' | 'close' | 'terminate';
 // With the default chunking, how many chunks of one map each worker may hold (running and queued).
 const CHUNKS_PER_WORKER = 2;
 
+/**
+ * The one place a pool chooses what runs its tasks: the local scheduler, on worker threads. (A cluster
+ * backend is another `Executor`; options only threads understand, such as `resourceLimits`, stop here.)
+ */
+function createExecutor(options: PoolSettings): Executor {
+  return new Scheduler({
+    processes: options.processes,
+    initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
+    initargs: pack(options.initargs, 'initargs'),
+    maxTasksPerChild: options.maxTasksPerChild,
+    resourceLimits: options.resourceLimits,
+    startMethod: currentStartMethod(),
+  });
+}
+
 function poolTerminated(): Error {
   return misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the pool was terminated before this task finished');
 }
@@ -101,7 +119,7 @@ function poolTerminated(): Error {
 export class Pool {
   /** How many workers the pool keeps. */
   readonly processes: number;
-  readonly #scheduler: Scheduler;
+  readonly #executor: Executor;
   #state: State = 'run';
   /** The `imap`s still reading their input: `close()` lets them finish, `terminate()` stops them. */
   readonly #iterators = new Set<IMapIterator<unknown>>();
@@ -112,14 +130,7 @@ export class Pool {
     const options = checkPoolOptions(processesOrOptions, cpuCount);
     assertMayStartChildren();
     this.processes = options.processes;
-    this.#scheduler = new Scheduler({
-      processes: options.processes,
-      initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
-      initargs: pack(options.initargs, 'initargs'),
-      maxTasksPerChild: options.maxTasksPerChild,
-      resourceLimits: options.resourceLimits,
-      startMethod: currentStartMethod(),
-    });
+    this.#executor = createExecutor(options);
   }
 
   // ---- one call ---------------------------------------------------------------------------------
@@ -135,12 +146,12 @@ export class Pool {
       const wire = this.#wire(fn);
       const packed = pack(checkArgs(args), 'args');
       const { onProgress } = settings;
-      // One promise per task, settled straight from the scheduler's callbacks: with 200,000 tasks in
+      // One promise per task, settled straight from the executor's callbacks: with 200,000 tasks in
       // flight, every extra promise or tuple per task showed up as garbage-collector time (W1b).
       let result: Promise<Awaited<R>> | undefined;
       result = new Promise((resolve, reject) => {
         const fail = (error: unknown): void => rejectQuietlyWhen(() => result, reject, error, this.#quiet);
-        this.#scheduler.submit({
+        this.#executor.submit({
           fn: wire,
           mode: TaskMode.Apply,
           data: packed.value,
@@ -260,7 +271,7 @@ export class Pool {
     if (this.#state === 'run') {
       this.#state = 'close';
       for (const iterator of this.#iterators) iterator.readAll();
-      this.#scheduler.close();
+      this.#executor.close();
     }
   }
 
@@ -273,9 +284,9 @@ export class Pool {
       this.#state = 'terminate';
       const error = poolTerminated();
       for (const iterator of this.#iterators) iterator.abort(error);
-      await this.#scheduler.terminate(error);
+      await this.#executor.terminate(error);
     }
-    await this.#scheduler.joined();
+    await this.#executor.joined();
   }
 
   /** Waits for the workers to exit, after `close()` or `terminate()`. */
@@ -283,7 +294,7 @@ export class Pool {
     if (this.#state === 'run') {
       return Promise.reject(misuse(Error, 'ERR_MP_POOL_RUNNING', 'Pool is still running: call close() or terminate() before join()'));
     }
-    return this.#scheduler.joined();
+    return this.#executor.joined();
   }
 
   /** `await using pool = new Pool()` closes the pool and waits for its work at the end of the scope. */
@@ -296,7 +307,7 @@ export class Pool {
 
   #assertRunning(): void {
     if (this.#state !== 'run') throw misuse(Error, 'ERR_MP_POOL_NOT_RUNNING', 'Pool not running: it was closed or terminated');
-    const broken = this.#scheduler.broken;
+    const broken = this.#executor.broken;
     if (broken !== undefined) throw broken;
   }
 
@@ -315,7 +326,7 @@ export class Pool {
     transfer?: Transferred[],
   ): Promise<[Outcome | 'error', unknown]> {
     return new Promise((resolve) => {
-      this.#scheduler.submit({
+      this.#executor.submit({
         fn,
         mode,
         data,
@@ -353,10 +364,10 @@ export class Pool {
     const packed = numeric || keys !== undefined ? { value: items, live: false } : pack(items, 'iterable');
     const source = packed.value as unknown[];
     const results = new Array<unknown>(length);
-    // With the default (guided) chunking, a few chunks per worker are handed to the scheduler at a time
+    // With the default (guided) chunking, a few chunks per worker are handed to the executor at a time
     // and the next is cut as one finishes, so each worker takes the next chunk when it has room: handed
-    // all at once, they were split between the workers by count (the scheduler's pipelining depth comes
-    // from earlier tasks, which may have been tiny), and one worker got the large early chunks.
+    // all at once, they were split between the workers by count (the pipelining depth of dispatch.ts
+    // comes from earlier tasks, which may have been tiny), and one worker got the large early chunks.
     const window = chunksize === undefined ? CHUNKS_PER_WORKER * this.processes : Infinity;
     return new Promise((resolve, reject) => {
       let firstError: { index: number; error: unknown } | undefined;
@@ -387,7 +398,7 @@ export class Pool {
       };
       const settled = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
         outstanding -= 1;
-        // The next chunk is handed over at once, inside the scheduler's handling of this result: after
+        // The next chunk is handed over at once, inside the executor's handling of this result: after
         // `close()`, a pool with nothing queued at the end of it retires its workers. The results are
         // copied after that handling, which sends the next chunks first.
         pump();
@@ -413,7 +424,7 @@ export class Pool {
             outstanding += 1;
             const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size) : undefined;
             const records = keys !== undefined && worthABlock(size) ? toColumns(source, base, base + size, keys) : undefined;
-            this.#scheduler.submit({
+            this.#executor.submit({
               fn: wire,
               mode,
               data: block ?? records ?? (size === length ? source : source.slice(base, base + size)),
@@ -451,7 +462,7 @@ export class Pool {
     let done = 0;
     // Until its input is read to the end, an imap holds the pool open: close() does not stop a started
     // imap (as in Python), it makes it read the rest of its input at once.
-    const release = this.#scheduler.hold();
+    const release = this.#executor.hold();
     const iterator: IMapIterator<R> = new IMapIterator<R>(iterable, {
       chunksize,
       ordered,

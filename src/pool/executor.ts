@@ -1,0 +1,90 @@
+/**
+ * The seam under `Pool`: what the Python surface (`pool.ts`: chunking, `imap`, `AsyncResult`,
+ * callbacks) needs from whatever runs its tasks. The local scheduler (`scheduler.ts`, worker threads on
+ * this machine) is one executor; a cluster backend (tasks dispatched through Redis) is to be another.
+ *
+ * So nothing here names a thread, a port or a memory limit: a task is a wire function, a mode and its
+ * data, and the executor reports back once, through the task's own callbacks (no promise per task: with
+ * 200,000 tasks in flight, each extra promise showed up as garbage-collector time in W1b). Options that
+ * only one executor understands (`resourceLimits` for threads) go to that executor's constructor.
+ *
+ * The contract every executor keeps:
+ * - each submitted task settles exactly once, through `onResult` or `onError`, never both;
+ * - a task submitted after `terminate()`, or once the executor is `broken`, fails at once (inside
+ *   `submit`) instead of waiting in a queue nobody serves;
+ * - after `close()`, the queued work and the work of every `hold()` still run; then the workers leave
+ *   and `joined()` resolves.
+ */
+import type { WireFunction } from '../transport/wire-function.js';
+import type { Movable } from '../runtime/child.js';
+import type { Packed } from '../transport/payload.js';
+import type { Outcome, TaskMode } from './protocol.js';
+
+/**
+ * What may move into the worker with a task instead of being copied (it becomes unusable here). Shared
+ * buffers are never listed (the pool leaves them out): they are shared anyway. An executor that cannot
+ * move memory copies buffers and refuses ports.
+ */
+export type Transferred = Movable;
+
+/** A task as an executor sees it. The pool layer supplies what to run and what to do with the outcome. */
+export interface ScheduledTask {
+  readonly fn: WireFunction;
+  readonly mode: TaskMode;
+  /** The argument list (`apply`), or a chunk's items (a plain array or a block, see chunks.ts). */
+  readonly data: unknown;
+  /** `data` was packed (it holds shared objects or class instances) and is revived in the worker. */
+  readonly live: boolean;
+  /** Milliseconds it may run once started; `undefined` for no limit. */
+  readonly timeout?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly transfer?: readonly Transferred[] | undefined;
+  /** For a `map`/`imap` chunk: the input index of its first item, so errors name the right item. */
+  readonly base?: number | undefined;
+  /** Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures. */
+  onResult(outcome: Outcome, value: unknown): void;
+  /** Called once when the task cannot finish (worker lost, timeout, abort, terminate). */
+  onError(error: unknown): void;
+}
+
+/** What every executor is built from: the pool's own options, already checked and made wire-ready. */
+export interface ExecutorSettings {
+  /** How many workers run tasks at once. */
+  readonly processes: number;
+  /** Runs once in each new worker before its first task. */
+  readonly initializer: WireFunction | null;
+  readonly initargs: Packed;
+  /** A worker is replaced after this many tasks (a chunk counts as one); `null`: never. */
+  readonly maxTasksPerChild: number | null;
+}
+
+/**
+ * Runs a pool's tasks.
+ *
+ * @example
+ * ```ts
+ * const executor: Executor = new Scheduler({ processes: 2, initializer: null, initargs, maxTasksPerChild: null });
+ * executor.submit({ fn, mode: TaskMode.Apply, data: [3], live: false, onResult: (outcome, value) => {}, onError: () => {} });
+ * executor.close();
+ * await executor.joined();
+ * ```
+ */
+export interface Executor {
+  /** How many workers are alive now. */
+  readonly size: number;
+  /** The error that broke the executor (its workers keep failing to start), if any; from then on every task fails with it. */
+  readonly broken: unknown;
+  /** Queues a task; it settles once, through its callbacks (at once when it is refused). */
+  submit(task: ScheduledTask): void;
+  /** No new tasks: workers leave once the queued ones are done and every hold is released. */
+  close(): void;
+  /**
+   * Keeps the workers after `close()` until the returned function is called (calling it again does
+   * nothing): for an `imap` that will still submit chunks of its input.
+   */
+  hold(): () => void;
+  /** Stops every worker now and rejects every unfinished task with `error`; resolves once they have exited. */
+  terminate(error: Error): Promise<void>;
+  /** Resolves once every worker has exited (after `close` and the work, or `terminate`). */
+  joined(): Promise<void>;
+}

@@ -1,0 +1,221 @@
+/**
+ * Supervision of the local executor's workers: starting them, hearing how their start went
+ * (`ready`, `init-failed`), retiring and stopping them, keeping them from holding the program open
+ * while idle, and saying what a worker's exit means for the tasks it held. Which tasks go where is
+ * `dispatch.ts`; what is done with a lost task is the executor's (`scheduler.ts`).
+ *
+ * What a worker's exit means, and why:
+ * - Retired or stopped on purpose (`leaving`): not a failure. By then it holds nothing unfinished (it
+ *   is retired only when idle, and a task it was stopped for is settled once it has exited); anything
+ *   it still held is lost.
+ * - Died before it was ready (a failing initializer, say): none of its tasks started, so all go back
+ *   to the queue. That is a start failure; `MAX_START_FAILURES` in a row break the pool, with the
+ *   initializer's error (or a `WorkerLostError`) as the error of all its work, instead of respawning
+ *   forever.
+ * - Died while running: the task it was running is lost (`WorkerLostError`). If it said as it exited
+ *   which task that was (`exiting`: a `process.exit` inside a task), the tasks behind it never started
+ *   and go back to the queue, except those whose buffers were moved into it; without that report every
+ *   task it held is lost.
+ *
+ * Workers keep the program alive only while the pool has work (`reference`), and a leaving worker
+ * keeps it alive until it has exited, so `join()` settles.
+ */
+import { spawnChild } from '../runtime/spawn.js';
+import type { ChildHandle, ResourceLimits } from '../runtime/child.js';
+import type { StartMethod } from '../runtime/start-methods.js';
+import { currentProcess, nextChild } from '../runtime/identity.js';
+import { WorkerLostError } from '../errors.js';
+import { deserializeThrown } from '../transport/remote-error.js';
+import type { WireFunction } from '../transport/wire-function.js';
+import type { Packed } from '../transport/payload.js';
+import { freshSlot, type Entry, type Slot } from './dispatch.js';
+import type { Transferred } from './executor.js';
+import type { FromWorker, PoolWorkerPayload, ToWorker } from './protocol.js';
+import { poolWorkerRole } from './worker-loop.js';
+
+/** The handle of one running worker, whatever its start method. */
+type Child = ChildHandle;
+
+/** A batch of results from a worker. */
+export type DoneMessage = Extract<FromWorker, { type: 'done' }>;
+
+/** One worker: its handle, its dispatch state (`Slot`), and what is known of how it is doing. */
+export interface PoolWorker extends Slot {
+  readonly child: Child;
+  /** Said `ready`: its initializer ran; from now on its death is not a start failure. */
+  started: boolean;
+  /** Why it could not start: its initializer's error, or the first error of a worker not yet ready. */
+  initError?: unknown;
+  /** The last error it reported as it died. */
+  lastError?: unknown;
+  /** Set when the worker said, as it exited, which task it was running (`null`: none). */
+  exitReport?: { readonly running: number | null };
+  /** Tasks stopped (timeout, abort) by terminating this worker: they reject once it has exited. */
+  readonly stopped: (() => void)[];
+}
+
+export interface WorkersOptions {
+  readonly initializer: WireFunction | null;
+  readonly initargs: Packed;
+  /** Memory limits of each worker; one that exceeds them is lost. */
+  readonly resourceLimits?: ResourceLimits | undefined;
+  /** How workers are started (the pool's context). */
+  readonly startMethod: StartMethod;
+}
+
+/** What the executor hears from its workers. */
+export interface WorkerEvents {
+  /** `pw` finished a batch of tasks. */
+  done(pw: PoolWorker, message: DoneMessage): void;
+  /** `pw` has exited (it is no longer among the workers): see `judgeExit`. */
+  exited(pw: PoolWorker, code: number): void;
+}
+
+/** What a worker's exit means for the tasks it held (see the module header). */
+export interface ExitVerdict {
+  /** Never started: back to the front of the queue. */
+  readonly retry: readonly Entry[];
+  /** Started and lost with the worker: each rejects with `lostError`. */
+  readonly lost: readonly Entry[];
+  /** Set when workers keep dying before they are ready: the pool is broken, and this is why. */
+  readonly broken?: unknown;
+}
+
+// Consecutive workers that may die before becoming ready before the pool gives up respawning.
+const MAX_START_FAILURES = 3;
+
+export class Workers {
+  readonly #options: WorkersOptions;
+  readonly #events: WorkerEvents;
+  readonly #all = new Set<PoolWorker>();
+  #startFailures = 0;
+  #referenced = true;
+
+  constructor(options: WorkersOptions, events: WorkerEvents) {
+    this.#options = options;
+    this.#events = events;
+  }
+
+  /** How many workers are alive (leaving ones included, until they have exited). */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** The live workers, in the order they started. */
+  [Symbol.iterator](): IterableIterator<PoolWorker> {
+    return this.#all.values();
+  }
+
+  /** Starts one worker. This is the only place the pool starts a child. */
+  spawn(): void {
+    const payload: PoolWorkerPayload = { initializer: this.#options.initializer, initargs: this.#options.initargs };
+    const { path, defaultName } = nextChild('PoolWorker');
+    const child = spawnChild(
+      this.#options.startMethod,
+      {
+        role: poolWorkerRole,
+        identity: {
+          self: { name: defaultName, pid: process.pid, ident: 0, daemon: true },
+          path,
+          parent: currentProcess(),
+        },
+        payload,
+      },
+      {
+        name: defaultName,
+        payloadLabel: 'initargs',
+        payloadForErrors: this.#options.initargs.value,
+        ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+      },
+    );
+    const pw: PoolWorker = { ...freshSlot(), child, started: false, stopped: [] };
+    this.#all.add(pw);
+    if (!this.#referenced) child.unref();
+    child.on('message', (message: FromWorker) => this.#onMessage(pw, message));
+    child.on('error', (error: unknown) => {
+      pw.initError ??= pw.started ? undefined : error;
+      pw.lastError = error;
+    });
+    child.on('exit', (code: number) => {
+      this.#all.delete(pw);
+      this.#events.exited(pw, code);
+    });
+  }
+
+  post(pw: PoolWorker, message: ToWorker, transfer?: Transferred[]): void {
+    pw.child.postMessage(message, transfer);
+  }
+
+  /** Asks `pw` to leave once it has sent its results; its exit is not a loss. */
+  retire(pw: PoolWorker): void {
+    pw.leaving = true;
+    pw.child.ref(); // stay alive until it has exited, so join() settles
+    this.post(pw, { type: 'stop' });
+  }
+
+  /** Terminates `pw` now; its exit is not a loss. `settle` runs once it has exited. */
+  stop(pw: PoolWorker, settle?: () => void): Promise<void> {
+    pw.leaving = true;
+    pw.child.ref();
+    if (settle !== undefined) pw.stopped.push(settle);
+    return pw.child.terminate();
+  }
+
+  /** Whether the workers keep the program alive: only while the pool has work. */
+  reference(referenced: boolean): void {
+    if (referenced === this.#referenced) return;
+    this.#referenced = referenced;
+    for (const pw of this.#all) {
+      if (referenced || pw.leaving) pw.child.ref();
+      else pw.child.unref();
+    }
+  }
+
+  /**
+   * What the exit of `pw` with `code` means for `held`, the unfinished tasks it held (oldest first).
+   * `serving`: the pool still runs work (not terminated, not broken), so tasks can be retried.
+   */
+  judgeExit(pw: PoolWorker, code: number, held: Entry[], serving: boolean): ExitVerdict {
+    if (!pw.started && !pw.leaving) {
+      this.#startFailures += 1;
+      if (this.#startFailures < MAX_START_FAILURES) return { retry: held, lost: [] };
+      const broken =
+        pw.initError ??
+        Object.assign(new WorkerLostError(`pool workers keep exiting (code ${code}) before they can run a task`), { exitCode: code });
+      return { retry: held, lost: [], broken };
+    }
+    const report = pw.exitReport;
+    if (held.length === 0 || report === undefined || !serving) return { retry: [], lost: held };
+    const lost = held.filter((entry) => entry.id === report.running || entry.task.transfer !== undefined);
+    return { retry: held.filter((entry) => !lost.includes(entry)), lost };
+  }
+
+  /** The error of a task lost with `pw`, which exited with `code`. */
+  lostError(pw: PoolWorker, code: number): WorkerLostError {
+    const lastError = pw.lastError;
+    const error = new WorkerLostError(
+      `the pool worker running this task exited (code ${code}) before it finished` +
+        (lastError instanceof Error ? `: ${lastError.message}` : ''),
+      lastError === undefined ? undefined : { cause: lastError },
+    );
+    error.exitCode = code;
+    return error;
+  }
+
+  #onMessage(pw: PoolWorker, message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        pw.started = true;
+        this.#startFailures = 0;
+        return;
+      case 'init-failed':
+        pw.initError = deserializeThrown(message.error);
+        return;
+      case 'exiting':
+        pw.exitReport = { running: message.running };
+        return;
+      case 'done':
+        this.#events.done(pw, message);
+    }
+  }
+}
