@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { buildSync } from 'esbuild';
+import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], {
@@ -19,8 +19,19 @@ const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p'
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
+// runtime/import-module.ts stays a file of its own beside the bundle, so that the bundle holds no
+// `import()`: tsx rewrites every ES module that does (see that module's header).
+const IMPORT_MODULE = 'import-module.js';
+const keepImportModuleApart = {
+  name: 'keep-import-module-apart',
+  setup(build) {
+    build.onResolve({ filter: /[\\/]import-module\.js$/ }, () => ({ path: `./${IMPORT_MODULE}`, external: true }));
+  },
+};
+
 const common = {
   entryPoints: ['src/index.ts'],
+  plugins: [keepImportModuleApart],
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -30,8 +41,8 @@ const common = {
   sourcesContent: false,
   logLevel: 'warning',
 };
-buildSync({ ...common, format: 'esm', outfile: 'dist/esm/index.js' });
-buildSync({
+await build({ ...common, format: 'esm', outfile: 'dist/esm/index.js' });
+await build({
   ...common,
   format: 'cjs',
   outfile: 'dist/cjs/index.js',
@@ -40,6 +51,9 @@ buildSync({
   // `import()` of a user's module stays an import (a require() could not load ES modules).
   supported: { 'dynamic-import': true },
 });
+const importModule = { entryPoints: ['src/runtime/import-module.ts'], platform: 'node', target: 'node20', logLevel: 'warning' };
+await build({ ...importModule, format: 'esm', outfile: `dist/esm/${IMPORT_MODULE}` });
+await build({ ...importModule, format: 'cjs', outfile: `dist/cjs/${IMPORT_MODULE}`, supported: { 'dynamic-import': true } });
 
 function walk(dir) {
   return readdirSync(dir).flatMap((entry) => {

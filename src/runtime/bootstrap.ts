@@ -7,6 +7,7 @@
 import { adoptIdentity, currentProcess } from './identity.js';
 import { registeredRole, type ChildPort, type StartMessage } from './child.js';
 import { reportChildError } from './report.js';
+import { importModule } from './import-module.js';
 
 /** Runs the child described by `start`. A fault of the bootstrap itself ends the child, reported. */
 export function runChild(start: StartMessage, port: ChildPort): void {
@@ -14,7 +15,7 @@ export function runChild(start: StartMessage, port: ChildPort): void {
   const role = start.role;
   // In the built bundle, loading the library registered every role already: importing the module again
   // is a no-op for an ES module but, for the CommonJS bundle, a scan of its whole text for exports.
-  const loaded = registeredRole(role) === undefined ? import(role.module) : Promise.resolve();
+  const loaded = registeredRole(role) === undefined ? importModule(role.module) : Promise.resolve();
   loaded
     .then(() => {
       const run = registeredRole(role);

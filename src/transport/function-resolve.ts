@@ -8,6 +8,7 @@ import type { Packed } from './payload.js';
 import { asDeclaration, dataModuleLabel } from './stack-frames.js';
 import { whileImporting } from '../runtime/identity.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
+import { importModule } from '../runtime/import-module.js';
 import { misuse } from '../errors.js';
 import { wireKey, type WireFunction } from './wire-function.js';
 
@@ -45,7 +46,7 @@ async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<F
   const label = dataModuleLabel(wire.name, wire.origin);
   const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`;
   await beforeImport(url);
-  const namespace = (await import(url)) as { default: Function };
+  const namespace = (await importModule(url)) as { default: Function };
   return namespace.default;
 }
 
@@ -74,7 +75,7 @@ async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, s
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {
   await beforeImport(wire.module);
-  const namespace = await whileImporting(wire.module, () => import(wire.module) as Promise<Record<string, unknown>>);
+  const namespace = await whileImporting(wire.module, () => importModule(wire.module));
   let value = namespace[wire.name];
   const commonJs = namespace.default;
   if (value === undefined && typeof commonJs === 'object' && commonJs !== null) {

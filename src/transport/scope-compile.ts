@@ -14,6 +14,7 @@ import { COMMONJS_PROVIDED, INLINE_TARGET, keepNamesHelper, type ScopePiece, typ
 import { misuse } from '../errors.js';
 import { COMPILED_MARK, registerMappings } from './stack-frames.js';
 import { whileImporting, whileImportingSync } from '../runtime/identity.js';
+import { importModule } from '../runtime/import-module.js';
 
 // `import()` in code compiled with this option resolves as in the file named by `filename`, through the
 // program's loader (tsx's hooks included). Node 20.12 and later; Node 20 flags it experimental and warns
@@ -114,7 +115,7 @@ export async function compileInScope(scope: WireScope, values: Record<string, un
   if (scope.imports.length > 0) {
     const importThere =
       defaultLoader === undefined
-        ? (specifier: string) => import(absoluteSpecifier(specifier, file)) as Promise<Record<string, unknown>>
+        ? (specifier: string) => importModule(absoluteSpecifier(specifier, file))
         : (compileIn(file, 'return import(specifier);', ['specifier']) as (specifier: string) => Promise<Record<string, unknown>>);
     const importer = file.startsWith('file:') ? fileURLToPath(file) : file;
     // One at a time, in the module's order, so a module that starts processes when imported is named.

@@ -11,6 +11,7 @@ import { resolveFunction } from './function-resolve.js';
 import { classNow, resolveClass } from './class-ref.js';
 import { bufferById } from '../runtime/thread/buffer-directory.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
+import { importModule } from '../runtime/import-module.js';
 import type { WireFunction } from './wire-function.js';
 import {
   BUFFER,
@@ -36,7 +37,7 @@ export function resolveWireFunction(wire: WireFunction): Promise<Function> {
 // since its items are revived synchronously when read (`kindsToLoad`).
 async function importKindModule(url: string): Promise<unknown> {
   await beforeImport(url);
-  return import(url);
+  return importModule(url);
 }
 
 function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen: Set<object>): void {
