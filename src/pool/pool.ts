@@ -216,7 +216,7 @@ export class Pool {
 
   /**
    * Like `map`, but each item is an argument list: `fn(...item)`.
-   * @example `await pool.starmap(Math.pow as never, [[2, 3], [3, 2]]); // [8, 9]`
+   * @example `await pool.starmap((base: number, exp: number) => base ** exp, [[2, 3], [3, 2]]); // [8, 9]`
    */
   starmap<A extends unknown[], R>(
     fn: PoolFunction<A, R>,

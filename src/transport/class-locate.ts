@@ -16,12 +16,11 @@
  * classNow(wire) === Point;                   // in a thread that knows it; else `await resolveClass(wire)`
  * ```
  */
-import { findFunctionHome } from './function-location.js';
+import { entryScriptUrl, findFunctionHome } from './function-location.js';
 import { knowClass } from './class-ref.js';
 import type { WireFunction } from './wire-function.js';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Per prototype: how its class crosses, or null when its instances go as plain data.
 const located = new WeakMap<object, WireFunction | null>();
@@ -31,11 +30,6 @@ export type ToWire = (fn: Function, role: string) => WireFunction;
 
 function isNative(fn: unknown): boolean {
   return typeof fn !== 'function' || /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
-}
-
-function entryUrl(): string | undefined {
-  const entry = process.argv[1];
-  return entry === undefined ? undefined : pathToFileURL(resolvePath(entry)).href;
 }
 
 // `findFunctionHome` names exported functions; for a class it may find the module but not the export
@@ -68,7 +62,7 @@ function locate(proto: object, toWire: ToWire): WireFunction | null {
     // Node's own classes (`node:` scripts) and code without a file are left to the structured clone.
     if (home === undefined) return null;
     const exportName = home.exportName ?? exportedClassName(home.moduleUrl, ctor.name);
-    if (exportName !== undefined && home.moduleUrl !== entryUrl()) {
+    if (exportName !== undefined && home.moduleUrl !== entryScriptUrl()) {
       wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
     } else {
       wire = toWire(ctor, 'class');

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import type { Session } from 'node:inspector';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Acorn from 'acorn';
+import { resolve as resolvePath } from 'node:path';
 import { misuse } from '../errors.js';
 
 const requireHere = createRequire(import.meta.url);
@@ -288,4 +289,13 @@ export function exportedNameAt(source: string, offset: number): string | undefin
   }
   for (const [local, exported] of exportedLocals) if (defines(topLevel.get(local))) return exported;
   return undefined;
+}
+
+/**
+ * The URL of the program's entry script (`process.argv[1]`): functions and classes defined there are
+ * never sent by reference, since importing it in a worker would run the program again.
+ */
+export function entryScriptUrl(): string | undefined {
+  const entry = process.argv[1];
+  return entry === undefined ? undefined : pathToFileURL(resolvePath(entry)).href;
 }

@@ -18,7 +18,7 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
-import { findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
+import { entryScriptUrl, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
 import { planScope, ScopeRefusal } from './module-scope.js';
 import { findUncloneable, type Packed } from './payload.js';
@@ -71,10 +71,6 @@ function moduleSpecifier(module: string | URL): string {
   return module;
 }
 
-function entryScriptUrl(): string | undefined {
-  const entry = process.argv[1];
-  return entry === undefined ? undefined : pathToFileURL(resolvePath(entry)).href;
-}
 
 
 /**
