@@ -38,37 +38,37 @@ export function chunkSizeAt(start: number, length: number, processes: number, ch
   return Math.min(remaining, Math.max(floor, Math.ceil(remaining / (4 * processes))));
 }
 
-/** One item's outcome: `ok` with its value, or its error. */
-export type ItemOutcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
-
 /**
- * Calls `each(index, outcome)` for every item of a finished chunk of `length` items. A chunk that failed
- * as a whole (its function could not be loaded, its worker died) fails each of its items.
+ * A finished chunk's results as an iterator hands them out one by one: the values (a block of booleans
+ * is read as booleans), the items that failed, or the error of a chunk that failed as a whole. Built
+ * once per chunk, so handing out an item allocates nothing.
  */
-export function forEachItem(
-  outcome: Outcome | 'error',
-  value: unknown,
-  length: number,
-  each: (index: number, item: ItemOutcome) => void,
-): void {
+export interface ChunkResults {
+  /** The index of the chunk's first item in the whole input. */
+  readonly base: number;
+  readonly count: number;
+  /** The next item to hand out, from 0. */
+  next: number;
+  readonly values: ArrayLike<unknown> | undefined;
+  /** `values` is a block of 0/1 bytes standing for booleans. */
+  readonly booleans: boolean;
+  readonly errors: ReadonlyMap<number, unknown> | undefined;
+  /** Set when the whole chunk failed (its function could not be loaded, its worker died). */
+  readonly failure: { readonly error: unknown } | undefined;
+}
+
+/** The `ChunkResults` of a finished chunk of `count` items starting at `base`. */
+export function chunkResults(outcome: Outcome | 'error', value: unknown, count: number, base: number): ChunkResults {
   if (outcome === Outcome.Ok) {
-    let results = value as ArrayLike<unknown> | RecordsBlock;
-    if (isRecordsBlock(results)) {
-      results = fromColumns(results);
-    }
-    const booleans = results instanceof Uint8Array;
-    for (let i = 0; i < length; i++) each(i, { ok: true, value: booleans ? results[i] === 1 : results[i] });
-    return;
+    const results = isRecordsBlock(value) ? fromColumns(value) : (value as ArrayLike<unknown>);
+    return { base, count, next: 0, values: results, booleans: results instanceof Uint8Array, errors: undefined, failure: undefined };
   }
   if (outcome === Outcome.Partial) {
     const { results, errors } = value as ChunkOutcome;
     const failed = new Map(errors.map(([index, error]) => [index, deserializeThrown(error)]));
-    for (let i = 0; i < length; i++) {
-      each(i, failed.has(i) ? { ok: false, error: failed.get(i) } : { ok: true, value: results[i] });
-    }
-    return;
+    return { base, count, next: 0, values: results, booleans: false, errors: failed, failure: undefined };
   }
-  for (let i = 0; i < length; i++) each(i, { ok: false, error: value });
+  return { base, count, next: 0, values: undefined, booleans: false, errors: undefined, failure: { error: value } };
 }
 
 /** Writes the results of a chunk that succeeded (an array or a block) into `into`, from index `at`. */

@@ -15,7 +15,7 @@
  * ones are `done`.
  */
 import { Fifo } from './fifo.js';
-import { forEachItem, type ItemOutcome } from './chunks.js';
+import { chunkResults, type ChunkResults } from './chunks.js';
 import { quietWhen } from './delivery.js';
 import type { Outcome } from './protocol.js';
 
@@ -59,8 +59,11 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   #sourceError: { error: unknown } | undefined;
   #reading = false;
   #stopped = false;
-  readonly #ready = new Map<number, ItemOutcome>(); // ordered: by index
-  readonly #finished = new Fifo<ItemOutcome>(); // unordered: in completion order
+  // Finished chunks, each handed out item by item from its own cursor: ordered, by the index of their
+  // first item; unordered, in completion order. `#current` is the chunk being handed out.
+  readonly #ready = new Map<number, ChunkResults>();
+  readonly #finished = new Fifo<ChunkResults>();
+  #current: ChunkResults | undefined;
   #wake: (() => void) | undefined;
 
   constructor(source: Iterable<unknown> | AsyncIterable<unknown>, options: IMapOptions) {
@@ -83,10 +86,10 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
 
   next(): Promise<IteratorResult<R>> {
     // A result already here is handed out without the async machinery (the common case when streaming).
-    const outcome = this.#stopped ? undefined : this.#take();
-    if (outcome === undefined) return quietWhen(this.#next(), this.#quiet);
+    const chunk = this.#stopped ? undefined : this.#chunkAtHand();
+    if (chunk === undefined) return quietWhen(this.#next(), this.#quiet);
     try {
-      return Promise.resolve(this.#deliver(outcome));
+      return Promise.resolve(this.#deliver(chunk));
     } catch (error) {
       const rejected = Promise.reject(error);
       if (this.#quiet()) rejected.catch(() => {});
@@ -94,18 +97,23 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     }
   }
 
-  #deliver(outcome: ItemOutcome): IteratorResult<R> {
+  // Hands out the next item of `chunk` (its value, or throws its error).
+  #deliver(chunk: ChunkResults): IteratorResult<R> {
+    const index = chunk.next++;
+    if (chunk.next === chunk.count) this.#current = undefined;
     this.#delivered += 1;
     if (!this.#reading && !this.#sourceDone && this.#backlogChunks() < this.#window) void this.#fill();
-    if (outcome.ok) return { done: false, value: outcome.value as R };
-    throw outcome.error;
+    if (chunk.failure !== undefined) throw chunk.failure.error;
+    if (chunk.errors?.has(index)) throw chunk.errors.get(index);
+    const value = chunk.values![index];
+    return { done: false, value: (chunk.booleans ? value === 1 : value) as R };
   }
 
   async #next(): Promise<IteratorResult<R>> {
     for (;;) {
       if (this.#stopped) return { done: true, value: undefined };
-      const outcome = this.#take();
-      if (outcome !== undefined) return this.#deliver(outcome);
+      const chunk = this.#chunkAtHand();
+      if (chunk !== undefined) return this.#deliver(chunk);
       if (this.#sourceDone && this.#delivered === this.#read) {
         if (this.#sourceError !== undefined) {
           const { error } = this.#sourceError;
@@ -129,6 +137,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     this.#stopped = true;
     this.#ready.clear();
     this.#finished.drain();
+    this.#current = undefined;
     if (!this.#sourceDone) {
       this.#sourceDone = true;
       this.#inputEnded();
@@ -168,11 +177,14 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     onInputEnd?.();
   }
 
-  #take(): ItemOutcome | undefined {
-    if (!this.#ordered) return this.#finished.shift();
-    const outcome = this.#ready.get(this.#delivered);
-    if (outcome !== undefined) this.#ready.delete(this.#delivered);
-    return outcome;
+  // The chunk whose next item is the next to hand out, if it has finished.
+  #chunkAtHand(): ChunkResults | undefined {
+    if (this.#current !== undefined) return this.#current;
+    let chunk: ChunkResults | undefined;
+    if (!this.#ordered) chunk = this.#finished.shift();
+    else if ((chunk = this.#ready.get(this.#delivered)) !== undefined) this.#ready.delete(this.#delivered);
+    this.#current = chunk;
+    return chunk;
   }
 
   #notify(): void {
@@ -230,10 +242,9 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
     void this.#run(items, base).then(([outcome, value]) => {
       this.#chunksInFlight -= 1;
       if (this.#stopped) return;
-      forEachItem(outcome, value, items.length, (index, item) => {
-        if (this.#ordered) this.#ready.set(base + index, item);
-        else this.#finished.push(item);
-      });
+      const chunk = chunkResults(outcome, value, items.length, base);
+      if (this.#ordered) this.#ready.set(base, chunk);
+      else this.#finished.push(chunk);
       this.#onItem?.(items.length);
       this.#notify();
     });

@@ -16,7 +16,7 @@ import type { Executor, Transferred } from './executor.js';
 import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, chunkSizeAt, copyResults, forEachItem, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
+import { allNumbers, chunkResults, chunkSizeAt, copyResults, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
 import { quietWhen, rejectQuietlyWhen, runUserCallback } from './delivery.js';
 import {
@@ -390,10 +390,14 @@ export class Pool {
       const record = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
         // The common case, kept free of per-item allocations.
         if (outcome === Outcome.Ok) copyResults(value as ArrayLike<unknown>, results, base);
-        else forEachItem(outcome, value, count, (index, item) => {
-          if (item.ok) results[base + index] = item.value;
-          else fail(base + index, item.error);
-        });
+        else {
+          const chunk = chunkResults(outcome, value, count, base);
+          if (chunk.failure !== undefined) fail(base, chunk.failure.error);
+          else {
+            for (let i = 0; i < count; i++) results[base + i] = chunk.values![i];
+            for (const [index, error] of chunk.errors!) fail(base + index, error);
+          }
+        }
         finished(count);
       };
       const settled = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
