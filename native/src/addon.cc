@@ -1,0 +1,145 @@
+// The addon's entry: module registration, argument checks and errors shared by its parts.
+//
+// Why a native addon at all: a SharedArrayBuffer that several OS processes map needs memory the kernel
+// shares (a memfd mapped MAP_SHARED), and waiting on it needs futex(2) without FUTEX_PRIVATE_FLAG,
+// because V8's Atomics.wait/notify keep their wait lists inside one process (measured: a child's
+// Atomics.wait is never woken by the parent's Atomics.notify). See native/README.md.
+#include "addon.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+namespace mp {
+
+namespace {
+
+bool ThrowWithCode(v8::Isolate* isolate, v8::Local<v8::Value> error, const char* code) {
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  error.As<v8::Object>()
+      ->Set(context, v8::String::NewFromUtf8Literal(isolate, "code"),
+            v8::String::NewFromUtf8(isolate, code).ToLocalChecked())
+      .Check();
+  isolate->ThrowException(error);
+  return false;
+}
+
+v8::Local<v8::String> Text(v8::Isolate* isolate, const std::string& text) {
+  return v8::String::NewFromUtf8(isolate, text.c_str()).ToLocalChecked();
+}
+
+}  // namespace
+
+bool ThrowTypeError(v8::Isolate* isolate, const char* code, const std::string& message) {
+  return ThrowWithCode(isolate, v8::Exception::TypeError(Text(isolate, message)), code);
+}
+
+bool ThrowRangeError(v8::Isolate* isolate, const char* code, const std::string& message) {
+  return ThrowWithCode(isolate, v8::Exception::RangeError(Text(isolate, message)), code);
+}
+
+bool ThrowSyscall(v8::Isolate* isolate, const char* syscall, int err, const std::string& hint) {
+  std::string message = std::string(syscall) + " failed: " + strerror(err);
+  if (!hint.empty()) message += " (" + hint + ")";
+  v8::Local<v8::Value> error = v8::Exception::Error(Text(isolate, message));
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  v8::Local<v8::Object> object = error.As<v8::Object>();
+  object->Set(context, v8::String::NewFromUtf8Literal(isolate, "syscall"), Text(isolate, syscall)).Check();
+  object->Set(context, v8::String::NewFromUtf8Literal(isolate, "errno"), v8::Integer::New(isolate, err)).Check();
+  return ThrowWithCode(isolate, error, "ERR_MP_SYSCALL");
+}
+
+bool GetWord(const v8::FunctionCallbackInfo<v8::Value>& args, int at, Word* word) {
+  v8::Isolate* isolate = args.GetIsolate();
+  if (!args[at]->IsInt32Array()) {
+    return ThrowTypeError(isolate, "ERR_MP_INVALID_ARG", "the words must be an Int32Array over a SharedArrayBuffer");
+  }
+  v8::Local<v8::Int32Array> array = args[at].As<v8::Int32Array>();
+  v8::Local<v8::ArrayBuffer> buffer = array->Buffer();
+  if (!buffer->IsSharedArrayBuffer()) {
+    return ThrowTypeError(isolate, "ERR_MP_INVALID_ARG",
+                          "the words must be an Int32Array over a SharedArrayBuffer, not over an ArrayBuffer: "
+                          "futex waits are for shared memory");
+  }
+  v8::Local<v8::Value> index_value = args[at + 1];
+  double index = index_value->IsNumber() ? index_value.As<v8::Number>()->Value() : NAN;
+  size_t length = array->Length();
+  if (!(index >= 0) || index != std::floor(index) || index >= static_cast<double>(length)) {
+    return ThrowRangeError(isolate, "ERR_MP_INVALID_ARG",
+                           "the index must be an integer from 0 to " + std::to_string(length) +
+                               " (the array's length) exclusive");
+  }
+  word->store = buffer.As<v8::SharedArrayBuffer>()->GetBackingStore();
+  char* base = static_cast<char*>(word->store->Data()) + array->ByteOffset();
+  word->address = reinterpret_cast<int32_t*>(base) + static_cast<size_t>(index);
+  return true;
+}
+
+bool GetFd(const v8::FunctionCallbackInfo<v8::Value>& args, int at, const char* name, int* fd) {
+  v8::Local<v8::Value> value = args[at];
+  double number = value->IsNumber() ? value.As<v8::Number>()->Value() : NAN;
+  if (!(number >= 0) || number != std::floor(number) || number > INT32_MAX) {
+    return ThrowTypeError(args.GetIsolate(), "ERR_MP_INVALID_ARG",
+                          std::string(name) + " must be a file descriptor (an integer >= 0)");
+  }
+  *fd = static_cast<int>(number);
+  return true;
+}
+
+double GetTimeout(const v8::FunctionCallbackInfo<v8::Value>& args, int at) {
+  v8::Local<v8::Value> value = args[at];
+  if (value->IsUndefined()) return INFINITY;
+  double timeout = value->NumberValue(args.GetIsolate()->GetCurrentContext()).FromMaybe(NAN);
+  if (std::isnan(timeout)) return INFINITY;
+  return timeout < 0 ? 0 : timeout;
+}
+
+int64_t MonotonicNow() {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+int64_t DeadlineAfter(double timeout_ms) {
+  // Past about 100 years a deadline is no deadline (and would overflow the nanosecond count).
+  if (!(timeout_ms < 3.0e12)) return kNoDeadline;
+  return MonotonicNow() + static_cast<int64_t>(timeout_ms * 1e6);
+}
+
+long FutexWaitUntil(int32_t* address, int32_t expected, int64_t deadline) {
+  struct timespec at;
+  struct timespec* until = nullptr;
+  if (deadline != kNoDeadline) {
+    at.tv_sec = deadline / 1000000000;
+    at.tv_nsec = deadline % 1000000000;
+    until = &at;
+  }
+  // FUTEX_WAIT_BITSET takes an absolute deadline, so a retry after EINTR needs no arithmetic.
+  return syscall(SYS_futex, address, FUTEX_WAIT_BITSET, expected, until, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+
+void SetFunction(v8::Local<v8::Object> exports, v8::Local<v8::Context> context, const char* name,
+                 v8::FunctionCallback callback, v8::Local<v8::Value> data) {
+  v8::Isolate* isolate = context->GetIsolate();
+  v8::Local<v8::Function> function =
+      v8::FunctionTemplate::New(isolate, callback, data)->GetFunction(context).ToLocalChecked();
+  v8::Local<v8::String> key = v8::String::NewFromUtf8(isolate, name).ToLocalChecked();
+  function->SetName(key);
+  exports->Set(context, key, function).Check();
+}
+
+}  // namespace mp
+
+// Context-aware: the addon may be loaded by the main thread and by worker threads; each gets its own
+// async-wait state (see async-wait.cc).
+NODE_MODULE_INIT(/* exports, module, context */) {
+  mp::InitSegments(exports, context);
+  mp::InitFutex(exports, context);
+  mp::InitAsyncWait(exports, context);
+}
