@@ -73,6 +73,7 @@ struct Pending {
 // One JavaScript thread's side: where its waits' results arrive.
 struct ThreadState {
   v8::Isolate* isolate = nullptr;
+  bool main_thread = false;  // Node's main thread runs on libuv's default loop; each worker has its own
   v8::Global<v8::Context> context;
   v8::Global<v8::Object> resource;
   node::async_context async_context{};
@@ -299,8 +300,10 @@ void OnSettled(uv_async_t* handle) {
 }
 
 // The JavaScript thread is going away (a worker ends, or the program exits): nothing more is delivered to
-// it, and a kernel wait that only its waiters shared is woken so its helper goes back to the pool. (That
-// wake also reaches other waiters of the word as a spurious wakeup, which every waiter tolerates.)
+// it. When a worker ends, a kernel wait that only its waiters shared is woken so that its helper goes
+// back to the pool; that wake also reaches the word's other waiters, in every process, as a spurious
+// wakeup (which every waiter tolerates). When the program exits, its helpers end with it: no wake, so a
+// process that exits with waits pending never disturbs the waiters of other processes.
 void OnThreadCleanup(void* data) {
   ThreadState* thread = static_cast<ThreadState*>(data);
   {
@@ -317,7 +320,7 @@ void OnThreadCleanup(void* data) {
       waiters.erase(std::remove_if(waiters.begin(), waiters.end(),
                                    [&](const Waiter& waiter) { return waiter.thread.get() == thread; }),
                     waiters.end());
-      if (before > 0 && waiters.empty()) syscall(SYS_futex, group->address, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+      if (!thread->main_thread && before > 0 && waiters.empty()) syscall(SYS_futex, group->address, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
     }
   }
   thread->pending.clear();
@@ -359,6 +362,7 @@ void InitAsyncWait(v8::Local<v8::Object> exports, v8::Local<v8::Context> context
   auto thread = std::make_shared<ThreadState>();
   thread->self = thread;
   thread->isolate = isolate;
+  thread->main_thread = node::GetCurrentEventLoop(isolate) == uv_default_loop();
   thread->context.Reset(isolate, context);
   v8::Local<v8::Object> resource = v8::Object::New(isolate);
   thread->resource.Reset(isolate, resource);

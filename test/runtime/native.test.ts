@@ -166,22 +166,27 @@ test('a pending futexWaitAsync keeps its process alive by default, and not with 
   const { fd, buffer } = native.createSegment(64, 'mp-test-keep-alive');
   const words = new Int32Array(buffer);
   const kept = startChild('keep-alive', fd, ['true']);
-  const loose = startChild('keep-alive', fd, ['false']);
-  native.closeFd(fd);
+  const keptSaid: unknown[] = [];
+  kept.on('message', (said) => keptSaid.push(said));
+  let loose: ChildProcess | undefined;
   try {
+    await until('the kept child has started its wait', () => keptSaid.length === 1, 30_000);
+    // A second child waits on the same word and exits with its wait pending; its exit must not wake
+    // the kept child (a process's exit wakes nobody: its helper threads end with it).
+    loose = startChild('keep-alive', fd, ['false']);
+    native.closeFd(fd);
     const looseSaid: unknown[] = [];
     loose.on('message', (said) => looseSaid.push(said));
     assert.equal(await within(exited(loose), 'the child whose only wait does not keep it alive exits', 30_000), 0);
     assert.deepEqual(looseSaid, ['waiting'], 'it exited with its wait pending');
-    const keptSaid: unknown[] = [];
-    kept.on('message', (said) => keptSaid.push(said));
+    assert.deepEqual(keptSaid, ['waiting'], 'the kept child still waits');
     // Still alive and asleep in the kernel: the wake finds it.
     await until("the kept child's wait is asleep", () => native.futexWake(words, 0, 1) === 1, 30_000);
     assert.equal(await within(exited(kept), 'the kept child exits once its wait settles', 30_000), 0);
     assert.deepEqual(keptSaid, ['waiting', 'ok']);
   } finally {
     kept.kill('SIGKILL');
-    loose.kill('SIGKILL');
+    loose?.kill('SIGKILL');
   }
 });
 
