@@ -104,6 +104,21 @@ export const NATIVE_BUILD_PATH = join('native', 'build', 'Release', 'multiproces
 
 const PACKAGE_NAME = 'multiprocessing';
 
+/** Every function of {@link NativeAddon}: a build that lacks one is older than this loader. */
+const NATIVE_FUNCTIONS: readonly (keyof NativeAddon)[] = [
+  'createSegment',
+  'mapSegment',
+  'closeFd',
+  'punchHole',
+  'futexWait',
+  'futexWake',
+  'futexWaitAsync',
+  'socketPair',
+  'sendFd',
+  'recvFd',
+  'asyncWaitStats',
+];
+
 /** The directory of the `package.json` named `multiprocessing` at or above `from`, if any. */
 export function findPackageRoot(from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -153,7 +168,12 @@ function tryLoad(): NativeLoad {
     };
   }
   try {
-    return { native: createRequire(import.meta.url)(file) as NativeAddon };
+    const native = createRequire(import.meta.url)(file) as Record<string, unknown>;
+    const missing = NATIVE_FUNCTIONS.filter((name) => typeof native[name] !== 'function');
+    if (missing.length > 0) {
+      return { native: undefined, reason: `the native addon at ${file} is out of date (it lacks ${missing.join(', ')}): rebuild it with \`npm run build:native\`` };
+    }
+    return { native: native as unknown as NativeAddon };
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return { native: undefined, reason: `the native addon at ${file} failed to load (${why}): rebuild it with \`npm run build:native\`` };
