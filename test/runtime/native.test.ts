@@ -4,10 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, readlinkSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { buildSync, type BuildOptions } from 'esbuild';
 import { findPackageRoot, loadNative, NATIVE_BUILD_PATH, type NativeAddon } from '../../src/runtime/process/native.js';
 import { lock, unlock } from '../fixtures/native/futex-mutex.js';
 import { COUNTER, WAITER } from '../fixtures/native/layout.js';
@@ -57,6 +58,41 @@ test('the loader finds the built addon from src/ by the package root', () => {
   assert.ok(readFileSync(join(root!, NATIVE_BUILD_PATH)).length > 0);
   const native = addon();
   assert.equal(loadNative().native, native, 'loaded once');
+});
+
+test('bundled as the package is (ESM and CJS), the loader still finds the addon', () => {
+  // The build bundles src/ into dist/{esm,cjs}/index.js; the loader must find the package root from
+  // there too. Bundle it the same way (scripts/build.mjs's options for each flavour) into a folder
+  // inside the package, and load it.
+  const root = findPackageRoot(here)!;
+  const out = mkdtempSync(join(root, 'node_modules', '.native-loader-'));
+  try {
+    const entry = join(here, '../../src/runtime/process/native.ts');
+    const common: BuildOptions = { entryPoints: [entry], bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' };
+    buildSync({ ...common, format: 'esm', outfile: join(out, 'esm', 'index.js') });
+    buildSync({
+      ...common,
+      format: 'cjs',
+      outfile: join(out, 'cjs', 'index.js'),
+      define: { 'import.meta.url': '__importMetaUrl' },
+      banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    });
+    writeFileSync(join(out, 'esm', 'package.json'), '{ "type": "module" }');
+    writeFileSync(join(out, 'cjs', 'package.json'), '{ "type": "commonjs" }');
+    const probe = (flavour: string, load: string): unknown => {
+      const run = spawnSync(process.execPath, ['-e', `${load}.then((m) => { const l = m.loadNative(); console.log(JSON.stringify([typeof l.native?.createSegment, l.reason ?? null])); })`], {
+        cwd: join(out, flavour),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      return JSON.parse(run.stdout);
+    };
+    assert.deepEqual(probe('esm', `import(${JSON.stringify(pathToFileURL(join(out, 'esm', 'index.js')).href)})`), ['function', null]);
+    assert.deepEqual(probe('cjs', `Promise.resolve(require(${JSON.stringify(join(out, 'cjs', 'index.js'))}))`), ['function', null]);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });
 
 test('MULTIPROCESSING_NO_NATIVE=1: no addon, and a reason instead of a throw', () => {
