@@ -6,14 +6,9 @@
 // Atomics.wait is never woken by the parent's Atomics.notify). See native/README.md.
 #include "addon.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <ctime>
 #include <string>
 
 namespace mp {
@@ -98,30 +93,6 @@ double GetTimeout(const v8::FunctionCallbackInfo<v8::Value>& args, int at) {
   double timeout = value->NumberValue(args.GetIsolate()->GetCurrentContext()).FromMaybe(NAN);
   if (std::isnan(timeout)) return INFINITY;
   return timeout < 0 ? 0 : timeout;
-}
-
-int64_t MonotonicNow() {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1000000000 + now.tv_nsec;
-}
-
-int64_t DeadlineAfter(double timeout_ms) {
-  // Past about 100 years a deadline is no deadline (and would overflow the nanosecond count).
-  if (!(timeout_ms < 3.0e12)) return kNoDeadline;
-  return MonotonicNow() + static_cast<int64_t>(timeout_ms * 1e6);
-}
-
-long FutexWaitUntil(int32_t* address, int32_t expected, int64_t deadline) {
-  struct timespec at;
-  struct timespec* until = nullptr;
-  if (deadline != kNoDeadline) {
-    at.tv_sec = deadline / 1000000000;
-    at.tv_nsec = deadline % 1000000000;
-    until = &at;
-  }
-  // FUTEX_WAIT_BITSET takes an absolute deadline, so a retry after EINTR needs no arithmetic.
-  return syscall(SYS_futex, address, FUTEX_WAIT_BITSET, expected, until, nullptr, FUTEX_BITSET_MATCH_ANY);
 }
 
 void SetFunction(v8::Local<v8::Object> exports, v8::Local<v8::Context> context, const char* name,

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "futex-core.h"
+
 namespace mp {
 
 // Throws `new ctor(message)` with `code` set; returns false so a caller can `return Throw…(…)`.
@@ -29,15 +31,6 @@ bool GetWord(const v8::FunctionCallbackInfo<v8::Value>& args, int at, Word* word
 bool GetFd(const v8::FunctionCallbackInfo<v8::Value>& args, int at, const char* name, int* fd);
 // A timeout in milliseconds as Atomics.wait reads it: undefined or NaN is none (+Infinity), below 0 is 0.
 double GetTimeout(const v8::FunctionCallbackInfo<v8::Value>& args, int at);
-
-// Nanoseconds on CLOCK_MONOTONIC, the clock futex(2) deadlines are measured on.
-int64_t MonotonicNow();
-constexpr int64_t kNoDeadline = INT64_MAX;
-// now + timeout (ms) in ns, or kNoDeadline for an infinite (or absurdly long) timeout.
-int64_t DeadlineAfter(double timeout_ms);
-// FUTEX_WAIT_BITSET on a shared (not PRIVATE) word with an absolute CLOCK_MONOTONIC deadline: 0 when
-// woken, else -1 with errno (EAGAIN: the word differed; ETIMEDOUT; EINTR).
-long FutexWaitUntil(int32_t* address, int32_t expected, int64_t deadline);
 
 // The functions each part adds to the module's exports.
 void InitSegments(v8::Local<v8::Object> exports, v8::Local<v8::Context> context);

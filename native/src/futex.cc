@@ -4,10 +4,6 @@
 // lives on, so a wait in one process is woken by a wake in another that maps the same memfd (and even by
 // a wake through a second mapping in the same process). V8's Atomics.wait/notify do neither, and do not
 // wake futex(2) waiters either (measured), so every waiter and waker of process-shared words uses these.
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -24,7 +20,7 @@ void Result(const v8::FunctionCallbackInfo<v8::Value>& args, const char* result)
 
 // futexWait(words, index, expected, timeoutMs = Infinity) → 'ok' | 'not-equal' | 'timed-out'.
 // Blocks the calling thread (as Atomics.wait does); a signal (EINTR) does not end the wait.
-void FutexWait(const v8::FunctionCallbackInfo<v8::Value>& args) {
+void FutexWaitBinding(const v8::FunctionCallbackInfo<v8::Value>& args) {
   v8::Isolate* isolate = args.GetIsolate();
   Word word;
   if (!GetWord(args, 0, &word)) return;
@@ -47,14 +43,14 @@ void FutexWait(const v8::FunctionCallbackInfo<v8::Value>& args) {
 }
 
 // futexWake(words, index, count = Infinity) → how many waiters woke (in every process).
-void FutexWake(const v8::FunctionCallbackInfo<v8::Value>& args) {
+void FutexWakeBinding(const v8::FunctionCallbackInfo<v8::Value>& args) {
   v8::Isolate* isolate = args.GetIsolate();
   Word word;
   if (!GetWord(args, 0, &word)) return;
   double count = args[2]->IsUndefined() ? INFINITY : args[2]->NumberValue(isolate->GetCurrentContext()).FromMaybe(NAN);
   if (std::isnan(count) || count < 0) count = 0;
   int wake = count >= INT_MAX ? INT_MAX : static_cast<int>(count);
-  long woken = syscall(SYS_futex, word.address, FUTEX_WAKE, wake, nullptr, nullptr, 0);
+  long woken = FutexWake(word.address, wake);
   if (woken < 0) {
     ThrowSyscall(isolate, "futex(FUTEX_WAKE)", errno);
     return;
@@ -65,8 +61,8 @@ void FutexWake(const v8::FunctionCallbackInfo<v8::Value>& args) {
 }  // namespace
 
 void InitFutex(v8::Local<v8::Object> exports, v8::Local<v8::Context> context) {
-  SetFunction(exports, context, "futexWait", FutexWait);
-  SetFunction(exports, context, "futexWake", FutexWake);
+  SetFunction(exports, context, "futexWait", FutexWaitBinding);
+  SetFunction(exports, context, "futexWake", FutexWakeBinding);
 }
 
 }  // namespace mp
