@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "multiprocessing_native",
-      "sources": ["src/addon.cc", "src/segments.cc", "src/futex.cc", "src/async-wait.cc", "src/futex-core.cc", "src/wait-pool.cc"],
+      "sources": ["src/addon.cc", "src/segments.cc", "src/futex.cc", "src/async-wait.cc", "src/futex-core.cc", "src/wait-pool.cc", "src/fd-core.cc"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"],
       "conditions": [
         ["OS!='linux'", {"type": "none", "sources": []}]
