@@ -12,7 +12,6 @@
         "src/fd-core.cc"
       ],
       "cflags_cc": [
-        "-std=c++17",
         "-Wall",
         "-Wextra",
         "-Wno-unused-parameter",
@@ -37,7 +36,6 @@
         "src/fd-core.cc"
       ],
       "cflags_cc": [
-        "-std=c++17",
         "-Wall",
         "-Wextra",
         "-Wno-unused-parameter"
