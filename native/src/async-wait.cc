@@ -11,9 +11,9 @@
 //   avoid; every caller re-checks its condition after a wait, as after a spurious wakeup). A waiter whose
 //   deadline is earlier than the group's kernel deadline starts a group of its own, so no kernel wait
 //   ever has to be interrupted to honour a deadline.
-// - Helper threads (wait-pool.cc) are process-wide and reused: an idle one parks on a condition variable and exits
-//   after kIdleSeconds without work. Threads therefore number the distinct words (and expected values)
-//   waited on at once, not the waiters.
+// - Helper threads (wait-pool.cc) are process-wide and reused: an idle one parks on a condition
+//   variable and exits after 30 s without work. Threads therefore number the distinct words (and
+//   expected values) waited on at once, not the waiters.
 // - Results come back to each JavaScript thread (main or worker: each has its own state, made when it
 //   loads the addon) through one uv_async_t, which is ref'd exactly while that thread has a pending
 //   wait that asked to keep it alive (keepAlive, the default): a pending wait keeps the program alive,

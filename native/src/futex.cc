@@ -1,8 +1,8 @@
 // Blocking futex(2) wait and wake on a word of shared memory, across processes.
 //
-// No FUTEX_PRIVATE_FLAG: a private futex is keyed by (process, address), a shared one by the page it
-// lives on, so a wait in one process is woken by a wake in another that maps the same memfd (and even by
-// a wake through a second mapping in the same process). V8's Atomics.wait/notify do neither, and do not
+// No FUTEX_PRIVATE_FLAG: a private futex is keyed by (process, address), a shared one by what the address
+// maps (for a memfd: the file and the offset in it), so a wait in one process is woken by a wake in another
+// that maps the same memfd (and even by a wake through a second mapping in the same process). V8's Atomics.wait/notify do neither, and do not
 // wake futex(2) waiters either (measured), so every waiter and waker of process-shared words uses these.
 #include <cerrno>
 #include <climits>
