@@ -1,6 +1,7 @@
 /**
- * Sending side of class references (the receiving side is `class-ref.ts`). How a class instance crosses as an instance of the same class (Python's pickle rebuilds instances
- * from `module.qualname` the same way): the sender names the class as the function transport names a
+ * Sending side of class references (the receiving side is `class-ref.ts`). How a class instance
+ * crosses as an instance of the same class (Python's pickle rebuilds instances from `module.qualname`
+ * the same way): the sender names the class as the function transport names a
  * function, the receiver takes its own copy of that class and gives the cloned own fields its
  * prototype. No constructor runs; private (`#`) fields, which no clone can read, are not carried.
  *
@@ -12,8 +13,8 @@
  *
  * @example
  * ```ts
- * const wire = wireClassOf(new Point(1, 2)); // { by: 'module', module: 'file:///…/point.js', name: 'Point', … }
- * classNow(wire) === Point;                   // in a thread that knows it; else `await resolveClass(wire)`
+ * const wire = wireClassOf(new Point(1, 2), toWireFunction); // { by: 'module', module: 'file:///…/point.js', name: 'Point', … }
+ * classNow(wire) === Point; // class-ref.ts, in a thread that knows it; else `await resolveClass(wire, resolveWireFunction)`
  * ```
  */
 import { entryScriptUrl, findFunctionHome } from './function-location.js';

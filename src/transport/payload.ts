@@ -1,7 +1,8 @@
 /**
- * Values crossing between threads (what both sides share: the markers, where values go, and the error
- * for a value that cannot be cloned; `pack.ts` sends, `unpack.ts` receives): structured clone, plus live shared objects, functions and class
- * instances. One walk, three destinations (`Via`):
+ * Values crossing between threads: structured clone, plus live shared objects, functions and class
+ * instances. `pack.ts` sends and `unpack.ts` receives; this module holds what both share (the markers,
+ * where a value goes, and the error for a value that cannot be cloned). One walk, three destinations
+ * (`Via`):
  * - `'message'` (arguments, by `postMessage`): functions go by their wire form, `SharedArrayBuffer`s
  *   cross natively;
  * - `'result'` (a pool task's result, by `postMessage`): as `'message'`, but functions are not carried;
@@ -9,15 +10,15 @@
  *   a typed array, become program-wide ids (`runtime/thread/buffer-directory.ts`); functions are not carried.
  *
  * `pack` walks plain arrays, plain objects, `Map`s, `Set`s and the own fields of class instances whose
- * class can be located (`class-ref.ts`), and replaces shareable objects by their reduced form,
+ * class can be located (`class-locate.ts`), and replaces shareable objects by their reduced form,
  * functions by their wire form and those instances by their class and fields. It copies only the
  * branches it changes, so a payload with nothing to replace costs a walk and no allocation, and tells
  * the receiver (`live`) whether there is anything to unpack at all.
  *
  * @example
  * ```ts
- * const packed = pack([lock, { n: 1 }], 'args'); // packed.live === true
- * const [sameLock] = (await unpack(packed)) as [Lock]; // in the worker: the same lock, live
+ * const packed = pack([lock, { n: 1 }], 'args');        // pack.ts; packed.live === true
+ * const [sameLock] = (await unpack(packed)) as [Lock]; // unpack.ts, in the worker: the same lock, live
  * ```
  */
 import v8 from 'node:v8';
