@@ -46,14 +46,17 @@ export type FromWorker =
   | { readonly type: 'init-failed'; readonly error: SerializedThrow }
   /**
    * Sent as the worker exits (`process.exit` in a task, say), after the results it had finished:
-   * `running` is the task it was running then, if any. Tasks it held after that one never started.
+   * `running` lists the tasks that had started and whose results were not sent (one at most, unless
+   * tasks run at once). The other tasks it held never started.
    */
-  | { readonly type: 'exiting'; readonly running: number | null }
+  | { readonly type: 'exiting'; readonly running: readonly number[] }
   /** `busyMs`: time spent running these tasks, so the pool can size how many it keeps in flight. */
   | { readonly type: 'done'; readonly results: WireResult[]; readonly busyMs: number };
 
 /** What a pool worker is told when it starts. */
 export interface PoolWorkerPayload {
+  /** How many tasks may run at once (`concurrentTasksPerWorker`). */
+  readonly concurrency: number;
   readonly initializer: WireFunction | null;
   readonly initargs: import('../transport/payload.js').Packed;
 }

@@ -11,6 +11,7 @@ import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
 import { defineRole, type ChildPort } from '../runtime/child.js';
+import { Fifo } from './fifo.js';
 import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
@@ -38,8 +39,18 @@ let outbox: WireResult[] = [];
 let outboxTransfer: ArrayBuffer[] = [];
 let busyMs = 0;
 let lastFlush = 0;
-// The id of the task running now, reported if the worker exits in the middle of it.
-let current: number | null = null;
+// The ids of the tasks running now, reported if the worker exits in the middle of them.
+const runningIds = new Set<number>();
+
+// How many tasks may run at once (the pool's `concurrentTasksPerWorker`): a task that returns a promise
+// lets the next ones start while it awaits, up to this many. Set when the role starts.
+let concurrency = 1;
+// Results of the tasks started since the oldest one still running, in the order the tasks came: the
+// pool expects each worker's results in that order. Empty while tasks run one at a time.
+const inOrder = new Fifo<{ readonly id: number; result: WireResult | undefined }>();
+let runningAtOnce = 0;
+let roomForMore: (() => void) | undefined;
+let flushQueued = false;
 
 // The way to the pool, set when the role starts.
 let parent: ChildPort;
@@ -278,24 +289,61 @@ async function drain(): Promise<void> {
     const batch = backlog.shift()!;
     for (let k = 0; k < batch.length; k++) {
       const task = batch[k]!;
+      const id = task[0];
       const started = performance.now();
       // Before the last task in hand, send what is done: the parent refills this worker as results come
       // back, and must not wait for the last task to finish too (large tasks are sent a few at a time).
       if (started - lastFlush > FLUSH_AFTER_MS || (k === batch.length - 1 && backlog.length === 0)) flush();
-      current = task[0];
+      runningIds.add(id);
       let result = runSync(task);
       if (result === undefined) {
         const thenable = pendingThenable;
         pendingThenable = undefined;
-        result = thenable === undefined ? await runTask(task) : await settleThenable(task[0], thenable);
+        const settling = thenable === undefined ? runTask(task) : settleThenable(id, thenable);
+        if (concurrency > 1) {
+          await runAlongside(id, settling, started);
+          continue;
+        }
+        result = await settling;
       }
-      current = null;
-      outbox.push(result);
+      runningIds.delete(id);
+      if (inOrder.size > 0) inOrder.push({ id, result });
+      else outbox.push(result);
       busyMs += performance.now() - started;
     }
   }
   flush();
   running = false;
+}
+
+// Lets `settling` finish while the next tasks start; waits only while `concurrency` tasks are running.
+async function runAlongside(id: number, settling: Promise<WireResult>, started: number): Promise<void> {
+  const slot: { readonly id: number; result: WireResult | undefined } = { id, result: undefined };
+  inOrder.push(slot);
+  runningAtOnce += 1;
+  void settling.then((result) => {
+    slot.result = result;
+    runningIds.delete(id);
+    runningAtOnce -= 1;
+    busyMs += performance.now() - started;
+    releaseInOrder();
+    const wake = roomForMore;
+    roomForMore = undefined;
+    wake?.();
+  });
+  if (runningAtOnce >= concurrency) await new Promise<void>((resolve) => (roomForMore = resolve));
+}
+
+// Moves the results that are next in order to the outbox, and sends them soon: the loop may be idle,
+// or waiting for room, and would not send them itself.
+function releaseInOrder(): void {
+  while (inOrder.size > 0 && inOrder.peek()!.result !== undefined) outbox.push(inOrder.shift()!.result!);
+  if (outbox.length === 0 || flushQueued) return;
+  flushQueued = true;
+  setImmediate(() => {
+    flushQueued = false;
+    flush();
+  });
 }
 
 function onMessage(message: ToWorker): void {
@@ -339,6 +387,7 @@ function failLoop(error: unknown): void {
 /** The child side of a pool worker (see `runtime/bootstrap.ts`). */
 async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promise<void> {
   parent = port;
+  concurrency = payload.concurrency;
   process.on('uncaughtException', reportStray);
   process.on('unhandledRejection', reportStray);
   // Messages that arrive during the initializer wait in the port until the listener is attached.
@@ -355,11 +404,14 @@ async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promi
   }
   post({ type: 'ready' });
   // A task that calls process.exit ends the worker: send the results finished before it and say which
-  // task was running, so the pool rejects that one only and runs the tasks queued behind it elsewhere.
+  // tasks had started, so the pool rejects those only and runs the tasks queued behind them elsewhere.
   process.on('exit', () => {
     try {
       flush();
-      post({ type: 'exiting', running: current });
+      // A result held back behind a task still running is lost with the worker too: such a task ran.
+      const started = new Set(runningIds);
+      for (const slot of inOrder.drain()) started.add(slot.id);
+      post({ type: 'exiting', running: [...started] });
     } catch {
       // the pool then treats every task this worker held as lost
     }

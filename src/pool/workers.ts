@@ -48,8 +48,8 @@ export interface PoolWorker extends Slot {
   initError?: unknown;
   /** The last error it reported as it died. */
   lastError?: unknown;
-  /** Set when the worker said, as it exited, which task it was running (`null`: none). */
-  exitReport?: { readonly running: number | null };
+  /** Set when the worker said, as it exited, which tasks had started and not sent their results. */
+  exitReport?: { readonly running: readonly number[] };
   /** Tasks stopped (timeout, abort) by terminating this worker: they reject once it has exited. */
   readonly stopped: (() => void)[];
 }
@@ -61,6 +61,8 @@ export interface WorkersOptions {
   readonly resourceLimits?: ResourceLimits | undefined;
   /** How workers are started (the pool's context). */
   readonly startMethod: StartMethod;
+  /** How many tasks each worker may run at once (`concurrentTasksPerWorker`); default 1. */
+  readonly concurrency?: number | undefined;
 }
 
 /** What the executor hears from its workers. */
@@ -108,7 +110,11 @@ export class Workers {
 
   /** Starts one worker. This is the only place the pool starts a child. */
   spawn(): void {
-    const payload: PoolWorkerPayload = { initializer: this.#options.initializer, initargs: this.#options.initargs };
+    const payload: PoolWorkerPayload = {
+      concurrency: this.#options.concurrency ?? 1,
+      initializer: this.#options.initializer,
+      initargs: this.#options.initargs,
+    };
     const { path, defaultName } = nextChild('PoolWorker');
     const child = spawnChild(
       this.#options.startMethod,
@@ -186,7 +192,7 @@ export class Workers {
     }
     const report = pw.exitReport;
     if (held.length === 0 || report === undefined || !serving) return { retry: [], lost: held };
-    const lost = held.filter((entry) => entry.id === report.running || entry.task.transfer !== undefined);
+    const lost = held.filter((entry) => report.running.includes(entry.id) || entry.task.transfer !== undefined);
     return { retry: held.filter((entry) => !lost.includes(entry)), lost };
   }
 

@@ -69,15 +69,15 @@ test('a running worker that dies without a report loses every task it held', () 
 
 test('with an exit report, only the running task is lost; the ones behind it go back, unless their buffers moved', () => {
   const w = workers();
-  const report = worker({ exitReport: { running: 2 } });
+  const report = worker({ exitReport: { running: [2] } });
   const verdict = w.judgeExit(report, 0, entries(5, 4), true);
   assert.deepEqual([ids(verdict.retry), ids(verdict.lost)], [[1, 3], [2, 4, 5]]);
-  const idle = w.judgeExit(worker({ exitReport: { running: null } }), 0, entries(2), true);
+  const idle = w.judgeExit(worker({ exitReport: { running: [] } }), 0, entries(2), true);
   assert.deepEqual([ids(idle.retry), ids(idle.lost)], [[1, 2], []]);
 });
 
 test('once the pool no longer serves (terminated, broken), the report saves nothing', () => {
-  const verdict = workers().judgeExit(worker({ exitReport: { running: 1 } }), 0, entries(3), false);
+  const verdict = workers().judgeExit(worker({ exitReport: { running: [1] } }), 0, entries(3), false);
   assert.deepEqual([ids(verdict.retry), ids(verdict.lost)], [[], [1, 2, 3]]);
 });
 
