@@ -38,6 +38,8 @@ export interface ScheduledTask {
   /** Milliseconds it may run once started; `undefined` for no limit. */
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Larger starts first; equal priorities in submission order, with aging (see pending.ts). Default 0. */
+  readonly priority?: number | undefined;
   readonly transfer?: readonly Transferred[] | undefined;
   /** For a `map`/`imap` chunk: the input index of its first item, so errors name the right item. */
   readonly base?: number | undefined;
