@@ -144,7 +144,11 @@ function poolTerminated(): Error {
 export class Pool {
   /** How many workers the pool keeps. */
   readonly processes: number;
-  /** Queued tasks beyond which `apply` is refused (`Infinity`: no limit); see `PoolOptions.maxQueue`. */
+  /**
+   * Queued tasks at which `apply` is refused (`Infinity`: no limit; `'auto'` is resolved to processes²);
+   * see `PoolOptions.maxQueue`.
+   * @example `new Pool({ processes: 4, maxQueue: 'auto' }).maxQueue; // 16`
+   */
   readonly maxQueue: number;
   readonly #executor: Executor;
   #state: State = 'run';

@@ -12,7 +12,10 @@
  *   once per turn of submissions and once per dispatch round, not per task.
  */
 
-/** A summary of times in milliseconds: all 0 before the first task. */
+/**
+ * A summary of times in milliseconds: all 0 before the first task.
+ * @example `const { median, p99 } = pool.stats().waitTime;`
+ */
 export interface TimeSummary {
   readonly min: number;
   readonly mean: number;
@@ -23,7 +26,15 @@ export interface TimeSummary {
   readonly max: number;
 }
 
-/** What `pool.stats()` returns: a snapshot, taken when called. */
+/**
+ * What `pool.stats()` returns: a snapshot, taken when called. Names as poolifier's and tinypool's
+ * (`queued`, `running`, `completed`, `failed`) and piscina's (`runTime`, `waitTime`, `utilization`).
+ * @example
+ * ```ts
+ * const { workers, queued, runTime, utilization } = pool.stats();
+ * console.log(`${workers.busy}/${workers.total} busy, ${queued} queued, p99 ${runTime.p99} ms, ${Math.round(utilization * 100)} %`);
+ * ```
+ */
 export interface PoolStats {
   readonly workers: {
     /** Workers alive now (starting ones included). */
