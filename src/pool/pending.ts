@@ -12,7 +12,8 @@
  * Speed: tasks of the default priority (0, all of them unless the caller says otherwise) stay in a
  * ring-buffer `Fifo`, in key order by construction; only tasks with a priority go into a binary heap.
  * The head is the smaller of the two heads, so the all-default case costs one more comparison than the
- * plain `Fifo` it replaced (bench/cases/dispatch-queue.mjs measures both).
+ * plain `Fifo` it replaced (bench/micro/dispatch.ts measures both paths; against the old Dispatcher in
+ * one process, the default path was within noise).
  */
 import { Fifo } from './fifo.js';
 
@@ -41,7 +42,8 @@ function before(a: Queued, b: Queued): boolean {
 
 /**
  * The tasks whose key is their id (default priority) are the inherited `Fifo`, in id order (requeued
- * ones back at the front); the others are a binary min-heap on (key, id).
+ * ones back at the front); the others are a binary min-heap on (key, id). Put tasks back with
+ * `requeue`, not the inherited `unshift` (which knows only the FIFO part). `drain` empties both, in order.
  */
 export class PendingQueue<T extends Queued> extends Fifo<T> {
   readonly #heap: T[] = [];
