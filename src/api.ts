@@ -67,4 +67,5 @@ export { Pipe, Connection } from './queues/pipe.js';
 
 // --- pool ---
 export { Pool, type PoolOptions, type TaskOptions, type PoolFunction, type TransferItem } from './pool/pool.js';
+export type { PoolStats, TimeSummary } from './pool/stats.js';
 export { AsyncResult, type Callbacks } from './pool/async-result.js';

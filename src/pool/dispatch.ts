@@ -16,23 +16,27 @@
  *   means terminating that worker without harming other tasks.
  * - With `maxTasksPerChild`, a worker is sent no more than that many tasks; once they are all done it
  *   is `spent` and the supervisor replaces it.
- * - Tasks start in submission order (FIFO); a task finished while still queued (aborted) stays in the
- *   queue, uncounted, and is skipped when reached.
- *
- * Later policies (issue 13) belong here: priorities replace the `Fifo` of `#pending` by a priority
- * queue (only `enqueue`, `requeue`, `#takeBatch` and `takeAll` touch it), and a bounded queue is a check
- * in `enqueue` against `pending`.
+ * - Tasks start in priority order, FIFO among equal priorities, with aging so that none starves
+ *   (`pending.ts`: only `enqueue`, `requeue`, `#takeBatch` and `takeAll` touch the queue); a task
+ *   finished while still queued (aborted) stays in the queue, uncounted, and is skipped when reached.
+ * - The queue itself is unbounded: a pool's `maxQueue` refuses `apply` calls above the executor
+ *   (pool.ts), reading `pending`, because `map` and `imap` chunks are never refused.
  */
 import { misuse } from '../errors.js';
 import type { Timer } from '../timeout.js';
 import { wireKey, type WireFunction } from '../transport/wire-function.js';
 import type { ScheduledTask, Transferred } from './executor.js';
 import { Fifo } from './fifo.js';
+import { keyOf, PendingQueue } from './pending.js';
 
 /** A submitted task with what the policy needs to know about it. */
 export interface Entry {
   /** Unique per executor; results name it. */
   readonly id: number;
+  /** Its place in the queue: see `keyOf` (pending.ts). */
+  readonly key: number;
+  /** When it was queued (`performance.now()` as the executor read it), for its wait time. */
+  readonly queuedAt: number;
   readonly task: ScheduledTask;
   /** See `Dispatcher.functionId`. */
   readonly fnId: number;
@@ -111,7 +115,7 @@ export function cloneBytes(data: unknown, transfer: readonly Transferred[] | und
 export class Dispatcher<S extends Slot> {
   readonly #maxTasksPerChild: number | null;
   readonly #sink: BatchSink<S>;
-  readonly #pending = new Fifo<Entry>(1024);
+  readonly #pending = new PendingQueue<Entry>(1024);
   #pendingCount = 0;
   #inflightCount = 0;
   #nextId = 1;
@@ -135,10 +139,13 @@ export class Dispatcher<S extends Slot> {
     return this.#inflightCount;
   }
 
-  /** Queues a task at the back. */
-  enqueue(task: ScheduledTask): Entry {
+  /** Queues a task in its priority's place (the back, for equal priorities); `now` is its `queuedAt`. */
+  enqueue(task: ScheduledTask, now = 0): Entry {
+    const id = this.#nextId++;
     const entry: Entry = {
-      id: this.#nextId++,
+      id,
+      key: keyOf(id, task.priority ?? 0),
+      queuedAt: now,
       task,
       fnId: this.functionId(task.fn),
       exclusive: task.timeout !== undefined || task.signal !== undefined,
@@ -150,9 +157,9 @@ export class Dispatcher<S extends Slot> {
     return entry;
   }
 
-  /** Puts tasks that never started back at the front of the queue, in their order, to go next. */
+  /** Puts tasks that never started back in the queue, to go next (before later tasks of their priority). */
   requeue(entries: readonly Entry[]): void {
-    for (let i = entries.length - 1; i >= 0; i--) this.#pending.unshift(entries[i]!);
+    this.#pending.requeue(entries);
     this.#pendingCount += entries.length;
   }
 

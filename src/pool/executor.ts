@@ -19,6 +19,7 @@ import type { WireFunction } from '../transport/wire-function.js';
 import type { Movable } from '../runtime/child.js';
 import type { Packed } from '../transport/payload.js';
 import type { Outcome, TaskMode } from './protocol.js';
+import type { PoolStats } from './stats.js';
 
 /**
  * What may move into the worker with a task instead of being copied (it becomes unusable here). Shared
@@ -38,6 +39,8 @@ export interface ScheduledTask {
   /** Milliseconds it may run once started; `undefined` for no limit. */
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Larger starts first; equal priorities in submission order, with aging (see pending.ts). Default 0. */
+  readonly priority?: number | undefined;
   readonly transfer?: readonly Transferred[] | undefined;
   /** For a `map`/`imap` chunk: the input index of its first item, so errors name the right item. */
   readonly base?: number | undefined;
@@ -74,8 +77,17 @@ export interface Executor {
   readonly size: number;
   /** The error that broke the executor (its workers keep failing to start), if any; from then on every task fails with it. */
   readonly broken: unknown;
+  /** Tasks queued and not yet handed to a worker (what a pool's `maxQueue` bounds). */
+  readonly queued: number;
   /** Queues a task; it settles once, through its callbacks (at once when it is refused). */
   submit(task: ScheduledTask): void;
+  /**
+   * Resolves once fewer than `limit` tasks are queued: at once if they already are (and once the
+   * executor is terminated or broken, whose queue is empty).
+   */
+  drained(limit: number): Promise<void>;
+  /** The counts and time summaries of `pool.stats()`, now. */
+  stats(): PoolStats;
   /** No new tasks: workers leave once the queued ones are done and every hold is released. */
   close(): void;
   /**

@@ -22,6 +22,8 @@ export interface PoolSettings {
   readonly initargs: unknown[];
   readonly maxTasksPerChild: number | null;
   readonly resourceLimits: ResourceLimits | undefined;
+  /** `apply` calls beyond this many queued tasks are refused; `Infinity`: never. */
+  readonly maxQueue: number;
 }
 
 /** A call's options once checked: `timeout` is `undefined` for no limit. */
@@ -30,10 +32,12 @@ export interface TaskSettings {
   readonly timeout: number | undefined;
   /** Buffers and ports to move into the worker; shared buffers already left out. */
   readonly transfer: Transferred[] | undefined;
+  /** Larger starts first; `undefined` is the default, 0. */
+  readonly priority: number | undefined;
   readonly onProgress: ((done: number, total: number | undefined) => void) | undefined;
 }
 
-const NO_TASK_OPTIONS: TaskSettings = { signal: undefined, timeout: undefined, transfer: undefined, onProgress: undefined };
+const NO_TASK_OPTIONS: TaskSettings = { signal: undefined, timeout: undefined, transfer: undefined, priority: undefined, onProgress: undefined };
 
 const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
@@ -91,7 +95,19 @@ export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: 
     initargs,
     maxTasksPerChild: max,
     resourceLimits: limits as ResourceLimits | undefined,
+    maxQueue: checkMaxQueue(options['maxQueue'], processes),
   };
+}
+
+/** `maxQueue`: a whole number ≥ 1, `Infinity` (the default) or `'auto'` (processes², as piscina's). */
+function checkMaxQueue(maxQueue: unknown, processes: number): number {
+  if (maxQueue === undefined) return Infinity;
+  if (maxQueue === 'auto') return processes * processes;
+  if (typeof maxQueue !== 'number') throw wrongType('maxQueue', "a whole number of tasks, at least 1, or 'auto'", maxQueue);
+  if (maxQueue !== Infinity && (!Number.isInteger(maxQueue) || maxQueue < 1)) {
+    throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `maxQueue must be a whole number of tasks, at least 1 (or Infinity, or 'auto'), not ${String(maxQueue)}`);
+  }
+  return maxQueue;
 }
 
 /**
@@ -144,20 +160,24 @@ export function checkChunksize(chunksize: unknown): number | undefined {
 }
 
 /**
- * A call's options (`{ signal, timeout, transfer, onProgress }`, and `callback`/`errorCallback` for the
+ * A call's options (`{ signal, timeout, transfer, priority, onProgress }`, and `callback`/`errorCallback` for the
  * `…Async` forms). `transfer` is for `apply`/`applyAsync` only: map chunks are cut from the input, so a
  * buffer listed for one would move it away from the others.
  */
 export function checkTaskOptions(options: unknown, call: 'apply' | 'map'): TaskSettings {
   if (options === undefined) return NO_TASK_OPTIONS;
   if (!isObject(options)) throw wrongType('options', 'an object such as { timeout, signal, onProgress }', options);
-  const { signal, timeout, transfer, onProgress, callback, errorCallback } = options;
+  const { signal, timeout, transfer, priority, onProgress, callback, errorCallback } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw wrongType('signal', 'an AbortSignal (from an AbortController)', signal);
   }
   const limit = limitTimeout(timeout, 'timeout');
   for (const [name, fn] of [['onProgress', onProgress], ['callback', callback], ['errorCallback', errorCallback]] as const) {
     if (fn !== undefined && typeof fn !== 'function') throw wrongType(name, 'a function', fn);
+  }
+  if (priority !== undefined && typeof priority !== 'number') throw wrongType('priority', 'a number (larger runs first; default 0)', priority);
+  if (typeof priority === 'number' && !Number.isFinite(priority)) {
+    throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `priority must be a finite number (larger runs first; default 0), not ${priority}`);
   }
   if (transfer !== undefined && call !== 'apply') {
     throw misuse(TypeError, 'ERR_MP_INVALID_ARG', 'transfer is for apply() and applyAsync() only: leave it out of map and imap calls');
@@ -166,6 +186,7 @@ export function checkTaskOptions(options: unknown, call: 'apply' | 'map'): TaskS
     signal,
     timeout: limit === Infinity ? undefined : limit,
     transfer: transfer === undefined ? undefined : checkTransfer(transfer),
+    priority: priority === 0 ? undefined : (priority as number | undefined),
     onProgress: onProgress as TaskSettings['onProgress'],
   };
 }

@@ -18,6 +18,7 @@ import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
 import { allNumbers, chunkResults, chunkSizeAt, copyResults, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
+import type { PoolStats } from './stats.js';
 import { quietWhen, rejectQuietlyWhen, runUserCallback } from './delivery.js';
 import {
   checkArgs,
@@ -43,6 +44,14 @@ export interface PoolOptions {
   maxTasksPerChild?: number | null;
   /** Memory limits of each worker (Node's `worker_threads` option); a worker that exceeds them is lost. */
   resourceLimits?: ResourceLimits;
+  /**
+   * Backpressure (an extension, as piscina's): with this many tasks queued (`stats().queued`), `apply`
+   * and `applyAsync` reject at once with `ERR_MP_QUEUE_FULL`; `await pool.drained()` waits for room.
+   * `map`/`imap` chunks count in the queue but are never refused. A whole number ≥ 1, or `'auto'`
+   * (processes²). Default `Infinity`.
+   * @example `const pool = new Pool({ processes: 4, maxQueue: 100 });`
+   */
+  maxQueue?: number | 'auto';
 }
 
 /**
@@ -70,6 +79,14 @@ export interface TaskOptions {
    * listed: it is shared anyway. Anything else is a `TypeError` at the call.
    */
   transfer?: readonly TransferItem[];
+  /**
+   * Larger starts first (an extension); default 0; equal priorities start in submission order. For
+   * `map`/`imap`, every chunk of the call has it. Aging keeps any task from starving: one unit of
+   * priority is worth 1,000 submissions (`AGING`), so a task is overtaken by at most 1,000 later tasks
+   * per unit of priority they have above it. A task already handed to a worker is not overtaken.
+   * @example `await pool.apply(urgent, [x], { priority: 10 });`
+   */
+  priority?: number;
   /**
    * Called as items finish: `(done, total)`; `total` is `undefined` for `imap`. If it throws, the error is
    * reported on stderr and the result is unaffected.
@@ -100,6 +117,14 @@ function createExecutor(options: PoolSettings): Executor {
   });
 }
 
+function queueFull(maxQueue: number): Error {
+  return misuse(
+    Error,
+    'ERR_MP_QUEUE_FULL',
+    `the pool's queue is full (maxQueue: ${maxQueue} tasks waiting): await pool.drained() before submitting more, or raise maxQueue`,
+  );
+}
+
 function poolTerminated(): Error {
   return misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the pool was terminated before this task finished');
 }
@@ -119,6 +144,12 @@ function poolTerminated(): Error {
 export class Pool {
   /** How many workers the pool keeps. */
   readonly processes: number;
+  /**
+   * Queued tasks at which `apply` is refused (`Infinity`: no limit; `'auto'` is resolved to processes²);
+   * see `PoolOptions.maxQueue`.
+   * @example `new Pool({ processes: 4, maxQueue: 'auto' }).maxQueue; // 16`
+   */
+  readonly maxQueue: number;
   readonly #executor: Executor;
   #state: State = 'run';
   /** The `imap`s still reading their input: `close()` lets them finish, `terminate()` stops them. */
@@ -130,7 +161,45 @@ export class Pool {
     const options = checkPoolOptions(processesOrOptions, cpuCount);
     assertMayStartChildren();
     this.processes = options.processes;
+    this.maxQueue = options.maxQueue;
     this.#executor = createExecutor(options);
+  }
+
+  // ---- backpressure and metrics (extensions) ----------------------------------------------------
+
+  /**
+   * Whether the queue is full: `apply` would be refused with `ERR_MP_QUEUE_FULL` now (always `false`
+   * without `maxQueue`).
+   * @example `if (pool.needsDrain) await pool.drained();`
+   */
+  get needsDrain(): boolean {
+    return this.#executor.queued >= this.maxQueue;
+  }
+
+  /**
+   * Resolves once the queue has room for one more `apply` (fewer than `maxQueue` tasks queued): at
+   * once if it has room already, or has no `maxQueue`. Several producers woken together may still find
+   * it full again: loop on `needsDrain`. It also resolves once the pool is terminated (its queue is
+   * empty then; the next `apply` rejects as usual).
+   * @example
+   * ```ts
+   * for (const x of inputs) {
+   *   while (pool.needsDrain) await pool.drained();
+   *   results.push(pool.apply(work, [x]));
+   * }
+   * ```
+   */
+  drained(): Promise<void> {
+    return this.#executor.drained(this.maxQueue);
+  }
+
+  /**
+   * A snapshot of the pool's counts, time summaries (ms) and utilization: see `PoolStats`. Always on,
+   * and cheap (constant memory, no per-task allocation).
+   * @example `const { queued, running, completed, runTime } = pool.stats(); console.log(runTime.p99);`
+   */
+  stats(): PoolStats {
+    return this.#executor.stats();
   }
 
   // ---- one call ---------------------------------------------------------------------------------
@@ -143,6 +212,7 @@ export class Pool {
     try {
       this.#assertRunning();
       const settings = checkTaskOptions(options, 'apply');
+      if (this.#executor.queued >= this.maxQueue) throw queueFull(this.maxQueue);
       const wire = this.#wire(fn);
       const packed = pack(checkArgs(args), 'args');
       const { onProgress } = settings;
@@ -158,6 +228,7 @@ export class Pool {
           live: packed.live,
           timeout: settings.timeout,
           signal: settings.signal,
+          priority: settings.priority,
           transfer: settings.transfer,
           base: undefined,
           onResult: (outcome, value) => {
@@ -333,6 +404,7 @@ export class Pool {
         live,
         timeout: options.timeout,
         signal: options.signal,
+        priority: options.priority,
         transfer,
         base,
         onResult: (outcome, value) => resolve([outcome, value]),
@@ -435,6 +507,7 @@ export class Pool {
               live: packed.live,
               timeout: options.timeout,
               signal: options.signal,
+              priority: options.priority,
               transfer: block === undefined ? undefined : [block.buffer as ArrayBuffer],
               base,
               onResult: (outcome, value) => settled(base, size, outcome, value),

@@ -15,6 +15,8 @@
  *   `terminate()`, a task submitted late rejects at once instead of waiting in a queue nobody serves.
  * - Tasks submitted in one turn go out together: dispatch runs in a microtask after a submit, and at
  *   once after results or an exit.
+ * - Metrics (`stats.ts`) cost a clock read per turn of submissions and per dispatch round, not per task:
+ *   tasks submitted in one turn share their `queuedAt`, and their wait times are recorded together.
  */
 import { startTimer } from '../timeout.js';
 import { TimeoutError } from '../errors.js';
@@ -24,6 +26,7 @@ import { unpackNow } from '../transport/unpack.js';
 import { Dispatcher, type Entry } from './dispatch.js';
 import type { Executor, ExecutorSettings, ScheduledTask, Transferred } from './executor.js';
 import { Workers, type DoneMessage, type PoolWorker, type WorkersOptions } from './workers.js';
+import { Meter, type PoolStats } from './stats.js';
 import { Outcome, TaskMode, type ChunkOutcome, type WireTask } from './protocol.js';
 
 /** The local executor's settings: the pool's, and what only worker threads understand. */
@@ -43,6 +46,13 @@ export class Scheduler implements Executor {
   #holds = 0;
   #terminated: Error | undefined;
   #dispatchQueued = false;
+  /** When the tasks of this turn were submitted (read by the first submit of a turn). */
+  #turnStamp = 0;
+  /** When the current dispatch round started: tasks sent in it stop waiting then. */
+  #roundStamp = 0;
+  readonly #meter = new Meter();
+  /** `drained()` calls waiting for the queue to hold fewer than `limit` tasks. */
+  #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
   readonly #allExited: Promise<void>;
   #resolveAllExited!: () => void;
 
@@ -66,6 +76,10 @@ export class Scheduler implements Executor {
     return this.#workers.size;
   }
 
+  get queued(): number {
+    return this.#dispatcher.pending;
+  }
+
   submit(task: ScheduledTask): void {
     if (this.#broken !== undefined || this.#terminated !== undefined) {
       task.onError(this.#broken ?? this.#terminated);
@@ -76,7 +90,8 @@ export class Scheduler implements Executor {
       task.onError(signal.reason);
       return;
     }
-    const entry = this.#dispatcher.enqueue(task);
+    if (!this.#dispatchQueued) this.#turnStamp = performance.now();
+    const entry = this.#dispatcher.enqueue(task, this.#turnStamp);
     if (signal !== undefined) {
       const onAbort = (): void => this.#stop(entry, signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -116,6 +131,28 @@ export class Scheduler implements Executor {
     return this.#allExited;
   }
 
+  drained(limit: number): Promise<void> {
+    if (this.#dispatcher.pending < limit) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ limit, resolve }));
+  }
+
+  stats(): PoolStats {
+    let busy = 0;
+    for (const pw of this.#workers) if (pw.inflight.size > 0) busy += 1;
+    const total = this.#workers.size;
+    const meter = this.#meter;
+    return {
+      workers: { total, busy, idle: total - busy },
+      queued: this.#dispatcher.pending,
+      running: this.#dispatcher.inflight,
+      completed: meter.completed,
+      failed: meter.failed,
+      runTime: meter.runTime.summary(),
+      waitTime: meter.waitTime.summary(),
+      utilization: meter.utilization(this.#processes),
+    };
+  }
+
   // ---- sending ----------------------------------------------------------------------------------
 
   #queueDispatch(): void {
@@ -128,6 +165,7 @@ export class Scheduler implements Executor {
   }
 
   #dispatch(): void {
+    if (this.#dispatcher.pending > 0) this.#roundStamp = performance.now();
     this.#dispatcher.dispatch(this.#workers);
   }
 
@@ -153,12 +191,12 @@ export class Scheduler implements Executor {
           this.#workers.post(pw, { type: 'run', tasks: [toWire(entry)] }, entry.task.transfer as Transferred[] | undefined);
           sent.push(entry);
         } catch (cloneError) {
-          this.#finish(entry);
-          entry.task.onError(taskUncloneable(entry.task, cloneError));
+          this.#fail(entry, taskUncloneable(entry.task, cloneError));
         }
       }
     }
     this.#dispatcher.sent(pw, sent);
+    this.#recordWaits(sent);
     for (const entry of sent) {
       const timeout = entry.task.timeout;
       if (timeout !== undefined) {
@@ -178,10 +216,13 @@ export class Scheduler implements Executor {
     // lists emptied: results still on their way from a worker are dropped.
     if (this.#terminated !== undefined || this.#broken !== undefined) return;
     this.#dispatcher.recordBusy(message.busyMs, message.results.length);
+    this.#meter.ran(message.busyMs, message.results.length);
     for (const [id, outcome, value, live] of message.results) {
       const entry = this.#dispatcher.completed(pw, id);
       if (entry.done) continue;
       this.#finish(entry);
+      if (outcome === Outcome.Ok) this.#meter.completed += 1;
+      else this.#meter.failed += 1;
       if (outcome === Outcome.Failed) entry.task.onResult(outcome, deserializeThrown(value as never));
       else if (live === true) deliverLive(entry.task, outcome, value);
       else entry.task.onResult(outcome, value);
@@ -201,10 +242,30 @@ export class Scheduler implements Executor {
     entry.unlisten?.();
   }
 
+  /** Settles a task that could not finish with `error`. */
+  #fail(entry: Entry, error: unknown): void {
+    this.#finish(entry);
+    this.#meter.failed += 1;
+    entry.task.onError(error);
+  }
+
+  /** The tasks just sent stop waiting now; those submitted in one turn are recorded together. */
+  #recordWaits(sent: readonly Entry[]): void {
+    const now = this.#roundStamp;
+    for (let i = 0; i < sent.length; ) {
+      const queuedAt = sent[i]!.queuedAt;
+      let j = i + 1;
+      while (j < sent.length && sent[j]!.queuedAt === queuedAt) j++;
+      this.#meter.waitTime.add(now - queuedAt, j - i);
+      i = j;
+    }
+  }
+
   /** Stops a task that may be queued or running (abort, timeout). */
   #stop(entry: Entry, reason: unknown): void {
     if (entry.done) return;
     this.#finish(entry);
+    this.#meter.failed += 1;
     const pw = this.#dispatcher.runningAlone(entry, this.#workers);
     if (pw !== undefined) {
       // Running alone on its worker: stopping it means stopping the worker, and the task rejects once
@@ -231,10 +292,7 @@ export class Scheduler implements Executor {
       this.#broken = verdict.broken;
       this.#failAll(verdict.broken);
     }
-    for (const entry of verdict.lost) {
-      this.#finish(entry);
-      entry.task.onError(this.#workers.lostError(pw, code));
-    }
+    for (const entry of verdict.lost) this.#fail(entry, this.#workers.lostError(pw, code));
     const needed = this.#terminated === undefined && this.#broken === undefined && this.#wanted();
     if (needed && this.#workers.size < this.#processes) this.#workers.spawn();
     this.#workChanged();
@@ -249,10 +307,7 @@ export class Scheduler implements Executor {
   }
 
   #failAll(error: unknown): void {
-    for (const entry of this.#dispatcher.takeAll(this.#workers)) {
-      this.#finish(entry);
-      entry.task.onError(error);
-    }
+    for (const entry of this.#dispatcher.takeAll(this.#workers)) this.#fail(entry, error);
     this.#workChanged();
   }
 
@@ -264,8 +319,18 @@ export class Scheduler implements Executor {
   }
 
   // Workers keep the program alive only while there is work.
+  // Also where the queue shrinks: `drained()` calls waiting for room are answered here.
   #workChanged(): void {
     this.#workers.reference(this.#dispatcher.pending + this.#dispatcher.inflight > 0);
+    if (this.#roomWaiters.length > 0) this.#answerRoomWaiters();
+  }
+
+  #answerRoomWaiters(): void {
+    const pending = this.#dispatcher.pending;
+    const still = this.#roomWaiters.filter((waiter) => pending >= waiter.limit);
+    if (still.length === this.#roomWaiters.length) return;
+    for (const waiter of this.#roomWaiters) if (pending < waiter.limit) waiter.resolve();
+    this.#roomWaiters = still;
   }
 }
 

@@ -246,3 +246,23 @@ test('function ids: one per function, whatever wire object carries it', () => {
   assert.equal(dispatcher.functionAt(otherId), other);
   assert.equal(dispatcher.enqueue(task([1], { fn: same })).fnId, id);
 });
+
+test('priorities: higher first, equal ones FIFO, in every message; a lost worker’s tasks go back to their places', () => {
+  const { dispatcher, workers, enqueue, round } = setup(['a', 'b']);
+  enqueue(2); // 1, 2
+  enqueue(2, () => task([1], { priority: 1 })); // 3, 4
+  enqueue(1, () => task([1], { priority: -1 })); // 5
+  enqueue(1); // 6
+  enqueue(1, () => task([1], { priority: 7 })); // 7
+  assert.deepEqual(round(), ['a:7,3', 'b:4,1']);
+  assert.deepEqual(round(), []);
+  const lost = dispatcher.release(workers[1]!);
+  dispatcher.requeue(lost);
+  assert.equal(dispatcher.pending, 5);
+  assert.deepEqual(round(), ['b:4,1']);
+  dispatcher.completed(workers[0]!, 7);
+  dispatcher.completed(workers[0]!, 3);
+  dispatcher.completed(workers[1]!, 4);
+  dispatcher.completed(workers[1]!, 1);
+  assert.deepEqual(round(), ['a:2,6', 'b:5']);
+});

@@ -19,6 +19,8 @@ function worker(state: Partial<PoolWorker>): PoolWorker {
 function entries(count: number, transferFrom = Infinity): Entry[] {
   return Array.from({ length: count }, (_, i) => ({
     id: i + 1,
+    key: i + 1,
+    queuedAt: 0,
     fnId: 0,
     exclusive: false,
     bytes: 0,

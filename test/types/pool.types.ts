@@ -1,7 +1,7 @@
 // Compile-time checks that types flow from the function into the pool's results (`npm run typecheck`).
 // Nothing here runs: a wrong inference makes tsc fail.
 import { MessageChannel } from 'node:worker_threads';
-import { Pool, Process, AsyncResult, type FunctionReference, type TransferItem } from '../../src/index.js';
+import { Pool, Process, AsyncResult, type FunctionReference, type PoolStats, type TransferItem } from '../../src/index.js';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertType<T extends true>(): T | undefined {
@@ -50,4 +50,20 @@ export async function check(): Promise<void> {
   void pool.apply(cube, [1], { transfer: items });
   // @ts-expect-error: a typed array is not transferable (its .buffer is)
   void pool.apply(cube, [1], { transfer: [new Float64Array(1)] });
+
+  // Backpressure, priorities and metrics (extensions of Python's Pool).
+  new Pool({ processes: 2, maxQueue: 'auto' });
+  new Pool({ processes: 2, maxQueue: 100 });
+  // @ts-expect-error: maxQueue is a number or 'auto'
+  new Pool({ processes: 2, maxQueue: 'max' });
+  void pool.apply(cube, [1], { priority: 5 });
+  void pool.map(cube, [1], 1, { priority: -1 });
+  const drained = pool.drained();
+  assertType<Equal<typeof drained, Promise<void>>>();
+  const full: boolean = pool.needsDrain;
+  void full;
+  const stats = pool.stats();
+  assertType<Equal<typeof stats, PoolStats>>();
+  assertType<Equal<typeof stats.waitTime.p99, number>>();
+  assertType<Equal<typeof stats.workers.idle, number>>();
 }

@@ -1,0 +1,116 @@
+// pool.stats(): exact counts (completed, failed, queued, running, workers busy/idle) observed while a
+// task holds the only worker, and the time summaries (a fixed histogram: exact min/max/mean, median and
+// p99 within a bucket).
+import assert from 'node:assert/strict';
+import { ctx, test } from '../fixtures/context.js';
+import { cube, exitNow, failOdd, holdUntilReleased } from '../fixtures/pool/tasks.js';
+import { until, within } from '../fixtures/until.js';
+import { TimeHistogram } from '../../src/pool/stats.js';
+
+const { Pool } = ctx;
+
+const T = { timeout: 60_000 };
+
+test('the time histogram: exact min, max and mean; median and p99 within 3 %', () => {
+  const h = new TimeHistogram();
+  assert.deepEqual(h.summary(), { min: 0, mean: 0, median: 0, p99: 0, max: 0 });
+  for (let i = 1; i <= 1000; i++) h.add(i);
+  const s = h.summary();
+  assert.equal(h.count, 1000);
+  assert.equal(s.min, 1);
+  assert.equal(s.max, 1000);
+  assert.equal(s.mean, 500.5);
+  assert.ok(Math.abs(s.median - 500) / 500 < 0.03, `median ${s.median}`);
+  assert.ok(Math.abs(s.p99 - 990) / 990 < 0.03, `p99 ${s.p99}`);
+  // Weighted adds (results that came back together) and sub-millisecond times, exact to the microsecond.
+  const small = new TimeHistogram();
+  small.add(0.005, 98);
+  small.add(0.02, 2);
+  assert.deepEqual(small.summary(), { min: 0.005, mean: (0.005 * 98 + 0.02 * 2) / 100, median: 0.005, p99: 0.02, max: 0.02 });
+  // Out of range: a negative time counts as 0, a huge one in the last bucket (max stays exact).
+  const edges = new TimeHistogram();
+  edges.add(-1);
+  edges.add(1e10);
+  assert.equal(edges.summary().min, 0);
+  assert.equal(edges.summary().max, 1e10);
+  assert.equal(edges.summary().p99, 1e10);
+});
+
+test('completed and failed after 20 tasks with 10 failures; a lost worker and a timeout count as failed', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const outcomes = await within(
+      Promise.allSettled(Array.from({ length: 20 }, (_, i) => pool.apply(failOdd, [i]))),
+      'the 20 tasks',
+    );
+    assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 10);
+    let stats = pool.stats();
+    assert.equal(stats.completed, 10);
+    assert.equal(stats.failed, 10);
+    assert.ok(stats.runTime.min >= 0 && stats.runTime.max >= stats.runTime.p99 && stats.runTime.p99 >= stats.runTime.median);
+    await assert.rejects(pool.apply(exitNow, [3]), { code: 'ERR_MP_WORKER_LOST' });
+    const word = new Int32Array(new SharedArrayBuffer(8));
+    await assert.rejects(pool.apply(holdUntilReleased, [word], { timeout: 50 }), { code: 'ERR_MP_TIMEOUT' });
+    // A map chunk is one task: 4 chunks of 1, two of which fail.
+    await assert.rejects(pool.map(failOdd, [0, 1, 2, 3], 1));
+    stats = pool.stats();
+    assert.equal(stats.completed, 12);
+    assert.equal(stats.failed, 14);
+    assert.equal(stats.queued, 0);
+    assert.equal(stats.running, 0);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('queued, running and busy/idle workers observed while a task holds the only worker', T, async () => {
+  const pool = new Pool(1);
+  const word = new Int32Array(new SharedArrayBuffer(8));
+  try {
+    assert.deepEqual(pool.stats().workers, { total: 1, busy: 0, idle: 1 });
+    const held = pool.apply(holdUntilReleased, [word], { timeout: 30_000 });
+    await until('the holding task started', () => Atomics.load(word, 0) === 1);
+    const queued = [1, 2, 3].map((x) => pool.apply(cube, [x]));
+    let stats = pool.stats();
+    assert.deepEqual(stats.workers, { total: 1, busy: 1, idle: 0 });
+    assert.equal(stats.queued, 3);
+    assert.equal(stats.running, 1);
+    assert.equal(stats.completed, 0);
+    Atomics.store(word, 1, 1);
+    Atomics.notify(word, 1);
+    assert.deepEqual(await within(Promise.all(queued), 'the queued tasks'), [1, 8, 27]);
+    await within(held, 'the holding task');
+    stats = pool.stats();
+    assert.deepEqual(stats.workers, { total: 1, busy: 0, idle: 1 });
+    assert.equal(stats.queued, 0);
+    assert.equal(stats.running, 0);
+    assert.equal(stats.completed, 4);
+    assert.equal(stats.failed, 0);
+    // The three waited behind the holding task, which ran until released: their wait is at least as
+    // long as it took to see it start; the holding task ran longer than any of them.
+    assert.ok(stats.waitTime.max > 0);
+    assert.ok(stats.runTime.max >= stats.runTime.median);
+    assert.ok(stats.runTime.max > 0);
+    assert.ok(stats.utilization > 0 && stats.utilization <= 1, `utilization ${stats.utilization}`);
+  } finally {
+    Atomics.store(word, 1, 1);
+    Atomics.notify(word, 1);
+    await pool.terminate();
+  }
+});
+
+test('terminate() counts every unfinished task as failed', T, async () => {
+  const pool = new Pool(1);
+  const word = new Int32Array(new SharedArrayBuffer(8));
+  const held = pool.apply(holdUntilReleased, [word], { timeout: 30_000 });
+  await until('the holding task started', () => Atomics.load(word, 0) === 1);
+  const queued = Array.from({ length: 5 }, (_, i) => pool.apply(cube, [i]));
+  await pool.terminate();
+  await assert.rejects(held);
+  for (const task of queued) await assert.rejects(task);
+  const stats = pool.stats();
+  assert.equal(stats.failed, 6);
+  assert.equal(stats.completed, 0);
+  assert.equal(stats.queued, 0);
+  assert.equal(stats.running, 0);
+});
