@@ -15,6 +15,13 @@
  *   `terminate()`, a task submitted late rejects at once instead of waiting in a queue nobody serves.
  * - Tasks submitted in one turn go out together: dispatch runs in a microtask after a submit, and at
  *   once after results or an exit.
+ * - How many workers: before each dispatch, workers start until there is one per unfinished task
+ *   (queued or in flight), at least `minProcesses` and at most `processes` (`#grow`). A fixed pool
+ *   (`minProcesses` = `processes`, the default) thus starts all its workers at once, with the pool, and
+ *   replaces each one that leaves; an elastic one starts them as tasks wait, down to none, and
+ *   `workers.ts` retires those that stay idle. A pool shrunk to zero starts a worker for the next task.
+ *   A worker that cannot be started at all (`execArgv` a thread refuses, initargs that cannot be
+ *   cloned) breaks the pool, with that error; with workers started at once, the constructor throws it.
  */
 import { startTimer } from '../timeout.js';
 import { TimeoutError } from '../errors.js';
@@ -26,15 +33,15 @@ import type { Executor, ExecutorSettings, ScheduledTask, Transferred } from './e
 import { Workers, type DoneMessage, type PoolWorker, type WorkersOptions } from './workers.js';
 import { Outcome, TaskMode, type ChunkOutcome, type WireTask } from './protocol.js';
 
-/** The local executor's settings: the pool's, and what only worker threads understand. */
-export interface SchedulerOptions extends ExecutorSettings {
-  readonly resourceLimits?: WorkersOptions['resourceLimits'];
-  /** How the workers are started: the start method of the pool's context. */
-  readonly startMethod: WorkersOptions['startMethod'];
-}
+/**
+ * The local executor's settings: the pool's, and what only workers on this machine understand (how
+ * they start, their env, argv, execArgv, memory limits and names).
+ */
+export interface SchedulerOptions extends ExecutorSettings, Omit<WorkersOptions, keyof ExecutorSettings> {}
 
 export class Scheduler implements Executor {
   readonly #processes: number;
+  readonly #minProcesses: number;
   readonly #dispatcher: Dispatcher<PoolWorker>;
   readonly #workers: Workers;
   #broken: unknown;
@@ -48,13 +55,14 @@ export class Scheduler implements Executor {
 
   constructor(options: SchedulerOptions) {
     this.#processes = options.processes;
+    this.#minProcesses = options.minProcesses;
     this.#dispatcher = new Dispatcher(options.maxTasksPerChild, (pw, batch) => this.#send(pw, batch));
     this.#workers = new Workers(options, {
       done: (pw, message) => this.#onDone(pw, message),
       exited: (pw, code) => this.#onExit(pw, code),
     });
     this.#allExited = new Promise((resolve) => (this.#resolveAllExited = resolve));
-    for (let i = 0; i < options.processes; i++) this.#workers.spawn();
+    for (let i = 0; i < options.minProcesses; i++) this.#workers.spawn();
     this.#workers.reference(false);
   }
 
@@ -108,6 +116,8 @@ export class Scheduler implements Executor {
     this.#failAll(error);
     const stopping: Promise<void>[] = [];
     for (const pw of this.#workers) stopping.push(this.#workers.stop(pw));
+    // An elastic pool may have no worker left to exit.
+    if (this.#workers.size === 0) this.#resolveAllExited();
     await Promise.all(stopping);
     await this.#allExited;
   }
@@ -128,7 +138,20 @@ export class Scheduler implements Executor {
   }
 
   #dispatch(): void {
+    this.#grow();
     this.#dispatcher.dispatch(this.#workers);
+  }
+
+  /** Starts workers up to one per unfinished task, within `minProcesses`…`processes` (module header). */
+  #grow(): void {
+    if (this.#terminated !== undefined || this.#broken !== undefined || !this.#wanted()) return;
+    const unfinished = this.#dispatcher.pending + this.#dispatcher.inflight;
+    const wanted = Math.min(this.#processes, Math.max(this.#minProcesses, unfinished));
+    try {
+      while (this.#workers.active < wanted) this.#workers.spawn();
+    } catch (error) {
+      this.#break(error);
+    }
   }
 
   // The dispatcher's sink: sends one batch to `pw`.
@@ -139,6 +162,7 @@ export class Scheduler implements Executor {
         this.#workers.post(pw, { type: 'define', id: entry.fnId, fn: this.#dispatcher.functionAt(entry.fnId) });
       }
     }
+    this.#workers.busy(pw);
     let sent = batch;
     try {
       let transfer: Transferred[] | undefined;
@@ -186,10 +210,9 @@ export class Scheduler implements Executor {
       else if (live === true) deliverLive(entry.task, outcome, value);
       else entry.task.onResult(outcome, value);
     }
-    if (this.#dispatcher.spent(pw) && !pw.leaving) {
-      this.#workers.retire(pw);
-      if (this.#wanted()) this.#workers.spawn();
-    }
+    // A spent worker's replacement, if one is wanted, is started by the dispatch below.
+    if (this.#dispatcher.spent(pw) && !pw.leaving) this.#workers.retire(pw);
+    else if (pw.inflight.size === 0) this.#workers.idle(pw);
     this.#workChanged();
     this.#retireIfIdle();
     this.#dispatch();
@@ -227,20 +250,23 @@ export class Scheduler implements Executor {
     const held = this.#dispatcher.release(pw);
     const verdict = this.#workers.judgeExit(pw, code, held, this.#terminated === undefined && this.#broken === undefined);
     this.#dispatcher.requeue(verdict.retry);
-    if (verdict.broken !== undefined) {
-      this.#broken = verdict.broken;
-      this.#failAll(verdict.broken);
-    }
+    if (verdict.broken !== undefined) this.#break(verdict.broken);
     for (const entry of verdict.lost) {
       this.#finish(entry);
       entry.task.onError(this.#workers.lostError(pw, code));
     }
-    const needed = this.#terminated === undefined && this.#broken === undefined && this.#wanted();
-    if (needed && this.#workers.size < this.#processes) this.#workers.spawn();
     this.#workChanged();
     this.#retireIfIdle();
     if (this.#workers.size === 0 && (this.#closing || this.#broken !== undefined)) this.#resolveAllExited();
+    // Starts its replacement, if one is wanted.
     this.#dispatch();
+  }
+
+  /** From now on every task fails with `error`, the ones submitted so far included. */
+  #break(error: unknown): void {
+    this.#broken = error;
+    this.#failAll(error);
+    if (this.#workers.size === 0) this.#resolveAllExited();
   }
 
   /** Whether workers are still wanted: not closed, or closed with work queued or still to come. */
