@@ -50,4 +50,12 @@ export async function check(): Promise<void> {
   void pool.apply(cube, [1], { transfer: items });
   // @ts-expect-error: a typed array is not transferable (its .buffer is)
   void pool.apply(cube, [1], { transfer: [new Float64Array(1)] });
+
+  // Elastic size and worker settings: process.env itself (values string | undefined) is an env, and
+  // readonly arrays are argv and execArgv.
+  const argv = ['--mode', 'fast'] as const;
+  const elastic = new Pool({ processes: 4, minProcesses: 0, idleTimeout: Infinity, env: process.env, argv, execArgv: argv, name: 'w' });
+  assertType<Equal<typeof elastic.size, number>>();
+  // @ts-expect-error: env values are strings
+  new Pool({ env: { DEBUG: 1 } });
 }
