@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { WorkerLostError, cpuCount } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
 import { until } from '../fixtures/until.js';
-import { cube, exitNow, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, exitNow, failingInitCounted, workerThreadId } from '../fixtures/pool/tasks.js';
 import { meet, workerName } from '../fixtures/pool/worker-info.js';
 
 const { Pool } = ctx;
@@ -151,6 +151,21 @@ test('a worker that dies in an elastic pool rejects exactly its task; the others
     assert.equal(new Set(names).size, 2);
     assert.equal(await pool.apply(cube, [3]), 27);
     assert.equal(new Set(await meetAll(pool, 3)).size, 3);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an elastic pool whose workers fail to start gives up after three, with the initializer error', T, async () => {
+  const attempts = word();
+  const pool = new Pool({ processes: 2, minProcesses: 0, initializer: failingInitCounted, initargs: [attempts] });
+  try {
+    assert.equal(pool.size, 0);
+    await assert.rejects(pool.apply(cube, [2]), (e: Error) => e instanceof RangeError && e.message === 'no init for you');
+    assert.equal(Atomics.load(attempts, 0), 3); // MAX_START_FAILURES, then no more
+    await until('the failed workers have exited', () => pool.size === 0);
+    await assert.rejects(pool.apply(cube, [2]), RangeError);
+    assert.equal(Atomics.load(attempts, 0), 3);
   } finally {
     await pool.terminate();
   }

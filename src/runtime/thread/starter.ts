@@ -128,7 +128,8 @@ export function startThread(message: StartMessage, options: SpawnOptions): Child
 
 // Node checks a thread's execArgv only as the thread starts, and its error names no fix.
 function invalidExecArgv(cause: Error): TypeError {
-  const flags = cause.message.slice(cause.message.lastIndexOf(':') + 1).trim();
+  // Node's message: "Initiated Worker with invalid execArgv flags: --a, --b" (a flag may hold a colon).
+  const flags = /flags:\s*(.*)$/s.exec(cause.message)?.[1] ?? cause.message;
   return misuse(
     TypeError,
     'ERR_MP_INVALID_ARG',
