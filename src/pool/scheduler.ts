@@ -5,8 +5,8 @@
  * lifecycle (close, holds, terminate, broken), sending batches, delivering results, and stopping tasks.
  *
  * - Every task settles exactly once. A worker that dies rejects exactly the tasks it lost
- *   (`WorkerLostError`) and is replaced (in an elastic pool, if the work still wants it); workers that keep dying while starting break the pool, and
- *   its work rejects with that error.
+ *   (`WorkerLostError`) and is replaced (in an elastic pool, if the work still wants it); workers
+ *   that keep dying while starting break the pool, and its work rejects with that error.
  * - A task with a `timeout` or an abort `signal` runs alone on its worker, so stopping it means
  *   terminating that worker without harming other tasks. Its promise rejects only once that worker
  *   has exited: when the caller goes on, the task's thread is really gone (and whatever it held, such
