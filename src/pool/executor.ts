@@ -52,8 +52,15 @@ export interface ScheduledTask {
 
 /** What every executor is built from: the pool's own options, already checked and made wire-ready. */
 export interface ExecutorSettings {
-  /** How many workers run tasks at once. */
+  /** The most workers that run tasks at once. */
   readonly processes: number;
+  /**
+   * The fewest workers: started at once and kept. Between the two, workers start as tasks wait for
+   * one and retire after `idleTimeout` ms idle. Equal to `processes`: a fixed pool (Python's).
+   */
+  readonly minProcesses: number;
+  /** Milliseconds a worker above `minProcesses` may stay idle before it retires; `Infinity`: never. */
+  readonly idleTimeout: number;
   /** Runs once in each new worker before its first task. */
   readonly initializer: WireFunction | null;
   readonly initargs: Packed;
@@ -66,7 +73,9 @@ export interface ExecutorSettings {
  *
  * @example
  * ```ts
- * const executor: Executor = new Scheduler({ processes: 2, initializer: null, initargs, maxTasksPerChild: null });
+ * const executor: Executor = new Scheduler({
+ *   processes: 2, minProcesses: 2, idleTimeout: Infinity, initializer: null, initargs, maxTasksPerChild: null, startMethod: 'thread',
+ * });
  * executor.submit({ fn, mode: TaskMode.Apply, data: [3], live: false, onResult: (outcome, value) => {}, onError: () => {} });
  * executor.close();
  * await executor.joined();

@@ -17,14 +17,33 @@ import type { Transferred } from './executor.js';
 
 /** A pool's options once checked, defaults applied. */
 export interface PoolSettings {
+  /** The most workers at once. */
   readonly processes: number;
+  /** The fewest workers: started with the pool, never retired for idleness. */
+  readonly minProcesses: number;
+  /** Milliseconds a worker above `minProcesses` may stay idle before it retires; `Infinity`: never. */
+  readonly idleTimeout: number;
   readonly initializer: Function | FunctionReference | undefined;
   readonly initargs: unknown[];
   readonly maxTasksPerChild: number | null;
   readonly resourceLimits: ResourceLimits | undefined;
   /** `apply` calls beyond this many queued tasks are refused; `Infinity`: never. */
   readonly maxQueue: number;
+  /** Copied here, without `undefined` values. */
+  readonly env: Readonly<Record<string, string>> | undefined;
+  readonly argv: readonly string[] | undefined;
+  readonly execArgv: readonly string[] | undefined;
+  /** What the workers' names start with; `undefined`: `PoolWorker` (see workers.ts). */
+  readonly name: string | undefined;
 }
+
+/**
+ * How long a worker above `minProcesses` stays idle by default before it retires. Starting a worker
+ * costs tens of milliseconds and an idle one only its memory, so a pool that works in bursts a few
+ * seconds apart keeps its workers; one left idle gives them back. (piscina retires at once by default,
+ * poolifier after 60 s.)
+ */
+export const DEFAULT_IDLE_TIMEOUT = 10_000;
 
 /** A call's options once checked: `timeout` is `undefined` for no limit. */
 export interface TaskSettings {
@@ -56,12 +75,31 @@ export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: 
   else if (isObject(processesOrOptions)) options = processesOrOptions;
   else options = { processes: processesOrOptions };
 
-  const processes = options['processes'] ?? defaultProcesses();
+  const min = options['minProcesses'];
+  if (min !== undefined && typeof min !== 'number') {
+    throw wrongType('minProcesses', 'a whole number of workers, 0 or more', min, 'ERR_MP_POOL_SIZE');
+  }
+  if (min !== undefined && (!Number.isInteger(min) || min < 0)) {
+    throw misuse(RangeError, 'ERR_MP_POOL_SIZE', `minProcesses must be a whole number of workers, 0 or more, not ${String(min)}`);
+  }
+  // Without `processes`, a larger minProcesses raises the default (as piscina's minThreads does).
+  const processes = options['processes'] ?? Math.max(defaultProcesses(), min ?? 1);
   if (typeof processes !== 'number') {
     throw wrongType('processes', 'a whole number of workers, at least 1', processes, 'ERR_MP_POOL_SIZE');
   }
   if (!Number.isInteger(processes) || processes < 1) {
     throw misuse(RangeError, 'ERR_MP_POOL_SIZE', `Number of processes must be at least 1 (and a whole number), not ${String(processes)}`);
+  }
+  if (min !== undefined && min > processes) {
+    throw misuse(
+      RangeError,
+      'ERR_MP_POOL_SIZE',
+      `minProcesses must be at most processes (${processes}), not ${min}: lower minProcesses or raise processes`,
+    );
+  }
+  const idle = options['idleTimeout'];
+  if (idle !== undefined && typeof idle !== 'number') {
+    throw wrongType('idleTimeout', 'a number of milliseconds (Infinity keeps idle workers)', idle, 'ERR_MP_INVALID_TIMEOUT');
   }
 
   const max = options['maxTasksPerChild'] ?? null;
@@ -89,13 +127,30 @@ export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: 
       }
     }
   }
+  const env = options['env'];
+  if (env !== undefined) {
+    if (!isObject(env)) throw wrongType('env', "an object of strings, such as { ...process.env, DEBUG: '1' }", env);
+    for (const [key, value] of Object.entries(env)) {
+      if (value !== undefined && typeof value !== 'string') throw wrongType(`env.${key}`, 'a string (process.env holds strings)', value);
+    }
+  }
+  const name = options['name'];
+  if (name !== undefined && (typeof name !== 'string' || name === '')) {
+    throw wrongType('name', "a non-empty string, such as 'resizer' (its workers are then resizer-1, resizer-2…)", name);
+  }
   return {
     processes,
+    minProcesses: min ?? processes,
+    idleTimeout: idle === undefined ? DEFAULT_IDLE_TIMEOUT : limitTimeout(idle, 'idleTimeout'),
     initializer: initializer as Function | FunctionReference | undefined,
     initargs,
     maxTasksPerChild: max,
     resourceLimits: limits as ResourceLimits | undefined,
     maxQueue: checkMaxQueue(options['maxQueue'], processes),
+    env: env === undefined ? undefined : (Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)) as Record<string, string>),
+    argv: checkStrings(options['argv'], 'argv', "['--verbose']"),
+    execArgv: checkStrings(options['execArgv'], 'execArgv', "['--enable-source-maps']"),
+    name,
   };
 }
 
@@ -108,6 +163,16 @@ function checkMaxQueue(maxQueue: unknown, processes: number): number {
     throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `maxQueue must be a whole number of tasks, at least 1 (or Infinity, or 'auto'), not ${String(maxQueue)}`);
   }
   return maxQueue;
+}
+
+/** `argv`, `execArgv`: an array of strings, copied. */
+function checkStrings(value: unknown, name: string, example: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw wrongType(name, `an array of strings, such as ${example}`, value);
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'string') throw wrongType(`${name}[${i}]`, 'a string', value[i]);
+  }
+  return [...(value as string[])];
 }
 
 /**

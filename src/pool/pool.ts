@@ -32,10 +32,35 @@ import {
   type TaskSettings,
 } from './options.js';
 
-/** Options of `new Pool({...})`, as Python's keyword arguments. */
+/**
+ * Options of `new Pool({...})`: Python's keyword arguments, and beside them what Node users know from
+ * piscina (an elastic size, each worker's `env`, `argv`, `execArgv` and `name`).
+ */
 export interface PoolOptions {
-  /** How many workers; default `cpuCount()`. */
+  /**
+   * How many workers: all of them, started with the pool (Python's fixed pool), or with `minProcesses`
+   * the most at once. Default `cpuCount()` (or `minProcesses`, if larger).
+   */
   processes?: number;
+  /**
+   * Makes the pool elastic: this many workers start with the pool and are kept; more start as tasks
+   * wait for one, up to `processes`, and retire after `idleTimeout` ms without work. `0` is allowed: the
+   * pool then starts its first worker for its first task, and again after shrinking to none.
+   * Default: `processes` (a fixed pool).
+   * @example
+   * ```ts
+   * // 0 workers while idle, up to 8 under load; each idle for 5 s retires
+   * const pool = new Pool({ processes: 8, minProcesses: 0, idleTimeout: 5_000 });
+   * ```
+   */
+  minProcesses?: number;
+  /**
+   * With `minProcesses`: milliseconds a worker above `minProcesses` may stay idle before it retires;
+   * `Infinity` keeps every worker once started. Default 10,000 (a burst every few seconds finds its
+   * workers; a pool left idle gives them back).
+   * @example `new Pool({ processes: 4, minProcesses: 1, idleTimeout: 1_000 })`
+   */
+  idleTimeout?: number;
   /** Runs once in each new worker before its first task. */
   initializer?: ((...args: never[]) => unknown) | FunctionReference;
   /** The initializer's arguments. */
@@ -52,6 +77,32 @@ export interface PoolOptions {
    * @example `const pool = new Pool({ processes: 4, maxQueue: 100 });`
    */
   maxQueue?: number | 'auto';
+  /**
+   * The workers' `process.env`. Default: a copy of this program's, taken as each worker starts (as
+   * Node's `Worker`). A worker's changes to its `process.env` stay its own.
+   * @example `new Pool({ env: { ...process.env, LOG_LEVEL: 'debug' } })`
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Appended to each worker's `process.argv` (its first two entries are Node's path and a placeholder
+   * for the script, so these start at `process.argv[2]`).
+   * @example `new Pool({ argv: ['--mode', 'fast'] }) // process.argv.slice(2) in a task: ['--mode', 'fast']`
+   */
+  argv?: readonly string[];
+  /**
+   * Node's options for each worker, its `process.execArgv`, instead of this program's. A thread takes
+   * Node's per-thread options only (such as `--conditions`, `--enable-source-maps`, `--no-deprecation`);
+   * V8 and process-wide ones (`--max-old-space-size`) are refused with `ERR_MP_INVALID_ARG` when a worker
+   * starts: give memory limits as `resourceLimits`. Default: this program's `process.execArgv`.
+   * @example `new Pool({ execArgv: ['--conditions=development'] })`
+   */
+  execArgv?: readonly string[];
+  /**
+   * Names the workers `${name}-1`, `${name}-2`… instead of `PoolWorker-N`: in `currentProcess().name`
+   * inside a task, in error reports, and as the thread's name in debuggers and heap snapshots.
+   * @example `new Pool({ name: 'thumbnails' }) // currentProcess().name in a task: 'thumbnails-1'`
+   */
+  name?: string;
 }
 
 /**
@@ -104,15 +155,22 @@ const CHUNKS_PER_WORKER = 2;
 
 /**
  * The one place a pool chooses what runs its tasks: the local scheduler, on worker threads. (A cluster
- * backend is another `Executor`; options only threads understand, such as `resourceLimits`, stop here.)
+ * backend is another `Executor`; options only local workers understand, such as `resourceLimits` and
+ * `execArgv`, stop here.)
  */
 function createExecutor(options: PoolSettings): Executor {
   return new Scheduler({
     processes: options.processes,
+    minProcesses: options.minProcesses,
+    idleTimeout: options.idleTimeout,
     initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
     initargs: pack(options.initargs, 'initargs'),
     maxTasksPerChild: options.maxTasksPerChild,
     resourceLimits: options.resourceLimits,
+    env: options.env,
+    argv: options.argv,
+    execArgv: options.execArgv,
+    name: options.name,
     startMethod: currentStartMethod(),
   });
 }
@@ -142,7 +200,7 @@ function poolTerminated(): Error {
  * ```
  */
 export class Pool {
-  /** How many workers the pool keeps. */
+  /** How many workers the pool runs at most (all of them, unless `minProcesses` made it elastic). */
   readonly processes: number;
   /**
    * Queued tasks at which `apply` is refused (`Infinity`: no limit; `'auto'` is resolved to processes²);
@@ -200,6 +258,16 @@ export class Pool {
    */
   stats(): PoolStats {
     return this.#executor.stats();
+  }
+
+  /**
+   * How many workers are alive now: `processes` in a fixed pool (less only while one is replaced);
+   * in an elastic pool, from `minProcesses` up to `processes` as the work asks. A worker retiring counts
+   * until it has exited.
+   * @example `new Pool({ processes: 4, minProcesses: 0 }).size // 0: none started before a task`
+   */
+  get size(): number {
+    return this.#executor.size;
   }
 
   // ---- one call ---------------------------------------------------------------------------------

@@ -5,8 +5,8 @@
  * lifecycle (close, holds, terminate, broken), sending batches, delivering results, and stopping tasks.
  *
  * - Every task settles exactly once. A worker that dies rejects exactly the tasks it lost
- *   (`WorkerLostError`) and is replaced; workers that keep dying while starting break the pool, and
- *   its work rejects with that error.
+ *   (`WorkerLostError`) and is replaced (in an elastic pool, if the work still wants it); workers
+ *   that keep dying while starting break the pool, and its work rejects with that error.
  * - A task with a `timeout` or an abort `signal` runs alone on its worker, so stopping it means
  *   terminating that worker without harming other tasks. Its promise rejects only once that worker
  *   has exited: when the caller goes on, the task's thread is really gone (and whatever it held, such
@@ -17,6 +17,13 @@
  *   once after results or an exit.
  * - Metrics (`stats.ts`) cost a clock read per turn of submissions and per dispatch round, not per task:
  *   tasks submitted in one turn share their `queuedAt`, and their wait times are recorded together.
+ * - How many workers: before each dispatch, workers start until there is one per unfinished task
+ *   (queued or in flight), at least `minProcesses` and at most `processes` (`#grow`). A fixed pool
+ *   (`minProcesses` = `processes`, the default) thus starts all its workers at once, with the pool, and
+ *   replaces each one that leaves; an elastic one starts them as tasks wait, down to none, and
+ *   `workers.ts` retires those that stay idle. A pool shrunk to zero starts a worker for the next task.
+ *   A worker that cannot be started at all (`execArgv` a thread refuses, initargs that cannot be
+ *   cloned) breaks the pool, with that error; with workers started at once, the constructor throws it.
  */
 import { startTimer } from '../timeout.js';
 import { TimeoutError } from '../errors.js';
@@ -29,15 +36,15 @@ import { Workers, type DoneMessage, type PoolWorker, type WorkersOptions } from 
 import { Meter, type PoolStats } from './stats.js';
 import { Outcome, TaskMode, type ChunkOutcome, type WireTask } from './protocol.js';
 
-/** The local executor's settings: the pool's, and what only worker threads understand. */
-export interface SchedulerOptions extends ExecutorSettings {
-  readonly resourceLimits?: WorkersOptions['resourceLimits'];
-  /** How the workers are started: the start method of the pool's context. */
-  readonly startMethod: WorkersOptions['startMethod'];
-}
+/**
+ * The local executor's settings: the pool's, and what only workers on this machine understand (how
+ * they start, their env, argv, execArgv, memory limits and names).
+ */
+export interface SchedulerOptions extends ExecutorSettings, Omit<WorkersOptions, keyof ExecutorSettings> {}
 
 export class Scheduler implements Executor {
   readonly #processes: number;
+  readonly #minProcesses: number;
   readonly #dispatcher: Dispatcher<PoolWorker>;
   readonly #workers: Workers;
   #broken: unknown;
@@ -58,13 +65,14 @@ export class Scheduler implements Executor {
 
   constructor(options: SchedulerOptions) {
     this.#processes = options.processes;
+    this.#minProcesses = options.minProcesses;
     this.#dispatcher = new Dispatcher(options.maxTasksPerChild, (pw, batch) => this.#send(pw, batch));
     this.#workers = new Workers(options, {
       done: (pw, message) => this.#onDone(pw, message),
       exited: (pw, code) => this.#onExit(pw, code),
     });
     this.#allExited = new Promise((resolve) => (this.#resolveAllExited = resolve));
-    for (let i = 0; i < options.processes; i++) this.#workers.spawn();
+    for (let i = 0; i < options.minProcesses; i++) this.#workers.spawn();
     this.#workers.reference(false);
   }
 
@@ -123,6 +131,8 @@ export class Scheduler implements Executor {
     this.#failAll(error);
     const stopping: Promise<void>[] = [];
     for (const pw of this.#workers) stopping.push(this.#workers.stop(pw));
+    // An elastic pool may have no worker left to exit.
+    if (this.#workers.size === 0) this.#resolveAllExited();
     await Promise.all(stopping);
     await this.#allExited;
   }
@@ -166,7 +176,20 @@ export class Scheduler implements Executor {
 
   #dispatch(): void {
     if (this.#dispatcher.pending > 0) this.#roundStamp = performance.now();
+    this.#grow();
     this.#dispatcher.dispatch(this.#workers);
+  }
+
+  /** Starts workers up to one per unfinished task, within `minProcesses`…`processes` (module header). */
+  #grow(): void {
+    if (this.#terminated !== undefined || this.#broken !== undefined || !this.#wanted()) return;
+    const unfinished = this.#dispatcher.pending + this.#dispatcher.inflight;
+    const wanted = Math.min(this.#processes, Math.max(this.#minProcesses, unfinished));
+    try {
+      while (this.#workers.active < wanted) this.#workers.spawn();
+    } catch (error) {
+      this.#break(error);
+    }
   }
 
   // The dispatcher's sink: sends one batch to `pw`.
@@ -177,6 +200,7 @@ export class Scheduler implements Executor {
         this.#workers.post(pw, { type: 'define', id: entry.fnId, fn: this.#dispatcher.functionAt(entry.fnId) });
       }
     }
+    this.#workers.busy(pw);
     let sent = batch;
     try {
       let transfer: Transferred[] | undefined;
@@ -227,10 +251,9 @@ export class Scheduler implements Executor {
       else if (live === true) deliverLive(entry.task, outcome, value);
       else entry.task.onResult(outcome, value);
     }
-    if (this.#dispatcher.spent(pw) && !pw.leaving) {
-      this.#workers.retire(pw);
-      if (this.#wanted()) this.#workers.spawn();
-    }
+    // A spent worker's replacement, if one is wanted, is started by the dispatch below.
+    if (this.#dispatcher.spent(pw) && !pw.leaving) this.#workers.retire(pw);
+    else if (pw.inflight.size === 0) this.#workers.idle(pw);
     this.#workChanged();
     this.#retireIfIdle();
     this.#dispatch();
@@ -288,17 +311,20 @@ export class Scheduler implements Executor {
     const held = this.#dispatcher.release(pw);
     const verdict = this.#workers.judgeExit(pw, code, held, this.#terminated === undefined && this.#broken === undefined);
     this.#dispatcher.requeue(verdict.retry);
-    if (verdict.broken !== undefined) {
-      this.#broken = verdict.broken;
-      this.#failAll(verdict.broken);
-    }
+    if (verdict.broken !== undefined) this.#break(verdict.broken);
     for (const entry of verdict.lost) this.#fail(entry, this.#workers.lostError(pw, code));
-    const needed = this.#terminated === undefined && this.#broken === undefined && this.#wanted();
-    if (needed && this.#workers.size < this.#processes) this.#workers.spawn();
     this.#workChanged();
     this.#retireIfIdle();
     if (this.#workers.size === 0 && (this.#closing || this.#broken !== undefined)) this.#resolveAllExited();
+    // Starts its replacement, if one is wanted.
     this.#dispatch();
+  }
+
+  /** From now on every task fails with `error`, the ones submitted so far included. */
+  #break(error: unknown): void {
+    this.#broken = error;
+    this.#failAll(error);
+    if (this.#workers.size === 0) this.#resolveAllExited();
   }
 
   /** Whether workers are still wanted: not closed, or closed with work queued or still to come. */

@@ -19,12 +19,20 @@
  *
  * Workers keep the program alive only while the pool has work (`reference`), and a leaving worker
  * keeps it alive until it has exited, so `join()` settles.
+ *
+ * How many workers there are is the executor's to decide (it knows the work); what is here is the other
+ * half of an elastic pool: a worker above `minProcesses` that stays idle for `idleTimeout` ms retires.
+ * Each idle worker has its own timer, armed when it runs out of work and cancelled when it is sent more;
+ * when the timer fires, the worker retires only if the pool still has more than `minProcesses` workers
+ * not leaving, so the pool shrinks back to its minimum and never below it. The timers never keep the
+ * program alive.
  */
 import { spawnChild } from '../runtime/spawn.js';
-import type { ChildHandle, ResourceLimits } from '../runtime/child.js';
+import type { ChildHandle, ChildSettings } from '../runtime/child.js';
 import type { StartMethod } from '../runtime/start-methods.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { WorkerLostError } from '../errors.js';
+import { startTimer, type Timer } from '../timeout.js';
 import { deserializeThrown } from '../transport/remote-error.js';
 import type { WireFunction } from '../transport/wire-function.js';
 import type { Packed } from '../transport/payload.js';
@@ -52,17 +60,24 @@ export interface PoolWorker extends Slot {
   exitReport?: { readonly running: readonly number[] };
   /** Tasks stopped (timeout, abort) by terminating this worker: they reject once it has exited. */
   readonly stopped: (() => void)[];
+  /** Runs while it is idle and may retire for it (see the module header). */
+  idleTimer?: Timer | undefined;
 }
 
-export interface WorkersOptions {
+/** How the workers are started (`ChildSettings`: each worker's env, argv, execArgv, memory limits). */
+export interface WorkersOptions extends ChildSettings {
   readonly initializer: WireFunction | null;
   readonly initargs: Packed;
-  /** Memory limits of each worker; one that exceeds them is lost. */
-  readonly resourceLimits?: ResourceLimits | undefined;
   /** How workers are started (the pool's context). */
   readonly startMethod: StartMethod;
   /** How many tasks each worker may run at once (`concurrentTasksPerWorker`); default 1. */
   readonly concurrency?: number | undefined;
+  /** The workers are named `${name}-N`; default `PoolWorker`. */
+  readonly name?: string | undefined;
+  /** Workers kept however idle. */
+  readonly minProcesses: number;
+  /** Milliseconds a worker above `minProcesses` may stay idle before it retires; `Infinity`: never. */
+  readonly idleTimeout: number;
 }
 
 /** What the executor hears from its workers. */
@@ -90,6 +105,8 @@ export class Workers {
   readonly #options: WorkersOptions;
   readonly #events: WorkerEvents;
   readonly #all = new Set<PoolWorker>();
+  /** Workers in `#all` not leaving. */
+  #active = 0;
   #startFailures = 0;
   #referenced = true;
 
@@ -103,21 +120,30 @@ export class Workers {
     return this.#all.size;
   }
 
+  /** How many workers take tasks: alive and not leaving. */
+  get active(): number {
+    return this.#active;
+  }
+
   /** The live workers, in the order they started. */
   [Symbol.iterator](): IterableIterator<PoolWorker> {
     return this.#all.values();
   }
 
-  /** Starts one worker. This is the only place the pool starts a child. */
+  /**
+   * Starts one worker. This is the only place the pool starts a child. Throws what starting it threw
+   * (initargs that cannot be cloned, an `execArgv` a thread cannot take).
+   */
   spawn(): void {
+    const options = this.#options;
     const payload: PoolWorkerPayload = {
-      concurrency: this.#options.concurrency ?? 1,
-      initializer: this.#options.initializer,
-      initargs: this.#options.initargs,
+      concurrency: options.concurrency ?? 1,
+      initializer: options.initializer,
+      initargs: options.initargs,
     };
-    const { path, defaultName } = nextChild('PoolWorker');
+    const { path, defaultName } = nextChild(options.name ?? 'PoolWorker');
     const child = spawnChild(
-      this.#options.startMethod,
+      options.startMethod,
       {
         role: poolWorkerRole,
         identity: {
@@ -130,12 +156,17 @@ export class Workers {
       {
         name: defaultName,
         payloadLabel: 'initargs',
-        payloadForErrors: this.#options.initargs.value,
-        ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+        payloadForErrors: options.initargs.value,
+        resourceLimits: options.resourceLimits,
+        env: options.env,
+        argv: options.argv,
+        execArgv: options.execArgv,
       },
     );
     const pw: PoolWorker = { ...freshSlot(), child, started: false, stopped: [] };
     this.#all.add(pw);
+    this.#active += 1;
+    this.idle(pw);
     if (!this.#referenced) child.unref();
     child.on('message', (message: FromWorker) => this.#onMessage(pw, message));
     child.on('error', (error: unknown) => {
@@ -143,9 +174,35 @@ export class Workers {
       pw.lastError = error;
     });
     child.on('exit', (code: number) => {
+      pw.idleTimer?.cancel();
       this.#all.delete(pw);
+      if (!pw.leaving) this.#active -= 1;
       this.#events.exited(pw, code);
     });
+  }
+
+  /**
+   * `pw` has nothing in flight: if it may retire for idleness, its idle time starts now. Called for a
+   * worker as it starts, and by the executor whenever one has answered every task it was sent.
+   */
+  idle(pw: PoolWorker): void {
+    const { idleTimeout, minProcesses } = this.#options;
+    if (idleTimeout === Infinity || pw.idleTimer !== undefined || this.#active <= minProcesses) return;
+    pw.idleTimer = startTimer(
+      () => {
+        pw.idleTimer = undefined;
+        if (!pw.leaving && pw.inflight.size === 0 && this.#active > minProcesses) this.retire(pw);
+      },
+      idleTimeout,
+      false,
+    );
+  }
+
+  /** `pw` was sent work: no longer idle. */
+  busy(pw: PoolWorker): void {
+    if (pw.idleTimer === undefined) return;
+    pw.idleTimer.cancel();
+    pw.idleTimer = undefined;
   }
 
   post(pw: PoolWorker, message: ToWorker, transfer?: Transferred[]): void {
@@ -154,17 +211,22 @@ export class Workers {
 
   /** Asks `pw` to leave once it has sent its results; its exit is not a loss. */
   retire(pw: PoolWorker): void {
-    pw.leaving = true;
-    pw.child.ref(); // stay alive until it has exited, so join() settles
+    this.#leave(pw);
     this.post(pw, { type: 'stop' });
   }
 
   /** Terminates `pw` now; its exit is not a loss. `settle` runs once it has exited. */
   stop(pw: PoolWorker, settle?: () => void): Promise<void> {
-    pw.leaving = true;
-    pw.child.ref();
+    this.#leave(pw);
     if (settle !== undefined) pw.stopped.push(settle);
     return pw.child.terminate();
+  }
+
+  #leave(pw: PoolWorker): void {
+    this.busy(pw);
+    if (!pw.leaving) this.#active -= 1;
+    pw.leaving = true;
+    pw.child.ref(); // stay alive until it has exited, so join() settles
   }
 
   /** Whether the workers keep the program alive: only while the pool has work. */

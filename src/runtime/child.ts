@@ -65,12 +65,25 @@ export interface ChildPort {
   onMessage(listener: (message: never) => void): void;
 }
 
-/** What a start method does to start a child, besides the start message. */
-export interface SpawnOptions {
-  /** Shown in debuggers and heap snapshots. */
-  readonly name: string;
+/**
+ * How a child's runtime is set up (a pool's settings for each of its workers). Each start method maps
+ * them to its own: a thread takes the `Worker` options of the same names, a process would take `fork`'s.
+ */
+export interface ChildSettings {
   /** Memory limits of the child (threads: `worker_threads` resource limits). */
   readonly resourceLimits?: ResourceLimits | undefined;
+  /** The child's `process.env`. `undefined`: a copy of this process's as it is when the child starts. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** Appended to the child's `process.argv`. */
+  readonly argv?: readonly string[] | undefined;
+  /** Node's command-line options for the child (its `process.execArgv`). `undefined`: this process's. */
+  readonly execArgv?: readonly string[] | undefined;
+}
+
+/** What a start method does to start a child, besides the start message. */
+export interface SpawnOptions extends ChildSettings {
+  /** Shown in debuggers and heap snapshots. */
+  readonly name: string;
   /** What to call the payload in an error when it cannot be cloned (`'args'`). */
   readonly payloadLabel: string;
   /** The value to search for the uncloneable part, as the user passed it. */

@@ -8,7 +8,10 @@ import { TaskMode } from '../../src/pool/protocol.js';
 import { WorkerLostError } from '../../src/errors.js';
 
 function workers(): Workers {
-  return new Workers({ initializer: null, initargs: { value: [], live: false }, startMethod: 'thread' }, { done() {}, exited() {} });
+  return new Workers(
+    { initializer: null, initargs: { value: [], live: false }, startMethod: 'thread', minProcesses: 1, idleTimeout: Infinity },
+    { done() {}, exited() {} },
+  );
 }
 
 // A worker record whose thread is never used by the verdict.

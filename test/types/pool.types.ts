@@ -66,4 +66,11 @@ export async function check(): Promise<void> {
   assertType<Equal<typeof stats, PoolStats>>();
   assertType<Equal<typeof stats.waitTime.p99, number>>();
   assertType<Equal<typeof stats.workers.idle, number>>();
+  // Elastic size and worker settings: process.env itself (values string | undefined) is an env, and
+  // readonly arrays are argv and execArgv.
+  const argv = ['--mode', 'fast'] as const;
+  const elastic = new Pool({ processes: 4, minProcesses: 0, idleTimeout: Infinity, env: process.env, argv, execArgv: argv, name: 'w' });
+  assertType<Equal<typeof elastic.size, number>>();
+  // @ts-expect-error: env values are strings
+  new Pool({ env: { DEBUG: 1 } });
 }

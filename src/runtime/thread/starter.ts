@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildHandle, Movable, SpawnOptions, StartMessage } from '../child.js';
+import { misuse } from '../../errors.js';
 import { childGone, childStarting } from './buffer-directory.js';
 import { threadChildEntry, type ThreadStart } from './child-entry.js';
 
@@ -112,11 +113,29 @@ export function startThread(message: StartMessage, options: SpawnOptions): Child
       workerData: { ...message, buffers } satisfies ThreadStart,
       name: options.name,
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+      ...(options.env ? { env: options.env } : {}),
+      ...(options.argv ? { argv: [...options.argv] } : {}),
+      ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
     });
     worker.once('exit', () => childGone(buffers));
     return new ThreadChild(worker);
   } catch (error) {
     childGone(buffers);
+    if ((error as { code?: unknown } | null)?.code === 'ERR_WORKER_INVALID_EXEC_ARGV') throw invalidExecArgv(error as Error);
     throw error;
   }
+}
+
+// Node checks a thread's execArgv only as the thread starts, and its error names no fix.
+function invalidExecArgv(cause: Error): TypeError {
+  // Node's message: "Initiated Worker with invalid execArgv flags: --a, --b" (a flag may hold a colon).
+  const flags = /flags:\s*(.*)$/s.exec(cause.message)?.[1] ?? cause.message;
+  return misuse(
+    TypeError,
+    'ERR_MP_INVALID_ARG',
+    `execArgv has options a worker thread cannot take (${flags}): a thread takes Node's per-thread options, such as ` +
+      '--conditions or --enable-source-maps; V8 and process-wide options are the whole program\'s (give memory limits ' +
+      'as resourceLimits, such as { maxOldGenerationSizeMb: 64 })',
+    { cause },
+  );
 }
