@@ -85,3 +85,9 @@ export function produceIntoQueue(queue, gate, count) {
   arriveAndWaitForStart(gate);
   for (let i = 0; i < count; i++) queue.put({ i, s: 'item-' + i });
 }
+
+/** W9: an I/O-bound task: it only awaits a 10 ms timer, then returns its argument. @param {number} x */
+export async function waitTenMs(x) {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return x;
+}

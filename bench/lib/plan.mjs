@@ -1,6 +1,6 @@
 /**
  * What the bench measures: every workload of DESIGN.md (W1–W6) and of issue 11 (W5-fresh, W5-tsx,
- * W7, W8), the rows it
+ * W7, W8; issue 13: W9), the rows it
  * compares, and its sizes for a full run and for --smoke. Adding a row or a
  * workload is a change to this file only.
  *
@@ -137,6 +137,14 @@ export const WORKLOADS = [
     extraColumn: { key: 'speedup', label: 'speedup', suffix: '×' },
     targets: [{ extra: 'speedup', atLeast: 1.3 }, { against: 'best peer', atLeast: 1 }],
   })),
+  {
+    id: 'W9', title: 'Async I/O tasks, 8 at once per worker', unit: 'ms', better: 'lower',
+    task: '1,000 tasks that each await a 10 ms timer, 2 workers, concurrentTasksPerWorker 8 (piscina: the same option); floor 625 ms',
+    script: 'w9-async-io.mjs',
+    rows: [OURS, PEERS[0]], runs: 5,
+    full: { workers: 2, tasks: 1_000 }, smoke: { workers: 2, tasks: 48 },
+    targets: [{ against: 'best peer', atLeast: 1 }],
+  },
 ];
 
 /**

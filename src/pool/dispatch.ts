@@ -123,10 +123,13 @@ export class Dispatcher<S extends Slot> {
   readonly #idOfWire = new WeakMap<WireFunction, number>();
   readonly #functions: WireFunction[] = [];
   #averageTaskMs: number | undefined;
+  readonly #minInflight: number;
 
-  constructor(maxTasksPerChild: number | null, sink: BatchSink<S>) {
+  /** `atOnce`: how many tasks a worker may run at once; it is then kept one more than that in flight. */
+  constructor(maxTasksPerChild: number | null, sink: BatchSink<S>, atOnce = 1) {
     this.#maxTasksPerChild = maxTasksPerChild;
     this.#sink = sink;
+    this.#minInflight = Math.max(2, atOnce + 1);
   }
 
   /** Queued tasks not yet sent (finished ones left in the queue are not counted). */
@@ -209,11 +212,12 @@ export class Dispatcher<S extends Slot> {
   /** How many tasks a worker may hold in flight now. */
   inflightLimit(): number {
     const average = this.#averageTaskMs;
-    if (average === undefined) return 2;
-    // Even long tasks keep one queued behind the running one: on a busy machine the parent may take a
+    const least = this.#minInflight;
+    if (average === undefined) return least;
+    // Even long tasks keep one queued behind the running ones: on a busy machine the parent may take a
     // scheduler time slice to answer, and the worker must not sit idle meanwhile.
-    if (average >= PIPELINE_MS) return 2;
-    return Math.min(MAX_IN_FLIGHT, Math.max(2, Math.ceil(PIPELINE_MS / average)));
+    if (average >= PIPELINE_MS) return least;
+    return Math.min(MAX_IN_FLIGHT, Math.max(least, Math.ceil(PIPELINE_MS / average)));
   }
 
   /** Hands queued tasks to the workers among `slots` that have room (see the module header). */

@@ -66,6 +66,11 @@ export interface ExecutorSettings {
   readonly initargs: Packed;
   /** A worker is replaced after this many tasks (a chunk counts as one); `null`: never. */
   readonly maxTasksPerChild: number | null;
+  /**
+   * How many tasks one worker may run at once: a task that returns a promise lets the next ones start
+   * while it awaits. 1: one at a time, as Python's workers.
+   */
+  readonly concurrentTasksPerWorker: number;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface PoolSettings {
   readonly minProcesses: number;
   /** Milliseconds a worker above `minProcesses` may stay idle before it retires; `Infinity`: never. */
   readonly idleTimeout: number;
+  /** Tasks one worker may run at once (they overlap while they await). */
+  readonly concurrentTasksPerWorker: number;
   readonly initializer: Function | FunctionReference | undefined;
   readonly initargs: unknown[];
   readonly maxTasksPerChild: number | null;
@@ -36,6 +38,9 @@ export interface PoolSettings {
   /** What the workers' names start with; `undefined`: `PoolWorker` (see workers.ts). */
   readonly name: string | undefined;
 }
+
+// A worker runs at most this many tasks at once: more in flight would only queue there, unseen.
+const MAX_AT_ONCE = 1024;
 
 /**
  * How long a worker above `minProcesses` stays idle by default before it retires. Starting a worker
@@ -110,6 +115,16 @@ export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: 
     throw misuse(RangeError, 'ERR_MP_MAX_TASKS', `maxTasksPerChild must be a positive integer or null, not ${String(max)}`);
   }
 
+  const atOnce = options['concurrentTasksPerWorker'] ?? 1;
+  if (typeof atOnce !== 'number') throw wrongType('concurrentTasksPerWorker', 'a whole number of tasks, 1 or more', atOnce);
+  if (!Number.isInteger(atOnce) || atOnce < 1 || atOnce > MAX_AT_ONCE) {
+    throw misuse(
+      RangeError,
+      'ERR_MP_INVALID_ARG',
+      `concurrentTasksPerWorker must be a whole number of tasks from 1 to ${MAX_AT_ONCE}, not ${String(atOnce)}`,
+    );
+  }
+
   const initializer = options['initializer'];
   if (initializer !== undefined) checkFunction(initializer, 'initializer');
   const initargs = options['initargs'] ?? [];
@@ -145,6 +160,7 @@ export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: 
     initializer: initializer as Function | FunctionReference | undefined,
     initargs,
     maxTasksPerChild: max,
+    concurrentTasksPerWorker: atOnce,
     resourceLimits: limits as ResourceLimits | undefined,
     maxQueue: checkMaxQueue(options['maxQueue'], processes),
     env: env === undefined ? undefined : (Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined)) as Record<string, string>),

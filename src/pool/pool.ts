@@ -67,6 +67,14 @@ export interface PoolOptions {
   initargs?: unknown[];
   /** Replace a worker after it has run this many tasks (a `map` chunk counts as one). Default: never. */
   maxTasksPerChild?: number | null;
+  /**
+   * How many tasks one worker may run at once (an extension, as piscina's): a task that returns a
+   * promise lets the same worker start the next ones while it awaits (I/O, timers), up to this many.
+   * Results, errors, `timeout` and `signal` stay per task (a task with a `timeout` or `signal` still
+   * runs alone); a worker that dies rejects exactly the tasks it had started. Default 1, as Python's.
+   * @example `const pool = new Pool({ processes: 2, concurrentTasksPerWorker: 8 }); // 16 fetches at once`
+   */
+  concurrentTasksPerWorker?: number;
   /** Memory limits of each worker (Node's `worker_threads` option); a worker that exceeds them is lost. */
   resourceLimits?: ResourceLimits;
   /**
@@ -166,6 +174,7 @@ function createExecutor(options: PoolSettings): Executor {
     initializer: options.initializer === undefined ? null : toWireFunction(options.initializer, 'initializer'),
     initargs: pack(options.initargs, 'initargs'),
     maxTasksPerChild: options.maxTasksPerChild,
+    concurrentTasksPerWorker: options.concurrentTasksPerWorker,
     resourceLimits: options.resourceLimits,
     env: options.env,
     argv: options.argv,

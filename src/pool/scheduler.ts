@@ -18,7 +18,8 @@
  * - Metrics (`stats.ts`) cost a clock read per turn of submissions and per dispatch round, not per task:
  *   tasks submitted in one turn share their `queuedAt`, and their wait times are recorded together.
  * - How many workers: before each dispatch, workers start until there is one per unfinished task
- *   (queued or in flight), at least `minProcesses` and at most `processes` (`#grow`). A fixed pool
+ *   (queued or in flight; one per `concurrentTasksPerWorker` of them when workers run several at once),
+ *   at least `minProcesses` and at most `processes` (`#grow`). A fixed pool
  *   (`minProcesses` = `processes`, the default) thus starts all its workers at once, with the pool, and
  *   replaces each one that leaves; an elastic one starts them as tasks wait, down to none, and
  *   `workers.ts` retires those that stay idle. A pool shrunk to zero starts a worker for the next task.
@@ -57,6 +58,8 @@ export class Scheduler implements Executor {
   #turnStamp = 0;
   /** When the current dispatch round started: tasks sent in it stop waiting then. */
   #roundStamp = 0;
+  /** Tasks one worker may run at once (`concurrentTasksPerWorker`). */
+  readonly #atOnce: number;
   readonly #meter = new Meter();
   /** `drained()` calls waiting for the queue to hold fewer than `limit` tasks. */
   #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
@@ -66,8 +69,9 @@ export class Scheduler implements Executor {
   constructor(options: SchedulerOptions) {
     this.#processes = options.processes;
     this.#minProcesses = options.minProcesses;
-    this.#dispatcher = new Dispatcher(options.maxTasksPerChild, (pw, batch) => this.#send(pw, batch));
-    this.#workers = new Workers(options, {
+    this.#atOnce = options.concurrentTasksPerWorker;
+    this.#dispatcher = new Dispatcher(options.maxTasksPerChild, (pw, batch) => this.#send(pw, batch), this.#atOnce);
+    this.#workers = new Workers({ ...options, concurrency: this.#atOnce }, {
       done: (pw, message) => this.#onDone(pw, message),
       exited: (pw, code) => this.#onExit(pw, code),
     });
@@ -184,7 +188,7 @@ export class Scheduler implements Executor {
   #grow(): void {
     if (this.#terminated !== undefined || this.#broken !== undefined || !this.#wanted()) return;
     const unfinished = this.#dispatcher.pending + this.#dispatcher.inflight;
-    const wanted = Math.min(this.#processes, Math.max(this.#minProcesses, unfinished));
+    const wanted = Math.min(this.#processes, Math.max(this.#minProcesses, Math.ceil(unfinished / this.#atOnce)));
     try {
       while (this.#workers.active < wanted) this.#workers.spawn();
     } catch (error) {
