@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: runs workloads W1–W8 (DESIGN.md, issue 11) on this library, the peer
+ * `npm run bench`: runs workloads W1–W9 (DESIGN.md, issues 11 and 13) on this library, the peer
  * pools, hand-written references and Python's multiprocessing, each
  * measurement in a fresh process, interleaved, and reports medians, ranges
  * and ratios to the best peer.
