@@ -31,11 +31,33 @@ const GUIDED_FLOOR_PER_SHARE = 1 / 64;
  * The size of the chunk that starts at `start` of `length` items: `chunksize` when given, else the
  * guided size (see the module header).
  */
-export function chunkSizeAt(start: number, length: number, processes: number, chunksize: number | undefined): number {
+export function chunkSizeAt(start: number, length: number, processes: number, chunksize: number | undefined, most = Infinity): number {
   const remaining = length - start;
   if (chunksize !== undefined) return Math.min(chunksize, remaining);
   const floor = Math.ceil((length / processes) * GUIDED_FLOOR_PER_SHARE);
-  return Math.min(remaining, Math.max(floor, Math.ceil(remaining / (4 * processes))));
+  return Math.min(remaining, most, Math.max(floor, Math.ceil(remaining / (4 * processes))));
+}
+
+// A guided chunk of records carries about this many bytes at most. A worker starts on a chunk only once
+// it has been copied whole, and the parent copies the next while the worker runs the first: W8's
+// 100,000 records of ~300 bytes ran 20–25% faster in chunks of ~1,000 than in guided chunks of 12,500.
+const RECORD_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * How many of `items` (records sharing `keys`) a guided chunk may hold: `RECORD_CHUNK_BYTES` over the
+ * size of a record, estimated from the first few (strings by length, other fields 8 bytes).
+ */
+export function recordsPerChunk(items: readonly unknown[], keys: readonly string[]): number {
+  const sample = Math.min(items.length, 16);
+  let bytes = 0;
+  for (let i = 0; i < sample; i++) {
+    const record = items[i] as Record<string, unknown>;
+    for (const key of keys) {
+      const value = record[key];
+      bytes += typeof value === 'string' ? value.length + 8 : 8;
+    }
+  }
+  return Math.max(MIN_BLOCK, Math.floor((RECORD_CHUNK_BYTES * sample) / Math.max(1, bytes)));
 }
 
 /**

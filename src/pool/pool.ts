@@ -16,7 +16,7 @@ import type { Executor, Transferred } from './executor.js';
 import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, chunkResults, chunkSizeAt, copyResults, numberBlock, recordKeys, toColumns, worthABlock } from './chunks.js';
+import { allNumbers, chunkResults, chunkSizeAt, copyResults, numberBlock, recordsPerChunk, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
 import type { PoolStats } from './stats.js';
 import { quietWhen, rejectQuietlyWhen, runUserCallback } from './delivery.js';
@@ -511,6 +511,7 @@ export class Pool {
     const numeric = mode === TaskMode.Map && allNumbers(items);
     const keys = mode === TaskMode.Map && !numeric ? recordKeys(items) : undefined;
     const packed = numeric || keys !== undefined ? { value: items, live: false } : pack(items, 'iterable');
+    const mostRecords = keys === undefined ? Infinity : recordsPerChunk(items, keys);
     const source = packed.value as unknown[];
     const results = new Array<unknown>(length);
     // With the default (guided) chunking, a few chunks per worker are handed to the executor at a time
@@ -572,7 +573,7 @@ export class Pool {
               break;
             }
             const base = next;
-            const size = chunkSizeAt(base, length, this.processes, chunksize);
+            const size = chunkSizeAt(base, length, this.processes, chunksize, mostRecords);
             next += size;
             outstanding += 1;
             const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size) : undefined;
