@@ -39,8 +39,9 @@ let outbox: WireResult[] = [];
 let outboxTransfer: ArrayBuffer[] = [];
 let busyMs = 0;
 let lastFlush = 0;
-// The ids of the tasks running now, reported if the worker exits in the middle of them.
-const runningIds = new Set<number>();
+// The id of the task the loop is running now, reported if the worker exits in the middle of it (tasks
+// running alongside are reported from `inOrder`, where each has its slot until its result is sent).
+let current: number | null = null;
 
 // How many tasks may run at once (the pool's `concurrentTasksPerWorker`): a task that returns a promise
 // lets the next ones start while it awaits, up to this many. Set when the role starts.
@@ -294,19 +295,20 @@ async function drain(): Promise<void> {
       // Before the last task in hand, send what is done: the parent refills this worker as results come
       // back, and must not wait for the last task to finish too (large tasks are sent a few at a time).
       if (started - lastFlush > FLUSH_AFTER_MS || (k === batch.length - 1 && backlog.length === 0)) flush();
-      runningIds.add(id);
+      current = id;
       let result = runSync(task);
       if (result === undefined) {
         const thenable = pendingThenable;
         pendingThenable = undefined;
         const settling = thenable === undefined ? runTask(task) : settleThenable(id, thenable);
         if (concurrency > 1) {
+          current = null;
           await runAlongside(id, settling, started);
           continue;
         }
         result = await settling;
       }
-      runningIds.delete(id);
+      current = null;
       if (inOrder.size > 0) inOrder.push({ id, result });
       else outbox.push(result);
       busyMs += performance.now() - started;
@@ -323,7 +325,6 @@ async function runAlongside(id: number, settling: Promise<WireResult>, started: 
   runningAtOnce += 1;
   void settling.then((result) => {
     slot.result = result;
-    runningIds.delete(id);
     runningAtOnce -= 1;
     busyMs += performance.now() - started;
     releaseInOrder();
@@ -409,9 +410,9 @@ async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promi
     try {
       flush();
       // A result held back behind a task still running is lost with the worker too: such a task ran.
-      const started = new Set(runningIds);
-      for (const slot of inOrder.drain()) started.add(slot.id);
-      post({ type: 'exiting', running: [...started] });
+      const started = inOrder.drain().map((slot) => slot.id);
+      if (current !== null) started.push(current);
+      post({ type: 'exiting', running: started });
     } catch {
       // the pool then treats every task this worker held as lost
     }
