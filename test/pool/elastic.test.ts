@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { WorkerLostError, cpuCount } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
 import { until } from '../fixtures/until.js';
-import { cube, exitNow, failingInitCounted, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, exitNow, failingInitCounted } from '../fixtures/pool/tasks.js';
 import { meet, workerName } from '../fixtures/pool/worker-info.js';
 
 const { Pool } = ctx;
@@ -107,33 +107,7 @@ test('an elastic pool that never started a worker closes, joins and terminates',
   assert.deepEqual([closed.size, terminated.size], [0, 0]);
 });
 
-test('maxTasksPerChild in an elastic pool: five serial tasks on threads [a, a, b, b, c]', T, async () => {
-  const pool = new Pool({ processes: 1, minProcesses: 0, idleTimeout: Infinity, maxTasksPerChild: 2 });
-  try {
-    const ids: number[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerThreadId));
-    const [a, a2, b, b2, c] = ids;
-    assert.equal(a2, a);
-    assert.equal(b2, b);
-    assert.equal(new Set([a, b, c]).size, 3, `threads ${ids.join(',')}`);
-  } finally {
-    await pool.terminate();
-  }
-});
-
-test('maxTasksPerChild 1 in an elastic pool, tasks submitted at once: each on its own worker, all finish', T, async () => {
-  const pool = new Pool({ processes: 2, minProcesses: 0, idleTimeout: Infinity, maxTasksPerChild: 1 });
-  try {
-    const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerThreadId)));
-    assert.equal(new Set(ids).size, 6, `threads ${ids.join(',')}`);
-    assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
-    pool.close();
-    await pool.join();
-    assert.equal(pool.size, 0);
-  } finally {
-    await pool.terminate();
-  }
-});
+// maxTasksPerChild in an elastic pool: test/pool/max-tasks-per-child.test.ts runs each case on both shapes.
 
 test('a worker that dies in an elastic pool rejects exactly its task; the others and the pool go on', T, async () => {
   const pool = new Pool({ processes: 3, minProcesses: 0, idleTimeout: Infinity });

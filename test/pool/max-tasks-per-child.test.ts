@@ -7,30 +7,41 @@ const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 
-test('Pool(1) with maxTasksPerChild 2: five serial tasks run on threads [a, a, b, b, c]', T, async () => {
-  const pool = new Pool({ processes: 1, maxTasksPerChild: 2 });
-  try {
-    const ids: number[] = [];
-    for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerThreadId));
-    const [a, a2, b, b2, c] = ids;
-    assert.equal(a2, a);
-    assert.equal(b2, b);
-    assert.equal(new Set([a, b, c]).size, 3, `threads ${ids.join(',')}`);
-  } finally {
-    await pool.terminate();
-  }
-});
+// Each runs on a fixed pool (Python's) and on an elastic one (workers started as tasks wait).
+const shapes = [
+  { label: 'fixed', options: {} },
+  { label: 'elastic', options: { minProcesses: 0, idleTimeout: Infinity } },
+] as const;
 
-test('maxTasksPerChild 1 with tasks submitted at once: each task on its own worker', T, async () => {
-  const pool = new Pool({ processes: 2, maxTasksPerChild: 1 });
-  try {
-    const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerThreadId)));
-    assert.equal(new Set(ids).size, 6, `threads ${ids.join(',')}`);
-    assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
-  } finally {
-    await pool.terminate();
-  }
-});
+for (const { label, options } of shapes) {
+  test(`maxTasksPerChild 2, ${label} pool of 1: five serial tasks run on threads [a, a, b, b, c]`, T, async () => {
+    const pool = new Pool({ processes: 1, maxTasksPerChild: 2, ...options });
+    try {
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerThreadId));
+      const [a, a2, b, b2, c] = ids;
+      assert.equal(a2, a);
+      assert.equal(b2, b);
+      assert.equal(new Set([a, b, c]).size, 3, `threads ${ids.join(',')}`);
+    } finally {
+      await pool.terminate();
+    }
+  });
+
+  test(`maxTasksPerChild 1, ${label} pool, tasks submitted at once: each on its own worker, all finish`, T, async () => {
+    const pool = new Pool({ processes: 2, maxTasksPerChild: 1, ...options });
+    try {
+      const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerThreadId)));
+      assert.equal(new Set(ids).size, 6, `threads ${ids.join(',')}`);
+      assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
+      pool.close();
+      await pool.join();
+      assert.equal(pool.size, 0);
+    } finally {
+      await pool.terminate();
+    }
+  });
+}
 
 test('CPython test_pool_worker_lifetime: many tasks through short-lived workers all finish', T, async () => {
   const pool = new Pool({ processes: 2, maxTasksPerChild: 3 });

@@ -60,6 +60,22 @@ function waitAtLeast(native: NativeAddon, words: Int32Array, index: number, targ
   }
 }
 
+/**
+ * Once `children` counting children are ready, lets them all go and counts along with them: `increments`
+ * locked increments of the shared counter, and as many `Atomics.add`s of the unlocked one.
+ */
+function countAlongside(native: NativeAddon, words: Int32Array, children: number, increments: number): void {
+  waitAtLeast(native, words, COUNTER.ready, children);
+  Atomics.store(words, COUNTER.go, 1);
+  native.futexWake(words, COUNTER.go);
+  for (let i = 0; i < increments; i++) {
+    lock(native, words, COUNTER.mutex);
+    words[COUNTER.locked]!++;
+    unlock(native, words, COUNTER.mutex);
+    Atomics.add(words, COUNTER.atomic, 1);
+  }
+}
+
 test('the loader finds the built addon from src/ by the package root', () => {
   const root = findPackageRoot(here);
   assert.equal(root, join(here, '../..'));
@@ -148,15 +164,7 @@ test(
     try {
       const said = (await within(message(probe), 'the Node-API child says which build it loaded', 30_000)) as { target: string };
       assert.equal(said.target, 'node-api');
-      waitAtLeast(native, words, COUNTER.ready, 1);
-      Atomics.store(words, COUNTER.go, 1);
-      native.futexWake(words, COUNTER.go);
-      for (let i = 0; i < increments; i++) {
-        lock(native, words, COUNTER.mutex);
-        words[COUNTER.locked]!++;
-        unlock(native, words, COUNTER.mutex);
-        Atomics.add(words, COUNTER.atomic, 1);
-      }
+      countAlongside(native, words, 1, increments);
       assert.equal(await within(exited(child), 'the Node-API child exits', 60_000), 0);
     } finally {
       probe.kill('SIGKILL');
@@ -222,15 +230,7 @@ test('four processes × 200,000 increments under a futex mutex: exactly 800,000,
   const children = [0, 1, 2].map(() => startChild('counter', fd));
   native.closeFd(fd);
   try {
-    waitAtLeast(native, words, COUNTER.ready, 3);
-    Atomics.store(words, COUNTER.go, 1);
-    native.futexWake(words, COUNTER.go);
-    for (let i = 0; i < increments; i++) {
-      lock(native, words, COUNTER.mutex);
-      words[COUNTER.locked]!++;
-      unlock(native, words, COUNTER.mutex);
-      Atomics.add(words, COUNTER.atomic, 1);
-    }
+    countAlongside(native, words, 3, increments);
     assert.deepEqual(await within(Promise.all(children.map(exited)), 'the counting children exit', 60_000), [0, 0, 0]);
   } finally {
     for (const child of children) child.kill('SIGKILL');
