@@ -78,8 +78,9 @@ export interface PoolOptions {
   /** Memory limits of each worker (Node's `worker_threads` option); a worker that exceeds them is lost. */
   resourceLimits?: ResourceLimits;
   /**
-   * Backpressure (an extension, as piscina's): with this many tasks queued (`stats().queued`), `apply`
-   * and `applyAsync` reject at once with `ERR_MP_QUEUE_FULL`; `await pool.drained()` waits for room.
+   * Backpressure (an extension, as piscina's): with this many tasks waiting for a worker
+   * (`stats().queued`: beyond those the workers can start at once), `apply` and `applyAsync` reject at
+   * once with `ERR_MP_QUEUE_FULL`; `await pool.drained()` waits for room.
    * `map`/`imap` chunks count in the queue but are never refused. A whole number ≥ 1, or `'auto'`
    * (processes²). Default `Infinity`.
    * @example `const pool = new Pool({ processes: 4, maxQueue: 100 });`

@@ -89,7 +89,18 @@ export class Scheduler implements Executor {
   }
 
   get queued(): number {
-    return this.#dispatcher.pending;
+    return this.#waiting();
+  }
+
+  /**
+   * Tasks waiting for a worker: those queued beyond what the workers can start at once (each worker
+   * runs `concurrentTasksPerWorker` tasks; what is in flight takes its share). Tasks submitted in one
+   * turn are queued until the dispatch at its end, and those that a free worker will start then are
+   * not waiting, as piscina's `maxQueue` counts.
+   */
+  #waiting(): number {
+    const free = this.#processes * this.#atOnce - this.#dispatcher.inflight;
+    return Math.max(0, this.#dispatcher.pending - Math.max(0, free));
   }
 
   submit(task: ScheduledTask): void {
@@ -146,7 +157,7 @@ export class Scheduler implements Executor {
   }
 
   drained(limit: number): Promise<void> {
-    if (this.#dispatcher.pending < limit) return Promise.resolve();
+    if (this.#waiting() < limit) return Promise.resolve();
     return new Promise((resolve) => this.#roomWaiters.push({ limit, resolve }));
   }
 
@@ -157,7 +168,7 @@ export class Scheduler implements Executor {
     const meter = this.#meter;
     return {
       workers: { total, busy, idle: total - busy },
-      queued: this.#dispatcher.pending,
+      queued: this.#waiting(),
       running: this.#dispatcher.inflight,
       completed: meter.completed,
       failed: meter.failed,
@@ -356,10 +367,10 @@ export class Scheduler implements Executor {
   }
 
   #answerRoomWaiters(): void {
-    const pending = this.#dispatcher.pending;
-    const still = this.#roomWaiters.filter((waiter) => pending >= waiter.limit);
+    const waiting = this.#waiting();
+    const still = this.#roomWaiters.filter((waiter) => waiting >= waiter.limit);
     if (still.length === this.#roomWaiters.length) return;
-    for (const waiter of this.#roomWaiters) if (pending < waiter.limit) waiter.resolve();
+    for (const waiter of this.#roomWaiters) if (waiting < waiter.limit) waiter.resolve();
     this.#roomWaiters = still;
   }
 }

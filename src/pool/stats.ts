@@ -44,7 +44,10 @@ export interface PoolStats {
     /** Workers holding none. */
     readonly idle: number;
   };
-  /** Tasks waiting in the pool's queue, not yet handed to a worker (what `maxQueue` bounds). */
+  /**
+   * Tasks waiting for a worker (what `maxQueue` bounds): queued beyond those the workers can start at
+   * once, `processes × concurrentTasksPerWorker` less what is running.
+   */
   readonly queued: number;
   /** Tasks handed to a worker and not yet finished (a worker holds a few queued behind the one it runs). */
   readonly running: number;

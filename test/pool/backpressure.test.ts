@@ -2,7 +2,7 @@
 // `await pool.drained()` waits for room and `needsDrain` says whether to; map chunks are never refused.
 import assert from 'node:assert/strict';
 import { ctx, test } from '../fixtures/context.js';
-import { cube, holdUntilReleased } from '../fixtures/pool/tasks.js';
+import { cube, holdUntilReleased, holdUntilReleasedAsync } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 
 const { Pool } = ctx;
@@ -122,5 +122,21 @@ test('maxQueue is checked up front', () => {
   }
   for (const bad of ['max', '10', null]) {
     assert.throws(() => new Pool({ processes: 1, maxQueue: bad as never }), { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
+  }
+});
+
+test("maxQueue counts only tasks waiting for a worker: a burst the workers can start at once is not refused (piscina's rule)", T, async () => {
+  // 2 workers × 4 at once: 8 tasks start, then 4 may wait; the 13th is refused.
+  const pool = new Pool({ processes: 2, concurrentTasksPerWorker: 4, maxQueue: 'auto' });
+  try {
+    const word = holdWord();
+    const accepted = Array.from({ length: 12 }, () => pool.apply(holdUntilReleasedAsync, [word]));
+    assert.equal(pool.stats().queued, 4);
+    assert.equal(pool.needsDrain, true);
+    await assert.rejects(pool.apply(cube, [2]), { code: 'ERR_MP_QUEUE_FULL' });
+    release(word);
+    assert.equal((await within(Promise.all(accepted), 'the 12 accepted tasks')).length, 12);
+  } finally {
+    await pool.terminate();
   }
 });
