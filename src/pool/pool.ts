@@ -514,7 +514,7 @@ export class PoolBase {
     this.#assertRunning();
     const options = checkTaskOptions(taskOptions, 'map');
     const wire = this.wireOf(fn);
-    const chunksize = checkChunksize(requestedChunksize ?? this.#chunksize);
+    const chunksize = checkChunksize(requestedChunksize === undefined ? this.#chunksize : requestedChunksize);
     const iterable = checkIterable(input);
     const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
     if (mode === TaskMode.Starmap) checkStarmapItems(items);
@@ -623,7 +623,7 @@ export class PoolBase {
   ): AsyncIterableIterator<R> {
     this.#assertRunning();
     const options = checkTaskOptions(taskOptions, 'map');
-    const chunksize = checkChunksize(requestedChunksize ?? this.#chunksize) ?? 1;
+    const chunksize = checkChunksize(requestedChunksize === undefined ? this.#chunksize : requestedChunksize) ?? 1;
     const iterable = checkIterable(input);
     const wire = this.wireOf(fn);
     const mode = TaskMode.Map;
