@@ -12,8 +12,8 @@ import { parseArgs } from 'node:util';
 import { runWorker } from './index.js';
 
 const USAGE = `usage: multiprocessing worker --url redis://host:6379 --import ./dist/tasks.js [--import …]
-                              [--namespace default] [--processes N] [--authkey-file FILE]
-                              [--lost-task-timeout MS]`;
+                              [--namespace default] [--processes N] [--concurrency JOBS]
+                              [--authkey-file FILE] [--lost-task-timeout MS]`;
 
 function fail(message: string): never {
   process.stderr.write(`multiprocessing: ${message}\n${USAGE}\n`);
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
         namespace: { type: 'string' },
         import: { type: 'string', multiple: true },
         processes: { type: 'string' },
+        concurrency: { type: 'string' },
         'authkey-file': { type: 'string' },
         'lost-task-timeout': { type: 'string' },
       },
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
     namespace: values.namespace,
     imports: values.import ?? [],
     processes: wholeNumber(values.processes, '--processes'),
+    concurrency: wholeNumber(values.concurrency, '--concurrency'),
     authkey,
     lostTaskTimeout: wholeNumber(values['lost-task-timeout'], '--lost-task-timeout'),
   });

@@ -33,8 +33,9 @@ export interface PoolOptions {
   authkey?: Authkey;
   /**
    * Items per task for `map` and `imap` calls that give no chunksize. A task costs about 0.1 ms of
-   * Redis work, so aim for ≥ 5 ms of work per chunk. Default: `map` cuts about four chunks per
-   * process (Python's rule); `imap` 1.
+   * Redis work, so aim for ≥ 5 ms of work per chunk. Default: `map` cuts four chunks per process
+   * (Python's rule, without the local pool's shrinking chunks at the end: each chunk costs a round
+   * trip through Redis); `imap` 1.
    */
   chunksize?: number;
   /**
@@ -101,6 +102,7 @@ export class Pool extends PoolBase {
   /** Redis's URL, without its password. */
   readonly url: string;
   readonly namespace: string;
+  readonly #chunksize: number | undefined;
 
   constructor(options: PoolOptions) {
     const checked = checkOptions(options);
@@ -109,6 +111,12 @@ export class Pool extends PoolBase {
     super({ processes: checked.processes, maxQueue: checked.maxQueue, executor, chunksize: checked.chunksize });
     this.url = target.shown;
     this.namespace = checked.namespace;
+    this.#chunksize = checked.chunksize;
+  }
+
+  /** Python's rule: four chunks per process. */
+  protected override defaultMapChunksize(length: number): number {
+    return this.#chunksize ?? Math.ceil(length / (4 * this.processes));
   }
 
   /** Functions travel by module and export only; see `task-name.ts`. */

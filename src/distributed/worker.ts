@@ -5,7 +5,7 @@
  *
  * - CPU work never runs on this event loop, so BullMQ keeps renewing the jobs' leases while tasks run
  *   (BullMQ's documented cause of stalled jobs is a busy event loop). BullMQ takes up to two jobs per
- *   process, so a thread finds its next chunk here when it finishes one.
+ *   process by default (`concurrency`), so a thread finds its next chunk here when it finishes one.
  * - Before anything is decoded or imported, the frame's signature is checked (`codec.ts`); then the
  *   task must name an exported function of a module given with `--import`, with the same sha256 as the
  *   driver's file. Nothing else is ever imported on a driver's say-so.
@@ -40,6 +40,12 @@ export interface WorkerOptions {
   imports: readonly string[];
   /** Worker threads, each running one task at a time. Default: this machine's CPU count. */
   processes?: number;
+  /**
+   * Jobs this worker holds at once (BullMQ's concurrency): those beyond `processes` wait here, so a
+   * thread finds its next task when it finishes one. Default `2 × processes`: more lets one worker take
+   * the chunks another could run; raise it for many tiny tasks (one round trip each).
+   */
+  concurrency?: number;
   /** As the drivers' `authkey`. */
   authkey?: Authkey;
   /**
@@ -96,6 +102,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
   const keys = keysOf(checkNamespace(options.namespace));
   const authkey = checkAuthkey(options.authkey);
   const processes = checkWholeNumber(options.processes, 'processes', cpuCount(), 1);
+  const concurrency = checkWholeNumber(options.concurrency, 'concurrency', 2 * processes, 1);
   const lostTaskTimeout = checkWholeNumber(options.lostTaskTimeout, 'lostTaskTimeout', DEFAULT_LOST_TASK_TIMEOUT, 100);
   const root = options.root ?? process.cwd();
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -203,7 +210,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
       body = encode([Outcome.Failed, serializeThrown(error), result.body[2]] satisfies ResultBody, 'result');
     }
     const frame = seal(result.sign ? authkey : undefined, resultPurpose(data.r, data.i), body);
-    await commands.multi().rpush(data.r, resultEntry(data.i, frame)).expire(data.r, RESULT_TTL).exec();
+    await commands.pipeline().rpush(data.r, resultEntry(data.i, frame)).expire(data.r, RESULT_TTL).exec();
     if (result.body[0] === Outcome.Ok) done += 1;
     else failed += 1;
   };
@@ -230,14 +237,14 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
   const worker: Worker = new BullWorker(TASKS_QUEUE, processor, {
     connection: bullConnection,
     prefix: keys.prefix,
-    concurrency: 2 * processes,
+    concurrency,
     lockDuration: lostTaskTimeout,
     stalledInterval: lostTaskTimeout,
     maxStalledCount: 1,
   });
   worker.on('error', () => {});
 
-  log(`multiprocessing worker ${hostname()}:${process.pid}: serving namespace '${keys.namespace}' at ${target.shown}, ${processes} processes`);
+  log(`multiprocessing worker ${hostname()}:${process.pid}: serving namespace '${keys.namespace}' at ${target.shown}, ${processes} processes, ${concurrency} jobs at once`);
   for (const [name, module] of served) log(`  ${name} (sha256 ${module.hash.slice(0, 12)}…): ${[...module.exports].join(', ') || 'no functions'}`);
   let reported = 0;
   const progress = setInterval(() => {
