@@ -53,7 +53,7 @@ test('the built worker command serves a driver that imports the built package', 
   const namespace = 'built';
   await startWorker({ url: redis.url, namespace, build: 'dist', imports: ['./test/fixtures/distributed/tasks.mjs'], processes: 2 });
   const { Pool } = await import('multiprocessing/distributed');
-  const { cube } = (await import('../fixtures/distributed/tasks.mjs')) as { cube: (x: number) => number };
+  const { cube } = await import('../fixtures/distributed/tasks.mjs');
   const pool = new Pool({ url: redis.url, namespace });
   try {
     assert.deepEqual(await within(pool.map(cube, [1, 2, 3, 4]), 'map through the built packages', 60_000), [1, 8, 27, 64]);
