@@ -65,7 +65,7 @@ export interface ClusterWorker {
   readonly serves: ReadonlyMap<string, readonly string[]>;
   /** Takes no new jobs, finishes the running ones, then stops. */
   close(): Promise<void>;
-  /** Stops now: the running jobs' leases expire and they run again elsewhere. */
+  /** Stops now, and nothing more reaches Redis: the running jobs' leases expire and they run again elsewhere. Exit the process after it. */
   abandon(): Promise<void>;
 }
 
@@ -202,7 +202,9 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
   };
 
   const commands = await connect(target, 'blocking', `mp-worker:${hostname()}:${process.pid}`);
+  let abandoned = false;
   const send = async (data: JobData, result: { body: ResultBody; sign: boolean }): Promise<void> => {
+    if (abandoned) return new Promise<never>(() => {}); // the job must stay unfinished: see abandon()
     let body: Buffer;
     try {
       body = encode(result.body, 'result');
@@ -254,25 +256,27 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
   }, PROGRESS_EVERY);
   progress.unref();
 
-  let stopping: Promise<void> | undefined;
-  const stop = (force: boolean): Promise<void> =>
-    (stopping ??= (async () => {
-      clearInterval(progress);
-      await worker.close(force).catch(() => {});
-      if (force) await local.terminate(new Error('worker abandoned'));
-      else {
-        local.close();
-        await local.joined();
-      }
-      for (const connection of [subscriber, bullConnection, commands] as Redis[]) connection.disconnect();
-    })());
+  const disconnect = (): void => {
+    for (const connection of [subscriber, bullConnection, commands] as Redis[]) connection.disconnect();
+  };
+  let closing: Promise<void> | undefined;
   return {
     serves: new Map([...served].map(([name, module]) => [name, [...module.exports]])),
-    close: () => stop(false),
-    abandon: () => {
-      // A second stop while the first drains: abandon what runs (its leases will expire).
-      stopping = undefined;
-      return stop(true);
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(progress);
+        await worker.close().catch(() => {});
+        local.close();
+        await local.joined();
+        disconnect();
+      })()),
+    abandon: async () => {
+      // Nothing more reaches Redis: the running jobs are neither completed nor failed, so their
+      // leases expire and other workers run them again (BullMQ's stalled-job path).
+      abandoned = true;
+      clearInterval(progress);
+      disconnect();
+      await local.terminate(new Error('the worker abandoned its tasks'));
     },
   };
 }
