@@ -126,7 +126,12 @@ export class ClusterExecutor implements Executor {
       const queue = new Queue(TASKS_QUEUE, { connection: command, prefix: keys.prefix });
       queue.on('error', noop);
       this.#runId = await runIdOf(command);
-      return { command, blocking, queue };
+      // A reconnection opens a new socket: it keeps the program alive only if work is out (see #reference).
+      for (const connection of [command, blocking]) connection.on('connect', () => this.#reference(this.#unsettled > 0));
+      const backend = { command, blocking, queue };
+      this.#ready = backend;
+      this.#reference(this.#unsettled > 0);
+      return backend;
     } catch (error) {
       command.disconnect();
       throw error;
@@ -169,6 +174,7 @@ export class ClusterExecutor implements Executor {
       entry.unlisten = () => signal.removeEventListener('abort', onAbort);
     }
     this.#unsettled += 1;
+    if (this.#unsettled === 1) this.#reference(true);
     this.#pending.push(entry);
     this.#pump();
   }
@@ -303,7 +309,10 @@ export class ClusterExecutor implements Executor {
   #startReading(backend: Backend): void {
     if (this.#reading) return;
     this.#reading = true;
-    this.#sweep ??= setInterval(() => void this.#reconcile(backend), SWEEP_INTERVAL);
+    if (this.#sweep === undefined) {
+      this.#sweep = setInterval(() => void this.#reconcile(backend), SWEEP_INTERVAL);
+      this.#sweep.unref(); // the connections keep the program alive while tasks are out
+    }
     void this.#read(backend);
   }
 
@@ -410,6 +419,19 @@ export class ClusterExecutor implements Executor {
 
   // ---- settling ---------------------------------------------------------------------------------
 
+  /**
+   * The connections keep the program alive only while tasks are unsettled: an idle pool, like the local
+   * pool's idle workers, lets a program that never calls `close()` end.
+   */
+  #reference(on: boolean): void {
+    const backend = this.#ready;
+    if (backend === undefined) return;
+    for (const connection of [backend.command, backend.blocking]) {
+      if (on) connection.stream?.ref();
+      else connection.stream?.unref();
+    }
+  }
+
   /** Settles `entry` once (`report` calls its callback), then sends more and checks for the end. */
   #settle(entry: Entry, report: () => void, pump = true): void {
     if (entry.settled) return;
@@ -417,6 +439,7 @@ export class ClusterExecutor implements Executor {
     entry.unlisten?.();
     this.#outstanding.delete(entry.id);
     this.#unsettled -= 1;
+    if (this.#unsettled === 0) this.#reference(false);
     report();
     if (pump) this.#pump();
     else queueMicrotask(() => this.#pump());
