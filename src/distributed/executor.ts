@@ -92,6 +92,7 @@ export class ClusterExecutor implements Executor {
   #reading = false;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #downSince: number | undefined;
+  #reconciling = false;
   readonly #meter = new Meter();
   readonly #names = new Map<string, TaskName>();
   #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
@@ -359,7 +360,17 @@ export class ClusterExecutor implements Executor {
   }
 
   async #reconcile(backend: Backend): Promise<void> {
-    if (this.#shutDown) return;
+    // One at a time: checking many jobs on a slow Redis may take longer than the interval.
+    if (this.#shutDown || this.#reconciling) return;
+    this.#reconciling = true;
+    try {
+      await this.#checkJobs(backend);
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+
+  async #checkJobs(backend: Backend): Promise<void> {
     let runId: string;
     try {
       runId = await runIdOf(backend.command);

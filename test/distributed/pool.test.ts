@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Pool } from '../../src/distributed/index.js';
 import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
 import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js';
-import { add, cube, echo, failWithCause } from '../fixtures/distributed/tasks.js';
+import { add, cube, echo, failWithCause, holdUntilReleased } from '../fixtures/distributed/tasks.js';
+import { TimeoutError } from '../../src/distributed/index.js';
 import { within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
@@ -92,6 +93,33 @@ test('functions not exported by a module are refused at the call, with the reaso
     const local = (x: number) => x + 1;
     await assert.rejects(pool.apply(local, [1]), { code: 'ERR_MP_FUNCTION_UNSENDABLE', message: /never shipped as code/ });
     await assert.rejects(pool.map(local, [1]), { code: 'ERR_MP_FUNCTION_UNSENDABLE' });
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('timeout: a task that runs too long rejects with TimeoutError, and its worker runs the next task', T, async () => {
+  const pool = new Pool({ url: redis.url, namespace });
+  const runs = mkdtempSync(join(dir, 'timeout-'));
+  try {
+    await assert.rejects(within(pool.apply(holdUntilReleased, [runs, 't'], { timeout: 200 }), 'the timeout'), TimeoutError);
+    assert.deepEqual(await within(pool.map(cube, [1, 2, 3, 4, 5]), 'map after'), [1, 8, 27, 64, 125]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('stats() counts completed and failed tasks', T, async () => {
+  const pool = new Pool({ url: redis.url, namespace, processes: 3 });
+  try {
+    await within(Promise.all([pool.apply(cube, [1]), pool.apply(cube, [2])]), 'two tasks');
+    await assert.rejects(pool.apply(failWithCause, [mkdtempSync(join(dir, 'stats-'))]));
+    const stats = pool.stats();
+    assert.equal(stats.completed, 2);
+    assert.equal(stats.failed, 1);
+    assert.equal(stats.running, 0);
+    assert.equal(stats.queued, 0);
+    assert.equal(stats.workers.total, 3);
   } finally {
     await pool.terminate();
   }
