@@ -30,18 +30,26 @@ const SHARED_FIX =
  * @example `decode(encode(new Map([[1n, new Set(['a'])]]), 'item')) // Map { 1n => Set { 'a' } }`
  */
 export function encode(value: unknown, path: string): Buffer {
-  // A walk for shared objects only when the value is not plainly data (most chunks of numbers are).
-  const culprit = mayNeedPacking(value) ? findUncloneable(value, path, true) : undefined;
-  if (culprit === undefined) {
-    try {
-      return v8.serialize(value);
-    } catch (cause) {
-      throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${path} cannot be sent to another machine: ${(cause as Error).message}. ${SHARED_FIX}`, {
-        cause,
-      });
-    }
+  checkCrossable(value, path);
+  try {
+    return v8.serialize(value);
+  } catch (cause) {
+    throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${path} cannot be sent to another machine: ${(cause as Error).message}. ${SHARED_FIX}`, {
+      cause,
+    });
   }
-  throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${culprit.path} cannot be sent to another machine: ${culprit.reason}. ${SHARED_FIX}`);
+}
+
+/**
+ * Throws what `encode` would for a part of `value` that cannot cross machines (a function, a shared
+ * object), without encoding it: for checks at the call, before the value is queued.
+ */
+export function checkCrossable(value: unknown, path: string): void {
+  // A walk only when the value is not plainly data (most arguments and chunks are).
+  const culprit = mayNeedPacking(value) ? findUncloneable(value, path, true) : undefined;
+  if (culprit !== undefined) {
+    throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${culprit.path} cannot be sent to another machine: ${culprit.reason}. ${SHARED_FIX}`);
+  }
 }
 
 /** The value `encode` was given. */
