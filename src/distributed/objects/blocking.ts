@@ -1,0 +1,126 @@
+/**
+ * The blocking forms of the distributed objects (`lock.acquire()`, `queue.get()`, `value.value`): a
+ * synchronous call that needs a round trip to Redis.
+ *
+ * A thread cannot block and read a socket at once, so each thread that makes such a call gets one
+ * helper thread (started on its first blocking call, then reused; it does not keep the program alive).
+ * The caller posts the call to it (the object, reduced to its name, and a method of the object's async
+ * form) and sleeps on a shared word; the helper runs the async form on its own connections, writes the
+ * `v8`-serialized outcome into a shared buffer, and wakes the caller. This is what `synckit` does; we
+ * use the library's own thread start-up and futex instead of a dependency, so the helper runs under
+ * tsx and from the built bundle as every other thread of the library does.
+ *
+ * An error thrown by the async form is rethrown here with its class and `code` (`remote-error`).
+ */
+import { deserialize, serialize } from 'node:v8';
+import { defineRole, type ChildHandle, type ChildPort } from '../../runtime/child.js';
+import { spawnChild } from '../../runtime/spawn.js';
+import { currentProcess, nextChild } from '../../runtime/identity.js';
+import { notify, wait } from '../../runtime/futex.js';
+import { perThread } from '../../runtime/thread-state.js';
+import { canRevive, kindsToLoad, reduce, revive, type KindModule, type Reduced, type Shareable } from '../../transport/shareable.js';
+import { importModule } from '../../runtime/import-module.js';
+import { deserializeThrown, serializeThrown, type SerializedThrow } from '../../transport/remote-error.js';
+
+const READY = 0;
+const LENGTH = 1;
+const INITIAL_BYTES = 64 * 1024;
+const MAX_BYTES = 1024 * 1024 * 1024;
+
+interface Payload {
+  /** [READY: 1 once an outcome is written, LENGTH: its byte length]. */
+  readonly words: SharedArrayBuffer;
+  /** The outcome's bytes; the helper grows it when one does not fit. */
+  readonly bytes: SharedArrayBuffer;
+}
+
+interface Call {
+  readonly target: Reduced;
+  /** The module that registers the target's kind, which the helper imports before its first call. */
+  readonly kinds: readonly KindModule[];
+  readonly method: string;
+  readonly args: readonly unknown[];
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedThrow };
+
+interface Helper {
+  readonly child: ChildHandle;
+  readonly words: Int32Array;
+  readonly bytes: SharedArrayBuffer;
+}
+
+const helperOfThread = perThread<{ helper?: Helper }>('distributedBlockingHelper', () => ({}));
+
+/**
+ * @internal Calls `target[method](...args)` (an async method) in this thread's helper and blocks until it
+ * settles; returns its value or throws its error.
+ */
+export function callBlocking<T>(target: Shareable, method: string, args: readonly unknown[]): T {
+  const helper = (helperOfThread().helper ??= startHelper());
+  Atomics.store(helper.words, READY, 0);
+  const reduced = target[reduce]();
+  helper.child.postMessage({ target: reduced, kinds: kindsToLoad(reduced.kind), method, args } satisfies Call);
+  while (Atomics.load(helper.words, READY) === 0) wait(helper.words, READY, 0);
+  const length = Atomics.load(helper.words, LENGTH);
+  const outcome = deserialize(new Uint8Array(helper.bytes, 0, length).slice()) as Outcome;
+  if (outcome.ok) return outcome.value as T;
+  throw deserializeThrown(outcome.error);
+}
+
+function startHelper(): Helper {
+  const payload: Payload = {
+    words: new SharedArrayBuffer(8),
+    bytes: new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_BYTES }),
+  };
+  const { path, defaultName } = nextChild('RedisWaiter');
+  const child = spawnChild(
+    'thread',
+    {
+      role: blockingRole,
+      identity: { self: { name: defaultName, pid: process.pid, ident: 0, daemon: true }, path, parent: currentProcess() },
+      payload,
+    },
+    { name: defaultName, payloadLabel: 'payload', payloadForErrors: payload },
+  );
+  child.unref();
+  return { child, words: new Int32Array(payload.words), bytes: payload.bytes };
+}
+
+// Helper side: one call at a time (the caller is blocked until it is answered).
+async function serve(payload: Payload, port: ChildPort): Promise<void> {
+  const words = new Int32Array(payload.words);
+  const objects = new Map<string, Record<string, (...args: unknown[]) => Promise<unknown>>>();
+  port.onMessage((call: Call) => {
+    void (async (): Promise<Outcome> => {
+      try {
+        const id = JSON.stringify(call.target);
+        let target = objects.get(id);
+        if (target === undefined) {
+          for (const [kind, url] of call.kinds) if (!canRevive(kind)) await importModule(url);
+          target = revive(call.target) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+          objects.set(id, target);
+        }
+        return { ok: true, value: await target[call.method]!(...call.args) };
+      } catch (error) {
+        return { ok: false, error: serializeThrown(error) };
+      }
+    })().then((outcome) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = serialize(outcome);
+      } catch (error) {
+        bytes = serialize({ ok: false, error: serializeThrown(error) } satisfies Outcome);
+      }
+      if (bytes.byteLength > payload.bytes.byteLength) payload.bytes.grow(Math.min(MAX_BYTES, bytes.byteLength));
+      new Uint8Array(payload.bytes).set(bytes);
+      Atomics.store(words, LENGTH, bytes.byteLength);
+      Atomics.store(words, READY, 1);
+      notify(words, READY);
+    });
+  });
+  // The role never ends by itself: the thread lives as long as its caller's thread.
+  await new Promise<never>(() => {});
+}
+
+const blockingRole = defineRole('distributed-blocking', serve, import.meta.url);

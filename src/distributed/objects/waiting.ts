@@ -1,0 +1,162 @@
+/**
+ * The one wait loop of the distributed objects: try an atomic step (a Lua script), and if it cannot
+ * succeed yet, sleep until something announces a change, then try again; up to a deadline.
+ *
+ * Two ways to be woken, and why each:
+ * - a **wake list** (`BLPOP`) when one change lets exactly one waiter on: a lock released, a slot of a
+ *   full queue freed. The releaser leaves one token in the list; a token is kept until taken, so a
+ *   waiter that checks, fails and only then blocks still finds it (no lost wake-up).
+ * - a **channel** (pub/sub) when a change lets every waiter on: an event set, a barrier passed, a
+ *   joinable queue finished. The waiter subscribes *before* its first try, so no announcement falls
+ *   between a try and the sleep. A reconnect of the subscriber also wakes every waiter (messages sent
+ *   while it was away are lost), which then tries again.
+ *
+ * A step that fails may also say how long it is worth sleeping at most (a lock's holder's remaining
+ * lease: a holder that died announces nothing, its lease just runs out).
+ *
+ * The program's life follows `runtime/futex.ts`: a wait with a deadline keeps the program alive, one
+ * without does not.
+ */
+import type { Redis as RedisClient } from 'ioredis';
+import { deadlineAfter, remaining } from '../../runtime/futex.js';
+import type { Wait } from '../../sync/wait-options.js';
+import type { RedisTarget } from '../connection.js';
+import { blockSeconds, subscriberLink, withBlockingLink } from './redis.js';
+
+/** What one try of a wait gives: its value, or how long to sleep at most before the next try. */
+export type Step<T> = { readonly value: T } | { readonly retryIn: number };
+
+/** Sleeps at most `ms` or until woken; aborting `signal` rejects with its reason. */
+export type Sleep = (ms: number, signal: AbortSignal | undefined, keepAlive: boolean) => Promise<void>;
+
+/** @internal Tries `step` until it gives a value (returned) or `wait.timeout` runs out (`undefined`). */
+export async function waitFor<T>(wait: Wait, step: () => Promise<Step<T>>, sleep: Sleep): Promise<T | undefined> {
+  const deadline = deadlineAfter(wait.timeout);
+  for (;;) {
+    wait.signal?.throwIfAborted();
+    const outcome = await step();
+    if ('value' in outcome) return outcome.value;
+    const left = remaining(deadline);
+    if (left <= 0) return undefined;
+    await sleep(Math.min(left, outcome.retryIn), wait.signal, deadline !== Infinity);
+  }
+}
+
+/** @internal Sleeping on a wake list: `BLPOP` on a connection of its own. */
+export function onWakeList(target: RedisTarget, key: string): Sleep {
+  return (ms, signal, keepAlive) =>
+    withBlockingLink(target, signal, (link) => link.run((redis) => redis.blpop(key, blockSeconds(ms)), keepAlive)).then(() => undefined);
+}
+
+/** @internal Pushes one wake token for `onWakeList` (at most one is kept: it wakes one waiter). */
+export const WAKE_ONE_LUA = `
+local function wakeOne(list)
+  redis.call('DEL', list)
+  redis.call('RPUSH', list, 1)
+  redis.call('PEXPIRE', list, 60000)
+end
+`;
+
+/**
+ * @internal Runs `body` with `channel` subscribed, and a `Sleep` that returns when a message arrives on
+ * it (or came since the last sleep), or the subscriber reconnected.
+ */
+export async function withChannel<T>(target: RedisTarget, channel: string, body: (sleep: Sleep) => Promise<T>): Promise<T> {
+  const subscription = await subscribe(target, channel);
+  try {
+    return await body((ms, signal, keepAlive) => subscription.next(ms, signal, keepAlive));
+  } finally {
+    subscription.close();
+  }
+}
+
+class Subscription {
+  #woken = false;
+  #wake: (() => void) | undefined;
+
+  constructor(
+    readonly channel: string,
+    readonly close: () => void,
+  ) {}
+
+  notify(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  next(ms: number, signal: AbortSignal | undefined, keepAlive: boolean): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#woken) {
+      this.#woken = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = (): void => {
+        this.#wake = undefined;
+        this.#woken = false;
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal!.reason);
+      };
+      this.#wake = () => {
+        done();
+        resolve();
+      };
+      if (ms !== Infinity) {
+        timer = setTimeout(this.#wake, ms);
+        if (!keepAlive) timer.unref();
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+interface Subscriber {
+  readonly redis: RedisClient;
+  readonly channels: Map<string, Set<Subscription>>;
+  /** The `SUBSCRIBE` of each channel, which every new subscription of it awaits. */
+  readonly subscribed: Map<string, Promise<unknown>>;
+}
+
+const subscribers = new Map<string, Subscriber>();
+
+async function subscribe(target: RedisTarget, channel: string): Promise<Subscription> {
+  let subscriber = subscribers.get(target.url);
+  if (subscriber === undefined) {
+    const redis = await subscriberLink(target).redis;
+    const channels = new Map<string, Set<Subscription>>();
+    redis.on('message', (from: string) => channels.get(from)?.forEach((s) => s.notify()));
+    // After a reconnect ioredis subscribes again by itself; what was published meanwhile is lost.
+    redis.on('ready', () => channels.forEach((set) => set.forEach((s) => s.notify())));
+    subscriber = { redis, channels, subscribed: new Map() };
+    subscribers.set(target.url, subscriber);
+  }
+  const { redis, channels, subscribed } = subscriber;
+  let set = channels.get(channel);
+  if (set === undefined) {
+    set = new Set();
+    channels.set(channel, set);
+    subscribed.set(channel, subscriberLink(target).run((r) => r.subscribe(channel)));
+  }
+  const members = set;
+  const subscription = new Subscription(channel, () => {
+    members.delete(subscription);
+    if (members.size === 0 && channels.get(channel) === members) {
+      channels.delete(channel);
+      subscribed.delete(channel);
+      void redis.unsubscribe(channel).catch(() => {});
+    }
+  });
+  members.add(subscription);
+  try {
+    await subscribed.get(channel);
+  } catch (error) {
+    subscription.close();
+    throw error;
+  }
+  return subscription;
+}
