@@ -17,6 +17,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import v8 from 'node:v8';
 import { AuthenticationError, describeValue, misuse } from '../errors.js';
 import { findUncloneable, mayNeedPacking } from '../transport/payload.js';
+import { packNamed, unpackNamed } from './objects/wire.js';
 
 /** The fix every refusal of a shared object names. */
 const SHARED_FIX =
@@ -31,6 +32,8 @@ const SHARED_FIX =
  */
 export function encode(value: unknown, path: string): Buffer {
   // A walk for shared objects only when the value is not plainly data (most chunks of numbers are).
+  // Distributed shared objects cross as their names (objects/wire.ts); those of one machine do not.
+  if (mayNeedPacking(value)) value = packNamed(value);
   const culprit = mayNeedPacking(value) ? findUncloneable(value, path, true) : undefined;
   if (culprit === undefined) {
     try {
@@ -46,7 +49,7 @@ export function encode(value: unknown, path: string): Buffer {
 
 /** The value `encode` was given. */
 export function decode(bytes: Uint8Array): unknown {
-  return v8.deserialize(bytes);
+  return unpackNamed(v8.deserialize(bytes), bytes);
 }
 
 /** An authkey, as `Pool`'s option and `--authkey-file` take it. */

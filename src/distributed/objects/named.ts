@@ -40,12 +40,16 @@ export abstract class Named implements Shareable {
   readonly target: RedisTarget;
   /** @internal The connection for ordinary commands. */
   protected readonly link: Link;
-  readonly #kind: string;
+  /**
+   * @internal The class's name, as its keys, messages and reduced form name it: each class's static
+   * `kind` (a bundler may rename the classes themselves).
+   */
+  protected readonly kind: string;
   readonly #keys: Keys;
 
-  protected constructor(kind: string, options: NamedOptions) {
-    const where = checkWhere(kind, options);
-    this.#kind = kind;
+  protected constructor(options: NamedOptions) {
+    this.kind = (new.target as unknown as { readonly kind: string }).kind;
+    const where = checkWhere(this.kind, options);
     this.target = parseRedisUrl(where.url);
     this.url = where.url;
     this.namespace = where.namespace;
@@ -56,7 +60,7 @@ export abstract class Named implements Shareable {
 
   /** @internal The Redis key of this object, or of one of its parts. */
   protected key(part?: string): string {
-    const kind = this.#kind.toLowerCase();
+    const kind = this.kind.toLowerCase();
     return part === undefined ? this.#keys.key(kind, this.name) : this.#keys.key(kind, this.name, part);
   }
 
@@ -66,11 +70,11 @@ export abstract class Named implements Shareable {
   /** @internal */
   [reduce](): Reduced {
     const where: Required<NamedOptions> = { url: this.url, namespace: this.namespace, name: this.name };
-    return { kind: distributedKind(this.#kind), state: { where, args: this.args() } satisfies NamedState };
+    return { kind: distributedKind(this.kind), state: { where, args: this.args() } satisfies NamedState };
   }
 
   toString(): string {
-    return `<distributed ${this.#kind} '${this.name}' in '${this.namespace}' on ${this.target.shown}>`;
+    return `<distributed ${this.kind} '${this.name}' in '${this.namespace}' on ${this.target.shown}>`;
   }
 }
 

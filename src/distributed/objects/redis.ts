@@ -69,14 +69,17 @@ export class Link {
     }
   }
 
-  /** Runs a Lua script (`EVALSHA`, loading it on first use). */
-  script<T>(script: Script, keys: readonly string[], args: readonly (string | number | Buffer)[], keepAlive = true): Promise<T> {
+  /**
+   * Runs a Lua script (`EVALSHA`, loading it on first use). With `buffers`, string replies come back
+   * as `Buffer`s (a queue's items).
+   */
+  script<T>(script: Script, keys: readonly string[], args: readonly (string | number | Buffer)[], keepAlive = true, buffers = false): Promise<T> {
     return this.run((redis) => {
       if (!this.#defined.has(script.name)) {
         redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua });
         this.#defined.add(script.name);
       }
-      const call = (redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[script.name]!;
+      const call = (redis as unknown as Record<string, (...a: unknown[]) => Promise<T>>)[buffers ? `${script.name}Buffer` : script.name]!;
       return call.call(redis, ...keys, ...args);
     }, keepAlive);
   }

@@ -109,8 +109,8 @@ export abstract class LeasedLock extends Named {
   #owner: string | undefined;
   #renewal: ReturnType<typeof setInterval> | undefined;
 
-  protected constructor(kind: string, options: LeaseOptions, private readonly reentrant: boolean) {
-    super(kind, options);
+  protected constructor(options: LeaseOptions, private readonly reentrant: boolean) {
+    super(options);
     this.lease = limitTimeout(options.lease ?? DEFAULT_LEASE, 'lease');
     if (this.lease < 10 || this.lease === Infinity) {
       throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `lease must be a finite number of ms, at least 10, not ${this.lease}`);
@@ -230,7 +230,7 @@ export abstract class LeasedLock extends Named {
   }
 
   #ownerToRelease(): string {
-    if (this.#owner === undefined) throw notHeld(this.constructor.name);
+    if (this.#owner === undefined) throw notHeld(this.kind);
     return this.#owner;
   }
 
@@ -245,7 +245,7 @@ export abstract class LeasedLock extends Named {
       throw misuse(
         Error,
         'ERR_MP_LOCK_LOST',
-        `the ${this.constructor.name} '${this.name}' was lost before release(): its lease ran out (a holder blocked for ` +
+        `the ${this.kind} '${this.name}' was lost before release(): its lease ran out (a holder blocked for ` +
           `longer than lease = ${this.lease} ms?) or Redis forgot it (restarted without persistence). Another process may ` +
           `have held it meanwhile: check the fencing token where it matters`,
       );

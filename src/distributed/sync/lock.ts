@@ -24,8 +24,10 @@ import { LeasedLock, type LeaseOptions } from './lease.js';
  * ```
  */
 export class Lock extends LeasedLock {
+  /** @internal */
+  static readonly kind = 'Lock';
   constructor(options: LeaseOptions) {
-    super('Lock', options, false);
+    super(options, false);
   }
 
   /** @internal A new owner id per hold, so that a stale release of an earlier hold never frees a later one. */

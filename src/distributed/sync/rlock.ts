@@ -19,10 +19,12 @@ import { LeasedLock, type LeaseOptions } from './lease.js';
  * ```
  */
 export class RLock extends LeasedLock {
+  /** @internal */
+  static readonly kind = 'RLock';
   readonly #owner = randomUUID();
 
   constructor(options: LeaseOptions) {
-    super('RLock', options, true);
+    super(options, true);
   }
 
   /** @internal The handle is the owner. */
