@@ -94,7 +94,7 @@ async function serve(payload: Payload, port: ChildPort): Promise<void> {
   port.onMessage((call: Call) => {
     void (async (): Promise<Outcome> => {
       try {
-        const id = JSON.stringify(call.target);
+        const id = JSON.stringify(call.target, (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
         let target = objects.get(id);
         if (target === undefined) {
           for (const [kind, url] of call.kinds) if (!canRevive(kind)) await importModule(url);

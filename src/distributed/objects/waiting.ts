@@ -15,7 +15,10 @@
  * lease: a holder that died announces nothing, its lease just runs out).
  *
  * The program's life follows `runtime/futex.ts`: a wait with a deadline keeps the program alive, one
- * without does not.
+ * without does not, unless it waits on a live party (a lock's holder, whose lease is being renewed):
+ * then it sleeps in slices of that lease, which keep the program alive as a timer does. So a script's
+ * last `await queue.getAsync()` with no timeout lets it end (nothing here can announce an item), and
+ * a consumer program that must wait for producers elsewhere passes a timeout and loops.
  */
 import type { Redis as RedisClient } from 'ioredis';
 import { deadlineAfter, remaining } from '../../runtime/futex.js';
@@ -38,7 +41,9 @@ export async function waitFor<T>(wait: Wait, step: () => Promise<Step<T>>, sleep
     if ('value' in outcome) return outcome.value;
     const left = remaining(deadline);
     if (left <= 0) return undefined;
-    await sleep(Math.min(left, outcome.retryIn), wait.signal, deadline !== Infinity);
+    // A finite `retryIn` is a live party's lease (a lock's holder renewing it): like a wait with a
+    // deadline, it keeps the program alive, as `runtime/futex.ts`'s slices do while a process is involved.
+    await sleep(Math.min(left, outcome.retryIn), wait.signal, deadline !== Infinity || outcome.retryIn !== Infinity);
   }
 }
 

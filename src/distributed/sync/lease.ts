@@ -104,8 +104,8 @@ export abstract class LeasedLock extends Named {
    * someone else may hold it now. Reset by the next acquire.
    */
   lost = false;
-  /** @internal The lease in ms. */
-  protected readonly lease: number;
+  /** The lease in ms (the `lease` option). */
+  readonly lease: number;
   #owner: string | undefined;
   #renewal: ReturnType<typeof setInterval> | undefined;
 
