@@ -107,14 +107,11 @@ export abstract class LeasedLock extends Named {
   /** The lease in ms (the `lease` option). */
   readonly lease: number;
   #owner: string | undefined;
-  #renewal: ReturnType<typeof setInterval> | undefined;
+  #stopRenewal: (() => void) | undefined;
 
   protected constructor(options: LeaseOptions, private readonly reentrant: boolean) {
     super(options);
-    this.lease = limitTimeout(options.lease ?? DEFAULT_LEASE, 'lease');
-    if (this.lease < 10 || this.lease === Infinity) {
-      throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `lease must be a finite number of ms, at least 10, not ${this.lease}`);
-    }
+    this.lease = checkLease(options.lease);
   }
 
   /** @internal The owner id of the next acquire (a lock: one per hold; an rlock: one per handle). */
@@ -211,21 +208,15 @@ export abstract class LeasedLock extends Named {
       this.#owner = owner;
       this.lost = false;
       this.fencingToken = fence;
-      this.#renewal = setInterval(() => void this.#renew(owner), this.lease / 3);
-      this.#renewal.unref();
+      this.#stopRenewal = renewEvery(this.lease, () => this.#renew(owner));
     }
     return fence;
   }
 
   async #renew(owner: string): Promise<void> {
-    try {
-      if ((await this.link.script<number>(RENEW, [this.key()], [owner, this.lease], false)) === 0 && this.#owner === owner) {
-        this.lost = true;
-        this.#stopRenewing();
-      }
-    } catch {
-      // Redis unreachable for now: the next renewal tries again; if the lease runs out meanwhile, that
-      // renewal finds the lock gone.
+    if ((await this.link.script<number>(RENEW, [this.key()], [owner, this.lease], false)) === 0 && this.#owner === owner) {
+      this.lost = true;
+      this.#stopRenewing();
     }
   }
 
@@ -253,14 +244,34 @@ export abstract class LeasedLock extends Named {
   }
 
   #stopRenewing(): void {
-    clearInterval(this.#renewal);
-    this.#renewal = undefined;
+    this.#stopRenewal?.();
+    this.#stopRenewal = undefined;
   }
 
   /** @internal */
   protected args(): readonly unknown[] {
     return [this.lease];
   }
+}
+
+/**
+ * @internal Calls `renew` every third of `lease`, on a timer that does not keep the program alive,
+ * until the returned function is called. A renewal that fails (Redis unreachable for now) is tried
+ * again at the next tick; if the lease ran out meanwhile, that one finds it gone.
+ */
+export function renewEvery(lease: number, renew: () => Promise<void>): () => void {
+  const timer = setInterval(() => void renew().catch(() => {}), lease / 3);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** @internal The lease option checked: a finite number of ms, at least 10 (default 30 s). */
+export function checkLease(lease: unknown): number {
+  const ms = limitTimeout(lease ?? DEFAULT_LEASE, 'lease');
+  if (ms < 10 || ms === Infinity) {
+    throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `lease must be a finite number of ms, at least 10, not ${ms}`);
+  }
+  return ms;
 }
 
 function notHeld(kind: string): Error {
