@@ -33,8 +33,11 @@ const SHARED_FIX =
 export function encode(value: unknown, path: string): Buffer {
   // A walk for shared objects only when the value is not plainly data (most chunks of numbers are).
   // Distributed shared objects cross as their names (objects/wire.ts); those of one machine do not.
-  if (mayNeedPacking(value)) value = packNamed(value);
-  const culprit = mayNeedPacking(value) ? findUncloneable(value, path, true) : undefined;
+  let culprit: ReturnType<typeof findUncloneable>;
+  if (mayNeedPacking(value)) {
+    value = packNamed(value);
+    culprit = findUncloneable(value, path, true);
+  }
   if (culprit === undefined) {
     try {
       return v8.serialize(value);
