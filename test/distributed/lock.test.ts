@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Lock } from '../../src/distributed/sync/lock.js';
 import { RLock } from '../../src/distributed/sync/rlock.js';
+import { Semaphore } from '../../src/distributed/sync/semaphore.js';
+import { Queue } from '../../src/distributed/queues/queue.js';
+import { Empty } from '../../src/errors.js';
 import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { until, within } from '../fixtures/until.js';
@@ -114,4 +117,20 @@ test('RLock: the holding handle re-enters; others wait until it released as many
   await mine.releaseAsync();
   assert.notEqual(await other.acquireAsync(0), false);
   await other.releaseAsync();
+});
+
+test('Lock: a thread blocked in another object blocking call keeps the leases it holds (the helper renews them)', T, async () => {
+  const lock = new Lock({ url, name: 'held-while-blocked', lease: 300 });
+  const sem = new Semaphore({ url, name: 'held-while-blocked', lease: 300 }, 1);
+  await lock.acquireAsync();
+  await sem.acquireAsync();
+  const queue = new Queue({ url, name: 'held-while-blocked' });
+  // This thread's event loop (and its renewal timers) stop for 5 leases.
+  assert.throws(() => queue.get(true, 1_500), Empty);
+  const other = new Lock({ url, name: 'held-while-blocked' });
+  assert.equal(await other.acquireAsync(0), false, 'the lock is still held');
+  assert.equal(await new Semaphore({ url, name: 'held-while-blocked' }, 1).acquireAsync(0), false, 'the unit is still held');
+  assert.equal(lock.lost, false);
+  await lock.releaseAsync();
+  await sem.releaseAsync();
 });

@@ -11,6 +11,11 @@
  * tsx and from the built bundle as every other thread of the library does.
  *
  * An error thrown by the async form is rethrown here with its class and `code` (`remote-error`).
+ *
+ * Leases while blocked: a lock held by this thread is renewed by a timer of this thread's event loop,
+ * which does not run while the thread is blocked here. So each call also carries the renewals this
+ * thread has registered (`renewWhileBlocked`), and the helper runs them on its own timer until the call
+ * returns: a thread blocked in `queue.get()` for an hour keeps the lock it holds.
  */
 import { deserialize, serialize } from 'node:v8';
 import { defineRole, type ChildHandle, type ChildPort } from '../../runtime/child.js';
@@ -34,12 +39,27 @@ interface Payload {
   readonly bytes: SharedArrayBuffer;
 }
 
-interface Call {
+/** A method of a shared object to call: `target[method](...args)`, after loading `kinds`. */
+interface Invocation {
   readonly target: Reduced;
   /** The module that registers the target's kind, which the helper imports before its first call. */
   readonly kinds: readonly KindModule[];
   readonly method: string;
   readonly args: readonly unknown[];
+}
+
+interface Call extends Invocation {
+  /** Renewals to run every `renewEvery` ms while the call runs. */
+  readonly renewals: readonly Invocation[];
+  readonly renewEvery: number;
+}
+
+/** @internal A lease renewal to run while this thread is blocked: `target[method](...args)` every `every` ms. */
+export interface Renewal {
+  readonly target: Shareable;
+  readonly method: string;
+  readonly args: readonly unknown[];
+  readonly every: number;
 }
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: SerializedThrow };
@@ -51,6 +71,21 @@ interface Helper {
 }
 
 const helperOfThread = perThread<{ helper?: Helper }>('distributedBlockingHelper', () => ({}));
+const renewalsOfThread = perThread('distributedRenewals', () => new Map<object, () => Renewal>());
+
+/**
+ * @internal While `owner` holds a lease, the renewal that `renewal()` describes also runs during this
+ * thread's blocking calls (see the module notes). `undefined` removes it.
+ */
+export function renewWhileBlocked(owner: object, renewal: (() => Renewal) | undefined): void {
+  if (renewal === undefined) renewalsOfThread().delete(owner);
+  else renewalsOfThread().set(owner, renewal);
+}
+
+function invocation(target: Shareable, method: string, args: readonly unknown[]): Invocation {
+  const reduced = target[reduce]();
+  return { target: reduced, kinds: kindsToLoad(reduced.kind), method, args };
+}
 
 /**
  * @internal Calls `target[method](...args)` (an async method) in this thread's helper and blocks until it
@@ -59,8 +94,12 @@ const helperOfThread = perThread<{ helper?: Helper }>('distributedBlockingHelper
 export function callBlocking<T>(target: Shareable, method: string, args: readonly unknown[]): T {
   const helper = (helperOfThread().helper ??= startHelper());
   Atomics.store(helper.words, READY, 0);
-  const reduced = target[reduce]();
-  helper.child.postMessage({ target: reduced, kinds: kindsToLoad(reduced.kind), method, args } satisfies Call);
+  const renewals = [...renewalsOfThread().values()].map((describe) => describe());
+  helper.child.postMessage({
+    ...invocation(target, method, args),
+    renewals: renewals.map((r) => invocation(r.target, r.method, r.args)),
+    renewEvery: Math.min(...renewals.map((r) => r.every)),
+  } satisfies Call);
   while (Atomics.load(helper.words, READY) === 0) wait(helper.words, READY, 0);
   const length = Atomics.load(helper.words, LENGTH);
   const outcome = deserialize(new Uint8Array(helper.bytes, 0, length).slice()) as Outcome;
@@ -91,19 +130,27 @@ function startHelper(): Helper {
 async function serve(payload: Payload, port: ChildPort): Promise<void> {
   const words = new Int32Array(payload.words);
   const objects = new Map<string, Record<string, (...args: unknown[]) => Promise<unknown>>>();
+  const run = async ({ target: reduced, kinds, method, args }: Invocation): Promise<unknown> => {
+    const id = JSON.stringify(reduced, (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+    let target = objects.get(id);
+    if (target === undefined) {
+      for (const [kind, url] of kinds) if (!canRevive(kind)) await importModule(url);
+      target = revive(reduced) as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      objects.set(id, target);
+    }
+    return target[method]!(...args);
+  };
   port.onMessage((call: Call) => {
+    // A renewal that fails is the holder's to find out: its own next renewal sees the lease gone.
+    const renewing =
+      call.renewals.length === 0 ? undefined : setInterval(() => call.renewals.forEach((r) => void run(r).catch(() => {})), call.renewEvery);
     void (async (): Promise<Outcome> => {
       try {
-        const id = JSON.stringify(call.target, (_, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
-        let target = objects.get(id);
-        if (target === undefined) {
-          for (const [kind, url] of call.kinds) if (!canRevive(kind)) await importModule(url);
-          target = revive(call.target) as Record<string, (...args: unknown[]) => Promise<unknown>>;
-          objects.set(id, target);
-        }
-        return { ok: true, value: await target[call.method]!(...call.args) };
+        return { ok: true, value: await run(call) };
       } catch (error) {
         return { ok: false, error: serializeThrown(error) };
+      } finally {
+        clearInterval(renewing);
       }
     })().then((outcome) => {
       let bytes: Uint8Array;

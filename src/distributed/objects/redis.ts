@@ -14,6 +14,7 @@
  * `EVALSHA` and falls back to `EVAL` after a restart of Redis emptied its script cache.
  */
 import type { Redis as RedisClient } from 'ioredis';
+import { ConnectionError } from '../../errors.js';
 import { connect, type ConnectionRole, type RedisTarget } from '../connection.js';
 
 /** A Lua script of this module's users: its source and how many of its arguments are keys. */
@@ -32,7 +33,10 @@ export class Link {
   #socket: Socket | undefined;
   readonly #defined = new Set<string>();
 
+  readonly #target: RedisTarget;
+
   constructor(target: RedisTarget, role: ConnectionRole, onFailure: () => void) {
+    this.#target = target;
     this.#redis = connect(target, role, `mp-objects-${role}`).then((redis) => {
       const track = (): void => {
         this.#socket = (redis as unknown as { stream?: Socket }).stream;
@@ -64,6 +68,8 @@ export class Link {
     if (keepAlive) this.#hold(1);
     try {
       return await command(await this.#redis);
+    } catch (error) {
+      throw this.#explained(error);
     } finally {
       if (keepAlive) this.#hold(-1);
     }
@@ -87,6 +93,20 @@ export class Link {
   /** Closes the connection (a blocking command on it rejects). */
   close(): void {
     void this.#redis.then((redis) => redis.disconnect(), () => {});
+  }
+
+  // A command that failed for want of a connection (Redis down or restarting: command connections fail
+  // at once rather than queue, `connection.ts`) becomes a ConnectionError naming the URL. Redis's own
+  // replies (a script's error) and the library's errors pass as they are.
+  #explained(error: unknown): unknown {
+    if (!(error instanceof Error) || error.name === 'ReplyError' || error instanceof ConnectionError || ('code' in error && String(error.code).startsWith('ERR_MP_'))) {
+      return error;
+    }
+    return new ConnectionError(
+      `lost the connection to Redis at ${this.#target.shown} (${error.message}); it reconnects by itself: try again, ` +
+        `and if Redis restarted without persistence, the distributed objects it held are gone`,
+      { cause: error },
+    );
   }
 
   #hold(delta: number): void {

@@ -24,7 +24,7 @@ import { misuse } from '../../errors.js';
 import { limitTimeout } from '../../timeout.js';
 import { parseWait, type Wait, type WaitArg } from '../../sync/wait-options.js';
 import { acquireTimeout } from '../../sync/guard.js';
-import { callBlocking } from '../objects/blocking.js';
+import { callBlocking, renewWhileBlocked } from '../objects/blocking.js';
 import { Named, type NamedOptions } from '../objects/named.js';
 import type { Script } from '../objects/redis.js';
 import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
@@ -209,12 +209,18 @@ export abstract class LeasedLock extends Named {
       this.lost = false;
       this.fencingToken = fence;
       this.#stopRenewal = renewEvery(this.lease, () => this.#renew(owner));
+      renewWhileBlocked(this, () => ({ target: this, method: 'renewLease', args: [owner], every: this.lease / 3 }));
     }
     return fence;
   }
 
+  /** @internal Extends `owner`'s lease if the lock is still `owner`'s; returns whether it was. */
+  async renewLease(owner: string): Promise<boolean> {
+    return (await this.link.script<number>(RENEW, [this.key()], [owner, this.lease], false)) === 1;
+  }
+
   async #renew(owner: string): Promise<void> {
-    if ((await this.link.script<number>(RENEW, [this.key()], [owner, this.lease], false)) === 0 && this.#owner === owner) {
+    if (!(await this.renewLease(owner)) && this.#owner === owner) {
       this.lost = true;
       this.#stopRenewing();
     }
@@ -246,6 +252,7 @@ export abstract class LeasedLock extends Named {
   #stopRenewing(): void {
     this.#stopRenewal?.();
     this.#stopRenewal = undefined;
+    renewWhileBlocked(this, undefined);
   }
 
   /** @internal */

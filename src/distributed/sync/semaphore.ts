@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { misuse } from '../../errors.js';
 import { acquireTimeout } from '../../sync/guard.js';
 import { parseWait, type WaitArg } from '../../sync/wait-options.js';
-import { callBlocking } from '../objects/blocking.js';
+import { callBlocking, renewWhileBlocked } from '../objects/blocking.js';
 import { Named, registerNamed, type NamedOptions } from '../objects/named.js';
 import type { Script } from '../objects/redis.js';
 import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
@@ -243,13 +243,17 @@ export class Semaphore extends Named {
     if (!taken) return false;
     this.#held.push(holder);
     this.#stopRenewal ??= renewEvery(this.lease, () => this.#renew());
+    renewWhileBlocked(this, () => ({ target: this, method: 'renewHolds', args: [[...this.#held]], every: this.lease / 3 }));
     return true;
   }
 
+  /** @internal Extends the leases of `holders`; returns those that are gone. */
+  async renewHolds(holders: readonly string[]): Promise<string[]> {
+    return holders.length === 0 ? [] : this.link.script<string[]>(RENEW, [this.key(), this.key('holders')], [this.lease, ...holders], false);
+  }
+
   async #renew(): Promise<void> {
-    const held = this.#held.filter((holder) => !this.#lostHolds.has(holder));
-    if (held.length === 0) return;
-    const gone = await this.link.script<string[]>(RENEW, [this.key(), this.key('holders')], [this.lease, ...held], false);
+    const gone = await this.renewHolds(this.#held.filter((holder) => !this.#lostHolds.has(holder)));
     for (const holder of gone) {
       this.#lostHolds.add(holder);
       this.lost = true;
@@ -263,6 +267,7 @@ export class Semaphore extends Named {
       if (this.#held.length === 0) {
         this.#stopRenewal?.();
         this.#stopRenewal = undefined;
+        renewWhileBlocked(this, undefined);
       }
     }
     if (outcome === -2) {
