@@ -134,3 +134,17 @@ test('Lock: a thread blocked in another object blocking call keeps the leases it
   await lock.releaseAsync();
   await sem.releaseAsync();
 });
+
+test('Lock: withLock, withLockAsync (with a timeout) and await using guardAsync release on throw', T, async () => {
+  const lock = new Lock({ url, name: 'scoped' });
+  const other = new Lock({ url, name: 'scoped' });
+  assert.throws(() => lock.withLock(() => { throw new Error('inside'); }), /inside/);
+  assert.equal(await lock.lockedAsync(), false);
+  await assert.rejects(lock.withLockAsync(async () => { throw new Error('inside async'); }), /inside async/);
+  assert.equal(await lock.lockedAsync(), false);
+  {
+    await using _held = await lock.guardAsync();
+    await assert.rejects(other.withLockAsync(() => 1, 20), { code: 'ERR_MP_TIMEOUT' });
+  }
+  assert.equal(await other.withLockAsync(() => 2), 2);
+});

@@ -136,3 +136,12 @@ test('JoinableQueue: join waits for every taskDone; one too many throws', T, asy
   await assert.rejects(q.taskDoneAsync(), { code: 'ERR_MP_TASK_DONE_TOO_MANY' });
   assert.equal(q.join(1_000), true);
 });
+
+test('Queue: for await yields items until the queue is shut down and drained', T, async () => {
+  const q = new Queue<number>({ url, name: 'iterate' });
+  for (let i = 0; i < 3; i++) await q.putAsync(i);
+  await q.shutdownAsync();
+  const got: number[] = [];
+  for await (const item of q) got.push(item);
+  assert.deepEqual(got, [0, 1, 2]);
+});

@@ -102,7 +102,7 @@ return 1
  * const job = await jobs.getAsync({ timeout: 5000 }); // Empty after 5 s
  * ```
  */
-export class Queue<T = unknown> extends Named {
+export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
   /** @internal */
   static readonly kind: string = 'Queue';
   /** The queue's `maxsize` (0 = unbounded). */
@@ -227,6 +227,18 @@ export class Queue<T = unknown> extends Named {
   /** Whether `shutdown()` was called on any handle. */
   async isShutDownAsync(): Promise<boolean> {
     return (await this.link.run((redis) => redis.exists(this.key('shut')))) === 1;
+  }
+
+  /** Yields items as they come; ends once the queue is shut down and drained. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      try {
+        yield await this.getAsync();
+      } catch (error) {
+        if (error instanceof ShutDown) return;
+        throw error;
+      }
+    }
   }
 
   /** @internal A put of encoded bytes; the helper thread runs it for `put()`. */

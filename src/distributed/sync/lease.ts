@@ -25,7 +25,8 @@ import { limitTimeout } from '../../timeout.js';
 import { parseWait, type Wait, type WaitArg } from '../../sync/wait-options.js';
 import { acquireTimeout } from '../../sync/guard.js';
 import { callBlocking, renewWhileBlocked } from '../objects/blocking.js';
-import { Named, type NamedOptions } from '../objects/named.js';
+import type { NamedOptions } from '../objects/named.js';
+import { Acquirable } from './acquirable.js';
 import type { Script } from '../objects/redis.js';
 import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
 
@@ -92,7 +93,7 @@ return 1
 };
 
 /** @internal The lease-holding machinery of `Lock` and `RLock`. */
-export abstract class LeasedLock extends Named {
+export abstract class LeasedLock extends Acquirable {
   /**
    * The fencing token of the current hold: larger than every token handed out before it for this lock.
    * Pass it to the resource the lock protects, which should refuse a smaller one. `undefined` while
@@ -164,20 +165,6 @@ export abstract class LeasedLock extends Named {
   /** Whether some process holds the lock now. */
   async lockedAsync(): Promise<boolean> {
     return (await this.link.run((redis) => redis.exists(this.key()))) === 1;
-  }
-
-  /**
-   * Runs `body` holding the lock, and releases it after, also when `body` throws.
-   *
-   * @example `await lock.withLockAsync(async (token) => store.write(data, token));`
-   */
-  async withLockAsync<T>(body: (fencingToken: number) => T | Promise<T>): Promise<T> {
-    const token = (await this.acquireAsync()) as number;
-    try {
-      return await body(token);
-    } finally {
-      await this.releaseAsync();
-    }
   }
 
   /** @internal Takes the lease for `owner`; the helper thread runs it for `acquire()`. */

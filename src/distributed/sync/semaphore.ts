@@ -18,7 +18,8 @@ import { misuse } from '../../errors.js';
 import { acquireTimeout } from '../../sync/guard.js';
 import { parseWait, type WaitArg } from '../../sync/wait-options.js';
 import { callBlocking, renewWhileBlocked } from '../objects/blocking.js';
-import { Named, registerNamed, type NamedOptions } from '../objects/named.js';
+import { registerNamed, type NamedOptions } from '../objects/named.js';
+import { Acquirable } from './acquirable.js';
 import type { Script } from '../objects/redis.js';
 import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
 import { checkLease, renewEvery } from './lease.js';
@@ -133,7 +134,7 @@ return tonumber(redis.call('HGET', KEYS[1], 'value'))
  * await downloads.withLockAsync(() => fetchPage(url));
  * ```
  */
-export class Semaphore extends Named {
+export class Semaphore extends Acquirable {
   /** @internal */
   static readonly kind: string = 'Semaphore';
   /** The initial count this handle was made with. */
@@ -199,16 +200,6 @@ export class Semaphore extends Named {
   /** The count now. */
   async getValueAsync(): Promise<number> {
     return this.link.script<number>(VALUE, [this.key(), this.key('holders')], [this.initialValue]);
-  }
-
-  /** Runs `body` holding a unit, and gives it back after, also when `body` throws. */
-  async withLockAsync<T>(body: () => T | Promise<T>): Promise<T> {
-    await this.acquireAsync();
-    try {
-      return await body();
-    } finally {
-      await this.releaseAsync();
-    }
   }
 
   /** @internal Takes a unit for `holder`; the helper thread runs it for `acquire()`. */
