@@ -76,3 +76,13 @@ test('abandoned waits with no deadline on distributed objects do not keep a prog
     'end of script',
   ]);
 });
+
+test('Event: Redis gone: a bounded waitAsync rejects with ConnectionError, never hangs', T, async (t) => {
+  if (!server.owned) return t.skip('REDIS_URL is set: this test kills redis-server');
+  await server.kill();
+  try {
+    await assert.rejects(within(new Event({ url, name: 'outage' }).waitAsync(500), 'the wait during the outage', 20_000), { code: 'ERR_MP_CONNECTION' });
+  } finally {
+    await server.restart();
+  }
+});

@@ -145,3 +145,14 @@ test('Queue: for await yields items until the queue is shut down and drained', T
   for await (const item of q) got.push(item);
   assert.deepEqual(got, [0, 1, 2]);
 });
+
+test('Queue: Redis gone during a bounded getAsync: it rejects with ConnectionError naming the URL, never hangs', T, async (t) => {
+  if (!server.owned) return t.skip('REDIS_URL is set: this test kills redis-server');
+  const q = new Queue<number>({ url, name: 'outage' });
+  const waiting = q.getAsync(1_000);
+  assert.equal(await stillPending(waiting), true);
+  await server.kill();
+  await assert.rejects(within(waiting, 'the wait during the outage', 20_000), { code: 'ERR_MP_CONNECTION', message: new RegExp(url.replace(/[/.]/g, '\\$&')) });
+  await assert.rejects(q.putAsync(1), { code: 'ERR_MP_CONNECTION' });
+  await server.restart();
+});

@@ -18,6 +18,7 @@
  * returns: a thread blocked in `queue.get()` for an hour keeps the lock it holds.
  */
 import { deserialize, serialize } from 'node:v8';
+import { misuse } from '../../errors.js';
 import { defineRole, type ChildHandle, type ChildPort } from '../../runtime/child.js';
 import { spawnChild } from '../../runtime/spawn.js';
 import { currentProcess, nextChild } from '../../runtime/identity.js';
@@ -29,11 +30,15 @@ import { deserializeThrown, serializeThrown, type SerializedThrow } from '../../
 
 const READY = 0;
 const LENGTH = 1;
+const STARTED = 2;
+// A helper thread that has not started serving within this time never will (its start-up failed and
+// it exited; the blocked caller cannot see the exit event, which its own event loop would deliver).
+const START_TIMEOUT = 30_000;
 const INITIAL_BYTES = 64 * 1024;
 const MAX_BYTES = 1024 * 1024 * 1024;
 
 interface Payload {
-  /** [READY: 1 once an outcome is written, LENGTH: its byte length]. */
+  /** [READY: 1 once an outcome is written, LENGTH: its byte length, STARTED: 1 once the helper serves]. */
   readonly words: SharedArrayBuffer;
   /** The outcome's bytes; the helper grows it when one does not fit. */
   readonly bytes: SharedArrayBuffer;
@@ -93,6 +98,16 @@ function invocation(target: Shareable, method: string, args: readonly unknown[])
  */
 export function callBlocking<T>(target: Shareable, method: string, args: readonly unknown[]): T {
   const helper = (helperOfThread().helper ??= startHelper());
+  if (Atomics.load(helper.words, STARTED) === 0 && wait(helper.words, STARTED, 0, START_TIMEOUT) === 'timed-out') {
+    helperOfThread().helper = undefined;
+    void helper.child.terminate();
+    throw misuse(
+      Error,
+      'ERR_MP_INTERNAL',
+      `the helper thread of the blocking forms of multiprocessing/distributed did not start within ${START_TIMEOUT / 1000} s ` +
+        `(its start-up error, if any, is on stderr); the async forms (acquireAsync, getAsync…) do not need it`,
+    );
+  }
   Atomics.store(helper.words, READY, 0);
   const renewals = [...renewalsOfThread().values()].map((describe) => describe());
   helper.child.postMessage({
@@ -109,7 +124,7 @@ export function callBlocking<T>(target: Shareable, method: string, args: readonl
 
 function startHelper(): Helper {
   const payload: Payload = {
-    words: new SharedArrayBuffer(8),
+    words: new SharedArrayBuffer(12),
     bytes: new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_BYTES }),
   };
   const { path, defaultName } = nextChild('RedisWaiter');
@@ -166,6 +181,8 @@ async function serve(payload: Payload, port: ChildPort): Promise<void> {
       notify(words, READY);
     });
   });
+  Atomics.store(words, STARTED, 1);
+  notify(words, STARTED);
   // The role never ends by itself: the thread lives as long as its caller's thread.
   await new Promise<never>(() => {});
 }

@@ -142,29 +142,49 @@ export function subscriberLink(target: RedisTarget): Link {
   }));
 }
 
+// How much later than its own timeout a blocking command may answer before Redis counts as unresponsive.
+export const BLOCKING_GRACE = 5_000;
+
 /**
- * Runs `wait` on a connection of its own (a blocking command). Aborting `signal` closes that
- * connection, which is the only way to take back a `BLPOP`, and rejects with `signal.reason`.
+ * Runs `wait`, a blocking command with a timeout of `ms` (`Infinity`: none), on a connection of its
+ * own. Aborting `signal` closes that connection, which is the only way to take back a `BLPOP`, and
+ * rejects with `signal.reason`. A command that outlives its own timeout by `BLOCKING_GRACE` (Redis
+ * unreachable: a blocking connection queues its commands until it reconnects) is given up with a
+ * `ConnectionError`, so a bounded wait stays bounded.
  */
-export async function withBlockingLink<T>(target: RedisTarget, signal: AbortSignal | undefined, wait: (link: Link) => Promise<T>): Promise<T> {
+export async function withBlockingLink<T>(
+  target: RedisTarget,
+  signal: AbortSignal | undefined,
+  ms: number,
+  wait: (link: Link) => Promise<T>,
+): Promise<T> {
+  signal?.throwIfAborted();
   const place = endpoint(target);
   const link = place.idle.pop() ?? new Link(target, 'blocking', () => {});
-  let aborted = false;
-  const onAbort = (): void => {
-    aborted = true;
-    link.close();
-  };
+  // Closing the connection does not always settle its pending command (not while ioredis waits to
+  // reconnect), so the abort and the deadline race the command instead of waiting for it to fail.
+  let giveUp: (reason: unknown) => void = () => {};
+  const givenUp = new Promise<never>((_, reject) => (giveUp = reject));
+  const onAbort = (): void => giveUp(signal!.reason);
+  const timer =
+    ms === Infinity
+      ? undefined
+      : setTimeout(
+          () => giveUp(new ConnectionError(`Redis at ${target.shown} did not answer a blocking command within ${ms + BLOCKING_GRACE} ms`)),
+          ms + BLOCKING_GRACE,
+        );
   signal?.addEventListener('abort', onAbort, { once: true });
+  const command = wait(link);
   try {
-    signal?.throwIfAborted();
-    const result = await wait(link);
+    const result = await Promise.race([command, givenUp]);
     place.idle.push(link);
     return result;
   } catch (error) {
+    command.catch(() => {});
     link.close();
-    if (aborted) throw signal!.reason;
     throw error;
   } finally {
+    clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -24,7 +24,8 @@ import type { Redis as RedisClient } from 'ioredis';
 import { deadlineAfter, remaining } from '../../runtime/futex.js';
 import type { Wait } from '../../sync/wait-options.js';
 import type { RedisTarget } from '../connection.js';
-import { blockSeconds, subscriberLink, withBlockingLink } from './redis.js';
+import { ConnectionError } from '../../errors.js';
+import { BLOCKING_GRACE, blockSeconds, subscriberLink, withBlockingLink } from './redis.js';
 
 /** What one try of a wait gives: its value, or how long to sleep at most before the next try. */
 export type Step<T> = { readonly value: T } | { readonly retryIn: number };
@@ -50,7 +51,7 @@ export async function waitFor<T>(wait: Wait, step: () => Promise<Step<T>>, sleep
 /** @internal Sleeping on a wake list: `BLPOP` on a connection of its own. */
 export function onWakeList(target: RedisTarget, key: string): Sleep {
   return (ms, signal, keepAlive) =>
-    withBlockingLink(target, signal, (link) => link.run((redis) => redis.blpop(key, blockSeconds(ms)), keepAlive)).then(() => undefined);
+    withBlockingLink(target, signal, ms, (link) => link.run((redis) => redis.blpop(key, blockSeconds(ms)), keepAlive)).then(() => undefined);
 }
 
 /** @internal Pushes one wake token for `onWakeList` (at most one is kept: it wakes one waiter). */
@@ -64,10 +65,12 @@ end
 
 /**
  * @internal Runs `body` with `channel` subscribed, and a `Sleep` that returns when a message arrives on
- * it (or came since the last sleep), or the subscriber reconnected.
+ * it (or came since the last sleep), or the subscriber reconnected. `wait` bounds the subscribing too
+ * (a subscriber connection waits for Redis to come back): past its timeout and `BLOCKING_GRACE`, it
+ * rejects with a `ConnectionError`; on abort, with `signal.reason`.
  */
-export async function withChannel<T>(target: RedisTarget, channel: string, body: (sleep: Sleep) => Promise<T>): Promise<T> {
-  const subscription = await subscribe(target, channel);
+export async function withChannel<T>(target: RedisTarget, channel: string, wait: Wait, body: (sleep: Sleep) => Promise<T>): Promise<T> {
+  const subscription = await subscribe(target, channel, wait);
   try {
     return await body((ms, signal, keepAlive) => subscription.next(ms, signal, keepAlive));
   } finally {
@@ -129,7 +132,7 @@ interface Subscriber {
 
 const subscribers = new Map<string, Subscriber>();
 
-async function subscribe(target: RedisTarget, channel: string): Promise<Subscription> {
+async function subscribe(target: RedisTarget, channel: string, wait: Wait): Promise<Subscription> {
   let subscriber = subscribers.get(target.url);
   if (subscriber === undefined) {
     const redis = await subscriberLink(target).redis;
@@ -145,7 +148,11 @@ async function subscribe(target: RedisTarget, channel: string): Promise<Subscrip
   if (set === undefined) {
     set = new Set();
     channels.set(channel, set);
-    subscribed.set(channel, subscriberLink(target).run((r) => r.subscribe(channel)));
+    // Not kept alive by itself: a finite wait's timer below keeps the program alive, an endless one
+    // must not (and a SUBSCRIBE queued while Redis is away may never be answered).
+    const subscribing = subscriberLink(target).run((r) => r.subscribe(channel), false);
+    subscribing.catch(() => {}); // each subscription awaiting it gets the error; none may be left
+    subscribed.set(channel, subscribing);
   }
   const members = set;
   const subscription = new Subscription(channel, () => {
@@ -157,11 +164,25 @@ async function subscribe(target: RedisTarget, channel: string): Promise<Subscrip
     }
   });
   members.add(subscription);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let giveUp: (reason: unknown) => void = () => {};
+  const onAbort = (): void => giveUp(wait.signal!.reason);
+  const givenUp = new Promise<never>((_, reject) => {
+    giveUp = reject;
+    if (wait.timeout !== Infinity) {
+      const ms = wait.timeout + BLOCKING_GRACE;
+      timer = setTimeout(() => reject(new ConnectionError(`Redis at ${target.shown} did not answer a SUBSCRIBE within ${ms} ms`)), ms);
+    }
+  });
+  wait.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await subscribed.get(channel);
+    await Promise.race([subscribed.get(channel), givenUp]);
   } catch (error) {
     subscription.close();
     throw error;
+  } finally {
+    clearTimeout(timer);
+    wait.signal?.removeEventListener('abort', onAbort);
   }
   return subscription;
 }

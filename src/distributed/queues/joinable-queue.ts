@@ -81,7 +81,7 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
 
   async #join(wait: Wait): Promise<boolean> {
     const unfinished = this.key('unfinished');
-    const done = await withChannel(this.target, this.key('joined'), (sleep) =>
+    const done = await withChannel(this.target, this.key('joined'), wait, (sleep) =>
       waitFor(
         wait,
         async () => (Number((await this.link.run((redis) => redis.get(unfinished))) ?? 0) <= 0 ? { value: true } : { retryIn: Infinity }),

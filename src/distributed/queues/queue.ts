@@ -283,7 +283,7 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
     if (first === -1) throw this.#shutDown();
     if (wait.timeout === 0) throw new Empty(`the Queue '${this.name}' is empty`);
     const shutdownList = this.key('shutdown');
-    const popped = await withBlockingLink(this.target, wait.signal, (link) =>
+    const popped = await withBlockingLink(this.target, wait.signal, wait.timeout, (link) =>
       link.run((redis) => redis.blpopBuffer(this.key(), shutdownList, blockSeconds(wait.timeout)), wait.timeout !== Infinity),
     );
     if (popped === null) throw new Empty(`the Queue '${this.name}' stayed empty`);

@@ -232,7 +232,7 @@ export class Barrier extends Named {
   }
 
   async #generationEnd(gen: number, wait: Wait): Promise<boolean> {
-    const outcome = await withChannel(this.target, this.key('moved'), (sleep) =>
+    const outcome = await withChannel(this.target, this.key('moved'), wait, (sleep) =>
       waitFor(
         wait,
         async () => {

@@ -86,7 +86,7 @@ export class Event extends Named {
    */
   async waitAsync(timeout?: WaitArg): Promise<boolean> {
     const wait = parseWait(timeout);
-    const set = await withChannel(this.target, this.key('set'), (sleep) =>
+    const set = await withChannel(this.target, this.key('set'), wait, (sleep) =>
       waitFor(wait, async () => ((await this.isSetAsync()) ? { value: true } : { retryIn: Infinity }), sleep),
     );
     return set === true;
