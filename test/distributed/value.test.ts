@@ -121,3 +121,9 @@ test('Array: by index and in bulk, atomic add, bounds checked', T, () => {
   assert.deepEqual(big.toArray(), [0n, 0n]);
   assert.equal(big.add(1, 2n ** 63n), 2n ** 63n);
 });
+
+test('Array: 100,000 doubles read with the blocking form (a result larger than the helper first holds)', T, () => {
+  const values = Array.from({ length: 100_000 }, (_, i) => i / 7);
+  const a = new SharedArray({ url, name: 'large' }, 'd', values);
+  assert.deepEqual(a.toArray(), values);
+});

@@ -168,13 +168,13 @@ async function serve(payload: Payload, port: ChildPort): Promise<void> {
         clearInterval(renewing);
       }
     })().then((outcome) => {
-      let bytes: Uint8Array;
+      let bytes = encodeOutcome(outcome);
       try {
-        bytes = serialize(outcome);
+        if (bytes.byteLength > payload.bytes.byteLength) payload.bytes.grow(bytes.byteLength);
       } catch (error) {
-        bytes = serialize({ ok: false, error: serializeThrown(error) } satisfies Outcome);
+        // Past MAX_BYTES: the caller gets the error instead of the value (it must be answered, always).
+        bytes = encodeOutcome({ ok: false, error: serializeThrown(error) });
       }
-      if (bytes.byteLength > payload.bytes.byteLength) payload.bytes.grow(Math.min(MAX_BYTES, bytes.byteLength));
       new Uint8Array(payload.bytes).set(bytes);
       Atomics.store(words, LENGTH, bytes.byteLength);
       Atomics.store(words, READY, 1);
@@ -185,6 +185,14 @@ async function serve(payload: Payload, port: ChildPort): Promise<void> {
   notify(words, STARTED);
   // The role never ends by itself: the thread lives as long as its caller's thread.
   await new Promise<never>(() => {});
+}
+
+function encodeOutcome(outcome: Outcome): Uint8Array {
+  try {
+    return serialize(outcome);
+  } catch (error) {
+    return serialize({ ok: false, error: serializeThrown(error) } satisfies Outcome);
+  }
 }
 
 const blockingRole = defineRole('distributed-blocking', serve, import.meta.url);
