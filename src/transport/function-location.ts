@@ -13,7 +13,8 @@
  *
  * Bun's and Deno's `node:inspector` cannot do this: Bun's answers no protocol method ("wasn't found"),
  * Deno's answers only on a later turn. There every function's place is unknown (`canLocateFunctions()`
- * is false), found out once by the first call, so a function crosses by source or by `{ module, name }`.
+ * is false), found out once by the first call: a function crosses by source, or by `{ module, name }` when
+ * a module that its caller imports exports it (`export-search.ts`).
  */
 import { createRequire } from 'node:module';
 import type { Session } from 'node:inspector';
@@ -21,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Acorn from 'acorn';
 import { resolve as resolvePath } from 'node:path';
 import { misuse } from '../errors.js';
+import { findImportedExport } from './export-search.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -168,6 +170,7 @@ export function findFunctionPlace(fn: Function): FunctionPlace | undefined {
 
 /** Finds where `fn` was defined; undefined for native functions and code evaluated without a file. */
 export function findFunctionHome(fn: Function): FunctionHome | undefined {
+  if (!canLocateFunctions()) return findImportedExport(fn, entryScriptUrl());
   const place = findFunctionPlace(fn);
   return place === undefined ? undefined : { moduleUrl: place.moduleUrl, exportName: exportNameOf(place, fn) };
 }

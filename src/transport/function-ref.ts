@@ -18,7 +18,7 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
-import { canLocateFunctions, entryScriptUrl, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
+import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
 import { planScope, ScopeRefusal } from './module-scope.js';
 import { findUncloneable, type Packed } from './payload.js';
@@ -115,6 +115,10 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
     return { by: 'source', expression: parsed.expression, name: fn.name };
   }
 
+  if (!canLocateFunctions()) {
+    const home = findFunctionHome(fn);
+    if (home?.exportName !== undefined) return { by: 'module', module: home.moduleUrl, name: home.exportName, source };
+  }
   const place = findFunctionPlace(fn);
   const isEntry = place !== undefined && place.moduleUrl === entryScriptUrl();
   if (place !== undefined && !isEntry) {
@@ -160,7 +164,8 @@ function unlocatable(label: string, outer: readonly string[], usesImportMeta: bo
     'ERR_MP_FUNCTION_UNSENDABLE',
     `${label} uses ${uses} from outside its body, and this runtime cannot tell which module defines it (its ` +
       `node:inspector cannot locate functions; Node's can), so it cannot be sent with its module. Fix: export it ` +
-      `from a module and pass { module, name } (module: that module's URL or path), or make it self-contained ` +
+      `from a module that the calling file imports (other than the entry script), or pass { module, name } ` +
+      `(module: that module's URL or path), or make it self-contained ` +
       `(pass what it uses as arguments; a node: module can be imported inside it with await import()).`,
   );
 }
