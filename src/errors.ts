@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'ERR_MP_MAX_TASKS'
   | 'ERR_MP_MESSAGE_TOO_LARGE'
   | 'ERR_MP_NOT_READY'
+  | 'ERR_MP_NO_NATIVE'
   | 'ERR_MP_NO_LOCK'
   | 'ERR_MP_OUT_OF_MEMORY'
   | 'ERR_MP_POOL_NOT_RUNNING'

@@ -24,19 +24,38 @@
  */
 
 import { currentStartMethod, type StartMethod } from './start-methods.js';
+import { noNativeError } from './process/shared-buffer-codec.js';
 
 type Allocator = (byteLength: number, maxByteLength: number | undefined) => SharedArrayBuffer;
 
-// Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
-const allocators: Readonly<Record<StartMethod, Allocator>> = {
+const allocators: Record<StartMethod, Allocator> = {
+  // Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
   thread: (byteLength, maxByteLength) =>
     maxByteLength === undefined ? new SharedArrayBuffer(byteLength) : new SharedArrayBuffer(byteLength, { maxByteLength }),
+  // Replaced by the segments module once the native addon has loaded (`setProcessAllocator`).
+  process: () => {
+    throw noNativeError("cannot create a shared object (a Value, Array, lock, queue or pipe) for the 'process' start method");
+  },
 };
+
+/**
+ * Installs where `'process'` shared memory comes from (the segments module, once the addon loaded).
+ *
+ * @example `setProcessAllocator((n, max) => segments.allocate(n, max));`
+ */
+export function setProcessAllocator(allocate: Allocator): void {
+  allocators.process = allocate;
+}
 
 /** Options of `allocateShared`. */
 export interface SharedMemoryOptions {
   /** The size it may grow to (`SharedArrayBuffer.prototype.grow`); omitted: fixed at `byteLength`. */
   readonly maxByteLength?: number;
+  /**
+   * The start method whose children must map it, instead of the current one: `'thread'` for the
+   * library's own words that never leave this OS process (a sleep word, the buffer directory).
+   */
+  readonly startMethod?: StartMethod;
 }
 
 /**
@@ -51,5 +70,5 @@ export interface SharedMemoryOptions {
  * ```
  */
 export function allocateShared(byteLength: number, options?: SharedMemoryOptions): SharedArrayBuffer {
-  return allocators[currentStartMethod()](byteLength, options?.maxByteLength);
+  return allocators[options?.startMethod ?? currentStartMethod()](byteLength, options?.maxByteLength);
 }
