@@ -1,7 +1,7 @@
 // Process attributes: name, daemon, pid, ident, exitCode, async targets.
 import assert from 'node:assert/strict';
 import { currentProcess } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, startMethod, test } from '../fixtures/context.js';
 import { describeSelf, exitWith, fail, readJson, sleepThenStore, storeWhenReleased } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
 
@@ -57,13 +57,15 @@ test('the child sees its daemon flag', T, async () => {
   assert.equal((readJson(out) as { self: { daemon: boolean } }).self.daemon, true);
 });
 
-test('pid: undefined before start, the program\'s pid in the thread start method', T, async () => {
+test('pid: undefined before start; the program\'s pid under thread, the child\'s own under process', T, async () => {
   const p = new Process({ target: () => {} });
   assert.equal(p.pid, undefined);
   p.start();
-  assert.equal(p.pid, process.pid);
+  const pid = p.pid;
+  if (startMethod === 'thread') assert.equal(pid, process.pid);
+  else assert.ok(typeof pid === 'number' && pid > 0 && pid !== process.pid, `pid ${pid}`);
   await p.join();
-  assert.equal(p.pid, process.pid);
+  assert.equal(p.pid, pid);
 });
 
 test('ident: undefined before start, unique per process, and the child\'s own ident', T, async () => {
