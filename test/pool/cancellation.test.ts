@@ -4,7 +4,7 @@ import { getEventListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { TimeoutError } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
-import { cube, record, recorded, slow, spinCounting, startThenSleep, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, record, recorded, slow, spinCounting, startThenSleep, workerIdent } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 
 const { Pool } = ctx;
@@ -71,7 +71,7 @@ test('aborting a queued task rejects it with the abort reason without running it
 test('aborting a running task stops it (its worker is replaced); the pool stays usable', T, async () => {
   const pool = new Pool(1);
   try {
-    const before = await pool.apply(workerThreadId);
+    const before = await pool.apply(workerIdent);
     const controller = new AbortController();
     const word = new Int32Array(new SharedArrayBuffer(4));
     const running = pool.apply(startThenSleep, [word, 5000, 1], { signal: controller.signal });
@@ -84,7 +84,7 @@ test('aborting a running task stops it (its worker is replaced); the pool stays 
     );
     assert.ok(performance.now() - started < 2000);
     assert.equal((error as Error).name, 'AbortError');
-    const after = await pool.apply(workerThreadId);
+    const after = await pool.apply(workerIdent);
     assert.notEqual(after, before);
     assert.equal(await pool.apply(cube, [2]), 8);
   } finally {

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { getAllStartMethods, getContext, WorkerLostError } from '../../src/index.js';
-import { abort, exhaustMemory, idleForever, killSelf, pid, square } from '../fixtures/process/os-tasks.js';
+import { abort, exhaustMemory, idleForever, killSelf, noop, pid, square } from '../fixtures/process/os-tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
@@ -145,4 +145,34 @@ test('200 Processes started and joined leave no file descriptor and no child beh
   assert.deepEqual(result.codes, [[0, 200]]);
   assert.equal(result.after, result.before);
   assert.deepEqual(result.children, []);
+});
+
+const processSharedMemory = available && (() => {
+  try {
+    new (getContext('process').Value)('i', 0);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+test("without the native addon's shared memory: ERR_MP_NO_NATIVE names the fix, and only the task that sends some fails", { ...T, skip: T.skip || (processSharedMemory && 'the addon shares memory here') }, async () => {
+  const { Value, Lock } = getContext('process');
+  const fix = /npm rebuild multiprocessing.*getContext\('thread'\)/s;
+  assert.throws(() => new Value('i', 0), (e: Error & { code?: string }) => e.code === 'ERR_MP_NO_NATIVE' && fix.test(e.message));
+  assert.throws(() => new Lock(), (e: Error & { code?: string }) => e.code === 'ERR_MP_NO_NATIVE');
+  const words = new Int32Array(new SharedArrayBuffer(4));
+  const p = new Process({ target: noop as (w: Int32Array) => void, args: [words] });
+  assert.throws(() => p.start(), (e: Error & { code?: string }) => e.code === 'ERR_MP_NO_NATIVE' && fix.test(e.message));
+  assert.equal(p.pid, undefined, 'no child was started');
+  const pool = new Pool(1);
+  try {
+    const outcomes = await within(Promise.allSettled([pool.apply(square, [2]), pool.apply(square, [words as never]), pool.apply(square, [3])]), 'the three tasks', 60_000);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as { code?: string }).code)),
+      [4, 'ERR_MP_NO_NATIVE', 9],
+    );
+  } finally {
+    await pool.terminate();
+  }
 });
