@@ -53,12 +53,12 @@ export interface SharedBufferCodec {
  * @example `throw noNativeError('cannot send shared memory to a process child');`
  */
 export function noNativeError(what: string): Error & { code: 'ERR_MP_NO_NATIVE' } {
-  const { reason } = loadNative();
+  // The loader's reason ends with how to build the addon, which this message says once, below.
+  const reason = (loadNative().reason ?? 'this build of it cannot share memory here').replace(/: run `npm run build:native`.*$/s, '');
   return misuse(
     Error,
     'ERR_MP_NO_NATIVE',
-    `${what}: shared memory across processes needs the native addon` +
-      `${reason === undefined ? ', which does not share memory here' : ` (${reason})`}. ` +
+    `${what}: shared memory across processes needs the native addon (${reason}). ` +
       'Install a C++ compiler, make and python3 and run `npm rebuild multiprocessing` (or `npm run build:native`), ' +
       "or use getContext('thread'), whose workers share memory without it.",
   ) as Error & { code: 'ERR_MP_NO_NATIVE' };
