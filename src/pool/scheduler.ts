@@ -222,7 +222,7 @@ export class Scheduler implements Executor {
       for (const entry of batch) if (entry.task.transfer) (transfer ??= []).push(...entry.task.transfer);
       this.#workers.post(pw, { type: 'run', tasks: batch.map(toWire) }, transfer);
     } catch (error) {
-      if (!isCloneError(error) && !isNoNativeError(error)) throw error;
+      if (!isTaskDataError(error)) throw error;
       // Some task's data cannot be sent: send them one by one and fail only those.
       sent = [];
       for (const entry of batch) {
@@ -230,7 +230,7 @@ export class Scheduler implements Executor {
           this.#workers.post(pw, { type: 'run', tasks: [toWire(entry)] }, entry.task.transfer as Transferred[] | undefined);
           sent.push(entry);
         } catch (sendError) {
-          if (!isCloneError(sendError) && !isNoNativeError(sendError)) throw sendError;
+          if (!isTaskDataError(sendError)) throw sendError;
           this.#fail(entry, isCloneError(sendError) ? taskUncloneable(entry.task, sendError) : sendError);
         }
       }
@@ -411,9 +411,11 @@ function isCloneError(error: unknown): boolean {
   return error instanceof Error && error.name === 'DataCloneError';
 }
 
-// Shared memory in a task for a 'process' worker, without the native addon: that task alone fails.
-function isNoNativeError(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'ERR_MP_NO_NATIVE';
+// What a task carries cannot go to this worker: a value that cannot be cloned, or (a library error with
+// its code) shared memory or a MessagePort that cannot enter a 'process' worker. That task alone fails.
+function isTaskDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return isCloneError(error) || (typeof code === 'string' && code.startsWith('ERR_MP_'));
 }
 
 function taskUncloneable(task: ScheduledTask, cause: unknown): TypeError {

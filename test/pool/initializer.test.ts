@@ -1,6 +1,6 @@
 // initializer / initargs: once per worker before its tasks; a failing initializer fails fast.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { cube, failingInit, failingInitCounted, initStore, readInit, workerIdent } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 
@@ -69,7 +69,7 @@ test('a failing initializer: pending and new tasks reject with its error, no end
   }
 });
 
-test('a failing initializer with no task submitted: later tasks reject, nothing hangs', T, async () => {
+test('a failing initializer with no task submitted: later tasks reject, nothing hangs', { ...T, ...needsSharedMemory }, async () => {
   const word = new Int32Array(new SharedArrayBuffer(4));
   const pool = new Pool({ processes: 1, initializer: failingInitCounted, initargs: [word] });
   try {

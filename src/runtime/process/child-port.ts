@@ -1,5 +1,5 @@
 /**
- * Child side of the `'process'` start method, once `child-entry.cts` has loaded the library: reads the
+ * Child side of the `'process'` start method, once `child-entry.cjs` has loaded the library: reads the
  * start message (the first message on the IPC channel), opens the `ChildPort` over the channel, and
  * hands both to the bootstrap.
  *
@@ -14,7 +14,7 @@ import { currentProcess } from '../identity.js';
 import { reportChildError } from '../report.js';
 import { decodeMessage, encodeMessage, type WireMessage } from './message-codec.js';
 
-/** The messages `child-entry.cts` received before the role listened, and where it sends the next ones. */
+/** The messages `child-entry.cjs` received before the role listened, and where it sends the next ones. */
 interface Inbox {
   readonly queue: unknown[];
   deliver: ((message: unknown) => void) | undefined;
@@ -51,7 +51,7 @@ async function startProcessChild(inbox: Inbox): Promise<void> {
   const start = decodeMessage(first as WireMessage) as StartMessage;
   const port: ChildPort = {
     postMessage: (message, transfer) => {
-      // Once the parent is gone, nobody reads: this child is exiting (child-entry.cts).
+      // Once the parent is gone, nobody reads: this child is exiting (child-entry.cjs).
       if (process.connected) process.send!(encodeMessage(message, transfer));
     },
     onMessage: (listener) => {

@@ -3,14 +3,14 @@
  * for what only processes give (a crash, `process.abort()`, a memory limit or a signal ends one child,
  * not the program; a native addon that is not thread-safe runs alone).
  *
- * - The child runs `child-entry.cts`, which loads this very library (the bundle, or the sources under
+ * - The child runs `child-entry.cjs`, which loads this very library (the bundle, or the sources under
  *   tsx) and runs the `'process-child'` role (`child-port.ts`); the start message is the first message
  *   on the IPC channel. Messages both ways are encoded by `message-codec.ts`, so shared memory crosses
  *   through one seam (`shared-buffer-codec.ts`).
  * - Exit codes are Python's: a child ended by a signal exits with minus its number (SIGTERM -15,
  *   SIGKILL -9, SIGABRT -6). The exit is reported once the IPC channel has also closed, so every message
  *   the child sent before it exited (a pool worker's last results) is delivered before it.
- * - A child whose channel closes (its parent died, even by SIGKILL) exits (`child-entry.cts`): no
+ * - A child whose channel closes (its parent died, even by SIGKILL) exits (`child-entry.cjs`): no
  *   child outlives its parent, as no thread can.
  * - Memory limits (`resourceLimits`) become V8 flags of the child; `codeRangeSizeMb` has no flag and is
  *   not applied.
@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildHandle, Movable, ResourceLimits, SpawnOptions, StartMessage } from '../child.js';
 import { decodeMessage, encodeMessage, type WireMessage } from './message-codec.js';
 import { processChildRole } from './child-port.js';
+import { isTsxOption, tsxApiUrl } from '../typescript-hooks.js';
 
 // Defined by the build in the CommonJS bundle (see scripts/build.mjs): the child loads it with require.
 declare const __MP_BUNDLE_FORMAT__: string | undefined;
@@ -29,7 +30,9 @@ const libraryFormat = typeof __MP_BUNDLE_FORMAT__ !== 'undefined' && __MP_BUNDLE
 
 // Beside the bundle in the build (scripts/build.mjs), beside this file in the sources.
 const fromSources = /\.[cm]?tsx?$/.test(fileURLToPath(import.meta.url));
-const entryFile = fileURLToPath(new URL(fromSources ? './child-entry.cts' : './process-child.cjs', import.meta.url));
+// A child given Node options without the parent's tsx registers it itself (see ../typescript-hooks.ts).
+const tsxApi = tsxApiUrl();
+const entryFile = fileURLToPath(new URL(fromSources ? './child-entry.cjs' : './process-child.cjs', import.meta.url));
 
 // After the child has exited, how long its IPC channel may stay open (a grandchild that inherited it)
 // before the exit is reported anyway.
@@ -131,11 +134,16 @@ export function resourceLimitFlags(limits: ResourceLimits | undefined): string[]
 export function startProcess(message: StartMessage, options: SpawnOptions): ChildHandle {
   // Encoded before the fork: a payload that cannot cross throws, and no process is started.
   const start = encodeMessage(message);
-  const child = fork(entryFile, [processChildRole.module, processChildRole.name, libraryFormat, ...(options.argv ?? [])], {
+  const execArgv = options.execArgv ?? process.execArgv;
+  const registerTsx = tsxApi !== null && !execArgv.some(isTsxOption) ? tsxApi : '';
+  const entryArgs = [processChildRole.module, processChildRole.name, libraryFormat, registerTsx, String(fromSources)];
+  const child = fork(entryFile, [...entryArgs, ...(options.argv ?? [])], {
     serialization: 'advanced',
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    // The child writes to the program's own stdout and stderr, as a Python child does; no stdin, as a
+    // worker thread has none (and Python gives its children /dev/null).
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: options.env ?? process.env,
-    execArgv: [...(options.execArgv ?? process.execArgv), ...resourceLimitFlags(options.resourceLimits)],
+    execArgv: [...execArgv, ...resourceLimitFlags(options.resourceLimits)],
   });
   const handle = new ProcessChild(child);
   child.send(start);
