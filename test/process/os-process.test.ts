@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { getAllStartMethods, getContext, WorkerLostError } from '../../src/index.js';
-import { abort, exhaustMemory, idleForever, killSelf, noop, pid, square } from '../fixtures/process/os-tasks.js';
+import { currentProcess, getAllStartMethods, getContext, WorkerLostError } from '../../src/index.js';
+import { abort, exhaustMemory, idleForever, killSelf, noop, pid, square, whoAmI } from '../fixtures/process/os-tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
@@ -76,6 +76,20 @@ for (const [what, fatalTask, code] of [
     }
   });
 }
+
+test("a pool worker is its own OS process: currentProcess() has its pid as pid and ident, parentProcess() is the program", T, async () => {
+  const pool = new Pool({ processes: 1, name: 'Sizer' });
+  try {
+    const seen = await within(pool.apply(whoAmI), 'whoAmI', 60_000);
+    assert.notEqual(seen.pid, process.pid);
+    assert.equal(seen.ppid, process.pid);
+    assert.deepEqual(seen.self, { name: (seen.self as { name: string }).name, pid: seen.pid, ident: seen.pid, daemon: true });
+    assert.match((seen.self as { name: string }).name, /^Sizer-\d+$/);
+    assert.deepEqual(seen.parent, currentProcess());
+  } finally {
+    await pool.terminate();
+  }
+});
 
 test('Pool: a per-process heap limit ends only the task that exceeds it', T, async () => {
   const pool = new Pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } });
