@@ -91,6 +91,14 @@ test("a pool worker is its own OS process: currentProcess() has its pid as pid a
   }
 });
 
+test("a process child's uncaught error: exit code 1, and 'Process <name>:' with the stack on the program's stderr", T, async () => {
+  const run = await runNode(['--import', 'tsx'], 'test/fixtures/process/child-errors.ts', [], 60_000);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, '[1,1]\n');
+  assert.match(run.stderr, /^Process thrower:\nRangeError: from thrower\n\s+at /m);
+  assert.match(run.stderr, /^Process timer:\nTypeError: from timer\n\s+at /m);
+});
+
 test('Pool: a per-process heap limit ends only the task that exceeds it', T, async () => {
   const pool = new Pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 32 } });
   try {
