@@ -3,10 +3,15 @@
  * and queue words, queue rings, the liveness table) is allocated here, and nowhere else.
  *
  * Why one place: under the `'thread'` start method any `SharedArrayBuffer` is shared, because every
- * worker lives in one OS process. The coming `'process'` start method needs memory that several OS
+ * worker lives in one OS process. The `'process'` start method needs memory that several OS
  * processes map, which only a native addon can provide (`memfd_create` segments exposed as
  * `SharedArrayBuffer`s, passed by file descriptor: `research/process-start-method.md`). With one
- * allocator, that start method changes this module, not every shared class.
+ * allocator, that start method changes this module, not every shared class: its allocator throws
+ * `ERR_MP_NO_NATIVE` until the segments module installs its own (`setProcessAllocator`).
+ *
+ * The library's own words that never leave this OS process (a sleep word, the thread buffer directory,
+ * the liveness table for now) are allocated with `startMethod: 'thread'`, so that they work in a
+ * program whose default start method is `'process'` and costs no segment.
  *
  * How the queue ring grows then (decided now, so the ring's layout does not change later): a growable
  * `SharedArrayBuffer` (`maxByteLength`) grows in place and every thread sees it, but it cannot cross

@@ -1,7 +1,8 @@
 /**
  * Parent side of the start-method seam: the one place that starts children. What every start method
  * shares happens here (a seat in the table of live processes, a clear error for a start message that
- * cannot be sent); how the child is started is the start method's starter (`thread/starter.ts`).
+ * cannot be sent); how the child is started is the start method's starter (`thread/starter.ts`,
+ * `process/starter.ts`).
  */
 import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
 import { enterChild, markDead } from './liveness.js';
