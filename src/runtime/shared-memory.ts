@@ -3,10 +3,15 @@
  * and queue words, queue rings, the liveness table) is allocated here, and nowhere else.
  *
  * Why one place: under the `'thread'` start method any `SharedArrayBuffer` is shared, because every
- * worker lives in one OS process. The coming `'process'` start method needs memory that several OS
+ * worker lives in one OS process. The `'process'` start method needs memory that several OS
  * processes map, which only a native addon can provide (`memfd_create` segments exposed as
  * `SharedArrayBuffer`s, passed by file descriptor: `research/process-start-method.md`). With one
- * allocator, that start method changes this module, not every shared class.
+ * allocator, that start method changes this module, not every shared class: its allocator throws
+ * `ERR_MP_NO_NATIVE` until the segments module installs its own (`setProcessAllocator`).
+ *
+ * The library's own words that never leave this OS process (a sleep word, the thread buffer directory,
+ * the liveness table for now) are allocated with `startMethod: 'thread'`, so that they work in a
+ * program whose default start method is `'process'` and costs no segment.
  *
  * How the queue ring grows then (decided now, so the ring's layout does not change later): a growable
  * `SharedArrayBuffer` (`maxByteLength`) grows in place and every thread sees it, but it cannot cross
@@ -24,19 +29,38 @@
  */
 
 import { currentStartMethod, type StartMethod } from './start-methods.js';
+import { noNativeError } from './process/shared-buffer-codec.js';
 
 type Allocator = (byteLength: number, maxByteLength: number | undefined) => SharedArrayBuffer;
 
-// Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
-const allocators: Readonly<Record<StartMethod, Allocator>> = {
+const allocators: Record<StartMethod, Allocator> = {
+  // Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
   thread: (byteLength, maxByteLength) =>
     maxByteLength === undefined ? new SharedArrayBuffer(byteLength) : new SharedArrayBuffer(byteLength, { maxByteLength }),
+  // Replaced by the segments module once the native addon has loaded (`setProcessAllocator`).
+  process: () => {
+    throw noNativeError("cannot create a shared object (a Value, Array, lock, queue or pipe) for the 'process' start method");
+  },
 };
+
+/**
+ * Installs where `'process'` shared memory comes from (the segments module, once the addon loaded).
+ *
+ * @example `setProcessAllocator((n, max) => segments.allocate(n, max));`
+ */
+export function setProcessAllocator(allocate: Allocator): void {
+  allocators.process = allocate;
+}
 
 /** Options of `allocateShared`. */
 export interface SharedMemoryOptions {
   /** The size it may grow to (`SharedArrayBuffer.prototype.grow`); omitted: fixed at `byteLength`. */
   readonly maxByteLength?: number;
+  /**
+   * The start method whose children must map it, instead of the current one: `'thread'` for the
+   * library's own words that never leave this OS process (a sleep word, the buffer directory).
+   */
+  readonly startMethod?: StartMethod;
 }
 
 /**
@@ -51,5 +75,5 @@ export interface SharedMemoryOptions {
  * ```
  */
 export function allocateShared(byteLength: number, options?: SharedMemoryOptions): SharedArrayBuffer {
-  return allocators[currentStartMethod()](byteLength, options?.maxByteLength);
+  return allocators[options?.startMethod ?? currentStartMethod()](byteLength, options?.maxByteLength);
 }

@@ -1,7 +1,7 @@
 // maxTasksPerChild: a worker is replaced after that many tasks.
 import assert from 'node:assert/strict';
 import { ctx, test } from '../fixtures/context.js';
-import { cube, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+import { cube, slow, workerIdent } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
 
@@ -18,7 +18,7 @@ for (const { label, options } of shapes) {
     const pool = new Pool({ processes: 1, maxTasksPerChild: 2, ...options });
     try {
       const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerThreadId));
+      for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerIdent));
       const [a, a2, b, b2, c] = ids;
       assert.equal(a2, a);
       assert.equal(b2, b);
@@ -31,7 +31,7 @@ for (const { label, options } of shapes) {
   test(`maxTasksPerChild 1, ${label} pool, tasks submitted at once: each on its own worker, all finish`, T, async () => {
     const pool = new Pool({ processes: 2, maxTasksPerChild: 1, ...options });
     try {
-      const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerThreadId)));
+      const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerIdent)));
       assert.equal(new Set(ids).size, 6, `threads ${ids.join(',')}`);
       assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
       pool.close();
