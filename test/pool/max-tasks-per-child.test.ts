@@ -1,6 +1,6 @@
 // maxTasksPerChild: a worker is replaced after that many tasks.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, TIME_SCALE } from '../fixtures/context.js';
 import { cube, slow, workerIdent } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
@@ -47,7 +47,7 @@ test('CPython test_pool_worker_lifetime: many tasks through short-lived workers 
   const pool = new Pool({ processes: 2, maxTasksPerChild: 3 });
   try {
     const results = Array.from({ length: 20 }, (_, i) => pool.applyAsync(slow, [1, i]));
-    assert.deepEqual(await Promise.all(results.map((r) => r.get(10_000))), Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(await Promise.all(results.map((r) => r.get(10_000 * TIME_SCALE))), Array.from({ length: 20 }, (_, i) => i));
     pool.close();
     await pool.join();
   } finally {

@@ -1,46 +1,18 @@
 // What only the 'process' start method does: a child is an OS process of its own, so a task that aborts,
-// kills itself or runs out of memory ends its child only; exit codes are the signal's, negated, as in
-// Python; and no child outlives its pool, its program, or its parent's death (checked in /proc and with
-// kill(pid, 0), each with a deadline). Runs once, on Linux.
+// kills itself or runs out of memory ends its child only, with the signal's number, negated, as its exit
+// code (Python's); a worker knows itself as its own process; its uncaught errors are reported as a
+// thread's are; without the addon, shared memory is refused with the fix. Runs once, on Linux. (The
+// lifetime checks are in os-process-lifetime.test.ts, 200 processes in many-processes.test.ts: each file
+// has a time limit of its own.)
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { currentProcess, getAllStartMethods, getContext, WorkerLostError } from '../../src/index.js';
-import { abort, exhaustMemory, idleForever, killSelf, noop, pid, square, whoAmI } from '../fixtures/process/os-tasks.js';
-import { until, within } from '../fixtures/until.js';
+import { currentProcess, getContext, WorkerLostError } from '../../src/index.js';
+import { abort, exhaustMemory, killSelf, noop, pid, square, whoAmI } from '../fixtures/process/os-tasks.js';
+import { osChecks, processContext, T } from '../fixtures/process/os.js';
+import { within } from '../fixtures/until.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
-// The checks read /proc: Linux only.
-const available = getAllStartMethods().includes('process') && process.platform === 'linux';
-const T = { timeout: 90_000, skip: available ? false : `these checks of 'process' children read /proc, which ${process.platform} lacks` };
-const { Pool, Process } = available ? getContext('process') : ({} as ReturnType<typeof getContext>);
-
-/** True once `pid` is no process, or a zombie (dead, not yet reaped by whoever is its parent now). */
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw error;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true; // gone between the two looks
-  }
-}
-
-/** The pids of this process's children still running (Linux: /proc/<pid>/task/<tid>/children; tsx's esbuild among them). */
-function runningChildren(): number[] {
-  const pids: number[] = [];
-  for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
-    const listed = readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim();
-    if (listed !== '') pids.push(...listed.split(/\s+/).map(Number));
-  }
-  return pids.filter((p) => !isGone(p));
-}
+const { Pool, Process } = processContext;
 
 async function lostError(task: Promise<unknown>): Promise<WorkerLostError> {
   const error = await within(task.then(() => assert.fail('the task succeeded'), (e: unknown) => e), 'the lost task', 60_000);
@@ -110,67 +82,7 @@ test('Pool: a per-process heap limit ends only the task that exceeds it', T, asy
   }
 });
 
-test('Process: a child ended by a signal has minus its number as exitCode (-15, -9), and its pid is gone', T, async () => {
-  for (const [signal, code] of [['SIGTERM', -15], ['SIGKILL', -9]] as const) {
-    const p = new Process({ target: killSelf, args: [signal] });
-    p.start();
-    await within(p.join(), `the child killing itself with ${signal}`, 60_000);
-    assert.equal(p.exitCode, code);
-    await until(`pid ${p.pid} gone`, () => isGone(p.pid!), 10_000);
-  }
-  // terminate() and kill() signal the OS process itself: gone, not merely reported so.
-  for (const [stop, code] of [['terminate', -15], ['kill', -9]] as const) {
-    const p = new Process({ target: idleForever });
-    p.start();
-    p[stop]();
-    await within(p.join(), `join after ${stop}()`, 60_000);
-    assert.equal(p.exitCode, code);
-    await until(`pid ${p.pid} gone after ${stop}()`, () => isGone(p.pid!), 10_000);
-  }
-});
-
-test('Pool: terminate() leaves no worker process behind', T, async () => {
-  const pool = new Pool(3);
-  const pids = new Set<number>();
-  for (let round = 0; pids.size < 3 && round < 50; round++) {
-    for (const p of await within(pool.map(pid, [1, 2, 3, 4, 5, 6], 1), 'map', 60_000)) pids.add(p);
-  }
-  assert.equal(pids.size, 3);
-  await within(pool.terminate(), 'terminate', 60_000);
-  await until('no worker left', () => [...pids].every(isGone), 10_000);
-  assert.deepEqual(runningChildren().filter((child) => pids.has(child)), []);
-});
-
-for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
-  test(`the program killed by ${signal}: its process children (daemon or not, pool workers) exit too`, T, async () => {
-    const program = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/process/orphans.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    try {
-      let out = '';
-      program.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-      await until('the program printed its children', () => out.includes('\n'), 60_000);
-      const children = JSON.parse(out) as number[];
-      assert.equal(children.length, 4);
-      assert.ok(children.every((child) => !isGone(child)));
-      program.kill(signal);
-      await until(`every child of the program gone after ${signal}`, () => children.every(isGone), 10_000);
-    } finally {
-      program.kill('SIGKILL');
-    }
-  });
-}
-
-test('200 Processes started and joined leave no file descriptor and no child behind', T, async () => {
-  // The built package: a child of the sources would load tsx first, several times slower to start.
-  const run = await runNode([], 'test/fixtures/process/many-processes.mjs', [], 110_000);
-  assert.equal(run.signal, null, 'not done within 110 s');
-  assert.equal(run.code, 0, run.stderr);
-  const result = JSON.parse(run.stdout) as { codes: [number, number][]; before: number; after: number; children: string[] };
-  assert.deepEqual(result.codes, [[0, 200]]);
-  assert.equal(result.after, result.before);
-  assert.deepEqual(result.children, []);
-});
-
-const processSharedMemory = available && (() => {
+const processSharedMemory = osChecks && (() => {
   try {
     new (getContext('process').Value)('i', 0);
     return true;
