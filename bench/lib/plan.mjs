@@ -151,7 +151,7 @@ export const WORKLOADS = [
     unit: mode === 'map' ? 'items/s' : 'tasks/s', better: /** @type {const} */ ('higher'),
     task: mode === 'map'
       ? 'map(cube, 0..199,999) with multiprocessing/distributed, default chunking, through a redis-server on loopback to 2 worker processes; baseline: hand-written BullMQ, chunks of 10,000 (v8 + base64), results from QueueEvents'
-      : 'apply(cube, [x]) per item, 20,000 at once (processes: 256; workers --concurrency 100), 2 worker processes; baseline: BullMQ tiny jobs, one per item, workers at concurrency 100, completions from QueueEvents',
+      : 'apply(cube, [x]) per item, 20,000 at once (processes: 256; workers --concurrency 100), 2 worker processes; baseline: BullMQ tiny jobs, one per item, workers at concurrency 100, done when the queue counts 20,000 completed',
     script: 'w10-distributed.mjs',
     rows: [OURS, /** @type {RowSpec} */ ({ impl: 'bullmq', label: mode === 'map' ? 'hand-written BullMQ chunked map' : 'BullMQ tiny jobs', role: 'peer', runtime: 'node' })],
     runs: 5,
