@@ -634,7 +634,7 @@ export class PoolBase {
   ): AsyncIterableIterator<R> {
     this.#assertRunning();
     const options = checkTaskOptions(taskOptions, 'map');
-    const chunksize = checkChunksize(requestedChunksize ?? this.#chunksize) ?? 1;
+    const chunksize = checkChunksize(requestedChunksize === undefined ? this.#chunksize : requestedChunksize) ?? 1;
     const iterable = checkIterable(input);
     const wire = this.wireOf(fn);
     const mode = TaskMode.Map;
