@@ -17,6 +17,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import v8 from 'node:v8';
 import { AuthenticationError, describeValue, misuse } from '../errors.js';
 import { findUncloneable, mayNeedPacking } from '../transport/payload.js';
+import { packNamed, unpackNamed } from './objects/wire.js';
 
 /** The fix every refusal of a shared object names. */
 const SHARED_FIX =
@@ -30,9 +31,11 @@ const SHARED_FIX =
  * @example `decode(encode(new Map([[1n, new Set(['a'])]]), 'item')) // Map { 1n => Set { 'a' } }`
  */
 export function encode(value: unknown, path: string): Buffer {
-  checkCrossable(value, path);
+  // Distributed shared objects cross as their names (objects/wire.ts); those of one machine do not.
+  const named = mayNeedPacking(value) ? packNamed(value) : value;
+  throwIfUncrossable(named, path);
   try {
-    return v8.serialize(value);
+    return v8.serialize(named);
   } catch (cause) {
     throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${path} cannot be sent to another machine: ${(cause as Error).message}. ${SHARED_FIX}`, {
       cause,
@@ -42,11 +45,15 @@ export function encode(value: unknown, path: string): Buffer {
 
 /**
  * Throws what `encode` would for a part of `value` that cannot cross machines (a function, a shared
- * object), without encoding it: for checks at the call, before the value is queued.
+ * object of one machine), without encoding it: for checks at the call, before the value is queued.
  */
 export function checkCrossable(value: unknown, path: string): void {
-  // A walk only when the value is not plainly data (most arguments and chunks are).
-  const culprit = mayNeedPacking(value) ? findUncloneable(value, path, true) : undefined;
+  throwIfUncrossable(mayNeedPacking(value) ? packNamed(value) : value, path);
+}
+
+// A walk only when the value is not plainly data (most arguments and chunks are).
+function throwIfUncrossable(named: unknown, path: string): void {
+  const culprit = mayNeedPacking(named) ? findUncloneable(named, path, true) : undefined;
   if (culprit !== undefined) {
     throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${culprit.path} cannot be sent to another machine: ${culprit.reason}. ${SHARED_FIX}`);
   }
@@ -54,7 +61,7 @@ export function checkCrossable(value: unknown, path: string): void {
 
 /** The value `encode` was given. */
 export function decode(bytes: Uint8Array): unknown {
-  return v8.deserialize(bytes);
+  return unpackNamed(v8.deserialize(bytes), bytes);
 }
 
 /** An authkey, as `Pool`'s option and `--authkey-file` take it. */

@@ -26,4 +26,17 @@ export type { Authkey } from './codec.js';
 
 // ---- shared objects: Queue, JoinableQueue, Lock, RLock, Semaphore, Event, Barrier, Value, Array ---
 // (issue 15, part B: added here in one block by its author)
+export { Queue } from './queues/queue.js';
+export { JoinableQueue } from './queues/joinable-queue.js';
+export { Lock } from './sync/lock.js';
+export { RLock } from './sync/rlock.js';
+export type { LeaseOptions } from './sync/lease.js';
+export { Semaphore, BoundedSemaphore, type SemaphoreOptions } from './sync/semaphore.js';
+export { Event } from './sync/event.js';
+export { Barrier, type BarrierOptions } from './sync/barrier.js';
+export { Value, type ValueOptions } from './memory/value.js';
+export { SharedArray, SharedArray as Array, type ArrayOptions } from './memory/array.js';
+export type { DistributedLockOption } from './memory/synchronized.js';
+export type { NamedOptions } from './objects/named.js';
+export { BrokenBarrierError, Empty, Full, ShutDown } from '../errors.js';
 // ---- end of shared objects ------------------------------------------------------------------------
