@@ -9,7 +9,8 @@ import { Pool } from '../../src/distributed/index.js';
 import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
 import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js';
 import { add, cube, echo, failWithCause, holdUntilReleased } from '../fixtures/distributed/tasks.js';
-import { TimeoutError } from '../../src/distributed/index.js';
+import { Lock, TimeoutError, Value } from '../../src/distributed/index.js';
+import { bumpLocked } from '../fixtures/distributed/object-tasks.js';
 import { within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
@@ -120,6 +121,22 @@ test('stats() counts completed and failed tasks', T, async () => {
     assert.equal(stats.running, 0);
     assert.equal(stats.queued, 0);
     assert.equal(stats.workers.total, 3);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a distributed Lock and Value passed to tasks on 3 worker processes: mutual exclusion, exact count', T, async () => {
+  const lockspace = 'objects';
+  const imports = ['./test/fixtures/distributed/object-tasks.ts'];
+  await Promise.all([1, 2, 3].map(() => startWorker({ url: redis.url, namespace: lockspace, imports })));
+  const lock = new Lock({ url: redis.url, name: 'pool-lock' });
+  const value = new Value({ url: redis.url, name: 'pool-counter' }, 'i', 0);
+  const pool = new Pool({ url: redis.url, namespace: lockspace, processes: 6 });
+  try {
+    const tokens = await within(pool.starmap(bumpLocked, Array.from({ length: 60 }, () => [lock, value] as [Lock, Value<'i'>]), 1), 'the bumps', 60_000);
+    assert.equal(await value.getAsync(), 60);
+    assert.equal(new Set(tokens).size, 60, 'every hold had its own fencing token');
   } finally {
     await pool.terminate();
   }
