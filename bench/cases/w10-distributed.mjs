@@ -10,7 +10,7 @@
  * Both rows run a small round first (warm workers), as the local workloads warm their pools.
  */
 import v8 from 'node:v8';
-import { runCase, now, check } from './lib/harness.mjs';
+import { runCase, now, check, RESULT_MARKER } from './lib/harness.mjs';
 import { checkCubesInOrder } from './lib/checks.mjs';
 import { startRedis, startOurWorkers, startBullmqWorkers, stopCluster } from './lib/cluster.mjs';
 import { cube } from './tasks.mjs';
@@ -20,17 +20,28 @@ const inputs = (items) => Array.from({ length: items }, (_, i) => i);
 const WARM_ITEMS = 8_000;
 const perSecond = (count, elapsedMs) => count / (elapsedMs / 1000);
 
-async function withCluster(body) {
+/**
+ * Runs `body` with a fresh redis-server. The orchestrator SIGKILLs a case that overruns, which would
+ * orphan its redis-server and workers: so the case gives up first (`deadlineMs`), stops them, and
+ * reports the failure itself.
+ */
+async function withCluster(deadlineMs, body) {
+  const deadline = setTimeout(async () => {
+    await stopCluster();
+    console.log(`${RESULT_MARKER}${JSON.stringify({ status: 'failed', reason: `no result within ${deadlineMs} ms` })}`);
+    process.exit(1);
+  }, deadlineMs);
   try {
     return await body(await startRedis());
   } finally {
+    clearTimeout(deadline);
     await stopCluster();
   }
 }
 
 runCase({
-  async multiprocessing({ mode, workers, items, processes }) {
-    return withCluster(async (url) => {
+  async multiprocessing({ mode, workers, items, processes, deadlineMs }) {
+    return withCluster(deadlineMs, async (url) => {
       await startOurWorkers(url, 'bench', workers, 1, mode === 'apply' ? 100 : undefined);
       const { Pool } = await import('multiprocessing/distributed');
       const pool = new Pool({ url, namespace: 'bench', processes: mode === 'apply' ? processes : undefined });
@@ -50,8 +61,8 @@ runCase({
       }
     });
   },
-  async bullmq({ mode, workers, items, chunk }) {
-    return withCluster(async (url) => {
+  async bullmq({ mode, workers, items, chunk, deadlineMs }) {
+    return withCluster(deadlineMs, async (url) => {
       const { Queue, QueueEvents } = await import('bullmq');
       const { Redis } = await import('ioredis');
       const name = `bench-${mode}`;
