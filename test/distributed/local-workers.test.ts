@@ -6,7 +6,7 @@ import { ctx, startMethod, test } from '../fixtures/context.js';
 import { Value } from '../../src/distributed/memory/value.js';
 import { Lock } from '../../src/distributed/sync/lock.js';
 import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { addTimes, bumpLocked } from '../fixtures/distributed/tasks.js';
+import { addTimes, bumpLocked } from '../fixtures/distributed/object-tasks.js';
 
 const { Pool, Process } = ctx;
 const T = { timeout: 60_000 };
