@@ -70,8 +70,8 @@ test('Lock: the blocking forms (acquire, release, locked) through the helper thr
 test('Lock: a holder that stops renewing (a dead process) frees the lock when its lease ends', T, async () => {
   const redis = new Redis(url);
   // What a dead holder leaves behind: the lock's hash with a lease nobody renews.
-  await redis.hset('mp:{default}:lock:dead', 'owner', 'someone-dead', 'count', 1, 'fence', 1);
-  await redis.pexpire('mp:{default}:lock:dead', 300);
+  await redis.hset('mp:{default}:obj:lock:dead', 'owner', 'someone-dead', 'count', 1, 'fence', 1);
+  await redis.pexpire('mp:{default}:obj:lock:dead', 300);
   const lock = new Lock({ url, name: 'dead' });
   const token = await within(lock.acquireAsync(10_000), 'acquire after the dead holder lease');
   assert.notEqual(token, false);
