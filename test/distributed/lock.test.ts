@@ -148,3 +148,12 @@ test('Lock: withLock, withLockAsync (with a timeout) and await using guardAsync 
   }
   assert.equal(await other.withLockAsync(() => 2), 2);
 });
+
+test('Lock: the holder renews its lease: held 5 leases long, no one else gets it meanwhile', T, async () => {
+  const lock = new Lock({ url, name: 'renewed', lease: 200 });
+  const token = await lock.acquireAsync();
+  assert.equal(await new Lock({ url, name: 'renewed' }).acquireAsync(1_000), false);
+  assert.equal(lock.lost, false);
+  assert.equal(lock.fencingToken, token);
+  await lock.releaseAsync();
+});
