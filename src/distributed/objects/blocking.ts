@@ -24,6 +24,7 @@ import { spawnChild } from '../../runtime/spawn.js';
 import { currentProcess, nextChild } from '../../runtime/identity.js';
 import { notify, wait } from '../../runtime/futex.js';
 import { perThread } from '../../runtime/thread-state.js';
+import { allocateShared } from '../../runtime/shared-memory.js';
 import { canRevive, kindsToLoad, reduce, revive, type KindModule, type Reduced, type Shareable } from '../../transport/shareable.js';
 import { importModule } from '../../runtime/import-module.js';
 import { deserializeThrown, serializeThrown, type SerializedThrow } from '../../transport/remote-error.js';
@@ -124,8 +125,8 @@ export function callBlocking<T>(target: Shareable, method: string, args: readonl
 
 function startHelper(): Helper {
   const payload: Payload = {
-    words: new SharedArrayBuffer(12),
-    bytes: new SharedArrayBuffer(INITIAL_BYTES, { maxByteLength: MAX_BYTES }),
+    words: allocateShared(12),
+    bytes: allocateShared(INITIAL_BYTES, { maxByteLength: MAX_BYTES }),
   };
   const { path, defaultName } = nextChild('RedisWaiter');
   const child = spawnChild(
