@@ -31,23 +31,32 @@ const SHARED_FIX =
  * @example `decode(encode(new Map([[1n, new Set(['a'])]]), 'item')) // Map { 1n => Set { 'a' } }`
  */
 export function encode(value: unknown, path: string): Buffer {
-  // A walk for shared objects only when the value is not plainly data (most chunks of numbers are).
   // Distributed shared objects cross as their names (objects/wire.ts); those of one machine do not.
-  let culprit: ReturnType<typeof findUncloneable>;
-  if (mayNeedPacking(value)) {
-    value = packNamed(value);
-    culprit = findUncloneable(value, path, true);
+  const named = mayNeedPacking(value) ? packNamed(value) : value;
+  throwIfUncrossable(named, path);
+  try {
+    return v8.serialize(named);
+  } catch (cause) {
+    throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${path} cannot be sent to another machine: ${(cause as Error).message}. ${SHARED_FIX}`, {
+      cause,
+    });
   }
-  if (culprit === undefined) {
-    try {
-      return v8.serialize(value);
-    } catch (cause) {
-      throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${path} cannot be sent to another machine: ${(cause as Error).message}. ${SHARED_FIX}`, {
-        cause,
-      });
-    }
+}
+
+/**
+ * Throws what `encode` would for a part of `value` that cannot cross machines (a function, a shared
+ * object of one machine), without encoding it: for checks at the call, before the value is queued.
+ */
+export function checkCrossable(value: unknown, path: string): void {
+  throwIfUncrossable(mayNeedPacking(value) ? packNamed(value) : value, path);
+}
+
+// A walk only when the value is not plainly data (most arguments and chunks are).
+function throwIfUncrossable(named: unknown, path: string): void {
+  const culprit = mayNeedPacking(named) ? findUncloneable(named, path, true) : undefined;
+  if (culprit !== undefined) {
+    throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${culprit.path} cannot be sent to another machine: ${culprit.reason}. ${SHARED_FIX}`);
   }
-  throw misuse(TypeError, 'ERR_MP_UNCLONEABLE', `${culprit.path} cannot be sent to another machine: ${culprit.reason}. ${SHARED_FIX}`);
 }
 
 /** The value `encode` was given. */

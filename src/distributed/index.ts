@@ -17,6 +17,12 @@
 export { AuthenticationError, BackendLostError, ConnectionError, RemoteError, TimeoutError, WorkerLostError, type ErrorCode } from '../errors.js';
 
 // ---- Pool (issue 15, part A) -------------------------------------------------------------------
+export { Pool, type PoolOptions } from './pool.js';
+export type { TaskOptions, PoolFunction } from '../pool/pool.js';
+export type { PoolStats, TimeSummary } from '../pool/stats.js';
+export { AsyncResult } from '../pool/async-result.js';
+export { runWorker, type WorkerOptions, type ClusterWorker } from './worker.js';
+export type { Authkey } from './codec.js';
 
 // ---- shared objects: Queue, JoinableQueue, Lock, RLock, Semaphore, Event, Barrier, Value, Array ---
 // (issue 15, part B: added here in one block by its author)

@@ -246,6 +246,15 @@ export class PoolBase {
     return toWireFunction(fn as Function | FunctionReference, 'fn');
   }
 
+  /**
+   * The chunk size of a `map` of `length` items that gives none: the pool's `chunksize`, or
+   * `undefined` for guided chunks (see chunks.ts), which suit a worker a few microseconds away.
+   */
+  protected defaultMapChunksize(length: number): number | undefined {
+    void length;
+    return this.#chunksize;
+  }
+
   /** How arguments and items travel (`path` names them in errors): see `transport/pack.ts`. */
   protected packOf(value: unknown, path: string): Packed {
     return pack(value, path);
@@ -514,13 +523,14 @@ export class PoolBase {
     this.#assertRunning();
     const options = checkTaskOptions(taskOptions, 'map');
     const wire = this.wireOf(fn);
-    const chunksize = checkChunksize(requestedChunksize === undefined ? this.#chunksize : requestedChunksize);
+    const requested = checkChunksize(requestedChunksize);
     const iterable = checkIterable(input);
     const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
     if (mode === TaskMode.Starmap) checkStarmapItems(items);
     if (items.length === 0) return [];
     this.#assertRunning();
     const length = items.length;
+    const chunksize = requested ?? this.defaultMapChunksize(length);
     // Numbers and small records need no walk for shared objects, and travel as blocks (see chunks.ts).
     const numeric = mode === TaskMode.Map && allNumbers(items);
     const keys = mode === TaskMode.Map && !numeric ? recordKeys(items) : undefined;
