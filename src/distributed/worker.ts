@@ -24,6 +24,7 @@ import { cpuCount } from '../runtime/cpu-count.js';
 import { currentStartMethod } from '../runtime/start-methods.js';
 import { importModule } from '../runtime/import-module.js';
 import { pack } from '../transport/pack.js';
+import { mayNeedPacking, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { checkAuthkey, decode, encode, open, seal, type Authkey } from './codec.js';
 import { checkNamespace, connect, keysOf, parseRedisUrl, peer } from './connection.js';
@@ -179,14 +180,22 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
         ),
       );
     }
+    // Distributed shared objects in the arguments were rebuilt by `decode`; the local pool's threads get
+    // them as every shared object crosses into a thread (packed, revived there as the same class).
+    let packed: Packed;
+    try {
+      packed = mayNeedPacking(envelope.data) ? pack(envelope.data, 'args') : { value: envelope.data, live: false };
+    } catch (error) {
+      return Promise.resolve(failure(error));
+    }
     const controller = new AbortController();
     running.set(jobId, controller);
     return new Promise<{ body: ResultBody; sign: boolean }>((resolve) => {
       local.submit({
         fn: { by: 'module', module: module.url, name: envelope.name, source: null },
         mode: envelope.mode as TaskMode,
-        data: envelope.data,
-        live: false,
+        data: packed.value,
+        live: packed.live,
         timeout: envelope.timeout,
         signal: controller.signal,
         base: envelope.base,
