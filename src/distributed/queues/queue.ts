@@ -188,9 +188,19 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
     return this.qsize() === 0;
   }
 
+  /** True if the queue holds nothing now. */
+  async emptyAsync(): Promise<boolean> {
+    return (await this.qsizeAsync()) === 0;
+  }
+
   /** True if the queue holds `maxsize` items now (blocking this thread for the round trip). */
   full(): boolean {
     return this.maxsize > 0 && this.qsize() >= this.maxsize;
+  }
+
+  /** True if the queue holds `maxsize` items now. */
+  async fullAsync(): Promise<boolean> {
+    return this.maxsize > 0 && (await this.qsizeAsync()) >= this.maxsize;
   }
 
   /** This handle puts and gets no more (Python's `close`); the items stay for the other handles. */
