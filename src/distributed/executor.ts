@@ -503,6 +503,9 @@ export class ClusterExecutor implements Executor {
     if (this.#sweep !== undefined) clearInterval(this.#sweep);
     const backend = await this.#backend.catch(() => undefined);
     if (backend !== undefined) {
+      // An idle pool's connections do not keep the program alive (see #reference); while it closes them,
+      // they must, or a program awaiting join() ends before join() settles (exit code 13).
+      this.#reference(true);
       await backend.command.del(this.#resultKey).catch(noop);
       await backend.queue.close().catch(noop);
       backend.blocking.disconnect();

@@ -11,6 +11,8 @@ import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js'
 import { add, cube, echo, failWithCause, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { TimeoutError } from '../../src/distributed/index.js';
 import { within } from '../fixtures/until.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const T = { timeout: 120_000 };
 const namespace = 'pool';
@@ -123,4 +125,12 @@ test('stats() counts completed and failed tasks', T, async () => {
   } finally {
     await pool.terminate();
   }
+});
+
+test('a script that ends with close() and await join() stays alive until join() settles, then exits 0', T, () => {
+  // The pool's idle connections do not hold the program; while join() closes them, they must.
+  const script = fileURLToPath(new URL('../fixtures/distributed/close-and-join.ts', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', script, redis.url, namespace], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, `exit ${run.status} (13: join() never settled)\n${run.stdout}${run.stderr}`);
+  assert.equal(run.stdout, '[1,8,27]\njoined\n');
 });
