@@ -10,7 +10,7 @@ import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js'
 import { addTimes, bumpLocked } from '../fixtures/distributed/object-tasks.js';
 import { within } from '../fixtures/until.js';
 
-const T = { timeout: 120_000 };
+const T = { timeout: 180_000 };
 const namespace = 'objects';
 const OBJECT_TASKS = './test/fixtures/distributed/object-tasks.ts';
 let redis: TestRedis;
@@ -30,7 +30,7 @@ test('a distributed Value given to 8 tasks on 2 worker machines: 8 × 25 atomic 
   const value = new Value({ url: redis.url, namespace, name: 'hits' }, 'i', 0);
   const pool = new Pool({ url: redis.url, namespace });
   try {
-    const done = await within(pool.starmap(addTimes, Array.from({ length: 8 }, () => [value, 25] as [Value<'i'>, number]), 1), 'the tasks');
+    const done = await within(pool.starmap(addTimes, Array.from({ length: 8 }, () => [value, 25] as [Value<'i'>, number]), 1), 'the tasks', 90_000);
     assert.deepEqual(done, new Array(8).fill(25));
     assert.equal(await value.getAsync(), 200);
   } finally {
@@ -44,7 +44,7 @@ test('a distributed Lock and Value given to tasks: each bump under the lock, fen
   const value = new Value({ url: redis.url, namespace, name: 'ledger' }, 'i', 0);
   const pool = new Pool({ url: redis.url, namespace });
   try {
-    const tokens = await within(pool.starmap(bumpLocked, Array.from({ length: 6 }, () => [lock, value] as [Lock, Value<'i'>]), 1), 'the tasks');
+    const tokens = await within(pool.starmap(bumpLocked, Array.from({ length: 6 }, () => [lock, value] as [Lock, Value<'i'>]), 1), 'the tasks', 90_000);
     assert.equal(new Set(tokens).size, 6);
     assert.equal(await value.getAsync(), 6);
   } finally {
