@@ -24,7 +24,7 @@ import { cpuCount } from '../runtime/cpu-count.js';
 import { currentStartMethod } from '../runtime/start-methods.js';
 import { importModule } from '../runtime/import-module.js';
 import { pack } from '../transport/pack.js';
-import type { Packed } from '../transport/payload.js';
+import { mayNeedPacking, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { checkAuthkey, decode, encode, open, seal, type Authkey } from './codec.js';
 import { checkNamespace, connect, keysOf, parseRedisUrl, peer } from './connection.js';
@@ -184,7 +184,8 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
     // this machine's threads as shared objects do, packed and rebuilt there.
     let packed: Packed;
     try {
-      packed = pack(envelope.data, envelope.base === undefined ? 'args' : 'iterable');
+      const path = envelope.base === undefined ? 'args' : 'iterable';
+      packed = mayNeedPacking(envelope.data) ? pack(envelope.data, path) : { value: envelope.data, live: false };
     } catch (error) {
       return Promise.resolve(failure(error));
     }

@@ -75,3 +75,9 @@ test('Barrier: reset and abort break the waiters; a failing action breaks it and
   await assert.rejects(within(other, 'broken by the action'), BrokenBarrierError);
   assert.throws(() => new Barrier({ url, name: 'bad' }, 0), { code: 'ERR_MP_BARRIER_PARTIES' });
 });
+
+test('Barrier: the default timeout applies to waitAsync({ signal }) too, and breaks it', T, async () => {
+  const barrier = new Barrier({ url, name: 'default-timeout' }, 2, { timeout: 30 });
+  await assert.rejects(within(barrier.waitAsync({ signal: new AbortController().signal }), 'the default timeout'), BrokenBarrierError);
+  assert.equal(await barrier.brokenAsync(), true);
+});

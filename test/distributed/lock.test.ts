@@ -70,8 +70,8 @@ test('Lock: the blocking forms (acquire, release, locked) through the helper thr
 test('Lock: a holder that stops renewing (a dead process) frees the lock when its lease ends', T, async () => {
   const redis = new Redis(url);
   // What a dead holder leaves behind: the lock's hash with a lease nobody renews.
-  await redis.hset('mp:{default}:lock:dead', 'owner', 'someone-dead', 'count', 1, 'fence', 1);
-  await redis.pexpire('mp:{default}:lock:dead', 300);
+  await redis.hset('mp:{default}:obj:lock:dead', 'owner', 'someone-dead', 'count', 1, 'fence', 1);
+  await redis.pexpire('mp:{default}:obj:lock:dead', 300);
   const lock = new Lock({ url, name: 'dead' });
   const token = await within(lock.acquireAsync(10_000), 'acquire after the dead holder lease');
   assert.notEqual(token, false);
@@ -95,14 +95,15 @@ test('Lock: an aborted acquireAsync rejects with the reason and leaves the lock 
 test('Lock: Redis restarted without persistence: the holder finds its lock lost, release says so', T, async (t) => {
   if (!server.owned) return t.skip('REDIS_URL is set: this test restarts redis-server');
   const lock = new Lock({ url, name: 'lost', lease: 300 });
-  await lock.acquireAsync();
+  const before = (await lock.acquireAsync()) as number;
   await server.kill();
   await server.restart();
   await until('the renewal to notice the lost lock', () => lock.lost, 20_000);
   await assert.rejects(lock.releaseAsync(), { code: 'ERR_MP_LOCK_LOST', message: /was lost/ });
   // The lock is free again, and its tokens still grow after Redis forgot the counter.
   const again = new Lock({ url, name: 'lost' });
-  assert.notEqual(await within(again.acquireAsync(10_000), 'acquire after the restart'), false);
+  const after = await within(again.acquireAsync(10_000), 'acquire after the restart');
+  assert.ok(after !== false && after > before, `the token after the restart (${after}) is larger than before it (${before})`);
   await again.releaseAsync();
 });
 
@@ -147,4 +148,13 @@ test('Lock: withLock, withLockAsync (with a timeout) and await using guardAsync 
     await assert.rejects(other.withLockAsync(() => 1, 20), { code: 'ERR_MP_TIMEOUT' });
   }
   assert.equal(await other.withLockAsync(() => 2), 2);
+});
+
+test('Lock: the holder renews its lease: held 5 leases long, no one else gets it meanwhile', T, async () => {
+  const lock = new Lock({ url, name: 'renewed', lease: 200 });
+  const token = await lock.acquireAsync();
+  assert.equal(await new Lock({ url, name: 'renewed' }).acquireAsync(1_000), false);
+  assert.equal(lock.lost, false);
+  assert.equal(lock.fencingToken, token);
+  await lock.releaseAsync();
 });

@@ -76,13 +76,16 @@ test('Queue: a shared object of one machine is refused, naming the path and the 
 test('Queue: maxsize: a put waits for room, is woken by a get, and times out with Full', T, async () => {
   const q = new Queue<number>({ url, name: 'bounded' }, 2);
   await q.putAsync(1);
+  assert.equal(await q.fullAsync(), false);
   await q.putAsync(2);
+  assert.equal(await q.fullAsync(), true);
   await assert.rejects(q.putAsync(3, 50), Full);
   const waiting = q.putAsync(3, 10_000);
   assert.equal(await stillPending(waiting), true);
   assert.equal(await q.getAsync(), 1);
   await within(waiting, 'the put woken by the get');
   assert.deepEqual([await q.getAsync(), await q.getAsync()], [2, 3]);
+  assert.equal(await q.emptyAsync(), true);
   await assert.rejects(q.getAsync(0), Empty);
 });
 

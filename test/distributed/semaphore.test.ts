@@ -48,9 +48,9 @@ test('Semaphore: a holder that stops renewing gives its unit back when its lease
   const sem = new Semaphore({ url, name: 'dead' }, 1);
   assert.equal(await sem.getValueAsync(), 1);
   // What a dead holder leaves: the unit taken, a lease nobody renews.
-  await redis.hset('mp:{default}:semaphore:dead', 'value', 0);
+  await redis.hset('mp:{default}:obj:semaphore:dead', 'value', 0);
   const now = Number((await redis.time())[0]) * 1000;
-  await redis.zadd('mp:{default}:semaphore:dead:holders', now + 300, 'dead-holder');
+  await redis.zadd('mp:{default}:obj:semaphore:dead:holders', now + 300, 'dead-holder');
   assert.equal(await within(sem.acquireAsync(10_000), 'acquire after the lease'), true);
   await sem.releaseAsync();
   redis.disconnect();

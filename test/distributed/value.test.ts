@@ -129,3 +129,14 @@ test('Array: 100,000 doubles read with the blocking form (a result larger than t
   const a = new SharedArray({ url, name: 'large' }, 'd', values);
   assert.deepEqual(a.toArray(), values);
 });
+
+test('Value: names with a colon are other objects than a name plus a key part', T, async () => {
+  const plain = new Value({ url, name: 'v' }, 'i', 1);
+  const colon = new Value({ url, name: 'v:lock' }, 'i', 2);
+  assert.deepEqual([await plain.getAsync(), await colon.getAsync()], [1, 2]);
+  assert.notEqual(plain.getLock().name, colon.name);
+  assert.notEqual(await plain.getLock().acquireAsync(0), false);
+  assert.notEqual(await colon.getLock().acquireAsync(0), false, 'another lock');
+  await plain.getLock().releaseAsync();
+  await colon.getLock().releaseAsync();
+});

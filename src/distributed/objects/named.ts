@@ -4,8 +4,9 @@
  * they are shared: passed to a task or a `Process`, one crosses as those three strings (plus its
  * Python arguments, such as a queue's `maxsize`) and is rebuilt on the other side (`[reduce]`).
  *
- * Keys: `mp:{<namespace>}:<kind>:<name>[:<part>]` (`connection.ts`'s `keysOf`), so the Lua scripts
- * that touch several keys of one object work on a Redis Cluster too.
+ * Keys: `mp:{<namespace>}:obj:<kind>:<name, ':' escaped>[:<part>]` (`connection.ts`'s `keysOf`: one hash tag per
+ * namespace, so the Lua scripts that touch several keys of one object work on a Redis Cluster too;
+ * `obj` keeps them apart from the distributed `Pool`'s keys in the same namespace).
  */
 import { describeValue, misuse } from '../../errors.js';
 import { reduce, registerShareable, type Reduced, type Shareable } from '../../transport/shareable.js';
@@ -61,7 +62,9 @@ export abstract class Named implements Shareable {
   /** @internal The Redis key of this object, or of one of its parts. */
   protected key(part?: string): string {
     const kind = this.kind.toLowerCase();
-    return part === undefined ? this.#keys.key(kind, this.name) : this.#keys.key(kind, this.name, part);
+    // A ':' in a name is escaped, so that no name reads as another object's key plus a part.
+    const name = this.name.replace(/[%:]/g, (c) => (c === '%' ? '%25' : '%3A'));
+    return part === undefined ? this.#keys.key('obj', kind, name) : this.#keys.key('obj', kind, name, part);
   }
 
   /** @internal The constructor's arguments after the options, for the other side. */

@@ -5,7 +5,10 @@
  * Two ways to be woken, and why each:
  * - a **wake list** (`BLPOP`) when one change lets exactly one waiter on: a lock released, a slot of a
  *   full queue freed. The releaser leaves one token in the list; a token is kept until taken, so a
- *   waiter that checks, fails and only then blocks still finds it (no lost wake-up).
+ *   waiter that checks, fails and only then blocks still finds it (no lost wake-up). A step that
+ *   succeeds and leaves room for more passes the wake-up on (two releases may have left one token for
+ *   two waiters). A waiter aborted just as it took a token loses that wake-up: the next waiter then
+ *   wakes at the end of its slice (a holder's lease) or its timeout, not at once.
  * - a **channel** (pub/sub) when a change lets every waiter on: an event set, a barrier passed, a
  *   joinable queue finished. The waiter subscribes *before* its first try, so no announcement falls
  *   between a try and the sleep. A reconnect of the subscriber also wakes every waiter (messages sent
@@ -19,6 +22,10 @@
  * then it sleeps in slices of that lease, which keep the program alive as a timer does. So a script's
  * last `await queue.getAsync()` with no timeout lets it end (nothing here can announce an item), and
  * a consumer program that must wait for producers elsewhere passes a timeout and loops.
+ *
+ * Redis away: a wait with a deadline stays bounded (`objects/redis.ts` gives up a blocking command or
+ * a `SUBSCRIBE` a little after its own timeout, with a `ConnectionError`); one without waits for Redis
+ * to come back, as ioredis reconnects.
  */
 import type { Redis as RedisClient } from 'ioredis';
 import { deadlineAfter, remaining } from '../../runtime/futex.js';

@@ -2,6 +2,10 @@
  * The distributed `JoinableQueue`: a `Queue` that counts unfinished items. Each put adds one to an
  * `unfinished` counter in the same script as the `RPUSH`; `taskDone` takes one off and, at zero,
  * publishes on the queue's "joined" channel, on which `join` sleeps (`objects/waiting.ts`).
+ *
+ * A consumer that dies between `get` and `taskDone` leaves its item unfinished for ever: give `join` a
+ * timeout where consumers may die. (Taking items into a per-consumer pending list with `BLMOVE`, and
+ * handing back the lists of dead consumers, would make it at-least-once: not done yet.)
  */
 import { misuse } from '../../errors.js';
 import { parseWait, type Wait, type WaitArg } from '../../sync/wait-options.js';

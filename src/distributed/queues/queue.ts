@@ -11,8 +11,10 @@
  *   item list and the shutdown list together: a `BLPOP` is atomic, so each item goes to exactly one
  *   getter, and a shutdown wakes every getter (each puts the token back for the next).
  *
- * Delivery is Python's: a getter that dies after its `BLPOP` returned loses that item (at most once).
- * Use a `JoinableQueue` and `taskDone` to learn that work finished.
+ * Delivery is Python's: a getter that dies after its `BLPOP` returned loses that item (at most once),
+ * and so, in a narrow window, does a `getAsync` aborted just as Redis answered it. Use a
+ * `JoinableQueue` and `taskDone` to learn that work finished. Redis restarted without persistence: the
+ * items are gone, and the queue reads as empty.
  */
 import { Empty, Full, misuse, ShutDown } from '../../errors.js';
 import { checkMaxsize } from '../../queues/queue.js';
@@ -186,9 +188,19 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
     return this.qsize() === 0;
   }
 
+  /** True if the queue holds nothing now. */
+  async emptyAsync(): Promise<boolean> {
+    return (await this.qsizeAsync()) === 0;
+  }
+
   /** True if the queue holds `maxsize` items now (blocking this thread for the round trip). */
   full(): boolean {
     return this.maxsize > 0 && this.qsize() >= this.maxsize;
+  }
+
+  /** True if the queue holds `maxsize` items now. */
+  async fullAsync(): Promise<boolean> {
+    return this.maxsize > 0 && (await this.qsizeAsync()) >= this.maxsize;
   }
 
   /** This handle puts and gets no more (Python's `close`); the items stay for the other handles. */

@@ -156,7 +156,9 @@ export class Barrier extends Named {
    * or an abort breaks the barrier, as a blocking wait's timeout does.
    */
   async waitAsync(timeout?: WaitArg): Promise<number> {
-    const wait = parseWait(timeout ?? this.#timeout);
+    // The barrier's default timeout applies to a wait given none, also to `{ signal }` alone.
+    const given = typeof timeout === 'object' && timeout !== null && timeout.timeout === undefined ? { ...timeout, timeout: this.#timeout } : timeout;
+    const wait = parseWait(given ?? this.#timeout);
     const arrival = await this.arrive();
     if (arrival.broken) throw broken();
     if (arrival.last) {

@@ -6,8 +6,9 @@
  * Lua script that writes the hash only if it is absent (or, for an `RLock`, ours: then `count` goes up);
  * releasing checks the owner, deletes the hash and leaves a wake token (`objects/waiting.ts`). While it
  * is held, this handle renews the lease every third of it, by a script that extends it only if the
- * owner is still us. A holder that dies stops renewing, and the lock frees itself when the lease ends;
- * its waiters sleep no longer than that lease.
+ * owner is still us: on a timer of its thread, and while that thread is blocked in a blocking form of
+ * these objects, from its helper thread (`objects/blocking.ts`). A holder that dies stops renewing, and
+ * the lock frees itself when the lease ends; its waiters sleep no longer than that lease.
  *
  * **Lost locks.** Renewal finding another owner or none (the lease ran out during a long pause, or
  * Redis restarted without persistence and forgot it) sets `lost`, and the next `release()` throws
@@ -33,8 +34,9 @@ import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
 /** Options of a distributed `Lock` or `RLock`: where it lives, and its lease. */
 export interface LeaseOptions extends NamedOptions {
   /**
-   * How long the lock outlives a holder that stopped renewing it (it died, or its event loop was
-   * blocked), in ms. Default 30 000. The holder renews it every third of it.
+   * How long the lock outlives a holder that stopped renewing it, in ms (default 30 000): a holder
+   * that died, or whose thread ran synchronous code for longer than this (a thread blocked in a
+   * blocking form of these objects keeps renewing). The holder renews it every third of it.
    */
   readonly lease?: number;
 }
