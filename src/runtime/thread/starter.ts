@@ -48,7 +48,18 @@ const loadLibrary = libraryIsCommonJs
   : `await import(${JSON.stringify(threadChildEntry.module)})`;
 
 // A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
+// It listens to its parent at once and keeps what arrives until the role listens (child-entry.ts):
+// Deno drops a message that reaches a port with no listener (Node and Bun keep it), and the role
+// listens only once the library is loaded: a pool closed while its worker was starting never ended.
 const entrySource = `
+const { parentPort } = require('node:worker_threads');
+const early = [];
+const keep = (message) => { early.push(message); };
+parentPort.on('message', keep);
+globalThis[Symbol.for('multiprocessing.earlyMessages')] = () => {
+  parentPort.off('message', keep);
+  return early.splice(0);
+};
 const tsxApi = ${JSON.stringify(tsxApi)};
 let registered;
 if (tsxApi !== null) {
