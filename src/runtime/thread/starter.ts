@@ -115,8 +115,20 @@ class ThreadChild implements ChildHandle {
   }
 }
 
+// Bun's and Deno's workers accept resourceLimits and ignore them (measured: Bun 1.4.5, Deno 2.9.6): a
+// task that should have lost its worker at the limit would take the whole program's memory instead.
+const enforcesResourceLimits = process.versions['bun'] === undefined && process.versions['deno'] === undefined;
+
 /** Starts a child in a new thread of this process (the `'thread'` start method's `Starter`). */
 export function startThread(message: StartMessage, options: SpawnOptions): ChildHandle {
+  if (options.resourceLimits && !enforcesResourceLimits) {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      `resourceLimits cannot be honoured here: ${process.versions['bun'] === undefined ? 'Deno' : 'Bun'}'s worker threads ignore them. ` +
+        'Leave the option out, or run the program on Node, whose workers enforce them',
+    );
+  }
   const buffers = childStarting();
   try {
     const worker = new Worker(entrySource, {
