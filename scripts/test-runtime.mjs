@@ -15,14 +15,15 @@ import { testFiles } from './test-files.mjs';
 // Per runtime, what is not run: a whole file (with its reason), or some of its tests (the start of the
 // test's name, with the reason). `both` applies to each.
 const NEEDS_INSPECTOR = "Node's inspector only: Bun's and Deno's cannot locate a function (function-location.ts)";
+const SHARED_IN_ITEMS =
+  "a shared object inside a queue item or pipe message put after the child started needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has";
 const EXCLUDED = {
   both: {
     'test/pool/errors.test.ts': {
       'a function shipped by source shows its real file': `${NEEDS_INSPECTOR}, so its frames keep the data: module's lines`,
     },
-    'test/package/installed.test.ts': {
-      'the natural program': `${NEEDS_INSPECTOR}: the program's entry-script functions use its imports`,
-    },
+    'test/package/installed.test.ts':
+      "the npm-installed package (npm test checks it under Node): here it would repeat npm installs and tsc runs (150 s), and its natural programs' entry-script functions need Node's inspector",
     'test/pool/priority.test.ts': { 'map and imap chunks take the call': `${NEEDS_INSPECTOR}: the task uses a test-file import` },
     'test/process/event-loop.test.ts': { 'the library keeps nothing alive: a target that used the inspector': NEEDS_INSPECTOR },
     'test/process/identity.test.ts': { 'a grandchild is named': `${NEEDS_INSPECTOR}: the target uses a test-file import` },
@@ -35,8 +36,8 @@ const EXCLUDED = {
       'a closure inside args is refused by start()': NEEDS_INSPECTOR,
       'the parser-free check for small functions': NEEDS_INSPECTOR,
     },
-    'test/queues/shared-items.test.ts':
-      "a shared object inside a queue item or pipe message needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has",
+    'test/queues/shared-items.test.ts': SHARED_IN_ITEMS,
+    'test/queues/carried-kinds.test.ts': SHARED_IN_ITEMS,
     'test/runtime/native.test.ts': "the 'process' start method's native addon (Node's V8-API build; Node-API under Node), not the 'thread' method",
     'test/transport/remote-error.test.ts': {
       'an error whose message getter throws': "the runtime makes the error's stack without reading its message (Node's V8 reads it)",
