@@ -8,12 +8,13 @@
 // `deno test` would otherwise load every file into one process, and the library's per-thread state
 // with them). Both run TypeScript natively and implement `node:test` on their own runners, so the
 // files run as they are, from the sources (Deno with sloppy imports, for the `.js` specifiers of `.ts`
-// files). Files listed in EXCLUDED exercise what only Node has; each says why.
+// files). What EXCLUDED lists exercises what only Node has, or meets a runtime's own difference; each
+// entry says why.
 import { spawn } from 'node:child_process';
 import { testFiles } from './test-files.mjs';
 
-// Per runtime, what is not run: a whole file (with its reason), or some of its tests (the start of the
-// test's name, with the reason). `both` applies to each.
+// Per runtime, what is excluded: a whole file (with its reason), or some of its tests (the start of the
+// test's name, with the reason; see nameFilter for how). `both` applies to each.
 const NEEDS_INSPECTOR = "Node's inspector only: Bun's and Deno's cannot locate a function (function-location.ts)";
 const SHARED_IN_ITEMS =
   "a shared object inside a queue item or pipe message put after the child started needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has";
