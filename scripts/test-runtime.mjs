@@ -37,6 +37,8 @@ const EXCLUDED = {
       'a closure inside args is refused by start()': NEEDS_INSPECTOR,
       'the parser-free check for small functions': NEEDS_INSPECTOR,
     },
+    'test/package/native-install.test.ts':
+      "the package's install script, which npm runs with Node: run with this runtime's binary, it looks for npm's node-gyp beside it",
     'test/queues/shared-items.test.ts': SHARED_IN_ITEMS,
     'test/queues/carried-kinds.test.ts': SHARED_IN_ITEMS,
     'test/runtime/native.test.ts': "the 'process' start method's native addon (Node's V8-API build; Node-API under Node), not the 'thread' method",
