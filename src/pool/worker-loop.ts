@@ -391,7 +391,8 @@ async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promi
   concurrency = payload.concurrency;
   process.on('uncaughtException', reportStray);
   process.on('unhandledRejection', reportStray);
-  // Messages that arrive during the initializer wait in the port until the listener is attached.
+  // Messages that arrive during the initializer are kept until the listener is attached (by the child
+  // port: for a thread, its entry keeps them, runtime/thread/starter.ts).
   if (payload.initializer !== null) {
     try {
       const initializer = (await resolveWireFunction(payload.initializer)) as AnyFunction;

@@ -9,14 +9,14 @@ import { registeredRole, type ChildPort, type StartMessage } from './child.js';
 import { reportChildError } from './report.js';
 import { importModule } from './import-module.js';
 
-/** Runs the child described by `start`. A fault of the bootstrap itself ends the child, reported. */
-export function runChild(start: StartMessage, port: ChildPort): void {
+/** Runs the child described by `start`; settles once its role has run. A fault of the bootstrap itself ends the child, reported. */
+export function runChild(start: StartMessage, port: ChildPort): Promise<void> {
   adoptIdentity(start.identity);
   const role = start.role;
   // In the built bundle, loading the library registered every role already: importing the module again
   // is a no-op for an ES module but, for the CommonJS bundle, a scan of its whole text for exports.
   const loaded = registeredRole(role) === undefined ? importModule(role.module) : Promise.resolve();
-  loaded
+  return loaded
     .then(() => {
       const run = registeredRole(role);
       if (run === undefined) throw new TypeError(`internal error: ${role.module} registers no role '${role.name}'`);

@@ -15,17 +15,29 @@ export interface ThreadStart extends StartMessage {
   readonly buffers: BufferDirectory;
 }
 
+// What the worker's entry kept of the parent's messages until now; it stops keeping them (starter.ts).
+function takeEarlyMessages(): unknown[] {
+  const take = (globalThis as Record<symbol, (() => unknown[]) | undefined>)[Symbol.for('multiprocessing.earlyMessages')];
+  return take === undefined ? [] : take();
+}
+
 async function startThreadChild(): Promise<void> {
   const start = workerData as ThreadStart;
   childListening(start.buffers);
   const port = parentPort!;
+  let listening = false;
   const toParent: ChildPort = {
     postMessage: (message, transfer) => port.postMessage(message, transfer),
     onMessage: (listener) => {
+      listening = true;
+      const early = takeEarlyMessages();
       port.on('message', listener as (message: unknown) => void);
+      for (const message of early) (listener as (message: unknown) => void)(message);
     },
   };
-  runChild(start, toParent);
+  // A role that never listens must not be kept alive by the entry's listener once it has run.
+  await runChild(start, toParent);
+  if (!listening) takeEarlyMessages();
 }
 
 /** What a worker thread's entry imports, then runs by name (see `starter.ts`). */

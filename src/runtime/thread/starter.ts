@@ -25,7 +25,18 @@ const loadLibrary = libraryIsCommonJs
   : `await import(${JSON.stringify(threadChildEntry.module)})`;
 
 // A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
+// It listens to its parent at once and keeps what arrives until the role listens (child-entry.ts):
+// Deno drops a message that reaches a port with no listener (Node and Bun keep it), and the role
+// listens only once the library is loaded: a pool closed while its worker was starting never ended.
 const entrySource = `
+const { parentPort } = require('node:worker_threads');
+const early = [];
+const keep = (message) => { early.push(message); };
+parentPort.on('message', keep);
+globalThis[Symbol.for('multiprocessing.earlyMessages')] = () => {
+  parentPort.off('message', keep);
+  return early.splice(0);
+};
 const tsxApi = ${JSON.stringify(tsxApi)};
 let registered;
 if (tsxApi !== null) {
@@ -81,8 +92,20 @@ class ThreadChild implements ChildHandle {
   }
 }
 
+// Bun's and Deno's workers accept resourceLimits and ignore them (measured: Bun 1.4.5, Deno 2.9.6): a
+// task that should have lost its worker at the limit would take the whole program's memory instead.
+const enforcesResourceLimits = process.versions['bun'] === undefined && process.versions['deno'] === undefined;
+
 /** Starts a child in a new thread of this process (the `'thread'` start method's `Starter`). */
 export function startThread(message: StartMessage, options: SpawnOptions): ChildHandle {
+  if (options.resourceLimits && !enforcesResourceLimits) {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      `resourceLimits cannot be honoured here: ${process.versions['bun'] === undefined ? 'Deno' : 'Bun'}'s worker threads ignore them. ` +
+        'Leave the option out, or run the program on Node, whose workers enforce them',
+    );
+  }
   const buffers = childStarting();
   try {
     const worker = new Worker(entrySource, {
