@@ -69,8 +69,12 @@ export interface AsyncWaitStats {
 export interface NativeAddon {
   /** A new memfd of `byteLength` bytes (close-on-exec), mapped shared. `name` shows in `/proc/<pid>/fd`. */
   createSegment(byteLength: number, name?: string): Segment;
-  /** Maps a segment's fd (received at fork or by `recvFd`): `byteLength` defaults to the segment's size. */
-  mapSegment(fd: number, byteLength?: number): SharedArrayBuffer;
+  /**
+   * Maps a segment's fd (received at fork or by `recvFd`) from `offset` (default 0; a multiple of the
+   * page size): `byteLength` defaults to the rest of the segment. The buffer starts at `offset`, so one
+   * segment can back many buffers that each start at index 0.
+   */
+  mapSegment(fd: number, byteLength?: number, offset?: number): SharedArrayBuffer;
   /** Closes a file descriptor. Mappings made from it stay valid. */
   closeFd(fd: number): void;
   /**
