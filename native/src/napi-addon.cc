@@ -451,5 +451,6 @@ NAPI_MODULE_INIT(/* env, exports */) {
   napi_value shared;
   napi_get_boolean(env, FindCreateExternalSab() != nullptr, &shared);
   napi_set_named_property(env, exports, "sharedArrayBuffers", shared);
+  napi_set_named_property(env, exports, "pageSize", Number(env, static_cast<double>(PageSize())));
   return exports;
 }

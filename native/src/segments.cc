@@ -186,6 +186,11 @@ void InitSegments(v8::Local<v8::Object> exports, v8::Local<v8::Context> context)
   SetFunction(exports, context, "sendFd", SendFdBinding);
   SetFunction(exports, context, "recvFd", RecvFdBinding);
   SetFunction(exports, context, "punchHole", PunchHoleBinding);
+  // mapSegment's offsets are multiples of it (4 KiB on x86-64, up to 64 KiB on some arm64 kernels).
+  v8::Isolate* isolate = context->GetIsolate();
+  exports->Set(context, v8::String::NewFromUtf8(isolate, "pageSize").ToLocalChecked(),
+               v8::Number::New(isolate, static_cast<double>(PageSize())))
+      .Check();
 }
 
 }  // namespace mp

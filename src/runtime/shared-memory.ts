@@ -8,13 +8,12 @@
  * `SharedArrayBuffer`s, passed by file descriptor: `research/process-start-method.md`). With one
  * allocator, that start method changes this module, not every shared class.
  *
- * How the queue ring grows then (decided now, so the ring's layout does not change later): a growable
- * `SharedArrayBuffer` (`maxByteLength`) grows in place and every thread sees it, but it cannot cross
- * OS processes. Across processes this allocator will instead reserve the whole `maxByteLength` (1 GiB
- * by default for a ring) up front in one sparse mapping: untouched pages cost no memory, so the
- * reservation is nearly free. The ring is ready for either: it keeps its capacity in a control word,
- * and calls `grow()` only while the buffer's `byteLength` is short of the capacity it needs, so a
- * buffer handed out at its full size is simply never grown.
+ * How the queue ring grows across processes: a growable `SharedArrayBuffer` (`maxByteLength`) grows in
+ * place and every thread sees it, but it cannot cross OS processes. So the process allocator reserves
+ * the whole `maxByteLength` (1 GiB by default for a ring) up front in one sparse segment: untouched pages
+ * cost no memory, so the reservation is nearly free. The ring keeps its capacity in a control word, and
+ * calls `grow()` only while the buffer's `byteLength` is short of the capacity it needs, so a buffer
+ * handed out at its full size is simply never grown.
  *
  * @example
  * ```ts
@@ -24,8 +23,26 @@
  */
 
 import { currentStartMethod, type StartMethod } from './start-methods.js';
+import { loadNative } from './process/native.js';
+import { allocateProcessShared, noNativeError } from './process/segments.js';
 
 type Allocator = (byteLength: number, maxByteLength: number | undefined) => SharedArrayBuffer;
+
+/**
+ * Memory that other OS processes can map: memfd segments of the native addon (`process/segments.ts`),
+ * reserved at `maxByteLength` when given. Without the addon, an `ERR_MP_NO_NATIVE` error that names the
+ * fix. The `'process'` start method's allocator.
+ *
+ * @example
+ * ```ts
+ * const words = new Int32Array(allocateAcrossProcesses(16, undefined));
+ * ```
+ */
+export const allocateAcrossProcesses: Allocator = (byteLength, maxByteLength) => {
+  const loaded = loadNative();
+  if (loaded.native === undefined) throw noNativeError(loaded.reason);
+  return allocateProcessShared(loaded.native, byteLength, maxByteLength);
+};
 
 // Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
 const allocators: Readonly<Record<StartMethod, Allocator>> = {

@@ -75,6 +75,8 @@ export interface NativeAddon {
    * segment can back many buffers that each start at index 0.
    */
   mapSegment(fd: number, byteLength?: number, offset?: number): SharedArrayBuffer;
+  /** The system's page size: `mapSegment`'s offsets are multiples of it. */
+  readonly pageSize: number;
   /** Closes a file descriptor. Mappings made from it stay valid. */
   closeFd(fd: number): void;
   /**
@@ -196,6 +198,7 @@ function tryFile(file: string): { native: NativeAddon; reason?: undefined } | { 
     const native = createRequire(import.meta.url)(file) as Record<string, unknown>;
     const missing = NATIVE_FUNCTIONS.filter((name) => typeof native[name] !== 'function');
     if (missing.length > 0) return { native: undefined, reason: `${file} is out of date (it lacks ${missing.join(', ')})` };
+    if (typeof native.pageSize !== 'number') return { native: undefined, reason: `${file} is out of date (it lacks pageSize)` };
     if (native.sharedArrayBuffers === false) {
       return { native: undefined, reason: `${file} loads, but this runtime's Node-API cannot make a SharedArrayBuffer over shared memory (Node >= 24.16 or 26.1, or Bun, can)` };
     }
