@@ -11,6 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadNative } from '../../src/runtime/process/native.js';
 import {
+  type SegmentRef,
   ARENA_BYTES,
   ARENA_OBJECT_MAX,
   allocateProcessShared,
@@ -20,6 +21,7 @@ import {
   segmentStats,
 } from '../../src/runtime/process/segments.js';
 import { allocateAcrossProcesses } from '../../src/runtime/shared-memory.js';
+import { CHILD_CHANNEL_FD, prepareChildChannel } from '../../src/runtime/process/channel.js';
 import { notify, wait, waitAsync } from '../../src/runtime/futex.js';
 import { GATE } from '../fixtures/segments/layout.js';
 import { until, within } from '../fixtures/until.js';
@@ -36,8 +38,10 @@ function addon() {
   return loaded.native;
 }
 
-function startChild(role: string): ChildProcess {
-  return fork(childScript, [role], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startChild(role: string, fd?: number): ChildProcess {
+  const stdio: (number | string)[] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  if (fd !== undefined) stdio[CHILD_CHANNEL_FD] = fd;
+  return fork(childScript, [role], { execArgv: ['--import', 'tsx'], stdio: stdio as ('ipc' | 'inherit' | 'ignore')[] });
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -187,4 +191,48 @@ test('1,000 buffers created and dropped leave no memfd open: arenas and own segm
     },
     20_000,
   );
+});
+
+test('segments made after fork cross both ways over the channel (SCM_RIGHTS); duplicates and unused fds are closed', async () => {
+  const prepared = prepareChildChannel();
+  let child: ChildProcess;
+  try {
+    child = startChild('channel', prepared.childFd);
+  } catch (error) {
+    prepared.abandon();
+    throw error;
+  }
+  const channel = prepared.attach();
+  try {
+    // pid 0: the child cannot reopen these through /proc, so the channel must have brought them.
+    const write = async (buffer: SharedArrayBuffer, value: number) => {
+      const ref = { ...channel.reduce(buffer), pid: 0 };
+      child.send({ op: 'write', ref, segments: channel.flush(), value });
+      return (await within(message(child), 'the child writes', 30_000)) as { again: boolean; open: number };
+    };
+    const small = allocateAcrossProcesses(8, undefined);
+    const large = allocateAcrossProcesses(ARENA_OBJECT_MAX * 2, undefined);
+    const first = await write(small, 1);
+    assert.deepEqual([new Int32Array(small)[0], first.again], [1, false]);
+    const second = await write(large, 2);
+    assert.deepEqual([new Int32Array(large)[0], second.again, second.open], [2, false, 2]);
+    // Sent again: the child maps nothing new and closes the duplicate fd.
+    const third = await write(small, 3);
+    assert.deepEqual([new Int32Array(small)[0], third.again, third.open], [3, true, 2]);
+
+    child.send({ op: 'make' });
+    const made = (await within(message(child), 'the child sends a buffer of its own', 30_000)) as { ref: SegmentRef; segments: number[] };
+    const theirs = channel.revive(made.ref);
+    channel.release(made.segments);
+    assert.equal(new Int32Array(theirs)[0], 77);
+    assert.equal(channel.revive(made.ref), theirs, 'one mapping per (segment, offset)');
+
+    assert.throws(() => channel.reduce(new SharedArrayBuffer(8)), { name: 'TypeError', code: 'ERR_MP_UNCLONEABLE' });
+    assert.deepEqual(channel.flush(), []);
+    child.send({ op: 'exit' });
+    assert.equal(await within(exited(child), 'the child exits'), 0);
+  } finally {
+    channel.close();
+    child.kill('SIGKILL');
+  }
 });

@@ -228,7 +228,7 @@ export function segmentFd(segment: number): number | undefined {
 
 /**
  * Takes a received fd of `segment` (`recvFd`'s tag): kept if this thread lacks the segment, else
- * closed. A kept fd with nothing mapped from it is closed by {@link releaseUnusedSegments}.
+ * closed. A kept fd with nothing mapped from it is closed by {@link releaseSegments}.
  *
  * @example
  * ```ts
@@ -248,18 +248,21 @@ export function adoptSegmentFd(segment: number, fd: number): void {
 }
 
 /**
- * Closes the fds of segments received but not mapped (after a message is revived: the message did not
- * refer to them, or referred to buffers this thread already had).
+ * Closes the fds of `segments` that nothing in this thread maps (after a message that listed them is
+ * revived: it referred to buffers this thread already had, or to none of them).
  *
  * @example
  * ```ts
  * const value = reviveMessage(message);
- * releaseUnusedSegments();
+ * releaseSegments(message.segments);
  * ```
  */
-export function releaseUnusedSegments(): void {
+export function releaseSegments(segments: readonly number[]): void {
   const state = registry();
-  for (const entry of [...state.segments.values()]) releaseIfUnused(state, entry);
+  for (const id of segments) {
+    const entry = state.segments.get(id);
+    if (entry !== undefined) releaseIfUnused(state, entry);
+  }
 }
 
 /**
