@@ -13,7 +13,7 @@ const inputs = (items) => Array.from({ length: items }, (_, i) => i);
 const tasksPerSecond = (items, elapsedMs) => items / (elapsedMs / 1000);
 
 runCase({
-  async multiprocessing({ workers, items }) {
+  async multiprocessing({ workers, items, startMethod }) {
     const xs = inputs(items);
     return withOurPool(workers, async (pool) => {
       const start = now();
@@ -21,7 +21,7 @@ runCase({
       const elapsed = now() - start;
       checkCubesInOrder(results, items);
       return { value: tasksPerSecond(items, elapsed) };
-    });
+    }, undefined, startMethod);
   },
   ...forEveryPeer(async ({ impl, workers, items }) => {
     const xs = inputs(items);

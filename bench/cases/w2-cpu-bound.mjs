@@ -34,7 +34,7 @@ const figures = (serialMs, parallelMs) => ({
 });
 
 runCase({
-  async multiprocessing({ workers, tasks, n }) {
+  async multiprocessing({ workers, tasks, n, startMethod }) {
     const serialMs = measureSerial(tasks, n);
     return withOurPool(workers, async (pool) => {
       const start = now();
@@ -42,7 +42,7 @@ runCase({
       const parallelMs = now() - start;
       checkFibs(results, tasks, n);
       return figures(serialMs, parallelMs);
-    }, { task: 'fib', arg: 1 });
+    }, { task: 'fib', arg: 1 }, startMethod);
   },
   ...forEveryPeer(async ({ impl, workers, tasks, n }) => {
     const serialMs = measureSerial(tasks, n);

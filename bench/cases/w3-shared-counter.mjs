@@ -18,9 +18,9 @@ const mutexWorker = new URL('./workers/atomics-mutex-counter.mjs', import.meta.u
 const perSecond = (total, elapsedMs) => total / (elapsedMs / 1000);
 
 runCase({
-  async multiprocessing({ workers, increments }) {
-    const Value = await ours('Value');
-    const Process = await ours('Process');
+  async multiprocessing({ workers, increments, startMethod }) {
+    const Value = await ours('Value', startMethod);
+    const Process = await ours('Process', startMethod);
     const counter = new Value('i', 0);
     const gate = createGate();
     const processes = Array.from({ length: workers }, () =>

@@ -28,9 +28,9 @@ function checkItem(item, expected) {
 const perSecond = (count, elapsedMs) => count / (elapsedMs / 1000);
 
 runCase({
-  async multiprocessing({ count }) {
-    const Queue = await ours('Queue');
-    const Process = await ours('Process');
+  async multiprocessing({ count, startMethod }) {
+    const Queue = await ours('Queue', startMethod);
+    const Process = await ours('Process', startMethod);
     const queue = new Queue();
     const gate = createGate();
     const producer = new Process({ target: produceIntoQueue, args: [queue, gate, count] });

@@ -10,8 +10,8 @@ import { forEveryPeer, createPeerPool } from './lib/peers.mjs';
 import { cube } from './tasks.mjs';
 
 runCase({
-  async multiprocessing({ workers }) {
-    const Pool = await ours('Pool');
+  async multiprocessing({ workers, startMethod }) {
+    const Pool = await ours('Pool', startMethod);
     const start = now();
     const pool = new Pool(workers);
     const first = await pool.apply(cube, [3]);

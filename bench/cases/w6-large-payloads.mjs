@@ -50,8 +50,8 @@ function peerPayloads(mode, arrays, length) {
 }
 
 runCase({
-  async multiprocessing({ mode, workers, arrays, length }) {
-    const SharedArray = mode === 'shared' ? await ours('Array') : undefined;
+  async multiprocessing({ mode, workers, arrays, length, startMethod }) {
+    const SharedArray = mode === 'shared' ? await ours('Array', startMethod) : undefined;
     const payloads = Array.from({ length: arrays }, (_, k) =>
       fill(SharedArray ? new SharedArray('d', length, { lock: false }) : new Float64Array(length), k, length));
     return withOurPool(workers, async (pool) => {
@@ -64,7 +64,7 @@ runCase({
         throw new NotImplemented('the Pool ignores the transfer option: the arrays were copied');
       }
       return { value: elapsed };
-    }, { task: 'sumValues', arg: SharedArray ? new SharedArray('d', 4, { lock: false }) : new Float64Array(4) });
+    }, { task: 'sumValues', arg: SharedArray ? new SharedArray('d', 4, { lock: false }) : new Float64Array(4) }, startMethod);
   },
   async 'worker-threads'({ mode, workers, arrays, length }) {
     const payloads = peerPayloads(mode, arrays, length);

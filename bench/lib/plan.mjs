@@ -1,6 +1,6 @@
 /**
  * What the bench measures: every workload of DESIGN.md (W1–W6) and of issue 11 (W5-fresh, W5-tsx,
- * W7, W8; issue 13: W9), the rows it
+ * W7, W8; issue 13: W9; issue 14: the `-process` variants), the rows it
  * compares, and its sizes for a full run and for --smoke. Adding a row or a
  * workload is a change to this file only.
  *
@@ -145,7 +145,79 @@ export const WORKLOADS = [
     full: { workers: 2, tasks: 1_000 }, smoke: { workers: 2, tasks: 48 },
     targets: [{ against: 'best peer', atLeast: 1 }],
   },
+  ...processWorkloads(),
 ];
+
+/**
+ * Issue 14's process column: the same workloads with our `'process'` start method (children are OS
+ * processes; shared objects live in memfd segments), beside the peers' process modes and Python, whose
+ * `multiprocessing` always uses processes. Shared memory and queues have no process-mode peer: their
+ * goals compare with our own thread figures of the same run.
+ */
+function processWorkloads() {
+  /** @type {RowSpec} */
+  const ours = { impl: 'multiprocessing', label: "multiprocessing ('process')", role: 'ours', runtime: 'node' };
+  /** @type {RowSpec[]} */
+  const peers = [
+    { impl: 'tinypool-process', label: 'tinypool (child_process)', role: 'peer', runtime: 'node' },
+    { impl: 'workerpool-process', label: 'workerpool (process)', role: 'peer', runtime: 'node' },
+  ];
+  const startMethod = 'process';
+  /** @type {Workload[]} */
+  const workloads = [
+    {
+      id: 'W1b-process', title: 'Tiny tasks: one task per item, processes', unit: 'tasks/s', better: 'higher',
+      task: 'apply(cube, [x]) for 100,000 items, all submitted at once, 2 child processes; peers: their process modes, run/exec per item; Python: apply_async per item',
+      script: 'w1b-apply-each.mjs', pythonScript: 'w1b_apply_each.py',
+      rows: [ours, ...peers, python('Python apply_async')], runs: 5,
+      full: { workers: 2, items: 100_000, startMethod }, smoke: { workers: 2, items: 500, startMethod },
+      // Issue 14: at least 3× the best process-mode peer (Python is reported beside them).
+      targets: [{ against: 'tinypool-process', atLeast: 3 }, { against: 'workerpool-process', atLeast: 3 }],
+    },
+    {
+      id: 'W2-process', title: 'CPU-bound, processes', unit: 'ms', better: 'lower',
+      task: '64 × fib(30) on 2 child processes; ours and Python: map; peers: their process modes, one task per call',
+      script: 'w2-cpu-bound.mjs', pythonScript: 'w2_cpu_bound.py',
+      rows: [ours, ...peers, python('Python Pool.map')], runs: 5,
+      full: { workers: 2, tasks: 64, n: 30, startMethod }, smoke: { workers: 2, tasks: 8, n: 20, startMethod },
+      extraColumn: { key: 'speedup', label: 'speedup', suffix: '×' },
+      targets: [{ against: 'best peer', atLeast: 1 }],
+    },
+    {
+      id: 'W3-process', title: 'Shared counter, processes', unit: 'increments/s', better: 'higher',
+      task: '2 child processes × 500,000 locked increments of one shared int32 (Value(\'i\') + getLock())',
+      script: 'w3-shared-counter.mjs', pythonScript: 'w3_shared_counter.py',
+      rows: [ours, python('Python Value + get_lock()')], runs: 9,
+      full: { workers: 2, increments: 500_000, startMethod }, smoke: { workers: 2, increments: 10_000, startMethod },
+      targets: [{ against: 'multiprocessing', workload: 'W3', atLeast: 0.8 }, { against: 'python', atLeast: 20 }],
+    },
+    {
+      id: 'W4-process', title: 'Queue, processes', unit: 'msgs/s', better: 'higher',
+      task: 'a child process sends 200,000 { i, s: \'item-\' + i } to the main thread through a Queue (blocking get())',
+      script: 'w4-queue.mjs', pythonScript: 'w4_queue.py',
+      rows: [ours, python('Python mp.Queue')], runs: 5,
+      full: { count: 200_000, startMethod }, smoke: { count: 2_000, startMethod },
+      targets: [{ against: 'multiprocessing', workload: 'W4', atLeast: 0.8 }, { against: 'python', atLeast: 5 }],
+    },
+    {
+      id: 'W5-process', title: 'Start-up, processes', unit: 'ms', better: 'lower',
+      task: 'pool of 2 child processes created → first result → closed, in a fresh process',
+      script: 'w5-startup.mjs', pythonScript: 'w5_startup.py',
+      rows: [ours, ...peers, python('Python Pool (fork)', 'python-fork'), python('Python Pool (spawn)', 'python-spawn')], runs: 7,
+      full: { workers: 2, startMethod }, smoke: { workers: 2, startMethod },
+      targets: [{ against: 'python-spawn', atLeast: 1 }],
+    },
+    {
+      id: 'W6-process', title: 'Large payloads: shared, processes', unit: 'ms', better: 'lower',
+      task: '64 × 1 MiB shared Array(\'d\') summed by one task each on 2 child processes, zero-copy (memfd segments)',
+      script: 'w6-large-payloads.mjs',
+      rows: [ours], runs: 9,
+      full: { mode: 'shared', workers: 2, arrays: 64, length: 131_072, startMethod }, smoke: { mode: 'shared', workers: 2, arrays: 4, length: 1_024, startMethod },
+      targets: [{ against: 'multiprocessing', workload: 'W6-copied', atLeast: 5 }],
+    },
+  ];
+  return workloads;
+}
 
 /**
  * The workloads and rows selected by --only / --impl (comma lists; a prefix

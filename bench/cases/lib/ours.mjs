@@ -5,7 +5,7 @@
  * load our build at all. Features are looked up by name so a missing one
  * reports "not yet implemented" rather than crashing.
  */
-import { requireExport, phase, LibraryUnavailable } from './harness.mjs';
+import { requireExport, phase, LibraryUnavailable, NotImplemented } from './harness.mjs';
 import * as tasks from '../tasks.mjs';
 
 /** @type {Promise<Record<string, unknown>> | undefined} */
@@ -18,9 +18,18 @@ function loadLibrary() {
   return library;
 }
 
-/** An export of our library, e.g. `await ours('Pool')`. @param {string} name @returns {Promise<any>} */
-export async function ours(name) {
-  return requireExport(await loadLibrary(), name);
+/**
+ * An export of our library, e.g. `await ours('Pool')`; with `startMethod`, the class of that context
+ * (`getContext('process').Pool`), or NotImplemented while the library lacks that start method.
+ * @param {string} name @param {string} [startMethod] @returns {Promise<any>}
+ */
+export async function ours(name, startMethod) {
+  const library = await loadLibrary();
+  if (startMethod === undefined || startMethod === 'thread') return requireExport(library, name);
+  const getAllStartMethods = /** @type {() => string[]} */ (requireExport(library, 'getAllStartMethods'));
+  if (!getAllStartMethods().includes(startMethod)) throw new NotImplemented(`multiprocessing has no '${startMethod}' start method yet`);
+  const getContext = /** @type {(method: string) => Record<string, unknown>} */ (requireExport(library, 'getContext'));
+  return requireExport(getContext(startMethod), name);
 }
 
 /**
@@ -30,11 +39,12 @@ export async function ours(name) {
  * case can report instead of hanging.
  * `warm` names the workload's own task and a tiny argument: it runs once too, as the peers' worker
  * modules hold their task functions before the clock starts (ours learn a function on its first use).
+ * `startMethod` (the workload's parameter) picks the context: `'thread'` (default) or `'process'`.
  * @template T @param {number} workers @param {(pool: any) => Promise<T>} body
- * @param {{ task: string, arg: unknown }} [warm]
+ * @param {{ task: string, arg: unknown }} [warm] @param {string} [startMethod]
  */
-export async function withOurPool(workers, body, warm) {
-  const Pool = await ours('Pool');
+export async function withOurPool(workers, body, warm, startMethod) {
+  const Pool = await ours('Pool', startMethod);
   const pool = new Pool(workers);
   let result;
   try {

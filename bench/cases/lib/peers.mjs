@@ -12,6 +12,12 @@ const workerpoolScript = fileURLToPath(new URL('../workers/workerpool-worker.mjs
 const poolifierScript = fileURLToPath(new URL('../workers/poolifier-worker.mjs', import.meta.url));
 
 export const PEER_NAMES = ['piscina', 'tinypool', 'workerpool', 'poolifier'];
+/**
+ * The peers' process modes, compared with our 'process' start method: tinypool's `child_process`
+ * runtime and workerpool's `process` workers (both copy every message over IPC; piscina and poolifier
+ * have no process mode that runs the same tasks).
+ */
+export const PROCESS_PEER_NAMES = ['tinypool-process', 'workerpool-process'];
 
 /**
  * @typedef {{
@@ -31,17 +37,21 @@ export async function createPeerPool(name, workers) {
         destroy: () => pool.destroy(),
       };
     }
-    case 'tinypool': {
+    case 'tinypool':
+    case 'tinypool-process': {
       const { Tinypool } = await import('tinypool');
-      const pool = new Tinypool({ filename: namedExports.href, minThreads: workers, maxThreads: workers });
+      const runtime = name === 'tinypool' ? 'worker_threads' : 'child_process';
+      const pool = new Tinypool({ filename: namedExports.href, minThreads: workers, maxThreads: workers, runtime });
       return {
         run: (task, arg, transferList) => pool.run(arg, { name: task, transferList }),
         destroy: () => pool.destroy(),
       };
     }
-    case 'workerpool': {
+    case 'workerpool':
+    case 'workerpool-process': {
       const { default: workerpool } = await import('workerpool');
-      const pool = workerpool.pool(workerpoolScript, { minWorkers: workers, maxWorkers: workers, workerType: 'thread' });
+      const workerType = name === 'workerpool' ? 'thread' : 'process';
+      const pool = workerpool.pool(workerpoolScript, { minWorkers: workers, maxWorkers: workers, workerType });
       return {
         run: (task, arg, transferList) => pool.exec(task, [arg], transferList ? { transfer: transferList } : undefined),
         destroy: () => pool.terminate(),
@@ -94,5 +104,5 @@ export async function withPeerPool(name, workers, body, warm) {
 
 /** @param {(params: any) => Promise<any>} run */
 export function forEveryPeer(run) {
-  return Object.fromEntries(PEER_NAMES.map((name) => [name, run]));
+  return Object.fromEntries([...PEER_NAMES, ...PROCESS_PEER_NAMES].map((name) => [name, run]));
 }
