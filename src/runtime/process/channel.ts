@@ -49,7 +49,7 @@ export interface SegmentChannel {
   /**
    * The reference of a process-shared `buffer`, with its segment's fd sent at once (so before the
    * message that carries the reference). Throws `ERR_MP_UNCLONEABLE` for memory no other process can
-   * map (made under `'thread'`, or by `new SharedArrayBuffer`).
+   * map (made under `'thread'`, or by the `SharedArrayBuffer` constructor).
    */
   reduce(buffer: SharedArrayBuffer): SegmentRef;
   /** The segments sent since the last call: send them with the message, for the receiver's `release`. */
@@ -131,7 +131,7 @@ function openChannel(native: NativeAddon, socket: number): SegmentChannel {
           TypeError,
           'ERR_MP_UNCLONEABLE',
           'this SharedArrayBuffer cannot be shared with another process: it was made in this process only ' +
-            "(by `new SharedArrayBuffer`, or by an object created under the 'thread' start method). Create the " +
+            "(by the SharedArrayBuffer constructor, or by an object created under the 'thread' start method). Create the " +
             "shared object from the 'process' context (getContext('process')), or pass a copy",
         );
       }
