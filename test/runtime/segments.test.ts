@@ -16,6 +16,7 @@ import {
   ARENA_OBJECT_MAX,
   allocateProcessShared,
   isProcessShared,
+  reduceShared,
   reviveSegment,
   segmentRefOf,
   segmentStats,
@@ -79,14 +80,14 @@ test('small buffers share an arena at page-aligned offsets; large and growable o
   const refA = segmentRefOf(a)!;
   const refB = segmentRefOf(b)!;
   assert.equal(refB.segment, refA.segment, 'one arena');
-  assert.equal(refB.offset, refA.offset + native.pageSize);
+  assert.equal(refB.byteOffset, refA.byteOffset + native.pageSize);
   assert.deepEqual([...new Uint8Array(b)], new Array(100).fill(0));
   new Uint8Array(a).fill(1);
   assert.equal(new Uint8Array(b)[0], 0, 'separate memory');
 
   const large = allocateProcessShared(native, ARENA_OBJECT_MAX + 1);
   assert.notEqual(segmentRefOf(large)!.segment, refA.segment);
-  assert.equal(segmentRefOf(large)!.offset, 0);
+  assert.equal(segmentRefOf(large)!.byteOffset, 0);
   // A ring asks for a growable buffer: it gets its limit, reserved (sparse), and never grows.
   const ring = allocateAcrossProcesses(64 * 1024, 1 << 30);
   assert.equal(ring.byteLength, 1 << 30);
@@ -99,14 +100,14 @@ test('small buffers share an arena at page-aligned offsets; large and growable o
 test('an arena holds ARENA_BYTES of slots; the next small buffer opens a new one', () => {
   const native = addon();
   const first = segmentRefOf(allocateProcessShared(native, 1))!;
-  const slots = (ARENA_BYTES - first.offset) / native.pageSize;
+  const slots = (ARENA_BYTES - first.byteOffset) / native.pageSize;
   const kept: SharedArrayBuffer[] = [];
   for (let i = 1; i < slots; i++) kept.push(allocateProcessShared(native, 1));
   assert.equal(segmentRefOf(kept.at(-1)!)!.segment, first.segment);
-  assert.equal(segmentRefOf(kept.at(-1)!)!.offset, ARENA_BYTES - native.pageSize);
+  assert.equal(segmentRefOf(kept.at(-1)!)!.byteOffset, ARENA_BYTES - native.pageSize);
   const next = segmentRefOf(allocateProcessShared(native, 1))!;
   assert.notEqual(next.segment, first.segment);
-  assert.equal(next.offset, 0);
+  assert.equal(next.byteOffset, 0);
 });
 
 test('reviving a reference in the thread that has it gives back the same buffer', () => {
@@ -205,30 +206,31 @@ test('segments made after fork cross both ways over the channel (SCM_RIGHTS); du
   const channel = prepared.attach();
   try {
     // pid 0: the child cannot reopen these through /proc, so the channel must have brought them.
-    const write = async (buffer: SharedArrayBuffer, value: number) => {
-      const ref = { ...channel.reduce(buffer), pid: 0 };
-      child.send({ op: 'write', ref, segments: channel.flush(), value });
-      return (await within(message(child), 'the child writes', 30_000)) as { again: boolean; open: number };
+    const write = async (buffers: SharedArrayBuffer[], value: number) => {
+      const refs = buffers.map(reduceShared);
+      channel.send(refs);
+      child.send({ op: 'write', refs: refs.map((ref) => ({ ...ref, pid: 0 })), value });
+      return (await within(message(child), 'the child writes', 30_000)) as { again: boolean[]; open: number };
     };
     const small = allocateAcrossProcesses(8, undefined);
     const large = allocateAcrossProcesses(ARENA_OBJECT_MAX * 2, undefined);
-    const first = await write(small, 1);
-    assert.deepEqual([new Int32Array(small)[0], first.again], [1, false]);
-    const second = await write(large, 2);
-    assert.deepEqual([new Int32Array(large)[0], second.again, second.open], [2, false, 2]);
+    const first = await write([small], 1);
+    assert.deepEqual([new Int32Array(small)[0], first.again], [1, [false]]);
+    const second = await write([large, large], 2);
+    assert.deepEqual([new Int32Array(large)[0], second.again, second.open], [2, [false, false], 2]);
     // Sent again: the child maps nothing new and closes the duplicate fd.
-    const third = await write(small, 3);
-    assert.deepEqual([new Int32Array(small)[0], third.again, third.open], [3, true, 2]);
+    const third = await write([small], 3);
+    assert.deepEqual([new Int32Array(small)[0], third.again, third.open], [3, [true], 2]);
 
     child.send({ op: 'make' });
-    const made = (await within(message(child), 'the child sends a buffer of its own', 30_000)) as { ref: SegmentRef; segments: number[] };
-    const theirs = channel.revive(made.ref);
-    channel.release(made.segments);
+    const made = (await within(message(child), 'the child sends a buffer of its own', 30_000)) as { refs: SegmentRef[] };
+    channel.receive();
+    const theirs = reviveSegment(made.refs[0]!);
+    channel.release(made.refs);
     assert.equal(new Int32Array(theirs)[0], 77);
-    assert.equal(channel.revive(made.ref), theirs, 'one mapping per (segment, offset)');
+    assert.equal(reviveSegment(made.refs[0]!), theirs, 'one mapping per (segment, offset)');
 
-    assert.throws(() => channel.reduce(new SharedArrayBuffer(8)), { name: 'TypeError', code: 'ERR_MP_UNCLONEABLE' });
-    assert.deepEqual(channel.flush(), []);
+    assert.throws(() => reduceShared(new SharedArrayBuffer(8)), { name: 'TypeError', code: 'ERR_MP_UNCLONEABLE' });
     child.send({ op: 'exit' });
     assert.equal(await within(exited(child), 'the child exits'), 0);
   } finally {

@@ -16,9 +16,13 @@
  * reference read from shared memory (a queue item written by a sibling) reopens the writer's fd through
  * `/proc/<pid>/fd` instead (`reviveSegment`), which needs no one's event loop.
  *
+ * Cost: a blocking `sendmsg` per segment per message. The receiver's socket buffer holds a few hundred
+ * of them; a sender that outruns a child that stopped reading (busy in a long synchronous task) blocks
+ * until it reads again, as a writer to a full pipe does.
+ *
  * Ordering: `sendFd` completes before the IPC message is written, and the receiver takes fds only
- * after that message arrived, so a message's fds are always there when it is revived. The sender lists
- * the segments it sent with the message (`flush`), so the receiver closes exactly those it did not map
+ * after that message arrived, so a message's fds are always there when it is revived. The message
+ * carries its refs, so the receiver closes exactly the fds of its segments that it did not map
  * (`release`), never fds that belong to a later message.
  *
  * @example
@@ -27,38 +31,34 @@
  * const prepared = prepareChildChannel();
  * const child = fork(script, { stdio: ['inherit', 'inherit', 'inherit', 'ipc', prepared.childFd] });
  * const channel = prepared.attach();         // closes the parent's copy of the child's end
- * const ref = channel.reduce(buffer);        // sends the segment's fd now
- * child.send({ ref, segments: channel.flush() });
+ * const refs = [reduceShared(buffer)];
+ * channel.send(refs);                        // the fds first,
+ * child.send({ refs });                      // then the message
  * // child (its end is fd 4: the index in `stdio`)
- * const channel = openParentChannel(4);
- * process.on('message', ({ ref, segments }) => {
- *   const buffer = channel.revive(ref, segments);
- *   channel.release(segments);
+ * const channel = openParentChannel();
+ * process.on('message', ({ refs }) => {
+ *   channel.receive();
+ *   const buffers = refs.map(reviveSegment);
+ *   channel.release(refs);
  * });
  * ```
  */
 import { misuse } from '../../errors.js';
 import { loadNative, type NativeAddon } from './native.js';
-import { adoptSegmentFd, noNativeError, releaseSegments, reviveSegment, segmentFd, segmentRefOf, type SegmentRef } from './segments.js';
+import { adoptSegmentFd, noNativeError, releaseSegments, segmentFd, type SegmentRef } from './segments.js';
 
 /** The index of the child's end in `fork`'s `stdio` this module's callers use: its fd in the child. */
 export const CHILD_CHANNEL_FD = 4;
 
 /** One side of a parent↔child segment channel. */
 export interface SegmentChannel {
-  /**
-   * The reference of a process-shared `buffer`, with its segment's fd sent at once (so before the
-   * message that carries the reference). Throws `ERR_MP_UNCLONEABLE` for memory no other process can
-   * map (made under `'thread'`, or by the `SharedArrayBuffer` constructor).
-   */
-  reduce(buffer: SharedArrayBuffer): SegmentRef;
-  /** The segments sent since the last call: send them with the message, for the receiver's `release`. */
-  flush(): number[];
-  /** The buffer of `ref`, after taking the fds that arrived (`segments`: the message's list). */
-  revive(ref: SegmentRef): SharedArrayBuffer;
-  /** After a message is revived: closes the fds of its segments that nothing here maps. */
-  release(segments: readonly number[]): void;
-  /** Closes this side's socket. */
+  /** Before a message that names `refs` is sent: sends the fd of each of their segments, once each. */
+  send(refs: readonly SegmentRef[]): void;
+  /** A message arrived, before it is revived: takes the fds that came before it. */
+  receive(): void;
+  /** After a message that named `refs` is revived: closes the fds of its segments that nothing here maps. */
+  release(refs: readonly SegmentRef[]): void;
+  /** Closes this side's socket (fds still in it are closed with it). */
   close(): void;
 }
 
@@ -118,45 +118,29 @@ export function openParentChannel(fd: number = CHILD_CHANNEL_FD): SegmentChannel
 }
 
 function openChannel(native: NativeAddon, socket: number): SegmentChannel {
-  let sent: number[] = [];
   let open = true;
-  const drain = (): void => {
-    for (let got = native.recvFd(socket); got !== undefined; got = native.recvFd(socket)) adoptSegmentFd(got.tag, got.fd);
-  };
   return {
-    reduce(buffer) {
-      const ref = segmentRefOf(buffer);
-      if (ref === undefined) {
-        throw misuse(
-          TypeError,
-          'ERR_MP_UNCLONEABLE',
-          'this SharedArrayBuffer cannot be shared with another process: it was made in this process only ' +
-            "(by the SharedArrayBuffer constructor, or by an object created under the 'thread' start method). Create the " +
-            "shared object from the 'process' context (getContext('process')), or pass a copy",
-        );
+    send(refs) {
+      const sent = new Set<number>();
+      for (const { segment } of refs) {
+        if (sent.has(segment)) continue;
+        sent.add(segment);
+        const fd = segmentFd(segment);
+        // A ref of this thread names a segment it holds open (its buffer is alive: it is being sent).
+        if (fd === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', `segment ${segment} is not open in this thread`);
+        native.sendFd(socket, fd, segment);
       }
-      if (!sent.includes(ref.segment)) {
-        native.sendFd(socket, segmentFd(ref.segment)!, ref.segment);
-        sent.push(ref.segment);
-      }
-      return ref;
     },
-    flush() {
-      const list = sent;
-      sent = [];
-      return list;
+    receive() {
+      if (!open) return;
+      for (let got = native.recvFd(socket); got !== undefined; got = native.recvFd(socket)) adoptSegmentFd(got.tag, got.fd);
     },
-    revive(ref) {
-      if (open) drain();
-      return reviveSegment(ref);
-    },
-    release(segments) {
-      releaseSegments(segments);
+    release(refs) {
+      releaseSegments(refs.map((ref) => ref.segment));
     },
     close() {
       if (!open) return;
       open = false;
-      // Fds still in the socket are closed with it.
       native.closeFd(socket);
     },
   };

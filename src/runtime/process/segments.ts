@@ -21,7 +21,7 @@
  * segment reserved at its largest size: untouched pages cost nothing, and the ring never calls `grow()`
  * on a buffer handed out at full size (`runtime/shared-memory.ts`).
  *
- * Identity: a reference is `{ segment, offset, length }`, where `segment` is the memfd's inode number,
+ * Identity: a reference is `{ segment, byteOffset, byteLength }`, where `segment` is the memfd's inode number,
  * the same in every process that maps it. Each thread maps a given (segment, offset) once while the
  * buffer lives: reviving a reference again gives back the same `SharedArrayBuffer`, so caches keyed by
  * buffer identity (the revivers of `transport/shareable.ts`) keep working. Registries are per thread
@@ -36,7 +36,7 @@
  * ```ts
  * const native = loadNative().native!;
  * const buffer = allocateProcessShared(native, 8);
- * const ref = segmentRefOf(buffer)!;            // { segment, offset, length: 8, pid, fd }
+ * const ref = segmentRefOf(buffer)!;            // { segment, byteOffset, byteLength: 8, pid, fd }
  * reviveSegment(ref) === buffer;                // true: one mapping per (segment, offset) and thread
  * ```
  */
@@ -50,8 +50,8 @@ export interface SegmentRef {
   /** The segment's memfd inode number: the same in every process that maps it. */
   readonly segment: number;
   /** Where the buffer starts in the segment (a multiple of the page size). */
-  readonly offset: number;
-  readonly length: number;
+  readonly byteOffset: number;
+  readonly byteLength: number;
   /** A process that held the segment when the reference was made, and its fd there (the fallback). */
   readonly pid: number;
   readonly fd: number;
@@ -147,7 +147,7 @@ function register(state: Registry, entry: SegmentEntry, buffer: SharedArrayBuffe
   state.used = true;
   entry.live++;
   state.buffers.set(key, new WeakRef(buffer));
-  state.refs.set(buffer, { segment: entry.id, offset, length: buffer.byteLength, pid: process.pid, fd: entry.fd });
+  state.refs.set(buffer, { segment: entry.id, byteOffset: offset, byteLength: buffer.byteLength, pid: process.pid, fd: entry.fd });
   state.collected.register(buffer, { entry, key });
   return buffer;
 }
@@ -215,6 +215,29 @@ export function segmentRefOf(buffer: SharedArrayBuffer): SegmentRef | undefined 
 }
 
 /**
+ * Where `buffer` lives, for another process (the sending side of the shared-buffer seam). Throws
+ * `ERR_MP_UNCLONEABLE` for memory no other process can map, and `ERR_MP_NO_NATIVE` without the addon.
+ *
+ * @example
+ * ```ts
+ * const ref = reduceShared(value.view.buffer); // then send the fd (channel.ts) and the ref
+ * ```
+ */
+export function reduceShared(buffer: SharedArrayBuffer): SegmentRef {
+  const ref = registry().refs.get(buffer);
+  if (ref !== undefined) return ref;
+  const loaded = loadNative();
+  if (loaded.native === undefined) throw noNativeError(loaded.reason);
+  throw misuse(
+    TypeError,
+    'ERR_MP_UNCLONEABLE',
+    'this SharedArrayBuffer cannot be shared with another process: it was made for this process only ' +
+      "(by the SharedArrayBuffer constructor, or by an object created under the 'thread' start method). Create the " +
+      "shared object in the 'process' context (getContext('process')), or pass a copy",
+  );
+}
+
+/**
  * This thread's fd of a segment it has open, for sending it to another process (`channel.ts`).
  *
  * @example
@@ -274,17 +297,17 @@ export function releaseSegments(segments: readonly number[]): void {
  *
  * @example
  * ```ts
- * const buffer = reviveSegment({ segment, offset: 0, length: 8, pid, fd });
+ * const buffer = reviveSegment({ segment, byteOffset: 0, byteLength: 8, pid, fd });
  * ```
  */
 export function reviveSegment(ref: SegmentRef): SharedArrayBuffer {
   const state = registry();
-  const known = state.buffers.get(`${ref.segment}/${ref.offset}`)?.deref();
+  const known = state.buffers.get(`${ref.segment}/${ref.byteOffset}`)?.deref();
   if (known !== undefined) return known;
   const addon = native();
   const entry = state.segments.get(ref.segment) ?? reopen(state, ref);
   try {
-    return register(state, entry, addon.mapSegment(entry.fd, ref.length, ref.offset), ref.offset);
+    return register(state, entry, addon.mapSegment(entry.fd, ref.byteLength, ref.byteOffset), ref.byteOffset);
   } finally {
     releaseIfUnused(state, entry);
   }
