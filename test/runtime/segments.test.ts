@@ -24,6 +24,7 @@ import {
 import { allocateAcrossProcesses } from '../../src/runtime/shared-memory.js';
 import { CHILD_CHANNEL_FD, prepareChildChannel } from '../../src/runtime/process/channel.js';
 import { notify, wait, waitAsync } from '../../src/runtime/futex.js';
+import { EMPTY, OK, Ring } from '../../src/queues/ring.js';
 import { GATE } from '../fixtures/segments/layout.js';
 import { until, within } from '../fixtures/until.js';
 
@@ -236,5 +237,33 @@ test('segments made after fork cross both ways over the channel (SCM_RIGHTS); du
   } finally {
     channel.close();
     child.kill('SIGKILL');
+  }
+});
+
+test('a queue ring in process-shared memory: 2 producer processes × 5,000 records, all taken here in order', async () => {
+  // The ring as a 'process' Queue will have it: its control words copied from a fresh ring, its data
+  // reserved at the ring's byte limit (so it never grows).
+  const model = Ring.create(0);
+  const ctrl = allocateAcrossProcesses(model.state.ctrl.byteLength, undefined);
+  new Int32Array(ctrl).set(model.ctrl);
+  const data = allocateAcrossProcesses(model.state.data.byteLength, model.state.data.maxByteLength);
+  const ring = new Ring({ ctrl, data });
+  const count = 5_000;
+  const children = [0, 1].map(() => startChild('produce'));
+  try {
+    children.forEach((child, id) => child.send({ ctrl: reduceShared(ctrl), data: reduceShared(data), id, count }));
+    const next = [0, 0];
+    for (let n = 0; n < 2 * count; n++) {
+      assert.equal(ring.take(60_000), OK, `record ${n} arrives`);
+      const record = new Int32Array(ring.scratch.slice(0, 8).buffer);
+      assert.equal(ring.lastLength, 8);
+      assert.equal(record[1], next[record[0]!], `producer ${record[0]}'s records in order`);
+      next[record[0]!]!++;
+    }
+    assert.deepEqual(next, [count, count]);
+    assert.deepEqual(await within(Promise.all(children.map(exited)), 'the producers exit', 60_000), [0, 0]);
+    assert.equal(ring.take(0), EMPTY, 'nothing more');
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
   }
 });
