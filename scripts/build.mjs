@@ -9,7 +9,7 @@
 // bundle is the bundle's own URL: so a worker that imports "the module of a role" or "the module of a
 // shared kind" loads the same single copy of the library as the program's own imports.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
@@ -51,6 +51,42 @@ await build({
   // `import()` of a user's module stays an import (a require() could not load ES modules).
   supported: { 'dynamic-import': true },
 });
+// The `multiprocessing/distributed` subpath: a second bundle per flavour. bullmq and ioredis are
+// optional peer dependencies, loaded at the first connection: they stay outside every bundle (as all
+// packages do), and the core bundle must never name them (checked below).
+await build({ ...common, entryPoints: ['src/distributed/index.ts'], format: 'esm', outfile: 'dist/esm/distributed.js' });
+await build({
+  ...common,
+  entryPoints: ['src/distributed/index.ts'],
+  format: 'cjs',
+  outfile: 'dist/cjs/distributed.js',
+  define: { 'import.meta.url': '__importMetaUrl', __MP_BUNDLE_FORMAT__: '"cjs"' },
+  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  supported: { 'dynamic-import': true },
+});
+// The worker command (package.json `bin`): argument parsing only, over the subpath's own bundle.
+await build({
+  ...common,
+  entryPoints: ['src/distributed/cli.ts'],
+  format: 'esm',
+  outfile: 'dist/esm/cli.js',
+  banner: { js: '#!/usr/bin/env node' },
+  plugins: [
+    {
+      name: 'cli-over-the-subpath-bundle',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/index\.js$/ }, () => ({ path: './distributed.js', external: true }));
+      },
+    },
+  ],
+});
+for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js']) {
+  if (/\b(bullmq|ioredis)\b/.test(readFileSync(bundle, 'utf8'))) {
+    console.error(`${bundle} names bullmq or ioredis: the core must not depend on the distributed subpath`);
+    process.exit(1);
+  }
+}
+
 const importModule = { entryPoints: ['src/runtime/import-module.ts'], platform: 'node', target: 'node20', logLevel: 'warning' };
 await build({ ...importModule, format: 'esm', outfile: `dist/esm/${IMPORT_MODULE}` });
 await build({ ...importModule, format: 'cjs', outfile: `dist/cjs/${IMPORT_MODULE}`, supported: { 'dynamic-import': true } });
@@ -69,4 +105,5 @@ for (const file of walk('dist/esm')) {
   copyFileSync(file, target);
 }
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }, null, 2) + '\n');
+chmodSync('dist/esm/cli.js', 0o755);
 console.log('built dist/esm and dist/cjs');

@@ -7,23 +7,10 @@
 // names), with `MP_TEST_START_METHODS` set to that one method: CPython's one test module per start
 // method. Every other file is not about a start method and runs once, in the first method's run.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { testFiles } from './test-files.mjs';
 
 const CONTEXT_HELPER = /from '(\.\.\/)+fixtures\/context\.js'/;
-
-function findTests(dir) {
-  const found = [];
-  for (const entry of readdirSync(dir)) {
-    const full = join(dir, entry);
-    if (statSync(full).isDirectory()) {
-      if (entry !== 'fixtures' && entry !== 'types') found.push(...findTests(full));
-    } else if (entry.endsWith('.test.ts')) {
-      found.push(full);
-    }
-  }
-  return found;
-}
 
 /** The helper's own answer, so the list of start methods and the meaning of the variable live in one place. */
 function testedStartMethods() {
@@ -43,7 +30,7 @@ function testedStartMethods() {
 }
 
 const named = process.argv.slice(2);
-const files = (named.length > 0 ? named : findTests('test').map((f) => relative('.', f))).sort();
+const files = (named.length > 0 ? named : testFiles()).sort();
 const perMethod = files.filter((f) => CONTEXT_HELPER.test(readFileSync(f, 'utf8')));
 const once = files.filter((f) => !perMethod.includes(f));
 const methods = perMethod.length > 0 ? testedStartMethods() : [];

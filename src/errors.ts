@@ -11,6 +11,7 @@
 export type ErrorCode =
   | 'ERR_MP_ARRAY_SIZE'
   | 'ERR_MP_AUTHENTICATION'
+  | 'ERR_MP_BACKEND_LOST'
   | 'ERR_MP_BAD_MESSAGE_LENGTH'
   | 'ERR_MP_BARRIER_ACTION'
   | 'ERR_MP_BARRIER_PARTIES'
@@ -23,6 +24,7 @@ export type ErrorCode =
   | 'ERR_MP_CONDITION_NOTIFY'
   | 'ERR_MP_CONDITION_NOT_ACQUIRED'
   | 'ERR_MP_CONDITION_WAITERS'
+  | 'ERR_MP_CONNECTION'
   | 'ERR_MP_CONTEXT_SET'
   | 'ERR_MP_CORRUPT_RECORD'
   | 'ERR_MP_DAEMON_CHILDREN'
@@ -36,13 +38,17 @@ export type ErrorCode =
   | 'ERR_MP_INTERNAL'
   | 'ERR_MP_INVALID_ARG'
   | 'ERR_MP_INVALID_TIMEOUT'
+  | 'ERR_MP_LOCK_LOST'
   | 'ERR_MP_LOCK_NOT_HELD'
   | 'ERR_MP_LOCK_OPTION'
   | 'ERR_MP_MAX_TASKS'
   | 'ERR_MP_MESSAGE_TOO_LARGE'
+  | 'ERR_MP_MISSING_DEPENDENCY'
+  | 'ERR_MP_NOT_DISTRIBUTED'
   | 'ERR_MP_NOT_READY'
   | 'ERR_MP_NO_LOCK'
   | 'ERR_MP_NO_NATIVE'
+  | 'ERR_MP_OBJECT_LOST'
   | 'ERR_MP_OUT_OF_MEMORY'
   | 'ERR_MP_POOL_NOT_RUNNING'
   | 'ERR_MP_POOL_RUNNING'
@@ -74,6 +80,7 @@ export type ErrorCode =
   | 'ERR_MP_TIMEOUT'
   | 'ERR_MP_TYPECODE'
   | 'ERR_MP_UNCLONEABLE'
+  | 'ERR_MP_UNKNOWN_TASK'
   | 'ERR_MP_UNKNOWN_KIND'
   | 'ERR_MP_UNSUPPORTED'
   | 'ERR_MP_VALUE_KIND'
@@ -153,6 +160,24 @@ export class RemoteError extends Error {
   remoteName = 'Error';
 }
 
+/**
+ * A distributed backend (`multiprocessing/distributed`) could not be reached, or stopped answering: the
+ * message names the URL (without its password) and the cause.
+ */
+export class ConnectionError extends ProcessError {
+  override readonly code: ErrorCode = 'ERR_MP_CONNECTION';
+  override name = 'ConnectionError';
+}
+
+/**
+ * The distributed backend lost its state while a task was outstanding (Redis restarted without
+ * persistence, or stayed unreachable): the task may or may not have run, and its result is gone.
+ */
+export class BackendLostError extends ProcessError {
+  override readonly code: ErrorCode = 'ERR_MP_BACKEND_LOST';
+  override name = 'BackendLostError';
+}
+
 /** The other end of a pipe was closed and nothing is left to receive (Python's `EOFError`). */
 export class EOFError extends Error {
   readonly code: ErrorCode = 'ERR_MP_EOF';
@@ -172,6 +197,8 @@ export const errorClasses = {
   WorkerLostError,
   RemoteError,
   EOFError,
+  ConnectionError,
+  BackendLostError,
 } as const;
 
 /**

@@ -1,6 +1,6 @@
 /**
  * What the bench measures: every workload of DESIGN.md (W1–W6) and of issue 11 (W5-fresh, W5-tsx,
- * W7, W8; issue 13: W9; issue 14: the `-process` variants), the rows it
+ * W7, W8; issue 13: W9; issue 14: the `-process` variants; issue 15: W10), the rows it
  * compares, and its sizes for a full run and for --smoke. Adding a row or a
  * workload is a change to this file only.
  *
@@ -145,6 +145,20 @@ export const WORKLOADS = [
     full: { workers: 2, tasks: 1_000 }, smoke: { workers: 2, tasks: 48 },
     targets: [{ against: 'best peer', atLeast: 1 }],
   },
+  ...['map', 'apply'].map((mode) => ({
+    id: `W10-${mode}`,
+    title: mode === 'map' ? 'Past one machine: map through Redis' : 'Past one machine: one apply per item through Redis',
+    unit: mode === 'map' ? 'items/s' : 'tasks/s', better: /** @type {const} */ ('higher'),
+    task: mode === 'map'
+      ? 'map(cube, 0..199,999) with multiprocessing/distributed, default chunking, through a redis-server on loopback to 2 worker processes; baseline: hand-written BullMQ, chunks of 10,000 (v8 + base64), results from QueueEvents'
+      : 'apply(cube, [x]) per item, 20,000 at once (processes: 256; workers --concurrency 100), 2 worker processes; baseline: BullMQ tiny jobs, one per item, workers at concurrency 100, completions from QueueEvents',
+    script: 'w10-distributed.mjs',
+    rows: [OURS, /** @type {RowSpec} */ ({ impl: 'bullmq', label: mode === 'map' ? 'hand-written BullMQ chunked map' : 'BullMQ tiny jobs', role: 'peer', runtime: 'node' })],
+    runs: 5,
+    full: mode === 'map' ? { mode, workers: 2, items: 200_000, chunk: 10_000 } : { mode, workers: 2, items: 20_000, processes: 256 },
+    smoke: mode === 'map' ? { mode, workers: 2, items: 2_000, chunk: 500 } : { mode, workers: 2, items: 200, processes: 64 },
+    targets: [{ against: 'bullmq', atLeast: 0.8 }],
+  })),
   ...processWorkloads(),
 ];
 

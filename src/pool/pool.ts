@@ -10,6 +10,7 @@ import { currentStartMethod } from '../runtime/start-methods.js';
 import { cpuCount } from '../runtime/cpu-count.js';
 import { assertMayStartChildren } from '../runtime/identity.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
+import type { Packed } from '../transport/payload.js';
 import { pack, toWireFunction } from '../transport/pack.js';
 import { misuse } from '../errors.js';
 import type { Executor, Transferred } from './executor.js';
@@ -197,19 +198,24 @@ function poolTerminated(): Error {
   return misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the pool was terminated before this task finished');
 }
 
+/** What the pool surface runs on: its size, its backpressure limit and its executor. */
+export interface PoolCore {
+  /** Tasks (or chunks) the executor runs at once: chunking and `imap`'s window are sized by it. */
+  readonly processes: number;
+  /** Queued tasks at which `apply` is refused (`Infinity`: never). */
+  readonly maxQueue: number;
+  readonly executor: Executor;
+  /** The chunk size of `map` and `imap` calls that give none; `undefined`: guided for `map`, 1 for `imap`. */
+  readonly chunksize?: number | undefined;
+}
+
 /**
- * A pool of workers that run functions in parallel.
- *
- * @example
- * ```ts
- * // tasks.ts
- * export const cube = (x: number) => x * x * x;
- * // main.ts
- * await using pool = new Pool(4);
- * const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27], typed number[]
- * ```
+ * Python's pool surface (`apply`, `map`, `imap`, `AsyncResult`, callbacks, lifecycle) over any executor:
+ * the local `Pool` below runs it on worker threads, `multiprocessing/distributed`'s `Pool` on a cluster.
+ * A subclass chooses the executor, and may narrow which functions and values it accepts (`wireOf`,
+ * `packOf`): a cluster takes only functions its workers import, and no shared memory.
  */
-export class Pool {
+export class PoolBase {
   /** How many workers the pool runs at most (all of them, unless `minProcesses` made it elastic). */
   readonly processes: number;
   /**
@@ -225,12 +231,33 @@ export class Pool {
   /** Rejections once terminated are the caller's to handle, never an unhandled-rejection crash. */
   readonly #quiet = (): boolean => this.#state === 'terminate';
 
-  constructor(processesOrOptions?: number | PoolOptions) {
-    const options = checkPoolOptions(processesOrOptions, cpuCount);
-    assertMayStartChildren();
-    this.processes = options.processes;
-    this.maxQueue = options.maxQueue;
-    this.#executor = createExecutor(options);
+  readonly #chunksize: number | undefined;
+
+  protected constructor(core: PoolCore) {
+    this.processes = core.processes;
+    this.maxQueue = core.maxQueue;
+    this.#executor = core.executor;
+    this.#chunksize = core.chunksize;
+  }
+
+  /** How `fn` travels to the workers; a `TypeError` naming the fix when it cannot. */
+  protected wireOf(fn: unknown): WireFunction {
+    checkFunction(fn, 'fn');
+    return toWireFunction(fn as Function | FunctionReference, 'fn');
+  }
+
+  /**
+   * The chunk size of a `map` of `length` items that gives none: the pool's `chunksize`, or
+   * `undefined` for guided chunks (see chunks.ts), which suit a worker a few microseconds away.
+   */
+  protected defaultMapChunksize(length: number): number | undefined {
+    void length;
+    return this.#chunksize;
+  }
+
+  /** How arguments and items travel (`path` names them in errors): see `transport/pack.ts`. */
+  protected packOf(value: unknown, path: string): Packed {
+    return pack(value, path);
   }
 
   // ---- backpressure and metrics (extensions) ----------------------------------------------------
@@ -291,8 +318,8 @@ export class Pool {
       this.#assertRunning();
       const settings = checkTaskOptions(options, 'apply');
       if (this.#executor.queued >= this.maxQueue) throw queueFull(this.maxQueue);
-      const wire = this.#wire(fn);
-      const packed = pack(checkArgs(args), 'args');
+      const wire = this.wireOf(fn);
+      const packed = this.packOf(checkArgs(args), 'args');
       const { onProgress } = settings;
       // One promise per task, settled straight from the executor's callbacks: with 200,000 tasks in
       // flight, every extra promise or tuple per task showed up as garbage-collector time (W1b).
@@ -388,13 +415,13 @@ export class Pool {
 
   /**
    * Lazily maps `fn` over a sync or async iterable, yielding results in input order with a bounded
-   * number of chunks in flight.
+   * number of chunks in flight. `chunksize` items go in each task (default 1).
    * @example `for await (const y of pool.imap(cube, naturals())) if (y > 1000) break;`
    */
   imap<T, R>(
     fn: PoolFunction<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
-    chunksize = 1,
+    chunksize?: number,
     options?: TaskOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#iterate(fn, iterable, chunksize, true, options);
@@ -404,7 +431,7 @@ export class Pool {
   imapUnordered<T, R>(
     fn: PoolFunction<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
-    chunksize = 1,
+    chunksize?: number,
     options?: TaskOptions,
   ): AsyncIterableIterator<Awaited<R>> {
     return this.#iterate(fn, iterable, chunksize, false, options);
@@ -460,11 +487,6 @@ export class Pool {
     if (broken !== undefined) throw broken;
   }
 
-  #wire(fn: unknown): WireFunction {
-    checkFunction(fn, 'fn');
-    return toWireFunction(fn as Function | FunctionReference, 'fn');
-  }
-
   #run(
     fn: WireFunction,
     mode: TaskMode,
@@ -500,18 +522,19 @@ export class Pool {
   ): Promise<unknown[]> {
     this.#assertRunning();
     const options = checkTaskOptions(taskOptions, 'map');
-    const wire = this.#wire(fn);
-    const chunksize = checkChunksize(requestedChunksize);
+    const wire = this.wireOf(fn);
+    const requested = checkChunksize(requestedChunksize);
     const iterable = checkIterable(input);
     const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
     if (mode === TaskMode.Starmap) checkStarmapItems(items);
     if (items.length === 0) return [];
     this.#assertRunning();
     const length = items.length;
+    const chunksize = requested ?? this.defaultMapChunksize(length);
     // Numbers and small records need no walk for shared objects, and travel as blocks (see chunks.ts).
     const numeric = mode === TaskMode.Map && allNumbers(items);
     const keys = mode === TaskMode.Map && !numeric ? recordKeys(items) : undefined;
-    const packed = numeric || keys !== undefined ? { value: items, live: false } : pack(items, 'iterable');
+    const packed = numeric || keys !== undefined ? { value: items, live: false } : this.packOf(items, 'iterable');
     const mostRecords = keys === undefined ? Infinity : recordsPerChunk(items, keys);
     const source = packed.value as unknown[];
     const results = new Array<unknown>(length);
@@ -610,9 +633,9 @@ export class Pool {
   ): AsyncIterableIterator<R> {
     this.#assertRunning();
     const options = checkTaskOptions(taskOptions, 'map');
-    const chunksize = checkChunksize(requestedChunksize) ?? 1;
+    const chunksize = checkChunksize(requestedChunksize === undefined ? this.#chunksize : requestedChunksize) ?? 1;
     const iterable = checkIterable(input);
-    const wire = this.#wire(fn);
+    const wire = this.wireOf(fn);
     const mode = TaskMode.Map;
     const { onProgress } = options;
     let done = 0;
@@ -628,7 +651,7 @@ export class Pool {
           // Small records travel as columns, as in `map`.
           const keys = worthABlock(items.length) ? recordKeys(items) : undefined;
           if (keys !== undefined) return this.#run(wire, mode, toColumns(items, 0, items.length, keys), false, options, base);
-          const packed = pack(items, `iterable[${base}…]`);
+          const packed = this.packOf(items, `iterable[${base}…]`);
           return this.#run(wire, mode, packed.value, packed.live, options, base);
         } catch (error) {
           return Promise.resolve(['error', error]);
@@ -646,6 +669,26 @@ export class Pool {
     });
     this.#iterators.add(iterator);
     return iterator;
+  }
+}
+
+/**
+ * A pool of workers that run functions in parallel.
+ *
+ * @example
+ * ```ts
+ * // tasks.ts
+ * export const cube = (x: number) => x * x * x;
+ * // main.ts
+ * await using pool = new Pool(4);
+ * const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27], typed number[]
+ * ```
+ */
+export class Pool extends PoolBase {
+  constructor(processesOrOptions?: number | PoolOptions) {
+    const options = checkPoolOptions(processesOrOptions, cpuCount);
+    assertMayStartChildren();
+    super({ processes: options.processes, maxQueue: options.maxQueue, executor: createExecutor(options) });
   }
 }
 

@@ -17,7 +17,7 @@
  * classNow(wire) === Point; // class-ref.ts, in a thread that knows it; else `await resolveClass(wire, resolveWireFunction)`
  * ```
  */
-import { entryScriptUrl, findFunctionHome } from './function-location.js';
+import { canLocateFunctions, entryScriptUrl, findFunctionHome } from './function-location.js';
 import { knowClass } from './class-ref.js';
 import type { WireFunction } from './wire-function.js';
 import { readFileSync } from 'node:fs';
@@ -61,9 +61,11 @@ function locate(proto: object, toWire: ToWire): WireFunction | null {
   try {
     const home = findFunctionHome(ctor);
     // Node's own classes (`node:` scripts) and code without a file are left to the structured clone.
-    if (home === undefined) return null;
-    const exportName = home.exportName ?? exportedClassName(home.moduleUrl, ctor.name);
-    if (exportName !== undefined && home.moduleUrl !== entryScriptUrl()) {
+    // Where no function can be located (Bun, Deno), a class goes as `toWire` sends it: a self-contained
+    // one by source, so its instances keep their methods (but are not `instanceof` the module's class).
+    if (home === undefined && canLocateFunctions()) return null;
+    const exportName = home && (home.exportName ?? exportedClassName(home.moduleUrl, ctor.name));
+    if (home !== undefined && exportName !== undefined && home.moduleUrl !== entryScriptUrl()) {
       wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
     } else {
       wire = toWire(ctor, 'class');

@@ -10,6 +10,11 @@
  * source (so TypeScript run under tsx works too) and matching the function's position against the
  * module's exported declarations. The result is exact: a nested function with the same name as an
  * export never matches.
+ *
+ * Bun's and Deno's `node:inspector` cannot do this: Bun's answers no protocol method ("wasn't found"),
+ * Deno's answers only on a later turn. There every function's place is unknown (`canLocateFunctions()`
+ * is false), found out once by the first call: a function crosses by source, or by `{ module, name }` when
+ * a module that its caller imports exports it (`export-search.ts`).
  */
 import { createRequire } from 'node:module';
 import type { Session } from 'node:inspector';
@@ -17,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as Acorn from 'acorn';
 import { resolve as resolvePath } from 'node:path';
 import { misuse } from '../errors.js';
+import { findImportedExport } from './export-search.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -35,14 +41,32 @@ export interface FunctionHome {
 let session: Session | undefined;
 const scriptUrls = new Map<string, string>();
 let idleTimer: ReturnType<typeof setTimeout> | undefined;
+// Known after the first session: false where the inspector does not answer synchronously.
+let locates: boolean | undefined;
+
+/** Whether this runtime can tell where a function was defined (Node can; Bun and Deno cannot). */
+export function canLocateFunctions(): boolean {
+  if (locates === undefined && openSession() !== undefined) closeWhenIdle();
+  return locates === true;
+}
 
 // The debugger domain stays enabled only while functions are being looked up: after a second of
 // quiet it is turned off again, so it costs the program nothing afterwards.
-function debuggerSession(): Session {
+function closeWhenIdle(): void {
   if (idleTimer !== undefined) clearTimeout(idleTimer);
   idleTimer = setTimeout(closeSession, 1000);
   idleTimer.unref();
-  if (session !== undefined) return session;
+}
+
+function debuggerSession(): Session {
+  closeWhenIdle();
+  const opened = session ?? openSession();
+  if (opened === undefined) throw misuse(Error, 'ERR_MP_INTERNAL', 'the inspector was used where it cannot locate functions');
+  return opened;
+}
+
+function openSession(): Session | undefined {
+  if (locates === false) return undefined;
   // Loaded on first use: workers that never analyse a function do not pay for the inspector module.
   const { Session: InspectorSession } = requireHere('node:inspector') as typeof import('node:inspector');
   const opened = new InspectorSession();
@@ -50,7 +74,14 @@ function debuggerSession(): Session {
   opened.on('Debugger.scriptParsed', (message) => {
     scriptUrls.set(message.params.scriptId, message.params.url);
   });
-  post(opened, 'Debugger.enable', {});
+  try {
+    post(opened, 'Debugger.enable', {});
+  } catch {
+    opened.disconnect();
+    locates = false;
+    return undefined;
+  }
+  locates = true;
   session = opened;
   return opened;
 }
@@ -129,6 +160,7 @@ export interface FunctionPlace {
 
 /** Finds the script that defines `fn`; undefined for native functions and code evaluated without a file. */
 export function findFunctionPlace(fn: Function): FunctionPlace | undefined {
+  if (!canLocateFunctions()) return undefined;
   const location = locate(fn);
   if (location === undefined) return undefined;
   const scriptUrl = scriptUrls.get(location.scriptId);
@@ -138,6 +170,7 @@ export function findFunctionPlace(fn: Function): FunctionPlace | undefined {
 
 /** Finds where `fn` was defined; undefined for native functions and code evaluated without a file. */
 export function findFunctionHome(fn: Function): FunctionHome | undefined {
+  if (!canLocateFunctions()) return findImportedExport(fn, entryScriptUrl());
   const place = findFunctionPlace(fn);
   return place === undefined ? undefined : { moduleUrl: place.moduleUrl, exportName: exportNameOf(place, fn) };
 }

@@ -18,7 +18,7 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
-import { entryScriptUrl, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
+import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
 import { planScope, ScopeRefusal } from './module-scope.js';
 import { findUncloneable, type Packed } from './payload.js';
@@ -115,6 +115,10 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
     return { by: 'source', expression: parsed.expression, name: fn.name };
   }
 
+  if (!canLocateFunctions()) {
+    const home = findFunctionHome(fn);
+    if (home?.exportName !== undefined) return { by: 'module', module: home.moduleUrl, name: home.exportName, source };
+  }
   const place = findFunctionPlace(fn);
   const isEntry = place !== undefined && place.moduleUrl === entryScriptUrl();
   if (place !== undefined && !isEntry) {
@@ -134,6 +138,7 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
   }
+  if (place === undefined && !canLocateFunctions()) throw unlocatable(label, outer, usesImportMeta);
   const why = usesImportMeta ? 'outside it, and it uses import.meta, which only its module has' : 'outside it, in a module that could not be analysed';
   const problems = shipped?.problems ?? outer.map((name) => ({ name, reason: why }));
   const names = problems.map(({ name }) => `'${name}'`).join(', ');
@@ -147,6 +152,21 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
       `Fix: pass ${problems.length === 1 ? 'that value as an argument' : 'those values as arguments'} (or make a reassigned ` +
       `variable a const, or a shared Value), or move the function into a module other than the entry script and ` +
       `export it (the worker then imports that module, so its imports and module state work).`,
+  );
+}
+
+// Bun and Deno cannot say where a function was defined (function-location.ts): only what it names
+// tells how it could cross.
+function unlocatable(label: string, outer: readonly string[], usesImportMeta: boolean): TypeError {
+  const uses = [...outer.map((name) => `'${name}'`), ...(usesImportMeta ? ['import.meta'] : [])].join(', ');
+  return misuse(
+    TypeError,
+    'ERR_MP_FUNCTION_UNSENDABLE',
+    `${label} uses ${uses} from outside its body, and this runtime cannot tell which module defines it (its ` +
+      `node:inspector cannot locate functions; Node's can), so it cannot be sent with its module. Fix: export it ` +
+      `from a module that the calling file imports (other than the entry script), or pass { module, name } ` +
+      `(module: that module's URL or path), or make it self-contained ` +
+      `(pass what it uses as arguments; a node: module can be imported inside it with await import()).`,
   );
 }
 

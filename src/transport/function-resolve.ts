@@ -36,7 +36,8 @@ export function resolveFunction(wire: WireFunction, unpackValues: UnpackValues):
  * Compiles a function shipped by source as the default export of a small module (a `data:` URL).
  * As module code it is strict, and a function declaration stays a declaration: a recursive function
  * compiled with `new Function` as a named function expression ran 5–10% slower here. `__name` is
- * esbuild's keepNames helper (tsx's output uses it).
+ * esbuild's keepNames helper (tsx's output uses it). Every '.' is escaped too: Bun (1.4) takes a `data:`
+ * URL with a '.' anywhere in it for a file with that extension, and its default export for the URL string.
  */
 async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<Function> {
   const expression = wire.expression;
@@ -44,7 +45,7 @@ async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<F
     'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
     `export default ${asDeclaration(expression)};\n`;
   const label = dataModuleLabel(wire.name, wire.origin);
-  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`;
+  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`.replace(/\./g, '%2E');
   await beforeImport(url);
   const namespace = (await importModule(url)) as { default: Function };
   return namespace.default;

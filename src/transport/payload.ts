@@ -132,40 +132,55 @@ export interface Uncloneable {
 /**
  * Finds the part of `value` that cannot be cloned, for an error message that names it
  * (`args[1].handler`, `item.m.get("k")`). Only called after a clone failed, so its cost does not matter.
- * Shared objects and shared memory are never the culprit: they cross by reference.
+ * Shared objects and shared memory are never the culprit between threads (they cross by reference),
+ * but are across machines (`acrossMachines`).
  */
-export function findUncloneable(value: unknown, path: string): Uncloneable | undefined {
-  const found = findPart(value, path, new Set());
+export function findUncloneable(value: unknown, path: string, acrossMachines = false): Uncloneable | undefined {
+  const found = findPart(value, path, new Set(), acrossMachines);
   if (found === undefined) return undefined;
   const [where, culprit] = found;
-  return { path: where, value: culprit, reason: `it is ${describe(culprit)}, which cannot be structured-cloned` };
+  const shared = acrossMachines && isSharedMemory(culprit);
+  return { path: where, value: culprit, reason: `it is ${describe(culprit)}, which cannot be ${shared ? 'shared across machines' : 'structured-cloned'}` };
 }
 
-function findPart(value: unknown, path: string, visited: Set<object>): [string, unknown] | undefined {
+/**
+ * With `acrossMachines` (the distributed codec), shared objects and shared memory are the culprit too:
+ * they are shared by reference within one machine only.
+ */
+function isSharedMemory(value: unknown): boolean {
+  return (
+    isShareable(value) ||
+    value instanceof SharedArrayBuffer ||
+    (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)
+  );
+}
+
+function findPart(value: unknown, path: string, visited: Set<object>, acrossMachines: boolean): [string, unknown] | undefined {
   if (typeof value === 'function' || typeof value === 'symbol') return [path, value];
+  if (acrossMachines && isSharedMemory(value)) return [path, value];
   if (typeof value !== 'object' || value === null || visited.has(value) || isShareable(value)) return undefined;
   visited.add(value);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = findPart(value[i], childPath(path, i), visited);
+      const found = findPart(value[i], childPath(path, i), visited, acrossMachines);
       if (found) return found;
     }
   } else if (value instanceof Map) {
     let i = 0;
     for (const [k, v] of value) {
-      const found = findPart(k, `${path}<key ${i}>`, visited) ?? findPart(v, `${path}.get(${mapKeyLabel(k, i)})`, visited);
+      const found = findPart(k, `${path}<key ${i}>`, visited, acrossMachines) ?? findPart(v, `${path}.get(${mapKeyLabel(k, i)})`, visited, acrossMachines);
       if (found) return found;
       i++;
     }
   } else if (value instanceof Set) {
     let i = 0;
     for (const v of value) {
-      const found = findPart(v, `${path}<element ${i++}>`, visited);
+      const found = findPart(v, `${path}<element ${i++}>`, visited, acrossMachines);
       if (found) return found;
     }
   } else if (isPlainObject(value) || !canClone(value)) {
     for (const key of Object.keys(value)) {
-      const found = findPart((value as Record<string, unknown>)[key], childPath(path, key), visited);
+      const found = findPart((value as Record<string, unknown>)[key], childPath(path, key), visited, acrossMachines);
       if (found) return found;
     }
   }

@@ -2,7 +2,8 @@
 // into a scratch project in a temporary directory, and run there an ESM program under plain node, a
 // CommonJS program, a TypeScript program under tsx and the same compiled by tsc (skipLibCheck: false)
 // and run under plain node; then type-check it against the current major of @types/node too.
-// Installing takes a few seconds: the dependencies come from npm's cache when they are there.
+// Installing takes a few seconds: the dependencies come from npm's cache when they are there, and the
+// package's install script builds the native addon (about 10 s).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -86,6 +87,13 @@ test('the installed package holds the builds and the README, not the sources or 
     assert.ok(existsSync(join(installed, file)), `${file} is missing from the package`);
   }
   for (const dir of ['src', 'test', 'bench', 'examples']) assert.equal(existsSync(join(installed, dir)), false, `${dir}/ is in the package`);
+});
+
+test('npm built the native addon at install, from the sources the package ships', { ...T, skip: process.platform !== 'linux' && 'the addon is Linux-only' }, () => {
+  const release = join(scratch, 'node_modules/multiprocessing/native/build/Release');
+  for (const file of ['multiprocessing_native.node', 'multiprocessing_napi.node']) {
+    assert.ok(existsSync(join(release, file)), `${file} was not built at install`);
+  }
 });
 
 test('an ESM program ("type": "module") under plain node', T, async () => {

@@ -16,6 +16,10 @@
  * sender that sees the count above zero waits for it to drop (a child's start-up, milliseconds) and
  * posts again.
  *
+ * Bun (1.4) and Deno (2.9) cannot read a `BroadcastChannel` synchronously (Bun's `receiveMessageOnPort`
+ * returns nothing, Deno's throws): there a thread knows only what its event loop has delivered, and a
+ * blocking read that meets an unknown id fails at once with a message that says so (`syncReceive`).
+ *
  * Memory: each thread keeps every buffer announced to it (and every buffer it announced) for its
  * lifetime, since an item naming it may still be in some queue. A program that sends many short-lived
  * shared objects through queues keeps their memory; send long-lived ones (as Python programs do).
@@ -88,8 +92,29 @@ export function listenForBuffers(): void {
   channel(state());
 }
 
+// Whether this runtime reads a channel synchronously: probed once per thread, with a second channel
+// of this thread posting to a first one.
+let syncReceive: boolean | undefined;
+function readsSynchronously(): boolean {
+  if (syncReceive === undefined) {
+    const name = `${CHANNEL}.probe`;
+    const [reader, writer] = [new BroadcastChannel(name), new BroadcastChannel(name)];
+    try {
+      writer.postMessage(0);
+      syncReceive = receiveMessageOnPort(reader as never) !== undefined;
+    } catch {
+      syncReceive = false;
+    } finally {
+      reader.close();
+      writer.close();
+    }
+  }
+  return syncReceive;
+}
+
 function drain(s: ThreadState): void {
   const port = channel(s);
+  if (!readsSynchronously()) return;
   for (;;) {
     const received = receiveMessageOnPort(port as never) as { message: Announcement } | undefined;
     if (received === undefined) return;
@@ -128,6 +153,16 @@ export function bufferById(id: number): SharedArrayBuffer {
   drain(s);
   buffer = s.known.get(id);
   if (buffer !== undefined) return buffer;
+  if (!readsSynchronously()) {
+    throw misuse(
+      Error,
+      'ERR_MP_SHARED_BUFFER_LOST',
+      `a shared object in this item names shared memory (id ${id}) that this thread has not been told of yet, and ` +
+        'this runtime cannot read that news synchronously (Bun\'s and Deno\'s BroadcastChannel): a shared object ' +
+        'arrives through a queue or pipe only in a thread whose event loop ran after it was put. Pass shared ' +
+        'objects to a Process or a pool task as arguments instead, or run this program on Node.',
+    );
+  }
   // Announced before the item was written, so this does not happen unless a child was killed while
   // starting and a sender stopped waiting for it: look a little longer, then say so.
   const deadline = deadlineAfter(FIND_WAIT_MS);

@@ -1,0 +1,21 @@
+// The test files of the suite: every *.test.ts under test/, but fixtures and type tests, sorted.
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+function findTests(dir) {
+  const found = [];
+  for (const entry of readdirSync(dir)) {
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) {
+      if (entry !== 'fixtures' && entry !== 'types') found.push(...findTests(full));
+    } else if (entry.endsWith('.test.ts')) {
+      found.push(full);
+    }
+  }
+  return found;
+}
+
+/** The suite's test files, relative to the working directory (the repository). */
+export function testFiles() {
+  return findTests('test').map((f) => relative('.', f)).sort();
+}

@@ -1,0 +1,516 @@
+/**
+ * The cluster executor: what runs a distributed `Pool`'s tasks (the seam is `pool/executor.ts`; the
+ * local scheduler is the other executor). Tasks become BullMQ jobs; worker commands on any machine run
+ * them on their local pools and push results to this pool's result list.
+ *
+ * - In flight: at most `processes` jobs at once; the rest wait here, in priority order (`PendingQueue`,
+ *   as the local pool), and are added in one `addBulk` per round. So `terminate()` has little to
+ *   remove, and a `map` over a million items never writes a million jobs.
+ * - Results come from a list of this pool's own (`BLPOP`, then `LPOP` of up to `READ_BATCH`), never
+ *   from BullMQ's event stream, which is trimmed. A task settles once: a result for a task already
+ *   settled (a chunk re-run after its worker was lost, or one aborted) is dropped by its id.
+ * - Reconciliation, every `SWEEP_INTERVAL` while jobs are out: Redis's `run_id` (a new one means Redis
+ *   restarted and lost every job: they reject with `BackendLostError`), then each job's state: `failed`
+ *   is BullMQ's verdict after a second lost lease (`WorkerLostError`); a job gone without a result
+ *   twice in a row was lost (`BackendLostError`). Redis unreachable for `UNREACHABLE_LIMIT` rejects
+ *   every outstanding task the same way: no promise waits on an outage forever.
+ * - Stopping: an aborted signal or `terminate()` settles at once, removes waiting jobs and publishes
+ *   their ids on the cancel channel, where every worker stops the ones it runs.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { BackendLostError, WorkerLostError } from '../errors.js';
+import type { Executor, ScheduledTask } from '../pool/executor.js';
+import { keyOf, PendingQueue } from '../pool/pending.js';
+import { Outcome } from '../pool/protocol.js';
+import { Meter, type PoolStats } from '../pool/stats.js';
+import { deserializeThrown } from '../transport/remote-error.js';
+import { decode, encode, open, seal } from './codec.js';
+import { connect, peer, runIdOf, type Keys, type RedisTarget } from './connection.js';
+import { readResultEntry, resultPurpose, taskPurpose, TASKS_QUEUE, type Envelope, type JobData, type ResultBody } from './protocol.js';
+import { taskNameOf, type TaskName } from './task-name.js';
+
+/** How often outstanding jobs are reconciled with Redis (see the module header). */
+const SWEEP_INTERVAL = 1_000;
+/** How long Redis may stay unreachable before every outstanding task rejects with `BackendLostError`. */
+export const UNREACHABLE_LIMIT = 10_000;
+/** Result entries read at once after a `BLPOP` wakes. */
+const READ_BATCH = 1_000;
+/** Seconds a result list lives after its last write, for a driver that died without cleaning up. */
+const RESULT_TTL = 3_600;
+
+export interface ClusterSettings {
+  readonly target: RedisTarget;
+  readonly keys: Keys;
+  /** Jobs in flight at once. */
+  readonly processes: number;
+  readonly authkey: Buffer | undefined;
+}
+
+interface Entry {
+  readonly id: number;
+  readonly key: number;
+  readonly task: ScheduledTask;
+  readonly jobId: string;
+  readonly submittedAt: number;
+  settled: boolean;
+  /** Added to BullMQ (so it may have a job to remove, and a state to check). */
+  added: boolean;
+  /** Its job was missing at the last reconciliation. */
+  missing: boolean;
+  unlisten: (() => void) | undefined;
+}
+
+interface Backend {
+  readonly command: Redis;
+  readonly blocking: Redis;
+  readonly queue: Queue;
+}
+
+function noop(): void {}
+
+export class ClusterExecutor implements Executor {
+  readonly #settings: ClusterSettings;
+  readonly #poolId = randomBytes(6).toString('hex');
+  readonly #resultKey: string;
+  readonly #cancelChannel: string;
+  readonly #backend: Promise<Backend>;
+  #ready: Backend | undefined;
+  #runId = '';
+  #broken: unknown;
+  #terminated: Error | undefined;
+  #closing = false;
+  #shutDown = false;
+  #holds = 0;
+  #nextId = 0;
+  /** Tasks submitted and not settled (queued here, or out as jobs). */
+  #unsettled = 0;
+  readonly #pending = new PendingQueue<Entry>();
+  readonly #outstanding = new Map<number, Entry>();
+  #adding = false;
+  #reading = false;
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #downSince: number | undefined;
+  #reconciling = false;
+  readonly #meter = new Meter();
+  readonly #names = new Map<string, TaskName>();
+  #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
+  readonly #joined: Promise<void>;
+  #resolveJoined!: () => void;
+
+  constructor(settings: ClusterSettings) {
+    this.#settings = settings;
+    this.#resultKey = settings.keys.key('res', this.#poolId);
+    this.#cancelChannel = settings.keys.key('cancel');
+    this.#joined = new Promise((resolve) => (this.#resolveJoined = resolve));
+    this.#backend = this.#open();
+    this.#backend.then(
+      (backend) => {
+        this.#ready = backend;
+        this.#pump();
+      },
+      (error: unknown) => {
+        this.#broken = error;
+        this.#failAll(error);
+        this.#settleIfIdle();
+      },
+    );
+  }
+
+  async #open(): Promise<Backend> {
+    const { target, keys } = this.#settings;
+    const command = await connect(target, 'command', `mp-driver:${this.#poolId}`);
+    try {
+      const blocking = await connect(target, 'blocking', `mp-driver-results:${this.#poolId}`);
+      const { Queue } = await peer<typeof import('bullmq')>('bullmq');
+      const queue = new Queue(TASKS_QUEUE, { connection: command, prefix: keys.prefix });
+      queue.on('error', noop);
+      this.#runId = await runIdOf(command);
+      // A reconnection opens a new socket: it keeps the program alive only if work is out (see #reference).
+      for (const connection of [command, blocking]) connection.on('connect', () => this.#reference(this.#unsettled > 0));
+      const backend = { command, blocking, queue };
+      this.#ready = backend;
+      this.#reference(this.#unsettled > 0);
+      return backend;
+    } catch (error) {
+      command.disconnect();
+      throw error;
+    }
+  }
+
+  get broken(): unknown {
+    return this.#broken;
+  }
+
+  /** Jobs this pool may have out at once (the cluster's own size is the sum of its workers' slots). */
+  get size(): number {
+    return this.#shutDown ? 0 : this.#settings.processes;
+  }
+
+  get queued(): number {
+    return this.#unsettled - this.#outstanding.size;
+  }
+
+  submit(task: ScheduledTask): void {
+    const refusal = this.#terminated ?? this.#broken;
+    if (refusal !== undefined) return task.onError(refusal);
+    if (task.signal?.aborted) return task.onError(task.signal.reason);
+    const id = ++this.#nextId;
+    const entry: Entry = {
+      id,
+      key: keyOf(id, task.priority ?? 0),
+      task,
+      jobId: `${this.#poolId}-${id}`,
+      submittedAt: performance.now(),
+      settled: false,
+      added: false,
+      missing: false,
+      unlisten: undefined,
+    };
+    const signal = task.signal;
+    if (signal !== undefined) {
+      const onAbort = (): void => this.#stop([entry], signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.unlisten = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#unsettled += 1;
+    if (this.#unsettled === 1) this.#reference(true);
+    this.#pending.push(entry);
+    this.#pump();
+  }
+
+  drained(limit: number): Promise<void> {
+    if (this.queued < limit || this.#terminated !== undefined || this.#broken !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push({ limit, resolve }));
+  }
+
+  stats(): PoolStats {
+    const meter = this.#meter;
+    const total = this.size;
+    const busy = Math.min(total, this.#outstanding.size);
+    return {
+      workers: { total, busy, idle: total - busy },
+      queued: this.queued,
+      running: this.#outstanding.size,
+      completed: meter.completed,
+      failed: meter.failed,
+      runTime: meter.runTime.summary(),
+      waitTime: meter.waitTime.summary(),
+      utilization: meter.utilization(this.#settings.processes),
+    };
+  }
+
+  close(): void {
+    this.#closing = true;
+    this.#settleIfIdle();
+  }
+
+  hold(): () => void {
+    this.#holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds -= 1;
+      this.#settleIfIdle();
+    };
+  }
+
+  async terminate(error: Error): Promise<void> {
+    if (this.#terminated === undefined) {
+      this.#terminated = error;
+      const out = [...this.#outstanding.values()].filter((entry) => entry.added);
+      this.#failAll(error);
+      const backend = await this.#backend.catch(() => undefined);
+      if (backend !== undefined && out.length > 0) {
+        // Waiting jobs are removed; running ones (locked by their worker) are stopped by their worker.
+        await Promise.all(out.map((entry) => backend.queue.remove(entry.jobId).catch(noop)));
+        await backend.command.publish(this.#cancelChannel, out.map((entry) => entry.jobId).join(' ')).catch(noop);
+      }
+      await this.#shutdown();
+    }
+    return this.#joined;
+  }
+
+  joined(): Promise<void> {
+    return this.#joined;
+  }
+
+  // ---- sending ----------------------------------------------------------------------------------
+
+  #pump(): void {
+    const backend = this.#ready;
+    if (backend === undefined || this.#adding || this.#terminated !== undefined) return;
+    const room = this.#settings.processes - this.#outstanding.size;
+    const batch: { name: string; data: JobData; opts: { jobId: string; removeOnComplete: true; removeOnFail: { age: number } } }[] = [];
+    const entries: Entry[] = [];
+    const now = performance.now();
+    while (entries.length < room && this.#pending.size > 0) {
+      const entry = this.#pending.shift()!;
+      if (entry.settled) continue;
+      let data: JobData;
+      try {
+        data = this.#jobData(entry);
+      } catch (error) {
+        this.#settle(entry, () => entry.task.onError(error), false);
+        continue;
+      }
+      this.#meter.waitTime.add(now - entry.submittedAt);
+      entry.added = true;
+      this.#outstanding.set(entry.id, entry);
+      entries.push(entry);
+      // Failed jobs stay a while: a job failed after two lost leases is read by `#reconcile`.
+      batch.push({ name: 'task', data, opts: { jobId: entry.jobId, removeOnComplete: true, removeOnFail: { age: RESULT_TTL } } });
+    }
+    this.#notifyRoom();
+    if (batch.length === 0) return;
+    this.#adding = true;
+    this.#startReading(backend);
+    backend.queue.addBulk(batch).then(
+      () => {
+        this.#adding = false;
+        this.#pump();
+      },
+      (error: unknown) => {
+        this.#adding = false;
+        const lost = new BackendLostError(`could not add tasks to Redis at ${this.#settings.target.shown}: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+        });
+        for (const entry of entries) this.#settle(entry, () => entry.task.onError(lost));
+        this.#pump();
+      },
+    );
+  }
+
+  #jobData(entry: Entry): JobData {
+    const { task } = entry;
+    if (task.fn.by !== 'module') throw new TypeError('internal: a distributed task must be named by module');
+    const key = `${String(task.fn.module)}#${task.fn.name}`;
+    let name = this.#names.get(key);
+    if (name === undefined) {
+      name = taskNameOf({ module: task.fn.module, name: task.fn.name });
+      this.#names.set(key, name);
+    }
+    const envelope: Envelope = {
+      module: name.module,
+      name: name.name,
+      hash: name.hash,
+      mode: task.mode,
+      data: task.data,
+      base: task.base,
+      timeout: task.timeout,
+    };
+    const frame = seal(this.#settings.authkey, taskPurpose(this.#settings.keys), encode(envelope, task.base === undefined ? 'args' : 'iterable'));
+    return { r: this.#resultKey, i: entry.id, f: frame.toString('base64') };
+  }
+
+  // ---- receiving --------------------------------------------------------------------------------
+
+  #startReading(backend: Backend): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    if (this.#sweep === undefined) {
+      this.#sweep = setInterval(() => void this.#reconcile(backend), SWEEP_INTERVAL);
+      this.#sweep.unref(); // the connections keep the program alive while tasks are out
+    }
+    void this.#read(backend);
+  }
+
+  async #read(backend: Backend): Promise<void> {
+    while (this.#outstanding.size > 0 && !this.#shutDown) {
+      let entries: Buffer[];
+      try {
+        const first = await backend.blocking.blpopBuffer(this.#resultKey, 1);
+        if (first === null) continue;
+        const more = await backend.blocking.lpopBuffer(this.#resultKey, READ_BATCH);
+        entries = more === null ? [first[1]] : [first[1], ...(more as unknown as Buffer[])];
+      } catch {
+        // Disconnected: the blocking connection reconnects and queues the next BLPOP; reconciliation
+        // decides what the outage means for the tasks.
+        if (this.#shutDown) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      for (const entry of entries) this.#receive(entry);
+    }
+    this.#reading = false;
+    if (this.#outstanding.size === 0 && this.#sweep !== undefined) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  #receive(raw: Buffer): void {
+    const { id, frame } = readResultEntry(raw);
+    const entry = this.#outstanding.get(id);
+    if (entry === undefined) return; // settled already: a re-run's second result, or stopped
+    let body: ResultBody;
+    try {
+      body = decode(open(this.#settings.authkey, resultPurpose(this.#resultKey, id), frame, 'the result of a task')) as ResultBody;
+    } catch (error) {
+      this.#settle(entry, () => entry.task.onError(error));
+      return;
+    }
+    const [outcome, value, ranMs] = body;
+    this.#meter.ran(ranMs, 1);
+    if (outcome === Outcome.Ok) this.#meter.completed += 1;
+    else this.#meter.failed += 1;
+    this.#settle(entry, () => entry.task.onResult(outcome, outcome === Outcome.Failed ? deserializeThrown(value as never) : value), false);
+  }
+
+  async #reconcile(backend: Backend): Promise<void> {
+    // One at a time: checking many jobs on a slow Redis may take longer than the interval.
+    if (this.#shutDown || this.#reconciling) return;
+    this.#reconciling = true;
+    try {
+      await this.#checkJobs(backend);
+    } finally {
+      this.#reconciling = false;
+    }
+  }
+
+  async #checkJobs(backend: Backend): Promise<void> {
+    let runId: string;
+    try {
+      runId = await runIdOf(backend.command);
+      this.#downSince = undefined;
+    } catch (error) {
+      const now = performance.now();
+      this.#downSince ??= now;
+      if (now - this.#downSince >= UNREACHABLE_LIMIT) {
+        this.#lose(
+          new BackendLostError(
+            `Redis at ${this.#settings.target.shown} has been unreachable for ${Math.round((now - this.#downSince) / 1000)} s: ` +
+              `this task may or may not have run, and its result cannot arrive. Submit it again once Redis is back`,
+            { cause: error },
+          ),
+        );
+      }
+      return;
+    }
+    if (runId !== this.#runId) {
+      this.#runId = runId;
+      this.#lose(
+        new BackendLostError(
+          `Redis at ${this.#settings.target.shown} restarted without its data while this task was outstanding: it may or may not ` +
+            `have run, and its result is lost. Submit it again (make side effects idempotent), and run Redis with persistence ` +
+            `(appendonly yes) to keep tasks across restarts`,
+        ),
+      );
+      return;
+    }
+    const out = [...this.#outstanding.values()].filter((entry) => entry.added);
+    const states = await Promise.all(out.map((entry) => backend.queue.getJobState(entry.jobId).catch(() => 'error' as const)));
+    for (let i = 0; i < out.length; i++) {
+      const entry = out[i]!;
+      if (entry.settled) continue;
+      const state = states[i];
+      if (state === 'failed') {
+        const job = await backend.queue.getJob(entry.jobId).catch(() => undefined);
+        const error = new WorkerLostError(
+          `the workers running this task were lost twice (${job?.failedReason ?? 'its job failed'}): a task whose worker dies ` +
+            `mid-task is run once more elsewhere, and rejected after a second loss`,
+        );
+        this.#meter.failed += 1;
+        this.#settle(entry, () => entry.task.onError(error));
+        job?.remove().catch(noop);
+      } else if (state === 'unknown' || state === 'completed') {
+        // A finished job's result is pushed before the job completes, so it is read by now; missing
+        // twice in a row (a sweep apart) means the job is gone without one.
+        if (entry.missing) {
+          this.#meter.failed += 1;
+          this.#settle(entry, () =>
+            entry.task.onError(new BackendLostError(`this task's job vanished from Redis at ${this.#settings.target.shown} without a result (removed, or lost by Redis)`)),
+          );
+        } else entry.missing = true;
+      } else if (state !== 'error') entry.missing = false;
+    }
+  }
+
+  // ---- settling ---------------------------------------------------------------------------------
+
+  /**
+   * The connections keep the program alive only while tasks are unsettled: an idle pool, like the local
+   * pool's idle workers, lets a program that never calls `close()` end.
+   */
+  #reference(on: boolean): void {
+    const backend = this.#ready;
+    if (backend === undefined) return;
+    for (const connection of [backend.command, backend.blocking]) {
+      if (on) connection.stream?.ref();
+      else connection.stream?.unref();
+    }
+  }
+
+  /** Settles `entry` once (`report` calls its callback), then sends more and checks for the end. */
+  #settle(entry: Entry, report: () => void, pump = true): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    entry.unlisten?.();
+    this.#outstanding.delete(entry.id);
+    this.#unsettled -= 1;
+    if (this.#unsettled === 0) this.#reference(false);
+    report();
+    if (pump) this.#pump();
+    else queueMicrotask(() => this.#pump());
+    this.#notifyRoom();
+    this.#settleIfIdle();
+  }
+
+  /** Stops tasks (an abort): they settle with `reason` now; their jobs are removed or cancelled. */
+  #stop(entries: Entry[], reason: unknown): void {
+    const out = entries.filter((entry) => entry.added && !entry.settled);
+    for (const entry of entries) this.#settle(entry, () => entry.task.onError(reason));
+    const backend = this.#ready;
+    if (backend === undefined || out.length === 0) return;
+    for (const entry of out) void backend.queue.remove(entry.jobId).catch(noop);
+    void backend.command.publish(this.#cancelChannel, out.map((entry) => entry.jobId).join(' ')).catch(noop);
+  }
+
+  /** Every outstanding job is lost (Redis restarted, or stayed unreachable): those tasks reject. */
+  #lose(error: Error): void {
+    for (const entry of [...this.#outstanding.values()]) {
+      this.#meter.failed += 1;
+      this.#settle(entry, () => entry.task.onError(error));
+    }
+  }
+
+  #failAll(error: unknown): void {
+    for (const entry of [...this.#outstanding.values(), ...this.#pending.drain()]) {
+      if (!entry.settled) this.#settle(entry, () => entry.task.onError(error), false);
+    }
+  }
+
+  #notifyRoom(): void {
+    if (this.#roomWaiters.length === 0) return;
+    const stopped = this.#terminated !== undefined || this.#broken !== undefined;
+    const waiting = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const waiter of waiting) {
+      if (stopped || this.queued < waiter.limit) waiter.resolve();
+      else this.#roomWaiters.push(waiter);
+    }
+  }
+
+  #settleIfIdle(): void {
+    if ((this.#closing || this.#broken !== undefined) && this.#holds === 0 && this.#unsettled === 0 && !this.#adding) void this.#shutdown();
+  }
+
+  async #shutdown(): Promise<void> {
+    if (this.#shutDown) return;
+    this.#shutDown = true;
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    const backend = await this.#backend.catch(() => undefined);
+    if (backend !== undefined) {
+      // An idle pool's connections do not keep the program alive (see #reference); while it closes them,
+      // they must, or a program awaiting join() ends before join() settles (exit code 13).
+      this.#reference(true);
+      await backend.command.del(this.#resultKey).catch(noop);
+      await backend.queue.close().catch(noop);
+      backend.blocking.disconnect();
+      backend.command.disconnect();
+    }
+    this.#resolveJoined();
+  }
+}

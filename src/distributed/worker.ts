@@ -1,0 +1,283 @@
+/**
+ * A worker node of a distributed pool (what `multiprocessing worker` runs): it imports the modules it
+ * is allowed to serve, runs a local pool of worker threads (the local executor, `pool/scheduler.ts`),
+ * and lets BullMQ's `Worker` only hand it the jobs.
+ *
+ * - CPU work never runs on this event loop, so BullMQ keeps renewing the jobs' leases while tasks run
+ *   (BullMQ's documented cause of stalled jobs is a busy event loop). BullMQ takes up to two jobs per
+ *   process by default (`concurrency`), so a thread finds its next chunk here when it finishes one.
+ * - Before anything is decoded or imported, the frame's signature is checked (`codec.ts`); then the
+ *   task must name an exported function of a module given with `--import`, with the same sha256 as the
+ *   driver's file. Nothing else is ever imported on a driver's say-so.
+ * - A task's outcome goes to its driver's result list, then the job completes: a task that throws is a
+ *   completed job with an error result, never retried by BullMQ (Python does not retry either). Only a
+ *   lost lease (this process died, or stalled past `lostTaskTimeout`) makes BullMQ run it again.
+ * - The cancel channel carries job ids to stop: the local task is aborted (its thread is replaced).
+ */
+import { hostname } from 'node:os';
+import type { Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { describeValue, misuse } from '../errors.js';
+import { Scheduler } from '../pool/scheduler.js';
+import { Outcome, type TaskMode } from '../pool/protocol.js';
+import { cpuCount } from '../runtime/cpu-count.js';
+import { currentStartMethod } from '../runtime/start-methods.js';
+import { importModule } from '../runtime/import-module.js';
+import { pack } from '../transport/pack.js';
+import { serializeThrown } from '../transport/remote-error.js';
+import { checkAuthkey, decode, encode, open, seal, type Authkey } from './codec.js';
+import { checkNamespace, connect, keysOf, parseRedisUrl, peer } from './connection.js';
+import { resultEntry, resultPurpose, taskPurpose, TASKS_QUEUE, type Envelope, type JobData, type ResultBody } from './protocol.js';
+import { moduleHash, moduleName, moduleUrl } from './task-name.js';
+
+/** Options of `runWorker` (the worker command's flags). */
+export interface WorkerOptions {
+  /** Redis, as the drivers' `url`. */
+  url: string;
+  /** As the drivers' `namespace`. Default `'default'`. */
+  namespace?: string;
+  /** Modules whose exported functions this worker runs (paths from `root`, or file URLs). */
+  imports: readonly string[];
+  /** Worker threads, each running one task at a time. Default: this machine's CPU count. */
+  processes?: number;
+  /**
+   * Jobs this worker holds at once (BullMQ's concurrency): those beyond `processes` wait here, so a
+   * thread finds its next task when it finishes one. Default `2 × processes`: more lets one worker take
+   * the chunks another could run; raise it for many tiny tasks (one round trip each).
+   */
+  concurrency?: number;
+  /** As the drivers' `authkey`. */
+  authkey?: Authkey;
+  /**
+   * Milliseconds without a renewed lease after which a task of this worker counts as lost and runs
+   * again elsewhere (BullMQ's `lockDuration` and `stalledInterval`). Default 30,000.
+   */
+  lostTaskTimeout?: number;
+  /** What `imports` and task module names are relative to. Default: the current directory. */
+  root?: string;
+  /** Where the worker reports what it serves and its progress. Default: stdout. */
+  log?: (line: string) => void;
+}
+
+/** A running worker node. */
+export interface ClusterWorker {
+  /** The modules served, by task module name, with their exported functions. */
+  readonly serves: ReadonlyMap<string, readonly string[]>;
+  /** Takes no new jobs, finishes the running ones, then stops. */
+  close(): Promise<void>;
+  /** Stops now, and nothing more reaches Redis: the running jobs' leases expire and they run again elsewhere. Exit the process after it. */
+  abandon(): Promise<void>;
+}
+
+interface Served {
+  readonly url: string;
+  readonly hash: string;
+  readonly exports: ReadonlySet<string>;
+}
+
+const DEFAULT_LOST_TASK_TIMEOUT = 30_000;
+/** Seconds a result list lives after a write (the driver deletes it when it is done). */
+const RESULT_TTL = 3_600;
+const PROGRESS_EVERY = 10_000;
+
+function checkWholeNumber(value: unknown, name: string, fallback: number, least: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < least) {
+    throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `${name} must be a whole number ≥ ${least}, not ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Starts a worker node; resolves once it is connected and serving.
+ *
+ * @example
+ * ```ts
+ * const worker = await runWorker({ url: 'redis://127.0.0.1:6379', imports: ['./dist/tasks.js'], processes: 4 });
+ * process.once('SIGTERM', () => void worker.close());
+ * ```
+ */
+export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> {
+  const target = parseRedisUrl(options.url);
+  const keys = keysOf(checkNamespace(options.namespace));
+  const authkey = checkAuthkey(options.authkey);
+  const processes = checkWholeNumber(options.processes, 'processes', cpuCount(), 1);
+  const concurrency = checkWholeNumber(options.concurrency, 'concurrency', 2 * processes, 1);
+  const lostTaskTimeout = checkWholeNumber(options.lostTaskTimeout, 'lostTaskTimeout', DEFAULT_LOST_TASK_TIMEOUT, 100);
+  const root = options.root ?? process.cwd();
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (!Array.isArray(options.imports) || options.imports.length === 0) {
+    throw misuse(TypeError, 'ERR_MP_INVALID_ARG', 'a worker needs at least one module to serve: --import ./dist/tasks.js');
+  }
+
+  // The allow-list. Imported here too, so a module that fails to load stops the worker at its start.
+  const served = new Map<string, Served>();
+  for (const specifier of options.imports) {
+    const url = moduleUrl(specifier, root);
+    if (url === undefined) {
+      throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `--import takes a module file (./dist/tasks.js, an absolute path or a file: URL), not ${describeValue(specifier)}`);
+    }
+    const namespace = await importModule(url);
+    const exports = new Set(Object.keys(namespace).filter((key) => typeof namespace[key] === 'function'));
+    served.set(moduleName(url, root), { url, hash: moduleHash(url), exports });
+  }
+
+  const local = new Scheduler({
+    processes,
+    minProcesses: processes,
+    idleTimeout: Infinity,
+    initializer: null,
+    initargs: pack([], 'initargs'),
+    maxTasksPerChild: null,
+    concurrentTasksPerWorker: 1,
+    resourceLimits: undefined,
+    env: undefined,
+    argv: undefined,
+    execArgv: undefined,
+    name: 'ClusterWorker',
+    startMethod: currentStartMethod(),
+  });
+  const running = new Map<string, AbortController>();
+  let done = 0;
+  let failed = 0;
+
+  const run = (jobId: string, data: JobData): Promise<{ body: ResultBody; sign: boolean }> => {
+    const started = performance.now();
+    const failure = (error: unknown, sign = true) => ({ body: [Outcome.Failed, serializeThrown(error), performance.now() - started] as ResultBody, sign });
+    let envelope: Envelope;
+    try {
+      envelope = decode(open(authkey, taskPurpose(keys), Buffer.from(data.f, 'base64'), 'a task')) as Envelope;
+    } catch (error) {
+      // Sent unsigned: whatever key the driver has, it learns why (see codec.ts).
+      return Promise.resolve(failure(error, false));
+    }
+    const module = served.get(envelope.module);
+    if (module === undefined || !module.exports.has(envelope.name)) {
+      const here = [...served.keys()].join(', ');
+      return Promise.resolve(
+        failure(
+          misuse(
+            Error,
+            'ERR_MP_UNKNOWN_TASK',
+            module === undefined
+              ? `no worker runs ${envelope.module}#${envelope.name}: worker ${hostname()}:${process.pid} imports only ${here}. ` +
+                  `Start the workers with --import ${envelope.module}`
+              : `${envelope.module} has no exported function '${envelope.name}' on worker ${hostname()}:${process.pid}: export it, and deploy the same build to the workers`,
+          ),
+        ),
+      );
+    }
+    if (module.hash !== envelope.hash && envelope.hash !== '') {
+      return Promise.resolve(
+        failure(
+          misuse(
+            Error,
+            'ERR_MP_FUNCTION_CHANGED',
+            `driver and worker run different builds of ${envelope.module} (sha256 ${envelope.hash.slice(0, 12)}… on the driver, ` +
+              `${module.hash.slice(0, 12)}… on worker ${hostname()}:${process.pid}): deploy the same build to both, and restart the workers`,
+          ),
+        ),
+      );
+    }
+    const controller = new AbortController();
+    running.set(jobId, controller);
+    return new Promise<{ body: ResultBody; sign: boolean }>((resolve) => {
+      local.submit({
+        fn: { by: 'module', module: module.url, name: envelope.name, source: null },
+        mode: envelope.mode as TaskMode,
+        data: envelope.data,
+        live: false,
+        timeout: envelope.timeout,
+        signal: controller.signal,
+        base: envelope.base,
+        onResult: (outcome, value) =>
+          resolve(
+            outcome === Outcome.Failed
+              ? failure(value)
+              : { body: [outcome, value, performance.now() - started], sign: true },
+          ),
+        onError: (error) => resolve(failure(error)),
+      });
+    }).finally(() => running.delete(jobId));
+  };
+
+  const commands = await connect(target, 'blocking', `mp-worker:${hostname()}:${process.pid}`);
+  let abandoned = false;
+  const send = async (data: JobData, result: { body: ResultBody; sign: boolean }): Promise<void> => {
+    if (abandoned) return new Promise<never>(() => {}); // the job must stay unfinished: see abandon()
+    let body: Buffer;
+    try {
+      body = encode(result.body, 'result');
+    } catch (error) {
+      body = encode([Outcome.Failed, serializeThrown(error), result.body[2]] satisfies ResultBody, 'result');
+    }
+    const frame = seal(result.sign ? authkey : undefined, resultPurpose(data.r, data.i), body);
+    await commands.pipeline().rpush(data.r, resultEntry(data.i, frame)).expire(data.r, RESULT_TTL).exec();
+    if (result.body[0] === Outcome.Ok) done += 1;
+    else failed += 1;
+  };
+
+  const resultPrefix = `${keys.key('res')}:`;
+  const processor = async (job: Job): Promise<void> => {
+    const data = job.data as Partial<JobData> | undefined;
+    if (typeof data?.r !== 'string' || !data.r.startsWith(resultPrefix) || typeof data.i !== 'number' || typeof data.f !== 'string') {
+      throw new Error(`job ${job.id} is not a task of multiprocessing/distributed`);
+    }
+    await send(data as JobData, await run(String(job.id), data as JobData));
+  };
+
+  const subscriber = await connect(target, 'blocking', `mp-worker-cancel:${hostname()}:${process.pid}`);
+  const cancelChannel = keys.key('cancel');
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel !== cancelChannel) return;
+    for (const jobId of message.split(' ')) running.get(jobId)?.abort(misuse(Error, 'ERR_MP_POOL_TERMINATED', 'the task was cancelled by its driver'));
+  });
+  await subscriber.subscribe(cancelChannel);
+
+  const { Worker: BullWorker } = await peer<typeof import('bullmq')>('bullmq');
+  const bullConnection = await connect(target, 'blocking', `mp-worker-jobs:${hostname()}:${process.pid}`);
+  const worker: Worker = new BullWorker(TASKS_QUEUE, processor, {
+    connection: bullConnection,
+    prefix: keys.prefix,
+    concurrency,
+    lockDuration: lostTaskTimeout,
+    stalledInterval: lostTaskTimeout,
+    maxStalledCount: 1,
+  });
+  worker.on('error', () => {});
+
+  log(`multiprocessing worker ${hostname()}:${process.pid}: serving namespace '${keys.namespace}' at ${target.shown}, ${processes} processes, ${concurrency} jobs at once`);
+  for (const [name, module] of served) log(`  ${name} (sha256 ${module.hash.slice(0, 12)}…): ${[...module.exports].join(', ') || 'no functions'}`);
+  let reported = 0;
+  const progress = setInterval(() => {
+    if (done + failed === reported) return;
+    reported = done + failed;
+    log(`multiprocessing worker: ${done} tasks done, ${failed} failed`);
+  }, PROGRESS_EVERY);
+  progress.unref();
+
+  const disconnect = (): void => {
+    for (const connection of [subscriber, bullConnection, commands] as Redis[]) connection.disconnect();
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    serves: new Map([...served].map(([name, module]) => [name, [...module.exports]])),
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(progress);
+        await worker.close().catch(() => {});
+        local.close();
+        await local.joined();
+        disconnect();
+      })()),
+    abandon: async () => {
+      // Nothing more reaches Redis: the running jobs are neither completed nor failed, so their
+      // leases expire and other workers run them again (BullMQ's stalled-job path).
+      abandoned = true;
+      clearInterval(progress);
+      disconnect();
+      await local.terminate(new Error('the worker abandoned its tasks'));
+    },
+  };
+}
+

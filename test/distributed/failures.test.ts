@@ -1,0 +1,200 @@
+// The distributed Pool's failure contract, against a real redis-server and worker commands: a worker
+// killed mid-task (re-run once, exact count; a second loss is WorkerLostError), terminate and abort
+// (waiting jobs removed, running ones cancelled), an unreachable URL, a wrong authkey, an unknown task.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { AuthenticationError, ConnectionError, Pool, WorkerLostError } from '../../src/distributed/index.js';
+import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { killWorker, startWorker, stopAll, type TestWorker } from '../fixtures/distributed/cluster.js';
+import { cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
+import { square } from '../fixtures/distributed/other-tasks.js';
+import { until, within } from '../fixtures/until.js';
+
+const T = { timeout: 120_000 };
+const LEASE = 1_000; // the workers' --lost-task-timeout here
+let redis: TestRedis;
+const dir = mkdtempSync(join(tmpdir(), 'mp-dist-failures-'));
+
+before(async () => {
+  redis = await startRedis();
+});
+
+after(async () => {
+  await stopAll();
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * The runs of `holdUntilReleased` with `tag` recorded in `runs`, as the pids of the workers that ran
+ * them, in the order they started (files are `started-<tag>-<pid>-<run>`).
+ */
+function startedBy(runs: string, tag: string): number[] {
+  return readdirSync(runs)
+    .filter((name) => name.startsWith(`started-${tag}-`))
+    .map((name) => name.split('-').map(Number))
+    .sort((a, b) => a[3]! - b[3]!)
+    .map((parts) => parts[2]!);
+}
+
+function workerWithPid(workers: readonly TestWorker[], pid: number): TestWorker {
+  const found = workers.find((worker) => worker.pid === pid);
+  assert.ok(found, `no worker has pid ${pid}`);
+  return found;
+}
+
+async function queueCounts(namespace: string): Promise<Record<string, number>> {
+  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = new Queue('tasks', { connection, prefix: `mp:{${namespace}}` });
+  try {
+    return await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+test('a worker killed mid-task: the task runs once more elsewhere, and resolves once', T, async () => {
+  const namespace = 'lost-once';
+  const runs = mkdtempSync(join(dir, 'once-'));
+  const workers = await Promise.all([1, 2].map(() => startWorker({ url: redis.url, namespace, lostTaskTimeout: LEASE })));
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    const result = pool.apply(holdUntilReleased, [runs, 'k']);
+    await until('the task started', () => startedBy(runs, 'k').length === 1, 30_000);
+    const [first] = startedBy(runs, 'k');
+    await killWorker(workerWithPid(workers, first!));
+    await until('the task started again on the other worker', () => startedBy(runs, 'k').length === 2, 30_000);
+    writeFileSync(join(runs, 'release'), '');
+    assert.equal(await within(result, 'the re-run task', 30_000), 'k');
+    const pids = startedBy(runs, 'k');
+    assert.equal(pids.length, 2);
+    assert.notEqual(pids[0], pids[1]);
+    assert.deepEqual(await queueCounts(namespace), { waiting: 0, active: 0, delayed: 0, prioritized: 0 });
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a task whose workers are killed twice rejects with WorkerLostError', T, async () => {
+  const namespace = 'lost-twice';
+  const runs = mkdtempSync(join(dir, 'twice-'));
+  const workers = await Promise.all([1, 2, 3].map(() => startWorker({ url: redis.url, namespace, lostTaskTimeout: LEASE })));
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    const result = pool.apply(holdUntilReleased, [runs, 'k']);
+    result.catch(() => {});
+    await until('the task started', () => startedBy(runs, 'k').length === 1, 30_000);
+    await killWorker(workerWithPid(workers, startedBy(runs, 'k')[0]!));
+    await until('the task started again', () => startedBy(runs, 'k').length === 2, 30_000);
+    await killWorker(workerWithPid(workers, startedBy(runs, 'k')[1]!));
+    const error = await within(result, 'the rejection after a second loss', 30_000).then(
+      () => assert.fail('should reject'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof WorkerLostError, String(error));
+    assert.equal(error.code, 'ERR_MP_WORKER_LOST');
+    assert.match(error.message, /lost twice/);
+    assert.equal(startedBy(runs, 'k').length, 2);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('terminate() rejects every task, removes the waiting jobs and stops the running ones', T, async () => {
+  const namespace = 'terminate';
+  const runs = mkdtempSync(join(dir, 'terminate-'));
+  await startWorker({ url: redis.url, namespace });
+  const pool = new Pool({ url: redis.url, namespace });
+  const results = ['a', 'b', 'c', 'd'].map((tag) => pool.apply(holdUntilReleased, [runs, tag]));
+  await until('the first task started', () => startedBy(runs, 'a').length === 1, 30_000);
+  await pool.terminate();
+  for (const result of results) await assert.rejects(result, { code: 'ERR_MP_POOL_TERMINATED' });
+  // Nothing was released: the worker is free again only because its task was cancelled.
+  const next = new Pool({ url: redis.url, namespace });
+  try {
+    assert.equal(await within(next.apply(cube, [2]), 'a task after terminate', 30_000), 8);
+    assert.deepEqual(await queueCounts(namespace), { waiting: 0, active: 0, delayed: 0, prioritized: 0 });
+    assert.equal(existsSync(join(runs, 'release')), false);
+    assert.deepEqual(startedBy(runs, 'c'), []);
+    assert.deepEqual(startedBy(runs, 'd'), []);
+  } finally {
+    await next.terminate();
+  }
+});
+
+test('an aborted signal rejects at once and cancels the running task', T, async () => {
+  const namespace = 'abort';
+  const runs = mkdtempSync(join(dir, 'abort-'));
+  await startWorker({ url: redis.url, namespace });
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    const controller = new AbortController();
+    const result = pool.apply(holdUntilReleased, [runs, 'a'], { signal: controller.signal });
+    await until('the task started', () => startedBy(runs, 'a').length === 1, 30_000);
+    controller.abort(new Error('no longer needed'));
+    await assert.rejects(result, { message: 'no longer needed' });
+    assert.equal(await within(pool.apply(cube, [3]), 'a task after the abort', 30_000), 27);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an unreachable URL rejects with ConnectionError naming it', T, async () => {
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+  const pool = new Pool({ url: `redis://127.0.0.1:${port}` });
+  const error = await within(pool.apply(cube, [2]), 'the rejection').then(
+    () => assert.fail('should reject'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof ConnectionError);
+  assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+  await assert.rejects(pool.apply(cube, [2]), ConnectionError);
+  await within(pool.terminate(), 'terminate');
+});
+
+test('a wrong or missing authkey rejects with AuthenticationError; the right one works', T, async () => {
+  const namespace = 'authkey';
+  const keyFile = join(dir, 'authkey');
+  writeFileSync(keyFile, 'right key\n');
+  await startWorker({ url: redis.url, namespace, authkeyFile: keyFile });
+  for (const authkey of ['wrong key', undefined]) {
+    const pool = new Pool({ url: redis.url, namespace, ...(authkey && { authkey }) });
+    try {
+      await assert.rejects(within(pool.apply(cube, [2]), 'rejection'), AuthenticationError);
+    } finally {
+      await pool.terminate();
+    }
+  }
+  const pool = new Pool({ url: redis.url, namespace, authkey: 'right key' });
+  try {
+    assert.equal(await within(pool.apply(cube, [2]), 'signed task'), 8);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a task no worker imports rejects with the --import fix', T, async () => {
+  const namespace = 'unknown';
+  await startWorker({ url: redis.url, namespace });
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    await assert.rejects(within(pool.apply(square, [2]), 'rejection'), {
+      code: 'ERR_MP_UNKNOWN_TASK',
+      message: /--import \.\/test\/fixtures\/distributed\/other-tasks\.ts/,
+    });
+  } finally {
+    await pool.terminate();
+  }
+});

@@ -1,0 +1,64 @@
+// The built subpath (dist/, made by `npm run build`): `multiprocessing/distributed` for ESM and
+// CommonJS, bullmq and ioredis outside the core bundles, and the built worker command serving a driver
+// that imports the package as users do.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { startWorker, stopAll } from '../fixtures/distributed/cluster.js';
+import { within } from '../fixtures/until.js';
+
+const T = { timeout: 120_000 };
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let redis: TestRedis;
+
+before(async () => {
+  redis = await startRedis();
+});
+
+after(async () => {
+  await stopAll();
+  await redis.stop();
+});
+
+test('the core bundles never name bullmq or ioredis (optional peer dependencies of the subpath only)', T, () => {
+  for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js']) {
+    assert.doesNotMatch(readFileSync(`${root}${bundle}`, 'utf8'), /\b(bullmq|ioredis)\b/, bundle);
+  }
+  const manifest = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+    dependencies: Record<string, string>;
+    peerDependenciesMeta: Record<string, { optional: boolean }>;
+    bin: Record<string, string>;
+  };
+  assert.equal(manifest.dependencies.bullmq, undefined);
+  assert.equal(manifest.dependencies.ioredis, undefined);
+  assert.deepEqual(manifest.peerDependenciesMeta, { bullmq: { optional: true }, ioredis: { optional: true } });
+  assert.equal(manifest.bin.multiprocessing, './dist/esm/cli.js');
+});
+
+test("import and require of 'multiprocessing/distributed' give the subpath from dist", T, async () => {
+  assert.equal(import.meta.resolve('multiprocessing/distributed'), new URL('dist/esm/distributed.js', `file://${root}`).href);
+  const esm = await import('multiprocessing/distributed');
+  assert.equal(typeof esm.Pool, 'function');
+  assert.equal(typeof esm.runWorker, 'function');
+  const require = createRequire(import.meta.url);
+  assert.equal(require.resolve('multiprocessing/distributed'), `${root}dist/cjs/distributed.js`);
+  const cjs = require('multiprocessing/distributed') as typeof esm;
+  assert.equal(typeof cjs.Pool, 'function');
+});
+
+test('the built worker command serves a driver that imports the built package', T, async () => {
+  const namespace = 'built';
+  await startWorker({ url: redis.url, namespace, build: 'dist', imports: ['./test/fixtures/distributed/tasks.mjs'], processes: 2 });
+  const { Pool } = await import('multiprocessing/distributed');
+  const { cube } = await import('../fixtures/distributed/tasks.mjs');
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    assert.deepEqual(await within(pool.map(cube, [1, 2, 3, 4]), 'map through the built packages', 60_000), [1, 8, 27, 64]);
+  } finally {
+    pool.close();
+    await within(pool.join(), 'join');
+  }
+});
