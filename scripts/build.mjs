@@ -90,6 +90,9 @@ for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js']) {
 const importModule = { entryPoints: ['src/runtime/import-module.ts'], platform: 'node', target: 'node20', logLevel: 'warning' };
 await build({ ...importModule, format: 'esm', outfile: `dist/esm/${IMPORT_MODULE}` });
 await build({ ...importModule, format: 'cjs', outfile: `dist/cjs/${IMPORT_MODULE}`, supported: { 'dynamic-import': true } });
+// The main module of a 'process' child (runtime/process/child-entry.cjs): it loads the bundle beside it.
+const processChild = { entryPoints: ['src/runtime/process/child-entry.cjs'], platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', supported: { 'dynamic-import': true } };
+for (const flavour of ['esm', 'cjs']) await build({ ...processChild, outfile: `dist/${flavour}/process-child.cjs` });
 
 function walk(dir) {
   return readdirSync(dir).flatMap((entry) => {

@@ -38,6 +38,12 @@ const methods = perMethod.length > 0 ? testedStartMethods() : [];
 const runs = methods.map((method, i) => ({ method, files: i === 0 ? [...once, ...perMethod].sort() : perMethod }));
 if (runs.length === 0) runs.push({ method: undefined, files: once });
 
+// Each file's time limit. A 'process' child starts several times more slowly than a thread (it loads
+// Node and the library afresh), so those runs get more room (test/fixtures/context.ts, TIME_SCALE).
+function fileTimeout(method) {
+  return method === 'process' ? 480_000 : 120_000;
+}
+
 let failed = false;
 for (const run of runs) {
   const label = run.method === undefined ? '' : ` under start method '${run.method}'`;
@@ -45,7 +51,7 @@ for (const run of runs) {
   const env = run.method === undefined ? process.env : { ...process.env, MP_TEST_START_METHODS: run.method };
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...run.files],
+    ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${fileTimeout(run.method)}`, ...run.files],
     { stdio: 'inherit', env },
   );
   if (result.status !== 0) failed = true;

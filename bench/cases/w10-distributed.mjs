@@ -5,34 +5,50 @@
  *   chunks of `chunk` items, each a job (v8-serialized, base64), results read from QueueEvents.
  * - mode 'apply': one apply per item, all submitted at once; figure tasks/s. Ours: `processes` tasks
  *   out at once, workers holding 100 jobs each (`--concurrency 100`). Baseline: BullMQ's own rate for
- *   tiny jobs, one job per item (addBulk of 1,000), workers at concurrency 100, completions read from
- *   QueueEvents.
+ *   tiny jobs, one job per item (addBulk of 1,000), workers at concurrency 100, done when the queue's
+ *   completed count says so (QueueEvents can miss events; a run waiting on one hung).
+ * Both rows run a small round first (warm workers), as the local workloads warm their pools.
  */
 import v8 from 'node:v8';
-import { runCase, now, check } from './lib/harness.mjs';
+import { runCase, now, check, RESULT_MARKER } from './lib/harness.mjs';
 import { checkCubesInOrder } from './lib/checks.mjs';
 import { startRedis, startOurWorkers, startBullmqWorkers, stopCluster } from './lib/cluster.mjs';
 import { cube } from './tasks.mjs';
 
 const inputs = (items) => Array.from({ length: items }, (_, i) => i);
+/** Items of the map both rows run once before the clock (so both measure warm workers). */
+const WARM_ITEMS = 8_000;
 const perSecond = (count, elapsedMs) => count / (elapsedMs / 1000);
 
-async function withCluster(body) {
+/**
+ * Runs `body` with a fresh redis-server. The orchestrator SIGKILLs a case that overruns, which would
+ * orphan its redis-server and workers: so the case gives up first (`deadlineMs`), stops them, and
+ * reports the failure itself.
+ */
+async function withCluster(deadlineMs, body) {
+  const deadline = setTimeout(async () => {
+    await stopCluster();
+    console.log(`${RESULT_MARKER}${JSON.stringify({ status: 'failed', reason: `no result within ${deadlineMs} ms` })}`);
+    process.exit(1);
+  }, deadlineMs);
   try {
     return await body(await startRedis());
   } finally {
+    clearTimeout(deadline);
     await stopCluster();
   }
 }
 
 runCase({
-  async multiprocessing({ mode, workers, items, processes }) {
-    return withCluster(async (url) => {
+  async multiprocessing({ mode, workers, items, processes, deadlineMs }) {
+    return withCluster(deadlineMs, async (url) => {
       await startOurWorkers(url, 'bench', workers, 1, mode === 'apply' ? 100 : undefined);
       const { Pool } = await import('multiprocessing/distributed');
       const pool = new Pool({ url, namespace: 'bench', processes: mode === 'apply' ? processes : undefined });
       try {
+        // Warm-up, as the baseline's: the workers' threads run the chunk path once before the clock.
         await Promise.all(Array.from({ length: 4 * workers }, () => pool.apply(cube, [1])));
+        if (mode === 'map') await pool.map(cube, inputs(WARM_ITEMS));
         const xs = inputs(items);
         const start = now();
         const results = mode === 'map' ? await pool.map(cube, xs) : await Promise.all(xs.map((x) => pool.apply(cube, [x])));
@@ -45,8 +61,8 @@ runCase({
       }
     });
   },
-  async bullmq({ mode, workers, items, chunk }) {
-    return withCluster(async (url) => {
+  async bullmq({ mode, workers, items, chunk, deadlineMs }) {
+    return withCluster(deadlineMs, async (url) => {
       const { Queue, QueueEvents } = await import('bullmq');
       const { Redis } = await import('ioredis');
       const name = `bench-${mode}`;
@@ -55,32 +71,55 @@ runCase({
       const queue = new Queue(name, { connection });
       const events = new QueueEvents(name, { connection: new Redis(url, { maxRetriesPerRequest: null }) });
       await events.waitUntilReady();
-      try {
-        const xs = inputs(items);
+      let round = 0;
+      /**
+       * Runs `count` items as jobs and resolves with their results. Chunks: results from the
+       * `completed` events. Tiny jobs: done once the queue's completed count reaches `count` (polled:
+       * QueueEvents can miss events, bullmq#2517, and a run waiting on a missed one hung), values from
+       * the events that arrived.
+       */
+      const runJobs = async (count) => {
+        const prefix = `r${++round}-`;
+        const xs = inputs(count);
         const jobs = [];
-        if (mode === 'map') for (let at = 0; at < items; at += chunk) jobs.push({ at, data: { b64: v8.serialize(xs.slice(at, at + chunk)).toString('base64') } });
+        if (mode === 'map') for (let at = 0; at < count; at += chunk) jobs.push({ at, data: { b64: v8.serialize(xs.slice(at, at + chunk)).toString('base64') } });
         else for (const x of xs) jobs.push({ at: x, data: { x } });
-        const results = new Array(items);
+        const results = new Array(count);
         let left = jobs.length;
-        const start = now();
-        const done = new Promise((resolve, reject) => {
-          events.on('completed', ({ jobId, returnvalue }) => {
-            const at = Number(jobId.slice(1));
-            if (mode === 'map') {
-              const values = v8.deserialize(Buffer.from(returnvalue, 'base64'));
-              for (let i = 0; i < values.length; i++) results[at + i] = values[i];
-            } else results[at] = Number(returnvalue);
-            if (--left === 0) resolve();
-          });
-          events.on('failed', ({ failedReason }) => reject(new Error(failedReason)));
-        });
+        let failure;
+        const onCompleted = ({ jobId, returnvalue }) => {
+          if (!jobId.startsWith(prefix)) return;
+          const at = Number(jobId.slice(prefix.length));
+          if (mode === 'map') {
+            const values = v8.deserialize(Buffer.from(returnvalue, 'base64'));
+            for (let i = 0; i < values.length; i++) results[at + i] = values[i];
+          } else results[at] = Number(returnvalue);
+          left -= 1;
+        };
+        const onFailed = ({ failedReason }) => (failure = new Error(failedReason));
+        events.on('completed', onCompleted);
+        events.on('failed', onFailed);
+        const before = mode === 'map' ? 0 : await queue.getCompletedCount();
+        const opts = mode === 'map' ? { removeOnComplete: true } : { removeOnComplete: false };
         for (let i = 0; i < jobs.length; i += 1_000) {
-          await queue.addBulk(jobs.slice(i, i + 1_000).map(({ at, data }) => ({ name: 'job', data, opts: { jobId: `j${at}`, removeOnComplete: true } })));
+          await queue.addBulk(jobs.slice(i, i + 1_000).map(({ at, data }) => ({ name: 'job', data, opts: { jobId: `${prefix}${at}`, ...opts } })));
         }
-        await done;
+        for (;;) {
+          if (failure) throw failure;
+          if (mode === 'map' ? left === 0 : (await queue.getCompletedCount()) - before === jobs.length) break;
+          await new Promise((resolve) => setTimeout(resolve, mode === 'map' ? 1 : 10));
+        }
+        events.off('completed', onCompleted);
+        events.off('failed', onFailed);
+        return results;
+      };
+      try {
+        await runJobs(mode === 'map' ? WARM_ITEMS : 4 * workers);
+        const start = now();
+        const results = await runJobs(items);
         const elapsed = now() - start;
-        checkCubesInOrder(results, items);
-        check(left === 0, 'every job completed');
+        if (mode === 'map') checkCubesInOrder(results, items);
+        else results.forEach((value, x) => check(value === x * x * x, `results[${x}] is ${value}`));
         return { value: perSecond(items, elapsed), extra: mode === 'map' ? { chunksize: chunk } : {} };
       } finally {
         await events.close();

@@ -24,6 +24,7 @@ import { cpuCount } from '../runtime/cpu-count.js';
 import { currentStartMethod } from '../runtime/start-methods.js';
 import { importModule } from '../runtime/import-module.js';
 import { pack } from '../transport/pack.js';
+import type { Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { checkAuthkey, decode, encode, open, seal, type Authkey } from './codec.js';
 import { checkNamespace, connect, keysOf, parseRedisUrl, peer } from './connection.js';
@@ -179,14 +180,22 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
         ),
       );
     }
+    // Distributed objects in the arguments arrived by name and were rebuilt here (codec.ts): they reach
+    // this machine's threads as shared objects do, packed and rebuilt there.
+    let packed: Packed;
+    try {
+      packed = pack(envelope.data, envelope.base === undefined ? 'args' : 'iterable');
+    } catch (error) {
+      return Promise.resolve(failure(error));
+    }
     const controller = new AbortController();
     running.set(jobId, controller);
     return new Promise<{ body: ResultBody; sign: boolean }>((resolve) => {
       local.submit({
         fn: { by: 'module', module: module.url, name: envelope.name, source: null },
         mode: envelope.mode as TaskMode,
-        data: envelope.data,
-        live: false,
+        data: packed.value,
+        live: packed.live,
         timeout: envelope.timeout,
         signal: controller.signal,
         base: envelope.base,

@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { misuse, describeValue } from '../errors.js';
 import { loadNative } from '../runtime/process/native.js';
-import { noNativeError } from '../runtime/process/segments.js';
+import { noNativeError } from '../runtime/process/shared-buffer-codec.js';
 import { registerShareable, reduce, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 
 /** Options of `new SharedMemory(options)`, as Python's `SharedMemory(name=None, create=False, size=0)`. */
@@ -86,7 +86,7 @@ export class SharedMemory implements Shareable {
     const { name, create = false, size = 0 }: SharedMemoryOptions = revived ?? options;
     if (typeof create !== 'boolean') throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `create must be a boolean, not ${describeValue(create)}`);
     const loaded = loadNative();
-    if (loaded.native === undefined) throw noNativeError(loaded.reason);
+    if (loaded.native === undefined) throw noNativeError('cannot create or attach to a SharedMemory block');
     let fd: number;
     if (create) {
       if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {

@@ -1,7 +1,8 @@
 /**
  * The seam under `Pool`: what the Python surface (`pool.ts`: chunking, `imap`, `AsyncResult`,
  * callbacks) needs from whatever runs its tasks. The local scheduler (`scheduler.ts`, worker threads on
- * this machine) is one executor; a cluster backend (tasks dispatched through Redis) is to be another.
+ * this machine) is one executor; the cluster executor (`distributed/executor.ts`: tasks dispatched
+ * through Redis) is another.
  *
  * So nothing here names a thread, a port or a memory limit: a task is a wire function, a mode and its
  * data, and the executor reports back once, through the task's own callbacks (no promise per task: with

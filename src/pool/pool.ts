@@ -1,8 +1,9 @@
 /**
  * `Pool`: Python's process pool. This module is the API: arguments, chunking, results in order,
- * callbacks and lifecycle. What runs the tasks is an executor (`executor.ts`), built in one place
- * (`createExecutor`): today the local scheduler (`scheduler.ts`: worker threads; who runs what, and what
- * happens when a worker dies). How arguments and options are checked is `options.ts`; how outcomes reach
+ * callbacks and lifecycle (`PoolBase`). What runs the tasks is an executor (`executor.ts`): for the local
+ * `Pool`, built in one place (`createExecutor`), the local scheduler (`scheduler.ts`: worker threads; who
+ * runs what, and what happens when a worker dies); `multiprocessing/distributed`'s `Pool` is the same
+ * surface over the cluster executor (`distributed/executor.ts`). How arguments and options are checked is `options.ts`; how outcomes reach
  * user code (a throwing callback, a rejection caused by `terminate()`) is `delivery.ts`.
  */
 import type { Movable, ResourceLimits } from '../runtime/child.js';
@@ -164,9 +165,9 @@ type State = 'run' | 'close' | 'terminate';
 const CHUNKS_PER_WORKER = 2;
 
 /**
- * The one place a pool chooses what runs its tasks: the local scheduler, on worker threads. (A cluster
- * backend is another `Executor`; options only local workers understand, such as `resourceLimits` and
- * `execArgv`, stop here.)
+ * The one place the local pool chooses what runs its tasks: the local scheduler, on worker threads.
+ * (The distributed `Pool` gives `PoolBase` the cluster executor instead; options only local workers
+ * understand, such as `resourceLimits` and `execArgv`, stop here.)
  */
 function createExecutor(options: PoolSettings): Executor {
   return new Scheduler({

@@ -222,15 +222,16 @@ export class Scheduler implements Executor {
       for (const entry of batch) if (entry.task.transfer) (transfer ??= []).push(...entry.task.transfer);
       this.#workers.post(pw, { type: 'run', tasks: batch.map(toWire) }, transfer);
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'DataCloneError')) throw error;
-      // Some task's data cannot be cloned: send them one by one and fail only those.
+      if (!isTaskDataError(error)) throw error;
+      // Some task's data cannot be sent: send them one by one and fail only those.
       sent = [];
       for (const entry of batch) {
         try {
           this.#workers.post(pw, { type: 'run', tasks: [toWire(entry)] }, entry.task.transfer as Transferred[] | undefined);
           sent.push(entry);
-        } catch (cloneError) {
-          this.#fail(entry, taskUncloneable(entry.task, cloneError));
+        } catch (sendError) {
+          if (!isTaskDataError(sendError)) throw sendError;
+          this.#fail(entry, isCloneError(sendError) ? taskUncloneable(entry.task, sendError) : sendError);
         }
       }
     }
@@ -406,6 +407,17 @@ function deliverLive(task: ScheduledTask, outcome: Outcome, value: unknown): voi
 
 // The error for a task whose data cannot be cloned, naming the path from the caller's point of view:
 // `args[0].a` for `apply`, `iterable[17].b` (the index in the whole input) for a `map` chunk.
+function isCloneError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'DataCloneError';
+}
+
+// What a task carries cannot go to this worker: a value that cannot be cloned, or (a library error with
+// its code) shared memory or a MessagePort that cannot enter a 'process' worker. That task alone fails.
+function isTaskDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return isCloneError(error) || (typeof code === 'string' && code.startsWith('ERR_MP_'));
+}
+
 function taskUncloneable(task: ScheduledTask, cause: unknown): TypeError {
   if (task.mode === TaskMode.Apply || !Array.isArray(task.data)) {
     return uncloneableError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause);

@@ -2,9 +2,10 @@
  * The start-method seam: what every start method provides, on both sides of the boundary.
  *
  * The parent holds a `ChildHandle` per child; the child talks to its parent through a `ChildPort`. The
- * `'thread'` start method implements both over `worker_threads` (`runtime/thread/`); a `'process'` one
- * implements them over `child_process`. Nothing outside `runtime/` knows which is which: `Process` and
- * the pool start a child by naming the function it runs (a `RoleEntry`) and talk to it through these.
+ * `'thread'` start method implements both over `worker_threads` (`runtime/thread/`); the `'process'`
+ * one over `child_process.fork` and its IPC channel (`runtime/process/`). Nothing outside `runtime/`
+ * knows which is which: `Process` and the pool start a child by naming the function it runs (a
+ * `RoleEntry`) and talk to it through these.
  */
 import type { ChildIdentity } from './identity.js';
 import { perThread } from './thread-state.js';
@@ -32,7 +33,7 @@ export interface StartMessage<Payload = unknown> {
   readonly payload: Payload;
 }
 
-/** A buffer or port that a message moves into the child instead of copying. */
+/** A buffer or port that a message moves into the child instead of copying (a process child takes buffers only). */
 export type Movable = ArrayBuffer | import('node:worker_threads').MessagePort;
 
 /**
@@ -47,7 +48,10 @@ export interface ChildHandle {
   postMessage(message: unknown, transfer?: readonly Movable[]): void;
   on(event: 'message', listener: (message: never) => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
-  /** `code` is the exit code (`process.exit(n)`, 1 after an uncaught error, 1 after `terminate()`). */
+  /**
+   * `code` is the exit code (`process.exit(n)`, 1 after an uncaught error, 1 after a thread's `terminate()`);
+   * for a process ended by a signal, minus its number, as in Python (-15 after `terminate()`, -9 after `kill()`).
+   */
   on(event: 'exit', listener: (code: number) => void): this;
   /** Lets the program exit while the child runs (`ref()` undoes it). */
   unref(): void;
@@ -67,10 +71,11 @@ export interface ChildPort {
 
 /**
  * How a child's runtime is set up (a pool's settings for each of its workers). Each start method maps
- * them to its own: a thread takes the `Worker` options of the same names, a process would take `fork`'s.
+ * them to its own: a thread takes the `Worker` options of the same names, a process `fork`'s (its memory
+ * limits as V8 flags: `process/starter.ts`).
  */
 export interface ChildSettings {
-  /** Memory limits of the child (threads: `worker_threads` resource limits). */
+  /** Memory limits of the child (threads: `worker_threads` resource limits; processes: V8 flags). */
   readonly resourceLimits?: ResourceLimits | undefined;
   /** The child's `process.env`. `undefined`: a copy of this process's as it is when the child starts. */
   readonly env?: Readonly<Record<string, string>> | undefined;

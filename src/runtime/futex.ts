@@ -56,7 +56,7 @@ export function wait(words: Int32Array, index: number, expected: number, timeout
 
 /** Sleeps the calling thread for `ms` milliseconds (a wait on a word nobody changes). */
 export function pause(ms: number): void {
-  pauseWord ??= new Int32Array(allocateShared(4));
+  pauseWord ??= new Int32Array(allocateShared(4, { startMethod: 'thread' })); // nobody else sees it
   Atomics.wait(pauseWord, 0, 0, ms);
 }
 let pauseWord: Int32Array | undefined;

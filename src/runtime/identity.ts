@@ -71,7 +71,8 @@ export function parentProcess(): ProcessInfo | null {
 /** Called by the child's bootstrap before anything else runs. */
 export function adoptIdentity(identity: ChildIdentity): void {
   const current = state();
-  current.self = { ...identity.self, ident: threadId };
+  // A process child's pid and ident are its own (its parent does not know them yet when it sends this).
+  current.self = { ...identity.self, pid: process.pid, ident: isMainThread ? process.pid : threadId };
   current.path = identity.path;
   current.parent = identity.parent;
   adoptSeat(identity.seat);

@@ -16,8 +16,9 @@
  * - An entry records its parent's token. A terminated worker takes its own children with it, but it
  *   can no longer mark them dead, so a process counts as alive only while its whole chain of parents
  *   is; the slots of such orphans are reclaimed when a parent next needs one.
- * - Each entry keeps room for an OS pid (the `'process'` start method, where a child's table must come
- *   from cross-process shared memory, and a dead parent does not end its children).
+ * - Each entry keeps room for an OS pid, for the `'process'` start method once the table lives in
+ *   memory shared across processes. Until then the table is this OS process's own: process children
+ *   get no seat in it (`spawn.ts`) and keep a table of their own.
  * - A thread this library did not start (a user's own `Worker`) gets a "foreign" token built from its
  *   thread id: unique within the OS process, never in the table, and always assumed alive.
  *
@@ -69,7 +70,8 @@ const state = perThread<LivenessState>('liveness', () =>
 );
 
 function createTable(): LivenessState {
-  const table = new Int32Array(allocateShared((HEADER + SLOTS * ENTRY) * 4));
+  // This OS process's threads only, for now: process children keep tables of their own (spawn.ts).
+  const table = new Int32Array(allocateShared((HEADER + SLOTS * ENTRY) * 4, { startMethod: 'thread' }));
   const token = (1 << SLOT_BITS) | 0;
   fill(table, 0, 0, 'MainProcess', process.pid);
   table[HEADER + GEN] = 1;

@@ -3,10 +3,15 @@
  * and queue words, queue rings, the liveness table) is allocated here, and nowhere else.
  *
  * Why one place: under the `'thread'` start method any `SharedArrayBuffer` is shared, because every
- * worker lives in one OS process. The coming `'process'` start method needs memory that several OS
+ * worker lives in one OS process. The `'process'` start method needs memory that several OS
  * processes map, which only a native addon can provide (`memfd_create` segments exposed as
  * `SharedArrayBuffer`s, passed by file descriptor: `research/process-start-method.md`). With one
- * allocator, that start method changes this module, not every shared class.
+ * allocator, that start method changes this module, not every shared class: its allocator is the
+ * segments module's (`process/segments.ts`), and throws `ERR_MP_NO_NATIVE` where the addon is missing.
+ *
+ * The library's own words that never leave this OS process (a sleep word, the thread buffer directory,
+ * the liveness table for now) are allocated with `startMethod: 'thread'`, so that they work in a
+ * program whose default start method is `'process'` and costs no segment.
  *
  * How the queue ring grows across processes: a growable `SharedArrayBuffer` (`maxByteLength`) grows in
  * place and every thread sees it, but it cannot cross OS processes. So the process allocator reserves
@@ -23,8 +28,9 @@
  */
 
 import { currentStartMethod, type StartMethod } from './start-methods.js';
+import { noNativeError } from './process/shared-buffer-codec.js';
 import { loadNative } from './process/native.js';
-import { allocateProcessShared, noNativeError } from './process/segments.js';
+import { allocateProcessShared } from './process/segments.js';
 
 type Allocator = (byteLength: number, maxByteLength: number | undefined) => SharedArrayBuffer;
 
@@ -39,21 +45,29 @@ type Allocator = (byteLength: number, maxByteLength: number | undefined) => Shar
  * ```
  */
 export const allocateAcrossProcesses: Allocator = (byteLength, maxByteLength) => {
-  const loaded = loadNative();
-  if (loaded.native === undefined) throw noNativeError(loaded.reason);
-  return allocateProcessShared(loaded.native, byteLength, maxByteLength);
+  const { native } = loadNative();
+  if (native === undefined) {
+    throw noNativeError("cannot create a shared object (a Value, Array, lock, queue or pipe) for the 'process' start method");
+  }
+  return allocateProcessShared(native, byteLength, maxByteLength);
 };
 
-// Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
 const allocators: Readonly<Record<StartMethod, Allocator>> = {
+  // Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
   thread: (byteLength, maxByteLength) =>
     maxByteLength === undefined ? new SharedArrayBuffer(byteLength) : new SharedArrayBuffer(byteLength, { maxByteLength }),
+  process: allocateAcrossProcesses,
 };
 
 /** Options of `allocateShared`. */
 export interface SharedMemoryOptions {
   /** The size it may grow to (`SharedArrayBuffer.prototype.grow`); omitted: fixed at `byteLength`. */
   readonly maxByteLength?: number;
+  /**
+   * The start method whose children must map it, instead of the current one: `'thread'` for the
+   * library's own words that never leave this OS process (a sleep word, the buffer directory).
+   */
+  readonly startMethod?: StartMethod;
 }
 
 /**
@@ -68,5 +82,5 @@ export interface SharedMemoryOptions {
  * ```
  */
 export function allocateShared(byteLength: number, options?: SharedMemoryOptions): SharedArrayBuffer {
-  return allocators[currentStartMethod()](byteLength, options?.maxByteLength);
+  return allocators[options?.startMethod ?? currentStartMethod()](byteLength, options?.maxByteLength);
 }

@@ -1,18 +1,32 @@
 /**
  * Parent side of the start-method seam: the one place that starts children. What every start method
  * shares happens here (a seat in the table of live processes, a clear error for a start message that
- * cannot be sent); how the child is started is the start method's starter (`thread/starter.ts`).
+ * cannot be sent); how the child is started is the start method's starter (`thread/starter.ts`,
+ * `process/starter.ts`).
  */
 import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
 import { enterChild, markDead } from './liveness.js';
 import type { StartMethod } from './start-methods.js';
 import { startThread } from './thread/starter.js';
+import { startProcess } from './process/starter.js';
 import { uncloneableError } from '../transport/payload.js';
 
 /** Starts one child with its start message; `spawnChild` wraps it with what every start method shares. */
 type Starter = (message: StartMessage, options: SpawnOptions) => ChildHandle;
 
-const starters: Readonly<Record<StartMethod, Starter>> = { thread: startThread };
+interface StartMethodRuntime {
+  readonly start: Starter;
+  /**
+   * Whether its children share this process's table of live processes (`liveness.ts`). A process child
+   * cannot until the table lives in memory shared across processes: it keeps a table of its own.
+   */
+  readonly sharesLiveness: boolean;
+}
+
+const starters: Readonly<Record<StartMethod, StartMethodRuntime>> = {
+  thread: { start: startThread, sharesLiveness: true },
+  process: { start: startProcess, sharesLiveness: false },
+};
 
 /**
  * Starts a child with `method`. Throws a `TypeError` naming the path if the payload cannot be cloned.
@@ -22,10 +36,11 @@ const starters: Readonly<Record<StartMethod, Starter>> = { thread: startThread }
  * pool replacing its worker) already finds the locks it held recoverable.
  */
 export function spawnChild(method: StartMethod, message: StartMessage, options: SpawnOptions): ChildHandle {
-  const seat = enterChild(options.name);
+  const runtime = starters[method];
+  const seat = runtime.sharesLiveness ? enterChild(options.name) : undefined;
   try {
     const identity = seat === undefined ? message.identity : { ...message.identity, seat };
-    const child = starters[method]({ ...message, identity }, options);
+    const child = runtime.start({ ...message, identity }, options);
     if (seat !== undefined) child.on('exit', () => markDead(seat.token));
     return child;
   } catch (error) {

@@ -12,14 +12,20 @@
 import { misuse } from '../errors.js';
 import { perThread } from './thread-state.js';
 
-/** How children are started: `'thread'` runs each in a worker thread with its own V8 isolate. */
-export type StartMethod = 'thread';
+/**
+ * How children are started: `'thread'` runs each in a worker thread with its own V8 isolate;
+ * `'process'` in an OS process of its own (`child_process.fork`; Linux and macOS), whose shared
+ * memory needs the native addon.
+ */
+export type StartMethod = 'thread' | 'process';
 
 /**
  * Every start method this platform supports, the default first. Each one has a starter (`spawn.ts`)
  * and an allocator (`shared-memory.ts`), looked up by name, so this module depends on neither.
  */
-export const START_METHODS: readonly StartMethod[] = Object.freeze(['thread'] as const);
+export const START_METHODS: readonly StartMethod[] = Object.freeze(
+  process.platform === 'linux' || process.platform === 'darwin' ? (['thread', 'process'] as const) : (['thread'] as const),
+);
 
 interface Choice {
   chosen: StartMethod | undefined;

@@ -9,7 +9,8 @@ import { Pool } from '../../src/distributed/index.js';
 import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
 import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js';
 import { add, cube, echo, failWithCause, holdUntilReleased } from '../fixtures/distributed/tasks.js';
-import { TimeoutError } from '../../src/distributed/index.js';
+import { Lock, TimeoutError, Value } from '../../src/distributed/index.js';
+import { bumpLocked } from '../fixtures/distributed/object-tasks.js';
 import { within } from '../fixtures/until.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -133,4 +134,20 @@ test('a script that ends with close() and await join() stays alive until join() 
   const run = spawnSync(process.execPath, ['--import', 'tsx', script, redis.url, namespace], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(run.status, 0, `exit ${run.status} (13: join() never settled)\n${run.stdout}${run.stderr}`);
   assert.equal(run.stdout, '[1,8,27]\njoined\n');
+});
+
+test('a distributed Lock and Value passed to tasks on 3 worker processes: mutual exclusion, exact count', T, async () => {
+  const lockspace = 'objects';
+  const imports = ['./test/fixtures/distributed/object-tasks.ts'];
+  await Promise.all([1, 2, 3].map(() => startWorker({ url: redis.url, namespace: lockspace, imports })));
+  const lock = new Lock({ url: redis.url, name: 'pool-lock' });
+  const value = new Value({ url: redis.url, name: 'pool-counter' }, 'i', 0);
+  const pool = new Pool({ url: redis.url, namespace: lockspace, processes: 6 });
+  try {
+    const tokens = await within(pool.starmap(bumpLocked, Array.from({ length: 60 }, () => [lock, value] as [Lock, Value<'i'>]), 1), 'the bumps', 60_000);
+    assert.equal(await value.getAsync(), 60);
+    assert.equal(new Set(tokens).size, 60, 'every hold had its own fencing token');
+  } finally {
+    await pool.terminate();
+  }
 });

@@ -1,9 +1,12 @@
 // Array / SharedArray / RawArray: a real typed array over shared memory, with a lock.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { incrementArray } from '../fixtures/sync/targets.js';
 import { touchArray, writeChars } from '../fixtures/sync/targets-memory.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Array: MpArray, Lock, RawArray, RLock, SharedArray } = ctx;
 

@@ -1,9 +1,12 @@
 // The lock methods Value and Array share (memory/synchronized.ts, CPython's Synchronized): the same
 // behaviour on both, in this thread and in workers.
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import assert from 'node:assert/strict';
 import { guardedIncrements, guardedIncrementsAsync } from '../fixtures/memory/synchronized.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 const { SharedArray, Lock, RawArray, RawValue, RLock, Value } = ctx;
 
 const T = { timeout: 60_000 };

@@ -1,8 +1,11 @@
 // Value and RawValue: typecodes, checks, locks, crossing into workers, and the tutorial's race.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { incrementUnlocked, incrementValue, incrementValueAsync, incrementValueNested } from '../fixtures/sync/targets.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Barrier, Lock, RawValue, RLock, Value } = ctx;
 

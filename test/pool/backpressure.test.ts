@@ -1,7 +1,7 @@
 // maxQueue: apply/applyAsync beyond it are refused at once with ERR_MP_QUEUE_FULL, never dropped;
 // `await pool.drained()` waits for room and `needsDrain` says whether to; map chunks are never refused.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { cube, holdUntilReleased, holdUntilReleasedAsync } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 
@@ -48,7 +48,7 @@ test('a producer feeding 10,000 tasks at maxQueue 100, awaiting drained(), never
   }
 });
 
-test('beyond maxQueue, apply and applyAsync reject at once with ERR_MP_QUEUE_FULL; drained() resolves once there is room', T, async () => {
+test('beyond maxQueue, apply and applyAsync reject at once with ERR_MP_QUEUE_FULL; drained() resolves once there is room', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool({ processes: 1, maxQueue: 3 });
   const word = holdWord();
   try {
@@ -88,7 +88,7 @@ test('beyond maxQueue, apply and applyAsync reject at once with ERR_MP_QUEUE_FUL
   }
 });
 
-test("maxQueue 'auto' is processes²; no maxQueue never refuses; drained() resolves once the pool is terminated", T, async () => {
+test("maxQueue 'auto' is processes²; no maxQueue never refuses; drained() resolves once the pool is terminated", { ...T, ...needsSharedMemory }, async () => {
   const auto = new Pool({ processes: 3, maxQueue: 'auto' });
   assert.equal(auto.maxQueue, 9);
   await auto.terminate();
@@ -125,7 +125,7 @@ test('maxQueue is checked up front', () => {
   }
 });
 
-test("maxQueue counts only tasks waiting for a worker: a burst the workers can start at once is not refused (piscina's rule)", T, async () => {
+test("maxQueue counts only tasks waiting for a worker: a burst the workers can start at once is not refused (piscina's rule)", { ...T, ...needsSharedMemory }, async () => {
   // 2 workers × 4 at once: 8 tasks start, then 4 may wait; the 13th is refused.
   const pool = new Pool({ processes: 2, concurrentTasksPerWorker: 4, maxQueue: 'auto' });
   try {

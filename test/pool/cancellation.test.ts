@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { TimeoutError } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
-import { cube, record, recorded, slow, spinCounting, startThenSleep, workerThreadId } from '../fixtures/pool/tasks.js';
+import { ctx, test, threadOnly, needsSharedMemory } from '../fixtures/context.js';
+import { cube, record, recorded, slow, spinCounting, startThenSleep, workerIdent } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 
 const { Pool } = ctx;
@@ -68,10 +68,10 @@ test('aborting a queued task rejects it with the abort reason without running it
   }
 });
 
-test('aborting a running task stops it (its worker is replaced); the pool stays usable', T, async () => {
+test('aborting a running task stops it (its worker is replaced); the pool stays usable', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
   try {
-    const before = await pool.apply(workerThreadId);
+    const before = await pool.apply(workerIdent);
     const controller = new AbortController();
     const word = new Int32Array(new SharedArrayBuffer(4));
     const running = pool.apply(startThenSleep, [word, 5000, 1], { signal: controller.signal });
@@ -84,7 +84,7 @@ test('aborting a running task stops it (its worker is replaced); the pool stays 
     );
     assert.ok(performance.now() - started < 2000);
     assert.equal((error as Error).name, 'AbortError');
-    const after = await pool.apply(workerThreadId);
+    const after = await pool.apply(workerIdent);
     assert.notEqual(after, before);
     assert.equal(await pool.apply(cube, [2]), 8);
   } finally {
@@ -104,7 +104,7 @@ test('an already-aborted signal rejects at once', T, async () => {
   }
 });
 
-test('aborting a map stops all its chunks', T, async () => {
+test('aborting a map stops all its chunks', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
@@ -136,7 +136,7 @@ test('tasks with a signal that finish normally leave no abort listener behind', 
   }
 });
 
-test('one signal shared by running and queued tasks: aborting rejects them all, the pool stays usable', T, async () => {
+test('one signal shared by running and queued tasks: aborting rejects them all, the pool stays usable', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
@@ -157,7 +157,7 @@ test('one signal shared by running and queued tasks: aborting rejects them all, 
 
 // Issue 10: the promise rejected as soon as the timer fired, while the worker was still running: code that
 // goes on after the rejection (recovering a lock the task held, say) must find the task's thread gone.
-test('a task stopped by its timeout or its signal rejects only once its worker has exited', T, async (t) => {
+test('a task stopped by its timeout or its signal rejects only once its worker has exited', { ...T, ...threadOnly("it watches worker threads' exit events") }, async (t) => {
   // Observe the workers' 'exit' events (Node emits one once a worker's thread has ended).
   const exited: number[] = [];
   const emit = Worker.prototype.emit;

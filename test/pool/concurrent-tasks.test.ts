@@ -3,7 +3,7 @@
 // returns `together: true` only if all its parties were running at the same time.
 import assert from 'node:assert/strict';
 import { WorkerLostError } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { double, gather, gatherOrThrow, startThenExit } from '../fixtures/pool/concurrent.js';
 
 const { Pool } = ctx;
@@ -12,7 +12,7 @@ const T = { timeout: 60_000 };
 
 const word = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
 
-test('8 async tasks overlap on one worker with concurrentTasksPerWorker: 8', T, async () => {
+test('8 async tasks overlap on one worker with concurrentTasksPerWorker: 8', { ...T, ...needsSharedMemory }, async () => {
   await using pool = new Pool({ processes: 1, concurrentTasksPerWorker: 8 });
   const shared = word();
   const results = await Promise.all(Array.from({ length: 8 }, () => pool.apply(gather, [shared, 8, 10_000])));
@@ -20,7 +20,7 @@ test('8 async tasks overlap on one worker with concurrentTasksPerWorker: 8', T, 
   assert.equal(new Set(results.map((r) => r.worker)).size, 1, 'all on the one worker');
 });
 
-test('16 async tasks overlap on 2 workers with 8 each, and the pool grows to both', T, async () => {
+test('16 async tasks overlap on 2 workers with 8 each, and the pool grows to both', { ...T, ...needsSharedMemory }, async () => {
   await using pool = new Pool({ processes: 2, concurrentTasksPerWorker: 8 });
   const shared = word();
   const results = await Promise.all(Array.from({ length: 16 }, () => pool.apply(gather, [shared, 16, 10_000])));
@@ -28,7 +28,7 @@ test('16 async tasks overlap on 2 workers with 8 each, and the pool grows to bot
   assert.equal(new Set(results.map((r) => r.worker)).size, 2);
 });
 
-test('by default (1) a worker runs one task at a time, as Python', T, async () => {
+test('by default (1) a worker runs one task at a time, as Python', { ...T, ...needsSharedMemory }, async () => {
   await using pool = new Pool({ processes: 1 });
   const shared = word();
   // The first waits for a second that cannot start until it returns: it gives up after 300 ms.
@@ -37,7 +37,7 @@ test('by default (1) a worker runs one task at a time, as Python', T, async () =
   assert.equal(second.together, true, 'the second started after the first, and found 2 arrivals');
 });
 
-test('results and errors stay with their own tasks when tasks run at once', T, async () => {
+test('results and errors stay with their own tasks when tasks run at once', { ...T, ...needsSharedMemory }, async () => {
   await using pool = new Pool({ processes: 1, concurrentTasksPerWorker: 6 });
   const shared = word();
   const settled = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => pool.apply(gatherOrThrow, [shared, 6, i])));
@@ -53,7 +53,7 @@ test('results and errors stay with their own tasks when tasks run at once', T, a
   assert.equal(await pool.apply(double, [21]), 42, 'the worker goes on');
 });
 
-test("a worker's death rejects exactly the tasks it had started; the ones it had not run elsewhere", T, async () => {
+test("a worker's death rejects exactly the tasks it had started; the ones it had not run elsewhere", { ...T, ...needsSharedMemory }, async () => {
   await using pool = new Pool({ processes: 1, concurrentTasksPerWorker: 4 });
   const started = word();
   // Four start at once (the fourth ends the worker once all four have started); the next ones were sent

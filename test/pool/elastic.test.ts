@@ -4,7 +4,7 @@
 // parties have arrived, so N of them finishing means N workers ran side by side).
 import assert from 'node:assert/strict';
 import { WorkerLostError, cpuCount } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { until } from '../fixtures/until.js';
 import { cube, exitNow, failingInitCounted } from '../fixtures/pool/tasks.js';
 import { meet, workerName } from '../fixtures/pool/worker-info.js';
@@ -21,7 +21,7 @@ async function meetAll(pool: InstanceType<typeof Pool>, parties: number): Promis
   return Promise.all(Array.from({ length: parties }, () => pool.apply(meet, [shared, parties])));
 }
 
-test('the default is a fixed pool: every worker starts with the pool, and they stay', T, async () => {
+test('the default is a fixed pool: every worker starts with the pool, and they stay', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(3);
   try {
     assert.equal(pool.size, 3);
@@ -35,7 +35,7 @@ test('the default is a fixed pool: every worker starts with the pool, and they s
   }
 });
 
-test('an elastic pool starts no worker before its first task, grows to processes under load, and no further', T, async () => {
+test('an elastic pool starts no worker before its first task, grows to processes under load, and no further', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool({ processes: 3, minProcesses: 0, idleTimeout: Infinity });
   try {
     assert.equal(pool.size, 0);
@@ -64,7 +64,7 @@ test('minProcesses workers start with the pool; one task at a time needs no more
   }
 });
 
-test('idle workers above minProcesses retire after idleTimeout; the pool shrinks to minProcesses and keeps it', T, async () => {
+test('idle workers above minProcesses retire after idleTimeout; the pool shrinks to minProcesses and keeps it', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool({ processes: 3, minProcesses: 1, idleTimeout: 100 });
   try {
     const names = await meetAll(pool, 3);
@@ -109,7 +109,7 @@ test('an elastic pool that never started a worker closes, joins and terminates',
 
 // maxTasksPerChild in an elastic pool: test/pool/max-tasks-per-child.test.ts runs each case on both shapes.
 
-test('a worker that dies in an elastic pool rejects exactly its task; the others and the pool go on', T, async () => {
+test('a worker that dies in an elastic pool rejects exactly its task; the others and the pool go on', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool({ processes: 3, minProcesses: 0, idleTimeout: Infinity });
   try {
     // Three tasks at once start three workers, one task each: two meet, one exits.
@@ -130,7 +130,7 @@ test('a worker that dies in an elastic pool rejects exactly its task; the others
   }
 });
 
-test('an elastic pool whose workers fail to start gives up after three, with the initializer error', T, async () => {
+test('an elastic pool whose workers fail to start gives up after three, with the initializer error', { ...T, ...needsSharedMemory }, async () => {
   const attempts = word();
   const pool = new Pool({ processes: 2, minProcesses: 0, initializer: failingInitCounted, initargs: [attempts] });
   try {

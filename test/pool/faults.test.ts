@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { WorkerLostError } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
-import { allocateLots, cube, exitAfter, exitNow, identity, returnFunction, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+import { allocateLots, cube, exitAfter, exitNow, identity, returnFunction, slow, workerIdent } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
 
@@ -128,9 +128,9 @@ test('CPython test_map_unpicklable: arguments that cannot be cloned reject with 
 test('a worker killed mid-task is replaced: the next task runs on a new thread', T, async () => {
   const pool = new Pool(1);
   try {
-    const before = await pool.apply(workerThreadId);
+    const before = await pool.apply(workerIdent);
     await assert.rejects(pool.apply(exitNow, [0]), WorkerLostError);
-    const after = await pool.apply(workerThreadId);
+    const after = await pool.apply(workerIdent);
     assert.notEqual(after, before);
   } finally {
     await pool.terminate();

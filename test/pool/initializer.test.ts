@@ -1,7 +1,7 @@
 // initializer / initargs: once per worker before its tasks; a failing initializer fails fast.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
-import { cube, failingInit, failingInitCounted, initStore, readInit, workerThreadId } from '../fixtures/pool/tasks.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { cube, failingInit, failingInitCounted, initStore, readInit, workerIdent } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 
 const { Pool } = ctx;
@@ -69,13 +69,13 @@ test('a failing initializer: pending and new tasks reject with its error, no end
   }
 });
 
-test('a failing initializer with no task submitted: later tasks reject, nothing hangs', T, async () => {
+test('a failing initializer with no task submitted: later tasks reject, nothing hangs', { ...T, ...needsSharedMemory }, async () => {
   const word = new Int32Array(new SharedArrayBuffer(4));
   const pool = new Pool({ processes: 1, initializer: failingInitCounted, initargs: [word] });
   try {
     // The pool gives up after three workers failed to start (MAX_START_FAILURES), with no task submitted.
     await until('three failed starts', () => Atomics.load(word, 0) === 3);
-    await assert.rejects(pool.apply(workerThreadId), (e: Error) => e instanceof RangeError && e.message === 'no init for you');
+    await assert.rejects(pool.apply(workerIdent), (e: Error) => e instanceof RangeError && e.message === 'no init for you');
   } finally {
     await pool.terminate();
   }

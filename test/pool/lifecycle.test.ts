@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { cube, identity, slow, startThenSleep } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 import { runTs } from '../fixtures/process/subprocess.js';
@@ -64,7 +64,7 @@ test('CPython test_pool_worker_lifetime_early_close: close before tasks finish d
   }
 });
 
-test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns promptly and rejects them all', T, async () => {
+test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns promptly and rejects them all', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   const word = new Int32Array(new SharedArrayBuffer(4));
   const tasks = Array.from({ length: 10_000 }, (_, i) => pool.apply(startThenSleep, [word, 1000, i]));
@@ -84,7 +84,7 @@ test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns
   await assert.rejects(pool.apply(cube, [1]), /Pool not running/);
 });
 
-test('terminate() rejects starmap, applyAsync and imap work in flight', T, async () => {
+test('terminate() rejects starmap, applyAsync and imap work in flight', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   const word = new Int32Array(new SharedArrayBuffer(4));
   const starred = pool.starmap(startThenSleep, [[word, 2000, 1], [word, 2000, 2], [word, 2000, 3]], 1);
@@ -158,7 +158,7 @@ test('after join, the pool is finished: join and terminate resolve again', T, as
   await pool.join();
 });
 
-test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 40_000 }, async () => {
+test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 40_000, ...needsSharedMemory }, async () => {
   const { spawn } = await import('node:child_process');
   const script = fileURLToPath(new URL('../fixtures/pool/sigint.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });

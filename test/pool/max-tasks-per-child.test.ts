@@ -1,7 +1,7 @@
 // maxTasksPerChild: a worker is replaced after that many tasks.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
-import { cube, slow, workerThreadId } from '../fixtures/pool/tasks.js';
+import { ctx, test, TIME_SCALE } from '../fixtures/context.js';
+import { cube, slow, workerIdent } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
 
@@ -18,7 +18,7 @@ for (const { label, options } of shapes) {
     const pool = new Pool({ processes: 1, maxTasksPerChild: 2, ...options });
     try {
       const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerThreadId));
+      for (let i = 0; i < 5; i++) ids.push(await pool.apply(workerIdent));
       const [a, a2, b, b2, c] = ids;
       assert.equal(a2, a);
       assert.equal(b2, b);
@@ -31,7 +31,7 @@ for (const { label, options } of shapes) {
   test(`maxTasksPerChild 1, ${label} pool, tasks submitted at once: each on its own worker, all finish`, T, async () => {
     const pool = new Pool({ processes: 2, maxTasksPerChild: 1, ...options });
     try {
-      const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerThreadId)));
+      const ids = await Promise.all(Array.from({ length: 6 }, () => pool.apply(workerIdent)));
       assert.equal(new Set(ids).size, 6, `threads ${ids.join(',')}`);
       assert.deepEqual(await pool.map(cube, [1, 2, 3, 4], 1), [1, 8, 27, 64]);
       pool.close();
@@ -47,7 +47,7 @@ test('CPython test_pool_worker_lifetime: many tasks through short-lived workers 
   const pool = new Pool({ processes: 2, maxTasksPerChild: 3 });
   try {
     const results = Array.from({ length: 20 }, (_, i) => pool.applyAsync(slow, [1, i]));
-    assert.deepEqual(await Promise.all(results.map((r) => r.get(10_000))), Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(await Promise.all(results.map((r) => r.get(10_000 * TIME_SCALE))), Array.from({ length: 20 }, (_, i) => i));
     pool.close();
     await pool.join();
   } finally {

@@ -2,7 +2,7 @@
 // low-priority task from starving under a steady stream of higher-priority work. The start order is
 // observed in a shared log that each task writes as it starts (fixtures: logStart).
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { holdUntilReleased, logStart } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { AGING } from '../../src/pool/pending.js';
@@ -28,7 +28,7 @@ function started(log: Int32Array): number[] {
   return Array.from(log.subarray(1, 1 + Atomics.load(log, 0)));
 }
 
-test('tasks queued with mixed priorities start highest first, equal priorities in submission order', T, async () => {
+test('tasks queued with mixed priorities start highest first, equal priorities in submission order', { ...T, ...needsSharedMemory }, async () => {
   const { pool, held, release } = await heldPool();
   try {
     const log = new Int32Array(new SharedArrayBuffer(4 * 64));
@@ -54,7 +54,7 @@ test('tasks queued with mixed priorities start highest first, equal priorities i
   }
 });
 
-test('map and imap chunks take the call’s priority', T, async () => {
+test('map and imap chunks take the call’s priority', { ...T, ...needsSharedMemory }, async () => {
   const { pool, held, release } = await heldPool();
   try {
     const log = new Int32Array(new SharedArrayBuffer(4 * 64));
@@ -77,7 +77,7 @@ test('map and imap chunks take the call’s priority', T, async () => {
   }
 });
 
-test(`aging: under a steady stream of priority-1 work, a priority-0 task starts after exactly ${AGING - 1} of it`, T, async () => {
+test(`aging: under a steady stream of priority-1 work, a priority-0 task starts after exactly ${AGING - 1} of it`, { ...T, ...needsSharedMemory }, async () => {
   const { pool, held, release } = await heldPool();
   const LOW = -1;
   try {

@@ -2,7 +2,7 @@
 // task holds the only worker, and the time summaries (a fixed histogram: exact min/max/mean, median and
 // p99 within a bucket).
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { cube, exitNow, failOdd, holdUntilReleased } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { TimeHistogram } from '../../src/pool/stats.js';
@@ -36,7 +36,7 @@ test('the time histogram: exact min, max and mean; median and p99 within 3 %', (
   assert.equal(edges.summary().p99, 1e10);
 });
 
-test('completed and failed after 20 tasks with 10 failures; a lost worker and a timeout count as failed', T, async () => {
+test('completed and failed after 20 tasks with 10 failures; a lost worker and a timeout count as failed', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   try {
     const outcomes = await within(
@@ -63,7 +63,7 @@ test('completed and failed after 20 tasks with 10 failures; a lost worker and a 
   }
 });
 
-test('queued, running and busy/idle workers observed while a task holds the only worker', T, async () => {
+test('queued, running and busy/idle workers observed while a task holds the only worker', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
   const word = new Int32Array(new SharedArrayBuffer(8));
   try {
@@ -99,7 +99,7 @@ test('queued, running and busy/idle workers observed while a task holds the only
   }
 });
 
-test('terminate() counts every unfinished task as failed', T, async () => {
+test('terminate() counts every unfinished task as failed', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
   const word = new Int32Array(new SharedArrayBuffer(8));
   const held = pool.apply(holdUntilReleased, [word], { timeout: 30_000 });

@@ -3,14 +3,14 @@
 // from inside the scheduler, uncaught, and killed the program.
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, startMethod, test, needsSharedMemory } from '../fixtures/context.js';
 import { cube, writeFirst } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
 
 const T = { timeout: 20_000 };
 
-test('a SharedArrayBuffer in transfer is shared, not moved: the worker writes, the caller sees it', T, async () => {
+test('a SharedArrayBuffer in transfer is shared, not moved: the worker writes, the caller sees it', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
   try {
     const shared = new SharedArrayBuffer(16);
@@ -50,10 +50,21 @@ test('anything else that cannot move is a TypeError naming transfer[i]; the pool
   }
 });
 
-test('a MessagePort can be transferred to a task', T, async () => {
+test("a MessagePort can be transferred to a task; a 'process' worker refuses it, failing that task only", T, async () => {
   const pool = new Pool(1);
   try {
     const { port1, port2 } = new MessageChannel();
+    if (startMethod === 'process') {
+      const send = (port: unknown) => port;
+      await assert.rejects(
+        pool.apply(send, [port1], { transfer: [port1] }),
+        (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG' && /MessagePort cannot move into another OS process/.test(e.message),
+      );
+      assert.equal(await pool.apply(cube, [3]), 27);
+      port1.close();
+      port2.close();
+      return;
+    }
     const received = new Promise((resolve) => port2.once('message', resolve));
     const send = (port: import('node:worker_threads').MessagePort) => {
       port.postMessage('hello from the worker');

@@ -1,6 +1,6 @@
 // Per-pool worker settings, as Node's Worker and piscina take them: env, argv, execArgv, and name.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, threadOnly } from '../fixtures/context.js';
 import { readEnv, workerArgv, workerExecArgv, workerName } from '../fixtures/pool/worker-info.js';
 
 const { Pool } = ctx;
@@ -62,11 +62,13 @@ const refusedExecArgv = (e: Error & { code?: string }): boolean =>
   /execArgv has options a worker thread cannot take \(--max-old-space-size=64\)/.test(e.message) &&
   /resourceLimits/.test(e.message);
 
-test('an execArgv a thread refuses: a fixed pool throws at once, naming the option and the fix', T, () => {
+const TAKES_ALL = threadOnly('a process takes every option of Node, so nothing is refused');
+
+test('an execArgv a thread refuses: a fixed pool throws at once, naming the option and the fix', { ...T, ...TAKES_ALL }, () => {
   assert.throws(() => new Pool({ processes: 2, execArgv: ['--max-old-space-size=64'] }), refusedExecArgv);
 });
 
-test('an execArgv a thread refuses, in a pool with no worker yet: its tasks reject with that error, and it ends', T, async () => {
+test('an execArgv a thread refuses, in a pool with no worker yet: its tasks reject with that error, and it ends', { ...T, ...TAKES_ALL }, async () => {
   const pool = new Pool({ processes: 2, minProcesses: 0, execArgv: ['--max-old-space-size=64'] });
   try {
     await assert.rejects(pool.apply(workerName), refusedExecArgv);

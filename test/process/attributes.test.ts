@@ -1,7 +1,7 @@
 // Process attributes: name, daemon, pid, ident, exitCode, async targets.
 import assert from 'node:assert/strict';
 import { currentProcess } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, startMethod, test, needsSharedMemory } from '../fixtures/context.js';
 import { describeSelf, exitWith, fail, readJson, sleepThenStore, storeWhenReleased } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
 
@@ -9,7 +9,7 @@ const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 
-test('name defaults to Process-N, counting up; a given name is kept and seen by the child', T, async () => {
+test('name defaults to Process-N, counting up; a given name is kept and seen by the child', { ...T, ...needsSharedMemory }, async () => {
   const a = new Process({ target: () => {} });
   const b = new Process({ target: () => {} });
   const m = /^Process-(\d+)$/.exec(a.name);
@@ -23,7 +23,7 @@ test('name defaults to Process-N, counting up; a given name is kept and seen by 
   assert.equal((readJson(out) as { self: { name: string } }).self.name, 'squarer');
 });
 
-test('name can be changed before start', T, async () => {
+test('name can be changed before start', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(1024);
   const p = new Process({ target: describeSelf, args: [out] });
   p.name = 'renamed';
@@ -49,7 +49,7 @@ test('daemon: defaults to the creator\'s flag (false in main), settable before s
   }, /process has already started/);
 });
 
-test('the child sees its daemon flag', T, async () => {
+test('the child sees its daemon flag', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(1024);
   const p = new Process({ target: describeSelf, args: [out], daemon: true });
   p.start();
@@ -57,16 +57,18 @@ test('the child sees its daemon flag', T, async () => {
   assert.equal((readJson(out) as { self: { daemon: boolean } }).self.daemon, true);
 });
 
-test('pid: undefined before start, the program\'s pid in the thread start method', T, async () => {
+test('pid: undefined before start; the program\'s pid under thread, the child\'s own under process', T, async () => {
   const p = new Process({ target: () => {} });
   assert.equal(p.pid, undefined);
   p.start();
-  assert.equal(p.pid, process.pid);
+  const pid = p.pid;
+  if (startMethod === 'thread') assert.equal(pid, process.pid);
+  else assert.ok(typeof pid === 'number' && pid > 0 && pid !== process.pid, `pid ${pid}`);
   await p.join();
-  assert.equal(p.pid, process.pid);
+  assert.equal(p.pid, pid);
 });
 
-test('ident: undefined before start, unique per process, and the child\'s own ident', T, async () => {
+test('ident: undefined before start, unique per process, and the child\'s own ident', { ...T, ...needsSharedMemory }, async () => {
   const out1 = new SharedArrayBuffer(1024);
   const out2 = new SharedArrayBuffer(1024);
   const p1 = new Process({ target: describeSelf, args: [out1] });
@@ -120,7 +122,7 @@ test('exitCode: 1 after an uncaught error (sync and async)', T, async (t) => {
   assert.equal(asyncFail.exitCode, 1);
 });
 
-test('an async target is awaited before the child ends', T, async () => {
+test('an async target is awaited before the child ends', { ...T, ...needsSharedMemory }, async () => {
   const gate = new Int32Array(new SharedArrayBuffer(12));
   const p = new Process({ target: storeWhenReleased, args: [gate] });
   p.start();
@@ -143,7 +145,7 @@ test('target: must be a function or a { module, name } reference', T, () => {
   assert.throws(() => new Process({ target: 1 as never }), /target must be a function or a \{ module, name \} reference/);
 });
 
-test('awaiting join() on a daemon child keeps the program alive until the child ends', T, async () => {
+test('awaiting join() on a daemon child keeps the program alive until the child ends', { ...T, ...needsSharedMemory }, async () => {
   // A daemon's worker does not hold the event loop open by itself; join() must, or this test's
   // promise would be left pending when the loop empties.
   const shared = new Int32Array(new SharedArrayBuffer(4));

@@ -1,7 +1,7 @@
 // Who may start children: not a child still importing its target's module (no endless spawn), not a daemon.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { readJson, tryStartChild } from '../fixtures/process/targets.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
@@ -9,7 +9,7 @@ const { Process } = ctx;
 
 const T = { timeout: 30_000 };
 
-test('a module that starts a Process at its top level, imported by a child: the bootstrapping error', T, async () => {
+test('a module that starts a Process at its top level, imported by a child: the bootstrapping error', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(4096);
   const p = new Process({
     target: { module: new URL('../fixtures/process/starts-on-import.ts', import.meta.url), name: 'report' },
@@ -35,7 +35,7 @@ test('uncaught, the bootstrapping error ends the child with exit code 1 and a cl
   assert.equal(r.stderr.match(/bootstrapping phase/g)?.length, 1);
 });
 
-test('a daemon child may not start children', T, async () => {
+test('a daemon child may not start children', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(4096);
   const p = new Process({ target: tryStartChild, args: [out], daemon: true });
   p.start();
@@ -46,7 +46,7 @@ test('a daemon child may not start children', T, async () => {
   assert.equal(outcome.code, 'ERR_MP_DAEMON_CHILDREN');
 });
 
-test('a non-daemon child may start children', T, async () => {
+test('a non-daemon child may start children', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(4096);
   const p = new Process({ target: tryStartChild, args: [out] });
   p.start();

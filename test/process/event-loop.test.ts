@@ -2,7 +2,7 @@
 // loop, or at process.exit. Python's child likewise waits for its non-daemon threads before it exits.
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import {
   echoServer,
   exitFromTimer,
@@ -30,7 +30,7 @@ async function joinBounded(p: Pick<mp.Process, 'join' | 'exitCode' | 'terminate'
   }
 }
 
-test('a timer the target started but did not await still runs; exitCode 0', T, async () => {
+test('a timer the target started but did not await still runs; exitCode 0', { ...T, ...needsSharedMemory }, async () => {
   const value = new Value('i', 0);
   const p = new Process({ target: setLater, args: [value] });
   p.start();
@@ -39,7 +39,7 @@ test('a timer the target started but did not await still runs; exitCode 0', T, a
   assert.equal(p.exitCode, 0);
 });
 
-test('an unref\'d interval left behind does not keep the child alive; exitCode 0', T, async () => {
+test('an unref\'d interval left behind does not keep the child alive; exitCode 0', { ...T, ...needsSharedMemory }, async () => {
   const ticks = new Value('i', 0);
   const p = new Process({ target: leaveUnrefInterval, args: [ticks] });
   p.start();
@@ -47,7 +47,7 @@ test('an unref\'d interval left behind does not keep the child alive; exitCode 0
   assert.equal(p.exitCode, 0);
 });
 
-test('a ref\'d interval left behind keeps the child alive, as it keeps a program alive', T, async () => {
+test('a ref\'d interval left behind keeps the child alive, as it keeps a program alive', { ...T, ...needsSharedMemory }, async () => {
   const ticks = new Value('i', 0);
   const p = new Process({ target: tickForever, args: [ticks] });
   p.start();
@@ -62,7 +62,7 @@ test('a ref\'d interval left behind keeps the child alive, as it keeps a program
   assert.equal(p.exitCode, -15);
 });
 
-test('process.exitCode = 3 in the target: the child ends after its timer with exitCode 3', T, async () => {
+test('process.exitCode = 3 in the target: the child ends after its timer with exitCode 3', { ...T, ...needsSharedMemory }, async () => {
   const value = new Value('i', 0);
   const p = new Process({ target: setExitCodeThenWork, args: [3, value] });
   p.start();
@@ -78,7 +78,7 @@ test('process.exit(5) from a timer after the target returned: exitCode 5', T, as
   assert.equal(p.exitCode, 5);
 });
 
-test('a server and a client started without awaiting run to the end', T, async () => {
+test('a server and a client started without awaiting run to the end', { ...T, ...needsSharedMemory }, async () => {
   const value = new Value('i', 0);
   const p = new Process({ target: echoServer, args: [value] });
   p.start();
@@ -94,7 +94,7 @@ test('the library keeps nothing alive: a target that used the inspector lookup e
   assert.equal(p.exitCode, 0);
 });
 
-test('a pool the target used and left open does not keep the child alive', T, async () => {
+test('a pool the target used and left open does not keep the child alive', { ...T, ...needsSharedMemory }, async () => {
   const result = new Value('i', 0);
   const p = new Process({ target: leavePoolOpen, args: [result] });
   p.start();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { activeChildren, cpuCount, currentProcess, parentProcess } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { describeSelf, readJson, spin, startGrandchild } from '../fixtures/process/targets.js';
 
 const { Process } = ctx;
@@ -23,7 +23,7 @@ test('currentProcess() in the main thread is MainProcess; parentProcess() is nul
   assert.equal(parentProcess(), null);
 });
 
-test('in a child: currentProcess() is the child, parentProcess() the main process', T, async () => {
+test('in a child: currentProcess() is the child, parentProcess() the main process', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(1024);
   const p = new Process({ target: describeSelf, args: [out] });
   p.start();
@@ -36,7 +36,7 @@ test('in a child: currentProcess() is the child, parentProcess() the main proces
   assert.deepEqual(seen.parent, { ...currentProcess() });
 });
 
-test('a grandchild is named Process-N:1 and its parent is the child', T, async () => {
+test('a grandchild is named Process-N:1 and its parent is the child', { ...T, ...needsSharedMemory }, async () => {
   const out = new SharedArrayBuffer(1024);
   const child = new Process({ target: startGrandchild, args: [out] });
   child.start();

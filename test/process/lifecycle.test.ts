@@ -1,7 +1,7 @@
 // Process lifecycle: start, join (with and without timeout), isAlive, terminate, kill, close.
 // Ported in spirit from CPython's _TestProcess.test_process / test_terminate / test_kill / test_close.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { spin, spinStarted, sleepThenStore } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
 
@@ -9,7 +9,7 @@ const { Process } = ctx;
 
 const T = { timeout: 20_000 };
 
-test('start, join: a running child is alive, then exitCode 0', T, async () => {
+test('start, join: a running child is alive, then exitCode 0', { ...T, ...needsSharedMemory }, async () => {
   const shared = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: sleepThenStore, args: [shared, 100] });
   assert.equal(p.isAlive(), false);
@@ -58,7 +58,7 @@ test('join(timeout) on a live child waits about that long, then returns with the
   }
 });
 
-test('join(timeout) returns as soon as the child ends, before the timeout', T, async () => {
+test('join(timeout) returns as soon as the child ends, before the timeout', { ...T, ...needsSharedMemory }, async () => {
   const shared = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: sleepThenStore, args: [shared, 50] });
   p.start();
@@ -68,7 +68,7 @@ test('join(timeout) returns as soon as the child ends, before the timeout', T, a
   assert.equal(p.exitCode, 0);
 });
 
-test('terminate(): exitCode -15', T, async () => {
+test('terminate(): exitCode -15', { ...T, ...needsSharedMemory }, async () => {
   const started = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: spinStarted, args: [started] });
   p.start();
@@ -82,7 +82,7 @@ test('terminate(): exitCode -15', T, async () => {
   assert.equal(p.exitCode, -15);
 });
 
-test('kill(): exitCode -9', T, async () => {
+test('kill(): exitCode -9', { ...T, ...needsSharedMemory }, async () => {
   const started = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: spinStarted, args: [started] });
   p.start();
@@ -158,7 +158,7 @@ test('toString describes the state', T, async () => {
   assert.match(String(p), /name='shown' stopped exitCode=0/);
 });
 
-test('join(Infinity) and join(2³¹) wait for the child to end (issue 10: they returned at once)', T, async () => {
+test('join(Infinity) and join(2³¹) wait for the child to end (issue 10: they returned at once)', { ...T, ...needsSharedMemory }, async () => {
   for (const timeout of [Infinity, 2 ** 31]) {
     const shared = new Int32Array(new SharedArrayBuffer(4));
     const p = new Process({ target: sleepThenStore, args: [shared, 150] });

@@ -1,7 +1,7 @@
 // Every async wait of the queues and pipes takes an AbortSignal (issue 10): an aborted get takes no
 // item, an aborted put puts none, and no item or wakeup is lost to an abandoned wait.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
 import { stillPending, within } from '../fixtures/until.js';
 
@@ -10,7 +10,7 @@ const { JoinableQueue, Pipe, Process, Queue, SimpleQueue } = ctx;
 const T = { timeout: 120_000 };
 const isReason = (expected: unknown) => (error: unknown) => error === expected;
 
-test('an already-aborted signal rejects with its reason and takes or puts nothing', async () => {
+test('an already-aborted signal rejects with its reason and takes or puts nothing', needsSharedMemory, async () => {
   const why = new Error('stop');
   const signal = AbortSignal.abort(why);
   const q = new Queue<string>();
@@ -36,7 +36,7 @@ test('an already-aborted signal rejects with its reason and takes or puts nothin
   await assert.rejects(a.recvAsync(100 as never), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG');
 });
 
-test('aborting a pending getAsync takes nothing and does not swallow the wakeup of the next', T, async () => {
+test('aborting a pending getAsync takes nothing and does not swallow the wakeup of the next', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<string>();
   const controller = new AbortController();
   const aborted = q.getAsync({ signal: controller.signal });
@@ -49,7 +49,7 @@ test('aborting a pending getAsync takes nothing and does not swallow the wakeup 
   assert.ok(q.empty());
 });
 
-test('aborting a pending putAsync on a full queue puts nothing; the next put goes through', T, async () => {
+test('aborting a pending putAsync on a full queue puts nothing; the next put goes through', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>(1);
   q.put(0);
   const controller = new AbortController();
@@ -64,7 +64,7 @@ test('aborting a pending putAsync on a full queue puts nothing; the next put goe
   assert.ok(q.empty());
 });
 
-test('aborting a pending recvAsync receives nothing; the next receive gets the message', T, async () => {
+test('aborting a pending recvAsync receives nothing; the next receive gets the message', { ...T, ...needsSharedMemory }, async () => {
   const [a, b] = Pipe<string>();
   const controller = new AbortController();
   const aborted = a.recvAsync({ signal: controller.signal });
@@ -84,7 +84,7 @@ test('aborting a pending recvAsync receives nothing; the next receive gets the m
   assert.equal(await jq.joinAsync(10_000), true);
 });
 
-test('stress: 3,000 items from a producer process against gets aborted at every stage; each arrives once', T, async () => {
+test('stress: 3,000 items from a producer process against gets aborted at every stage; each arrives once', { ...T, ...needsSharedMemory }, async () => {
   const n = 3_000;
   const q = new Queue<{ i: number; s: string }>();
   const producer = new Process({ target: produceItems, args: [q, n] });
@@ -126,7 +126,7 @@ test('stress: 3,000 items from a producer process against gets aborted at every 
   assert.ok(aborts > 0);
 });
 
-test('stress: putAsync on a bounded queue, every other put aborted; a consumer process gets exactly the others', T, async () => {
+test('stress: putAsync on a bounded queue, every other put aborted; a consumer process gets exactly the others', { ...T, ...needsSharedMemory }, async () => {
   const n = 2_000;
   const q = new Queue<{ p: number; i: number } | null>(4);
   const seen = new Int32Array(new SharedArrayBuffer(4 * n));

@@ -1,7 +1,7 @@
 // Every structured-clonable kind round-trips exactly (through the codec, a Queue, and across a worker);
 // what cannot be carried throws a TypeError naming the path, and nothing is enqueued.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { decode, encode } from '../../src/queues/codec.js';
 import { allKinds } from '../fixtures/queues/values.js';
 import { echo, putAllKinds } from '../fixtures/queues/targets.js';
@@ -41,7 +41,7 @@ test('the codec carries every structured-clonable kind exactly', () => {
   }
 });
 
-test('a Queue carries every kind exactly, in order, on one thread', T, () => {
+test('a Queue carries every kind exactly, in order, on one thread', { ...T, ...needsSharedMemory }, () => {
   const q = new Queue();
   const kinds = allKinds();
   for (const value of Object.values(kinds)) q.put(value);
@@ -49,7 +49,7 @@ test('a Queue carries every kind exactly, in order, on one thread', T, () => {
   assert.ok(q.empty());
 });
 
-test('every kind crosses to a worker and back exactly', T, async () => {
+test('every kind crosses to a worker and back exactly', { ...T, ...needsSharedMemory }, async () => {
   const kinds = allKinds();
   const n = Object.keys(kinds).length;
   const there = new Queue();
@@ -62,7 +62,7 @@ test('every kind crosses to a worker and back exactly', T, async () => {
   assert.equal(p.exitCode, 0);
 });
 
-test('values built in a worker arrive exactly', T, async () => {
+test('values built in a worker arrive exactly', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue();
   const p = new Process({ target: putAllKinds, args: [q] });
   p.start();
@@ -71,7 +71,7 @@ test('values built in a worker arrive exactly', T, async () => {
   for (const [name, value] of Object.entries(allKinds())) assertSameAsClone(name, q.get(false), value, false);
 });
 
-test('an item that cannot be carried throws a TypeError naming the path; nothing is enqueued', () => {
+test('an item that cannot be carried throws a TypeError naming the path; nothing is enqueued', needsSharedMemory, () => {
   const q = new Queue();
   q.put('before');
   const cases: [unknown, RegExp][] = [

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { Empty, EOFError, Full } from '../../src/index.js';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLock, putBigForever } from '../fixtures/sync/dying.js';
 import { assertTimed, timed } from '../fixtures/sync/run.js';
 import { within } from '../fixtures/until.js';
@@ -24,7 +24,7 @@ async function startHolder(target: Function, args: unknown[], flag: mp.RawValue<
   return p;
 }
 
-test('put(x, true, t) behind a held put lock throws Full after t; get(true, t) behind a held get lock throws Empty', T, async () => {
+test('put(x, true, t) behind a held put lock throws Full after t; get(true, t) behind a held get lock throws Empty', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>();
   q.put(1);
   const putFlag = new RawValue('i', 0);
@@ -63,7 +63,7 @@ test('put(x, true, t) behind a held put lock throws Full after t; get(true, t) b
   assert.throws(() => q.getNowait(), Empty);
 });
 
-test('a producer that died mid-put (record written, not published): the record never appears, the queue goes on', T, async () => {
+test('a producer that died mid-put (record written, not published): the record never appears, the queue goes on', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<string>();
   q.put('before');
   const flag = new RawValue('i', 0);
@@ -77,7 +77,7 @@ test('a producer that died mid-put (record written, not published): the record n
   assert.throws(() => q.getNowait(), Empty);
 });
 
-test('a producer that died right after publishing: the record is delivered once, and the next put does not overwrite it', T, async () => {
+test('a producer that died right after publishing: the record is delivered once, and the next put does not overwrite it', { ...T, ...needsSharedMemory }, async () => {
   const q = new JoinableQueue<string>();
   const flag = new RawValue('i', 0);
   const p = await startHolder(dieAfterCommit, [q, 'committed', flag], flag);
@@ -91,7 +91,7 @@ test('a producer that died right after publishing: the record is delivered once,
   assert.equal(q.join(0), true, 'the published record counts once as unfinished');
 });
 
-test('a consumer that died right after taking a record: the next get returns the one after it, not it again', T, async () => {
+test('a consumer that died right after taking a record: the next get returns the one after it, not it again', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<string>();
   for (const item of ['taken by the dead', 'second', 'third']) q.put(item);
   const flag = new RawValue('i', 0);
@@ -105,7 +105,7 @@ test('a consumer that died right after taking a record: the next get returns the
   assert.throws(() => q.getNowait(), Empty);
 });
 
-test('a producer of big items terminated at an arbitrary point of put: every item arrives whole, in order, once', T, async () => {
+test('a producer of big items terminated at an arbitrary point of put: every item arrives whole, in order, once', { ...T, ...needsSharedMemory }, async () => {
   const size = 1 << 20;
   for (let round = 0; round < 3; round++) {
     const q = new Queue<Uint8Array>();
@@ -130,7 +130,7 @@ test('a producer of big items terminated at an arbitrary point of put: every ite
   }
 });
 
-test('Pipe: the only holder of an end is terminated; recv drains what it sent, then EOFError', T, async () => {
+test('Pipe: the only holder of an end is terminated; recv drains what it sent, then EOFError', { ...T, ...needsSharedMemory }, async () => {
   const [parentEnd, childEnd] = Pipe<string>();
   const flag = new RawValue('i', 0);
   const p = await startHolder(holdPipeEnd, [childEnd, flag], flag);
@@ -144,7 +144,7 @@ test('Pipe: the only holder of an end is terminated; recv drains what it sent, t
   assert.throws(() => parentEnd.send('x'), /Broken pipe/);
 });
 
-test('Pipe: recvAsync waiting when the holder of the other end is killed rejects with EOFError', T, async () => {
+test('Pipe: recvAsync waiting when the holder of the other end is killed rejects with EOFError', { ...T, ...needsSharedMemory }, async () => {
   const [parentEnd, childEnd] = Pipe<string>();
   const flag = new RawValue('i', 0);
   const p = await startHolder(holdPipeEnd, [childEnd, flag], flag);
@@ -156,7 +156,7 @@ test('Pipe: recvAsync waiting when the holder of the other end is killed rejects
   await p.join();
 });
 
-test('Pipe: an end still held by a live process stays open when another holder dies', T, async () => {
+test('Pipe: an end still held by a live process stays open when another holder dies', { ...T, ...needsSharedMemory }, async () => {
   const [parentEnd, childEnd] = Pipe<string>();
   const flag = new RawValue('i', 0);
   const p = await startHolder(holdPipeEnd, [childEnd, flag], flag);
@@ -170,7 +170,7 @@ test('Pipe: an end still held by a live process stays open when another holder d
   assert.throws(() => parentEnd.recv(), EOFError);
 });
 
-test('putAsync/getAsync behind an internal lock held by a live worker: a signal aborts the lock wait, a timeout bounds it; nothing is put or taken', T, async () => {
+test('putAsync/getAsync behind an internal lock held by a live worker: a signal aborts the lock wait, a timeout bounds it; nothing is put or taken', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>();
   q.put(1);
   const putFlag = new RawValue('i', 0);

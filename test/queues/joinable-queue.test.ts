@@ -1,13 +1,13 @@
 // JoinableQueue: taskDone accounting and join waiting for every taskDone across workers.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { work } from '../fixtures/queues/targets.js';
 
 const { JoinableQueue, Process } = ctx;
 
 const T = { timeout: 60_000 };
 
-test('taskDone() called too many times throws with Python wording', () => {
+test('taskDone() called too many times throws with Python wording', needsSharedMemory, () => {
   const q = new JoinableQueue<number>();
   assert.throws(
     () => q.taskDone(),
@@ -20,7 +20,7 @@ test('taskDone() called too many times throws with Python wording', () => {
   assert.equal(q.join(), true, 'nothing unfinished: join returns at once');
 });
 
-test('join(timeout) returns false while tasks are unfinished', () => {
+test('join(timeout) returns false while tasks are unfinished', needsSharedMemory, () => {
   const q = new JoinableQueue<number>();
   q.put(1);
   const t = performance.now();
@@ -29,7 +29,7 @@ test('join(timeout) returns false while tasks are unfinished', () => {
   assert.ok(ms >= 90 && ms < 1600, `took ${ms} ms`);
 });
 
-test('join() waits until workers have called taskDone() for every item', T, async () => {
+test('join() waits until workers have called taskDone() for every item', { ...T, ...needsSharedMemory }, async () => {
   const q = new JoinableQueue<number>();
   const done = new Int32Array(new SharedArrayBuffer(4));
   const ps = [0, 1].map(() => new Process({ target: work, args: [q, done, 50] }));
@@ -40,7 +40,7 @@ test('join() waits until workers have called taskDone() for every item', T, asyn
   for (const p of ps) await p.join(30_000);
 });
 
-test('joinAsync() waits without blocking the event loop', T, async () => {
+test('joinAsync() waits without blocking the event loop', { ...T, ...needsSharedMemory }, async () => {
   const q = new JoinableQueue<number>();
   const done = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: work, args: [q, done, 20] });

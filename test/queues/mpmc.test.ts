@@ -1,14 +1,14 @@
 // Many producers and consumers: every item exactly once, FIFO per producer; a producer joined before
 // the queue is drained neither deadlocks nor loses anything.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { consume, consumeWatchingSize, produce, produceItems } from '../fixtures/queues/targets.js';
 
 const { Process, Queue } = ctx;
 
 const T = { timeout: 120_000 };
 
-test('3 producers and 3 consumers move 60,000 items through a bounded queue, each exactly once', T, async () => {
+test('3 producers and 3 consumers move 60,000 items through a bounded queue, each exactly once', { ...T, ...needsSharedMemory }, async () => {
   const producers = 3;
   const consumers = 3;
   const perProducer = 20_000;
@@ -28,7 +28,7 @@ test('3 producers and 3 consumers move 60,000 items through a bounded queue, eac
   assert.ok(q.empty());
 });
 
-test('a queue of maxsize 2 under 3 producers and 2 consumers never holds more than 2 items', T, async () => {
+test('a queue of maxsize 2 under 3 producers and 2 consumers never holds more than 2 items', { ...T, ...needsSharedMemory }, async () => {
   const producers = 3;
   const perProducer = 5_000;
   const q = new Queue<{ p: number; i: number } | null>(2);
@@ -49,7 +49,7 @@ test('a queue of maxsize 2 under 3 producers and 2 consumers never holds more th
   assert.ok(largest[0]! >= 1, 'the consumers never saw an item waiting: the bound was not exercised');
 });
 
-test('a producer of 200,000 items is joined before the queue is drained; nothing is lost', T, async () => {
+test('a producer of 200,000 items is joined before the queue is drained; nothing is lost', { ...T, ...needsSharedMemory }, async () => {
   const n = 200_000;
   const q = new Queue<{ i: number; s: string }>();
   const p = new Process({ target: produceItems, args: [q, n] });
@@ -64,7 +64,7 @@ test('a producer of 200,000 items is joined before the queue is drained; nothing
   assert.ok(q.empty());
 });
 
-test('a 1 MB item put by a child that exits is there after join (oracle row 29)', T, async () => {
+test('a 1 MB item put by a child that exits is there after join (oracle row 29)', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<Uint8Array>();
   const { putBig } = await import('../fixtures/queues/targets.js');
   const p = new Process({ target: putBig, args: [q, 1 << 20] });
@@ -74,7 +74,7 @@ test('a 1 MB item put by a child that exits is there after join (oracle row 29)'
   assert.equal(q.get(false).length, 1 << 20);
 });
 
-test('records of mixed sizes stay intact while a consumer reads as the ring grows and wraps', T, async () => {
+test('records of mixed sizes stay intact while a consumer reads as the ring grows and wraps', { ...T, ...needsSharedMemory }, async () => {
   const { produceSized, sized } = await import('../fixtures/queues/targets.js');
   const n = 3000;
   const q = new Queue<string>();

@@ -2,7 +2,7 @@
 // producer wait (as a full OS pipe does in Python), never drop a message or misreport the state.
 import assert from 'node:assert/strict';
 import { Full } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { setRingByteLimit } from '../../src/queues/ring.js';
 import { putManySimple, sendManyBytes, sendUntilBroken } from '../fixtures/queues/shared-targets.js';
 
@@ -37,7 +37,7 @@ function withSmallRings<T>(make: () => T): T {
   }
 }
 
-test('sendBytes of 70 × 16 MiB with nobody reading yet: the sender waits at 1 GiB, all 70 arrive', T, async () => {
+test('sendBytes of 70 × 16 MiB with nobody reading yet: the sender waits at 1 GiB, all 70 arrive', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = Pipe<unknown>();
   const sent = counter();
   const size = 16 << 20;
@@ -55,7 +55,7 @@ test('sendBytes of 70 × 16 MiB with nobody reading yet: the sender waits at 1 G
   assert.equal(p.exitCode, 0);
 });
 
-test('a pipe at its byte limit: the sender waits, exactly what fits is sent, then every message arrives', T, async () => {
+test('a pipe at its byte limit: the sender waits, exactly what fits is sent, then every message arrives', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = withSmallRings(() => Pipe<unknown>());
   const sent = counter();
   const p = new Process({ target: sendManyBytes, args: [theirs, 70, SIZE, sent] });
@@ -69,7 +69,7 @@ test('a pipe at its byte limit: the sender waits, exactly what fits is sent, the
   assert.equal(p.exitCode, 0);
 });
 
-test('a SimpleQueue at its byte limit: put waits (it used to throw "handle is closed"), nothing is lost', T, async () => {
+test('a SimpleQueue at its byte limit: put waits (it used to throw "handle is closed"), nothing is lost', { ...T, ...needsSharedMemory }, async () => {
   const q = withSmallRings(() => new SimpleQueue<Uint8Array>());
   const sent = counter();
   const p = new Process({ target: putManySimple, args: [q, 70, SIZE, sent] });
@@ -81,7 +81,7 @@ test('a SimpleQueue at its byte limit: put waits (it used to throw "handle is cl
   assert.equal(q.empty(), true);
 });
 
-test('an unbounded Queue at its byte limit: putNowait raises Full while full() says so; a timed put times out', () => {
+test('an unbounded Queue at its byte limit: putNowait raises Full while full() says so; a timed put times out', needsSharedMemory, () => {
   const q = withSmallRings(() => new Queue<Uint8Array>());
   const item = new Uint8Array(SIZE);
   for (let k = 0; k < FIT; k++) q.putNowait(item);
@@ -96,14 +96,14 @@ test('an unbounded Queue at its byte limit: putNowait raises Full while full() s
   assert.equal(q.qsize(), FIT);
 });
 
-test('a message larger than the limit is refused at once with ERR_MP_MESSAGE_TOO_LARGE', () => {
+test('a message larger than the limit is refused at once with ERR_MP_MESSAGE_TOO_LARGE', needsSharedMemory, () => {
   const [a, b] = withSmallRings(() => Pipe<unknown>());
   assert.throws(() => a.sendBytes(new Uint8Array(SMALL)), (e: Coded) => e instanceof RangeError && e.code === 'ERR_MP_MESSAGE_TOO_LARGE');
   a.sendBytes(new Uint8Array(3));
   assert.equal(b.recvBytes().length, 3);
 });
 
-test('a sender waiting on a full pipe gets Broken pipe when the reader closes', T, async () => {
+test('a sender waiting on a full pipe gets Broken pipe when the reader closes', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = withSmallRings(() => Pipe<unknown>());
   const sent = counter();
   const out = counter();
@@ -117,7 +117,7 @@ test('a sender waiting on a full pipe gets Broken pipe when the reader closes', 
   assert.equal(out[0], 1, 'ERR_MP_BROKEN_PIPE');
 });
 
-test('a queue that cannot grow because memory ran out says so (ERR_MP_OUT_OF_MEMORY) and stays usable', { timeout: 20_000 }, () => {
+test('a queue that cannot grow because memory ran out says so (ERR_MP_OUT_OF_MEMORY) and stays usable', { timeout: 20_000, ...needsSharedMemory }, () => {
   const q = new Queue<Uint8Array>();
   const grow = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'grow')!;
   Object.defineProperty(SharedArrayBuffer.prototype, 'grow', {

@@ -1,7 +1,7 @@
 // Pipe and Connection: ping-pong both ways (blocking and async), EOF, poll, bytes with Python's checks.
 import assert from 'node:assert/strict';
 import { BufferTooShort, Connection, EOFError } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { echoBytes, pingPong, pingPongAsync, sendHello } from '../fixtures/queues/targets.js';
 
 const { Pipe, Process } = ctx;
@@ -9,7 +9,7 @@ const { Pipe, Process } = ctx;
 const T = { timeout: 60_000 };
 type Coded = Error & { code?: string };
 
-test('send/recv both ways on one thread; messages are never merged', () => {
+test('send/recv both ways on one thread; messages are never merged', needsSharedMemory, () => {
   const [a, b] = Pipe<unknown>();
   assert.ok(a.readable && a.writable && b.readable && b.writable);
   a.send({ x: 1 });
@@ -22,7 +22,7 @@ test('send/recv both ways on one thread; messages are never merged', () => {
   assert.deepEqual(b.recvBytes(), new Uint8Array(0), 'an empty message is a message');
 });
 
-test('ping-pong with a worker, blocking on both sides', T, async () => {
+test('ping-pong with a worker, blocking on both sides', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = Pipe<number>();
   const p = new Process({ target: pingPong, args: [theirs] });
   p.start();
@@ -39,7 +39,7 @@ test('ping-pong with a worker, blocking on both sides', T, async () => {
   assert.equal(p.exitCode, 0);
 });
 
-test('ping-pong with a worker, async on both sides', T, async () => {
+test('ping-pong with a worker, async on both sides', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = Pipe<number>();
   const p = new Process({ target: pingPongAsync, args: [theirs] });
   p.start();
@@ -55,7 +55,7 @@ test('ping-pong with a worker, async on both sides', T, async () => {
   await p.join(30_000);
 });
 
-test('recv drains what the peer sent, then throws EOFError (the Python tutorial example)', T, async () => {
+test('recv drains what the peer sent, then throws EOFError (the Python tutorial example)', { ...T, ...needsSharedMemory }, async () => {
   const [parentConn, childConn] = Pipe();
   const p = new Process({ target: sendHello, args: [childConn] });
   p.start();
@@ -66,7 +66,7 @@ test('recv drains what the peer sent, then throws EOFError (the Python tutorial 
   assert.equal(parentConn.poll(), true, 'poll reports EOF as readable');
 });
 
-test('poll(): at once without a timeout, after the timeout with one (oracle row 32)', () => {
+test('poll(): at once without a timeout, after the timeout with one (oracle row 32)', needsSharedMemory, () => {
   const [a, b] = Pipe();
   let t = performance.now();
   assert.equal(a.poll(), false);
@@ -81,7 +81,7 @@ test('poll(): at once without a timeout, after the timeout with one (oracle row 
   assert.equal(a.poll(null), true);
 });
 
-test('sendBytes/recvBytes/recvBytesInto with Python offset and size checks', () => {
+test('sendBytes/recvBytes/recvBytesInto with Python offset and size checks', needsSharedMemory, () => {
   const [a, b] = Pipe();
   const msg = new TextEncoder().encode('abcdefghijklmnopqrstuvwxyz');
   a.sendBytes(msg, 3, 4);
@@ -113,7 +113,7 @@ test('sendBytes/recvBytes/recvBytesInto with Python offset and size checks', () 
   assert.ok(b.closed, 'as in Python, the connection is closed after a bad message length');
 });
 
-test('a 16 MB byte message round-trips through a worker', T, async () => {
+test('a 16 MB byte message round-trips through a worker', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = Pipe();
   const p = new Process({ target: echoBytes, args: [theirs] });
   p.start();
@@ -128,7 +128,7 @@ test('a 16 MB byte message round-trips through a worker', T, async () => {
   assert.equal(p.exitCode, 0);
 });
 
-test('misuse: closed handles, one-way pipes, a closed peer, new Connection()', () => {
+test('misuse: closed handles, one-way pipes, a closed peer, new Connection()', needsSharedMemory, () => {
   const [r, w] = Pipe(false);
   assert.ok(r.readable && !r.writable && w.writable && !w.readable);
   assert.throws(() => r.send(1), (e: Coded) => e.code === 'ERR_MP_READ_ONLY' && e.message === 'connection is read-only');
@@ -150,7 +150,7 @@ test('misuse: closed handles, one-way pipes, a closed peer, new Connection()', (
   }
 });
 
-test("a worker's copy closes when the worker exits, so the parent sees EOF", T, async () => {
+test("a worker's copy closes when the worker exits, so the parent sees EOF", { ...T, ...needsSharedMemory }, async () => {
   const { sendAndForget } = await import('../fixtures/queues/targets.js');
   const [mine, theirs] = Pipe<string>();
   const p = new Process({ target: sendAndForget, args: [theirs] });

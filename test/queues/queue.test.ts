@@ -1,7 +1,7 @@
 // Queue: every method and error, on the main thread and inside a worker; timeouts within a tolerant bound.
 import assert from 'node:assert/strict';
 import { Empty, Full } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { checkErrorsInWorker } from '../fixtures/queues/targets.js';
 import { stillPending } from '../fixtures/until.js';
 
@@ -22,7 +22,7 @@ function assertTimed(ms: number, expected: number): void {
   assert.ok(ms >= expected - 10 && ms < expected + 1500, `took ${ms.toFixed(1)} ms, expected about ${expected}`);
 }
 
-test('put/get are FIFO; qsize, empty, full, maxsize', () => {
+test('put/get are FIFO; qsize, empty, full, maxsize', needsSharedMemory, () => {
   const q = new Queue<number>(3);
   assert.equal(q.maxsize, 3);
   assert.ok(q.empty());
@@ -41,7 +41,7 @@ test('put/get are FIFO; qsize, empty, full, maxsize', () => {
   assert.throws(() => new Queue(1.5), (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG');
 });
 
-test('Empty and Full: at once without blocking, after the timeout with one (Python oracle row 27)', T, () => {
+test('Empty and Full: at once without blocking, after the timeout with one (Python oracle row 27)', { ...T, ...needsSharedMemory }, () => {
   const q = new Queue<number>(2);
   let [error, ms] = timed(() => q.get(true, 200));
   assert.ok(error instanceof Empty);
@@ -64,7 +64,7 @@ test('Empty and Full: at once without blocking, after the timeout with one (Pyth
   assert.equal(q.qsize(), 2);
 });
 
-test('async forms: getAsync/putAsync time out without blocking the event loop', T, async () => {
+test('async forms: getAsync/putAsync time out without blocking the event loop', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>(1);
   let ticks = 0;
   const ticker = setInterval(() => ticks++, 5);
@@ -85,7 +85,7 @@ test('async forms: getAsync/putAsync time out without blocking the event loop', 
   assert.equal(await waiting, 7);
 });
 
-test('an unbounded queue grows: large items and many items go through without blocking', T, () => {
+test('an unbounded queue grows: large items and many items go through without blocking', { ...T, ...needsSharedMemory }, () => {
   const q = new Queue<unknown>();
   const big = new Float64Array(1_000_000).map((_, i) => i);
   q.put('small');
@@ -98,7 +98,7 @@ test('an unbounded queue grows: large items and many items go through without bl
   assert.ok(q.empty());
 });
 
-test('records that wrap around the end of the ring stay intact while it grows', () => {
+test('records that wrap around the end of the ring stay intact while it grows', needsSharedMemory, () => {
   const q = new Queue<string>();
   const lengths: number[] = [];
   for (let round = 0; round < 200; round++) {
@@ -112,7 +112,7 @@ test('records that wrap around the end of the ring stay intact while it grows', 
   while (lengths.length > 0) assert.equal(q.get().length, lengths.shift());
 });
 
-test('close() and joinThread() keep Python meaning (oracle row 28)', () => {
+test('close() and joinThread() keep Python meaning (oracle row 28)', needsSharedMemory, () => {
   const q = new Queue<number>();
   assert.throws(() => q.joinThread(), (e: Error & { code?: string }) => e.code === 'ERR_MP_QUEUE_NOT_CLOSED' && /Queue not closed/.test(e.message));
   q.put(1);
@@ -124,7 +124,7 @@ test('close() and joinThread() keep Python meaning (oracle row 28)', () => {
   assert.equal(q.qsize(), 1, 'what was put stays for other handles');
 });
 
-test('inside a worker: every error and timeout of a queue made by the parent', T, async () => {
+test('inside a worker: every error and timeout of a queue made by the parent', { ...T, ...needsSharedMemory }, async () => {
   const bounded = new Queue<number>(2);
   const empty = new Queue<number>();
   const p = new Process({ target: checkErrorsInWorker, args: [bounded, empty] });
@@ -134,7 +134,7 @@ test('inside a worker: every error and timeout of a queue made by the parent', T
   assert.ok(bounded.empty());
 });
 
-test('a blocked get on the main thread wakes when a worker puts', T, async () => {
+test('a blocked get on the main thread wakes when a worker puts', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<{ i: number; s: string }>();
   const { produceItems } = await import('../fixtures/queues/targets.js');
   const p = new Process({ target: produceItems, args: [q, 1000] });

@@ -2,7 +2,7 @@
 // results: each arrives live (the same memory, the same lock), as the README promises.
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import {
   CHECKS,
   Point,
@@ -65,7 +65,7 @@ function checkReturned(back: AllShared, all: AllShared): void {
   assert.equal(back.nested.deep[0].get('v'), back.value, 'one object, one revival');
 }
 
-for (const [how, target] of [['getAsync', takeAndUse], ['blocking get', takeAndUseBlocking]] as const) test(`every shareable crosses a queue item live, both ways, put after the child started (${how})`, T, async () => {
+for (const [how, target] of [['getAsync', takeAndUse], ['blocking get', takeAndUseBlocking]] as const) test(`every shareable crosses a queue item live, both ways, put after the child started (${how})`, { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = Pipe<string>();
   const all = makeAllShared(theirs);
   prepare(all);
@@ -84,7 +84,7 @@ for (const [how, target] of [['getAsync', takeAndUse], ['blocking get', takeAndU
   assert.equal(p.exitCode, 0);
 });
 
-test('every shareable crosses a pipe message live, both ways', T, async () => {
+test('every shareable crosses a pipe message live, both ways', { ...T, ...needsSharedMemory }, async () => {
   const [mine, theirs] = Pipe<string>();
   const all = makeAllShared(theirs);
   prepare(all);
@@ -101,7 +101,7 @@ test('every shareable crosses a pipe message live, both ways', T, async () => {
   assert.equal(p.exitCode, 0);
 });
 
-test('a lock put on a queue before the child exists arrives live', T, async () => {
+test('a lock put on a queue before the child exists arrives live', { ...T, ...needsSharedMemory }, async () => {
   const lock = new Lock();
   lock.acquire();
   const q = new Queue<mp.Lock>();
@@ -114,7 +114,7 @@ test('a lock put on a queue before the child exists arrives live', T, async () =
   assert.equal(out[0], 1);
 });
 
-test('a Connection sent through a Pipe is used on the other side (CPython test_pickling of connections)', T, async () => {
+test('a Connection sent through a Pipe is used on the other side (CPython test_pickling of connections)', { ...T, ...needsSharedMemory }, async () => {
   const [outer, outerChild] = Pipe<mp.Connection<string>>();
   const [a, b] = Pipe<string>();
   const p = new Process({ target: useSentConnection, args: [outerChild] });
@@ -129,7 +129,7 @@ test('a Connection sent through a Pipe is used on the other side (CPython test_p
   assert.throws(() => a.recv(), (e: Error & { code?: string }) => e.code === 'ERR_MP_EOF', 'every handle of the end is closed');
 });
 
-test('the same item twice, and a queue inside an item on its own queue, in one thread', () => {
+test('the same item twice, and a queue inside an item on its own queue, in one thread', needsSharedMemory, () => {
   const v = new Value('i', 5);
   const q = new Queue<unknown>();
   q.put({ v, again: v, q });
@@ -143,7 +143,7 @@ test('the same item twice, and a queue inside an item on its own queue, in one t
   assert.equal(q.get(false), 'via the copy');
 });
 
-test('a blocking get gives an instance of a class a JavaScript module exports, with no event loop turn', T, async () => {
+test('a blocking get gives an instance of a class a JavaScript module exports, with no event loop turn', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<Vec>();
   const out = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: takeVec, args: [q, out] });
@@ -154,7 +154,7 @@ test('a blocking get gives an instance of a class a JavaScript module exports, w
   assert.equal(out[0], 1);
 });
 
-test('a Connection in an item that is not sent after all (uncloneable neighbour, Full) leaves no handle open', () => {
+test('a Connection in an item that is not sent after all (uncloneable neighbour, Full) leaves no handle open', needsSharedMemory, () => {
   const [a, b] = Pipe<string>();
   const q = new Queue<unknown>(1);
   assert.throws(() => q.put({ conn: b, bad: Symbol('x') }), (e: Error & { code?: string }) => e.code === 'ERR_MP_UNCLONEABLE');
@@ -165,7 +165,7 @@ test('a Connection in an item that is not sent after all (uncloneable neighbour,
   assert.throws(() => a.recv(), (e: Error & { code?: string }) => e.code === 'ERR_MP_EOF');
 });
 
-test('pool results: a Value made in a worker comes back live, and goes back to a worker live', T, async () => {
+test('pool results: a Value made in a worker comes back live, and goes back to a worker live', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   try {
     const v = await pool.apply(makeValue, [41]);

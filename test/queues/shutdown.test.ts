@@ -2,14 +2,14 @@
 import { stillPending, until, within } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
 import { ShutDown } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { getUntilShutDown, iterate, putUntilShutDown } from '../fixtures/queues/targets.js';
 
 const { JoinableQueue, Process, Queue } = ctx;
 
 const T = { timeout: 60_000 };
 
-test('after shutdown: puts throw ShutDown, gets drain what is left and then throw ShutDown', () => {
+test('after shutdown: puts throw ShutDown, gets drain what is left and then throw ShutDown', needsSharedMemory, () => {
   const q = new Queue<number>();
   q.put(1);
   q.put(2);
@@ -22,7 +22,7 @@ test('after shutdown: puts throw ShutDown, gets drain what is left and then thro
   assert.throws(() => q.get(false), ShutDown);
 });
 
-test('shutdown(true) drops what is left', async () => {
+test('shutdown(true) drops what is left', needsSharedMemory, async () => {
   const q = new Queue<number>();
   q.put(1);
   q.shutdown(true);
@@ -32,7 +32,7 @@ test('shutdown(true) drops what is left', async () => {
   await assert.rejects(q.putAsync(1), ShutDown);
 });
 
-test('a put blocked on a full queue in a worker wakes with ShutDown', T, async () => {
+test('a put blocked on a full queue in a worker wakes with ShutDown', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>(1);
   q.put(0);
   const out = new Int32Array(new SharedArrayBuffer(8));
@@ -46,7 +46,7 @@ test('a put blocked on a full queue in a worker wakes with ShutDown', T, async (
   assert.equal(q.get(), 0, 'what was in the queue can still be drained');
 });
 
-test('a get blocked on an empty queue in a worker wakes with ShutDown', T, async () => {
+test('a get blocked on an empty queue in a worker wakes with ShutDown', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>();
   const out = new Int32Array(new SharedArrayBuffer(8));
   const p = new Process({ target: getUntilShutDown, args: [q, out] });
@@ -57,7 +57,7 @@ test('a get blocked on an empty queue in a worker wakes with ShutDown', T, async
   assert.equal(out[0], 1);
 });
 
-test('for await over a queue ends once it is shut down and drained (in a worker)', T, async () => {
+test('for await over a queue ends once it is shut down and drained (in a worker)', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>(10);
   const out = new Int32Array(new SharedArrayBuffer(12));
   const p = new Process({ target: iterate, args: [q, out] });
@@ -69,7 +69,7 @@ test('for await over a queue ends once it is shut down and drained (in a worker)
   assert.deepEqual([...out], [100, 5050, 1]);
 });
 
-test('for await on the main thread ends at shutdown', T, async () => {
+test('for await on the main thread ends at shutdown', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>();
   q.put(1);
   q.put(2);
@@ -85,7 +85,7 @@ test('for await on the main thread ends at shutdown', T, async () => {
   assert.deepEqual(got, [1, 2, 3]);
 });
 
-test('JoinableQueue: shutdown(true) settles join() for the dropped items', T, async () => {
+test('JoinableQueue: shutdown(true) settles join() for the dropped items', { ...T, ...needsSharedMemory }, async () => {
   const q = new JoinableQueue<number>();
   q.put(1);
   q.put(2);

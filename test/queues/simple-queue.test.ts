@@ -1,11 +1,11 @@
 // SimpleQueue: put, get, getAsync, empty, close; across a worker.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { sumSimple } from '../fixtures/queues/targets.js';
 
 const { Process, SimpleQueue } = ctx;
 
-test('put/get/empty/close on one thread', async () => {
+test('put/get/empty/close on one thread', needsSharedMemory, async () => {
   const q = new SimpleQueue<string>();
   assert.ok(q.empty());
   q.put('a');
@@ -18,7 +18,7 @@ test('put/get/empty/close on one thread', async () => {
   assert.throws(() => q.put('c'), /handle is closed/);
 });
 
-test('a worker sums what the parent puts and puts the sum back', { timeout: 60_000 }, async () => {
+test('a worker sums what the parent puts and puts the sum back', { timeout: 60_000, ...needsSharedMemory }, async () => {
   const q = new SimpleQueue<number>();
   const out = new SimpleQueue<number>();
   const p = new Process({ target: sumSimple, args: [q, out, 1000] });

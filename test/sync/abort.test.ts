@@ -3,9 +3,12 @@
 // object usable; no later wakeup is lost to it.
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value } = ctx;
 

@@ -1,9 +1,12 @@
 // A pending async wait alone does not keep the program alive; whoever could end it does (issue 10).
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { abandonGet } from '../fixtures/sync/targets.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Process, Queue } = ctx;
 

@@ -2,10 +2,13 @@
 import assert from 'node:assert/strict';
 import { BrokenBarrierError } from '../../src/index.js';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { barrierRounds, barrierWaitOnce, barrierWithAction, barrierWithActionSync, countAction, countActionByModule } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
 import { until } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Barrier, Process, RawValue, Semaphore, SharedArray } = ctx;
 

@@ -1,9 +1,12 @@
 // Condition.notify(n) wakes at most n waiters, only ones waiting at that moment, and wait() returns
 // true only for those (issue 10). The waiters' own counters (under the lock) show who woke.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { boundedBufferSide, condWaiter, REGISTERED, STOP, TIMED_OUT, WOKEN } from '../fixtures/sync/targets.js';
 import { until } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Condition, Lock, Process } = ctx;
 

@@ -1,10 +1,13 @@
 // Condition: wait/notify with either lock kind, misuse, timeouts, and a 10,000-round ping-pong.
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { incrementWithLock, pingPong } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
 import { stillPending } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Condition, Lock, RawValue, RLock } = ctx;
 

@@ -1,9 +1,12 @@
 // Event: set/clear/isSet, timed waits, wakeups from another worker.
 import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { setOnceWaiting, waitEvent } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Event, SharedArray } = ctx;
 

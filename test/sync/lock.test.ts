@@ -1,10 +1,13 @@
 // Lock: acquire/release, timeouts, scoped forms, misuse, and exact counts across workers.
 import assert from 'node:assert/strict';
 import { TimeoutError } from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { holdUntil, incrementWithLock, releaseLock } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
 import { stillPending } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Event, Lock, RawValue } = ctx;
 

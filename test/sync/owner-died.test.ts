@@ -3,10 +3,13 @@
 // robust mutexes report EOWNERDEAD. Python leaves such a lock held forever.
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { acquireAndReport, holdForever, holdThroughChild, holdValueLock, incrementOrDie, ready } from '../fixtures/sync/dying.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { BoundedSemaphore, Lock, Pool, Process, RLock, RawArray, RawValue, Semaphore, Value } = ctx;
 

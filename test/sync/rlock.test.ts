@@ -1,8 +1,11 @@
 // RLock: recursion, ownership, misuse (also from another worker), exact counts across workers.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { holdUntil, incrementWithLock, releaseForeignRLock } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed } from '../fixtures/sync/run.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { Event, RawArray, RawValue, RLock } = ctx;
 

@@ -1,9 +1,12 @@
 // Semaphore and BoundedSemaphore: counting, timeouts, misuse, never more holders than the value.
 import assert from 'node:assert/strict';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { incrementWithLock, semaphoreWorker } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
 import { stillPending, within } from '../fixtures/until.js';
+
+// Every test here shares memory with its children.
+allTestsNeedSharedMemory();
 
 const { BoundedSemaphore, RawValue, Semaphore, SharedArray } = ctx;
 

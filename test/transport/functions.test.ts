@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { toWireFunction } from '../../src/transport/pack.js';
 import { record } from '../fixtures/process/targets.js';
 import {
@@ -39,7 +39,7 @@ function int32(n = 1): Int32Array {
 
 // ---- by reference ----
 
-test('a module export that uses module state crosses by reference; the child imports its module', T, async () => {
+test('a module export that uses module state crosses by reference; the child imports its module', { ...T, ...needsSharedMemory }, async () => {
   const wire = toWireFunction(record, 'target');
   assert.equal(wire.by, 'module');
   assert.equal(wire.by === 'module' && wire.name, 'record');
@@ -48,7 +48,7 @@ test('a module export that uses module state crosses by reference; the child imp
   assert.equal(out[0], 41); // `calls` was 1 in the child: its own copy of the module's state
 });
 
-test('module state lives in the child: each child has its own', T, async () => {
+test('module state lives in the child: each child has its own', { ...T, ...needsSharedMemory }, async () => {
   assert.equal(toWireFunction(scaled, 'fn').by, 'module');
   const out = int32();
   await run(calculate, [out, scaled, [3, 7]]);
@@ -57,14 +57,14 @@ test('module state lives in the child: each child has its own', T, async () => {
   assert.equal(out[0], 210);
 });
 
-test('a module export that uses an import crosses by reference and the import works', T, async () => {
+test('a module export that uses an import crosses by reference and the import works', { ...T, ...needsSharedMemory }, async () => {
   assert.equal(toWireFunction(baseLength, 'target').by, 'module');
   const out = int32();
   await run(baseLength, [out, '/a/b/hello.txt']);
   assert.equal(out[0], 'hello.txt'.length);
 });
 
-test('an exported arrow and a default export cross by reference', T, async () => {
+test('an exported arrow and a default export cross by reference', { ...T, ...needsSharedMemory }, async () => {
   const arrow = toWireFunction(arrowExport, 'target');
   assert.deepEqual(arrow.by === 'module' && [arrow.name], ['arrowExport']);
   const def = toWireFunction(defaultExport, 'target');
@@ -78,13 +78,13 @@ test('an exported arrow and a default export cross by reference', T, async () =>
 
 // ---- explicit { module, name } ----
 
-test('explicit { module: URL, name }', T, async () => {
+test('explicit { module: URL, name }', { ...T, ...needsSharedMemory }, async () => {
   const out = int32();
   await run({ module: fixtureUrl, name: 'arrowExport' }, [out, 5]);
   assert.equal(out[0], 50);
 });
 
-test('explicit { module: file URL string | absolute path | ./relative path, name }', T, async () => {
+test('explicit { module: file URL string | absolute path | ./relative path, name }', { ...T, ...needsSharedMemory }, async () => {
   const out = int32();
   const absolute = fileURLToPath(fixtureUrl);
   const forms = [fixtureUrl.href, absolute, `./${relative(process.cwd(), absolute)}`];
@@ -104,7 +104,7 @@ test('explicit reference to a missing export: the child fails with exit code 1',
 
 // ---- by source ----
 
-test('self-contained functions cross by source: declarations, arrows, async, method shorthand', T, async () => {
+test('self-contained functions cross by source: declarations, arrows, async, method shorthand', { ...T, ...needsSharedMemory }, async () => {
   const out = int32(4);
   function declared(o: Int32Array): void {
     Atomics.store(o, 0, 1);
@@ -126,7 +126,7 @@ test('self-contained functions cross by source: declarations, arrows, async, met
   assert.deepEqual([...out], [1, 2, 3, 4]);
 });
 
-test('a self-contained function with nested named arrows (tsx wraps them in __name) crosses by source', T, async () => {
+test('a self-contained function with nested named arrows (tsx wraps them in __name) crosses by source', { ...T, ...needsSharedMemory }, async () => {
   function withNested(o: Int32Array, xs: number[]): void {
     const square = (x: number) => x * x;
     const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -161,7 +161,7 @@ test('a closure in the entry script is refused at the call, naming the variables
   );
 });
 
-test('an unexported function of a module crosses with its constants; a closure over a local is refused', T, async () => {
+test('an unexported function of a module crosses with its constants; a closure over a local is refused', { ...T, ...needsSharedMemory }, async () => {
   const wire = toWireFunction(getHidden(), 'target');
   assert.equal(wire.by, 'source');
   assert.deepEqual(wire.by === 'source' && wire.scope?.captured, ['factor']);
@@ -198,7 +198,7 @@ test('native and bound functions are refused', T, () => {
 
 // ---- functions inside args ----
 
-test('a function inside args crosses by the same rules: calculate(mul, [3, 7])', T, async () => {
+test('a function inside args crosses by the same rules: calculate(mul, [3, 7])', { ...T, ...needsSharedMemory }, async () => {
   const out = int32();
   await run(calculate, [out, mul, [3, 7]]);
   assert.equal(out[0], 21);
@@ -206,7 +206,7 @@ test('a function inside args crosses by the same rules: calculate(mul, [3, 7])',
   assert.equal(out[0], -4);
 });
 
-test('functions deep in plain arrays and objects cross', T, async () => {
+test('functions deep in plain arrays and objects cross', { ...T, ...needsSharedMemory }, async () => {
   const out = int32(3);
   await run(callNested, [
     out,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { reduce } from '../../src/index.js';
 import type * as mp from '../../src/index.js';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
 import { pack } from '../../src/transport/pack.js';
 import { unpack } from '../../src/transport/unpack.js';
 import { SharedCounter, incrementAll, sameObject } from '../fixtures/transport/counter.js';
@@ -23,7 +23,7 @@ async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
   return p;
 }
 
-test('a shareable arrives live at any depth of plain arrays and objects; child mutations are visible here', T, async () => {
+test('a shareable arrives live at any depth of plain arrays and objects; child mutations are visible here', { ...T, ...needsSharedMemory }, async () => {
   const top = new SharedCounter();
   const inArray = new SharedCounter();
   const deep = new SharedCounter();
@@ -42,7 +42,7 @@ test('a shareable arrives live at any depth of plain arrays and objects; child m
   assert.equal(tree[0], top, 'the caller\'s arguments are not changed');
 });
 
-test('a shareable as a direct argument; the same object twice', T, async () => {
+test('a shareable as a direct argument; the same object twice', { ...T, ...needsSharedMemory }, async () => {
   const counter = new SharedCounter();
   const report = int32();
   const p = await run(sameObject, [counter, counter, report]);
@@ -51,7 +51,7 @@ test('a shareable as a direct argument; the same object twice', T, async () => {
   assert.ok(report[0]! & 2, 'arrived as a SharedCounter');
 });
 
-test('a shareable whose class the child never imports: the child imports the module that registered its kind', T, async () => {
+test('a shareable whose class the child never imports: the child imports the module that registered its kind', { ...T, ...needsSharedMemory }, async () => {
   // A self-contained target crosses by source, so nothing but the kind's registration brings counter.ts.
   const counter = new SharedCounter();
   const p = await run((c: { increment(by: number): number }) => c.increment(3), [counter]);
@@ -68,7 +68,7 @@ test('a shared object of a kind nobody registered: the child fails with a messag
   assert.equal(p.exitCode, 1);
 });
 
-test('plain values cross by structured clone: the child gets copies', T, async () => {
+test('plain values cross by structured clone: the child gets copies', { ...T, ...needsSharedMemory }, async () => {
   const out = int32(2);
   const data = { list: [1, 2, 3], map: new Map([['k', 5]]), date: new Date(0), big: 10n, nested: { s: 'x' } };
   const p = await run(

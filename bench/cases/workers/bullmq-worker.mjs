@@ -23,3 +23,5 @@ const worker = new Worker(
 );
 await worker.waitUntilReady();
 console.log('bullmq worker ready');
+// Orphaned (its case was killed): leave too.
+setInterval(() => process.ppid === 1 && process.exit(1), 1_000).unref();

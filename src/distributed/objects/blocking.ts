@@ -125,8 +125,8 @@ export function callBlocking<T>(target: Shareable, method: string, args: readonl
 
 function startHelper(): Helper {
   const payload: Payload = {
-    words: allocateShared(12),
-    bytes: allocateShared(INITIAL_BYTES, { maxByteLength: MAX_BYTES }),
+    words: allocateShared(12, { startMethod: 'thread' }),
+    bytes: allocateShared(INITIAL_BYTES, { maxByteLength: MAX_BYTES, startMethod: 'thread' }),
   };
   const { path, defaultName } = nextChild('RedisWaiter');
   const child = spawnChild(

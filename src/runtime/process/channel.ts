@@ -45,10 +45,20 @@
  */
 import { misuse } from '../../errors.js';
 import { loadNative, type NativeAddon } from './native.js';
-import { adoptSegmentFd, noNativeError, releaseSegments, segmentFd, type SegmentRef } from './segments.js';
+import { adoptSegmentFd, releaseSegments, segmentFd } from './segments.js';
+import { noNativeError, type SegmentRef } from './shared-buffer-codec.js';
+import { decodeMessage, encodeMessage, type WireMessage } from './message-codec.js';
+import type { Movable } from '../child.js';
 
 /** The index of the child's end in `fork`'s `stdio` this module's callers use: its fd in the child. */
 export const CHILD_CHANNEL_FD = 4;
+
+/**
+ * Set in a child's environment by its starter when the child has a channel (at fd
+ * {@link CHILD_CHANNEL_FD}); the child removes it once read, so that neither its code nor its own
+ * children see it.
+ */
+export const CHANNEL_ENV = 'MULTIPROCESSING_SEGMENT_FD';
 
 /** One side of a parent↔child segment channel. */
 export interface SegmentChannel {
@@ -74,7 +84,7 @@ export interface PreparedChildChannel {
 
 function addon(): NativeAddon {
   const loaded = loadNative();
-  if (loaded.native === undefined) throw noNativeError(loaded.reason);
+  if (loaded.native === undefined) throw noNativeError('cannot pass shared memory to or from a process child');
   return loaded.native;
 }
 
@@ -144,4 +154,71 @@ function openChannel(native: NativeAddon, socket: number): SegmentChannel {
       native.closeFd(socket);
     },
   };
+}
+
+/**
+ * Sends over `channel` the fds of the segments `wire` names, if any: call it just before `wire` is
+ * written to IPC.
+ *
+ * @example
+ * ```ts
+ * const wire = encodeMessage(message);
+ * sendSegmentsOf(channel, wire);
+ * child.send(wire);
+ * ```
+ */
+export function sendSegmentsOf(channel: SegmentChannel | undefined, wire: WireMessage): WireMessage {
+  if (Array.isArray(wire)) {
+    // A ref could be made only with the addon, and then every child has a channel.
+    if (channel === undefined) throw noNativeError('cannot pass shared memory to a process child started without a segment channel');
+    channel.send(wire[1]);
+  }
+  return wire;
+}
+
+/**
+ * `message` encoded for the IPC channel (`message-codec.ts`), with the fds of the segments it names
+ * already sent over `channel`: write the result to IPC next.
+ *
+ * @example
+ * ```ts
+ * child.send(encodeForChannel(channel, message));
+ * ```
+ */
+export function encodeForChannel(channel: SegmentChannel | undefined, message: unknown, transfer?: readonly Movable[]): WireMessage {
+  return sendSegmentsOf(channel, encodeMessage(message, transfer));
+}
+
+/**
+ * A message from the IPC channel, decoded with the fds that came over `channel` before it; the fds of
+ * its segments that nothing maps are closed afterwards.
+ *
+ * @example
+ * ```ts
+ * child.on('message', (wire) => emit(decodeFromChannel(channel, wire)));
+ * ```
+ */
+export function decodeFromChannel(channel: SegmentChannel | undefined, wire: WireMessage): unknown {
+  if (!Array.isArray(wire)) return decodeMessage(wire);
+  channel?.receive();
+  try {
+    return decodeMessage(wire);
+  } finally {
+    channel?.release(wire[1]);
+  }
+}
+
+/**
+ * The channel this child was started with, if its starter gave it one (see {@link CHANNEL_ENV}).
+ *
+ * @example
+ * ```ts
+ * const channel = inheritedChannel();
+ * ```
+ */
+export function inheritedChannel(): SegmentChannel | undefined {
+  const fd = process.env[CHANNEL_ENV];
+  if (fd === undefined) return undefined;
+  delete process.env[CHANNEL_ENV];
+  return openParentChannel(Number(fd));
 }

@@ -44,18 +44,9 @@ import { fstatSync, openSync } from 'node:fs';
 import { misuse } from '../../errors.js';
 import { perThread } from '../thread-state.js';
 import { loadNative, type NativeAddon } from './native.js';
+import { noNativeError, setSharedBufferCodec, type SegmentRef } from './shared-buffer-codec.js';
 
-/** Where a process-shared buffer lives, as another process can find it. Structured-clonable. */
-export interface SegmentRef {
-  /** The segment's memfd inode number: the same in every process that maps it. */
-  readonly segment: number;
-  /** Where the buffer starts in the segment (a multiple of the page size). */
-  readonly byteOffset: number;
-  readonly byteLength: number;
-  /** A process that held the segment when the reference was made, and its fd there (the fallback). */
-  readonly pid: number;
-  readonly fd: number;
-}
+export type { SegmentRef };
 
 /** The size of an arena segment. */
 export const ARENA_BYTES = 1 << 20;
@@ -107,26 +98,8 @@ const registry = perThread<Registry>('processSegments', () => {
 
 function native(): NativeAddon {
   const loaded = loadNative();
-  if (loaded.native === undefined) throw noNativeError(loaded.reason);
+  if (loaded.native === undefined) throw noNativeError('cannot map shared memory of another process');
   return loaded.native;
-}
-
-/**
- * The error for shared memory asked for across processes without the addon: it names the two fixes.
- *
- * @example
- * ```ts
- * throw noNativeError(loadNative().reason ?? '');
- * ```
- */
-export function noNativeError(reason: string): Error {
-  return misuse(
-    Error,
-    'ERR_MP_NO_NATIVE',
-    `shared memory across processes needs the native addon, and it is not available: ${reason}. ` +
-      'Install a C++ compiler, make and python3 and run `npm run build:native` (or reinstall the package), ' +
-      "or use getContext('thread'), which needs no addon",
-  );
 }
 
 function releaseIfUnused(state: Registry, entry: SegmentEntry): void {
@@ -226,8 +199,7 @@ export function segmentRefOf(buffer: SharedArrayBuffer): SegmentRef | undefined 
 export function reduceShared(buffer: SharedArrayBuffer): SegmentRef {
   const ref = registry().refs.get(buffer);
   if (ref !== undefined) return ref;
-  const loaded = loadNative();
-  if (loaded.native === undefined) throw noNativeError(loaded.reason);
+  if (loadNative().native === undefined) throw noNativeError('cannot send a SharedArrayBuffer (or a shared object) to or from a process child');
   throw misuse(
     TypeError,
     'ERR_MP_UNCLONEABLE',
@@ -351,3 +323,8 @@ export function segmentStats(): { readonly segments: number; readonly buffers: n
   for (const entry of state.segments.values()) buffers += entry.live;
   return { segments: state.segments.size, buffers };
 }
+
+// The seam every message to and from a process child goes through (message-codec.ts) reduces and
+// revives shared memory here. Installed as this module loads (futex.ts imports it, so it always is);
+// without the addon both sides throw ERR_MP_NO_NATIVE, as the seam's default does.
+setSharedBufferCodec({ reduce: reduceShared, revive: reviveSegment });

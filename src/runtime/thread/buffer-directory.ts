@@ -66,7 +66,7 @@ interface ThreadState {
 // Two copies of the library in one thread (ESM and CommonJS) share one directory.
 const state = perThread<ThreadState>('sharedBuffers', () => ({
     channel: undefined,
-    booting: new Int32Array(allocateShared(4)),
+    booting: new Int32Array(allocateShared(4, { startMethod: 'thread' })),
     known: new Map(),
     ids: new WeakMap(),
     next: 0,
@@ -188,7 +188,7 @@ export function childStarting(): BufferDirectory {
   const s = state();
   Atomics.add(s.booting, 0, 1);
   drain(s); // after counting: a buffer announced from now on is posted again once the child listens
-  return { booting: s.booting, ack: new Int32Array(allocateShared(4)), known: new Map(s.known) };
+  return { booting: s.booting, ack: new Int32Array(allocateShared(4, { startMethod: 'thread' })), known: new Map(s.known) };
 }
 
 function uncount(directory: BufferDirectory): void {

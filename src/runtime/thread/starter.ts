@@ -3,39 +3,16 @@
  * in this OS process, with true parallelism and the program's shared memory.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { ChildHandle, Movable, SpawnOptions, StartMessage } from '../child.js';
 import { misuse } from '../../errors.js';
+import { tsxApiUrl } from '../typescript-hooks.js';
 import { childGone, childStarting } from './buffer-directory.js';
 import { threadChildEntry, type ThreadStart } from './child-entry.js';
 
 // Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
-// with tsx would get workers that cannot import its .ts modules. When the parent runs under tsx, the
-// worker can register tsx's hooks itself: at once when this library itself runs from its TypeScript
-// sources, else only before it imports a module that may need them (see ../typescript-hooks.ts).
-function tsxApiUrl(): string | null {
-  if (!process.execArgv.some((arg) => /(^|[\\/@])tsx([\\/]|$)/.test(arg))) return null;
-  for (const base of [pathToFileURL(`${process.cwd()}/`).href, import.meta.url]) {
-    try {
-      // The ESM entry of tsx's API (its CommonJS one cannot register hooks from a worker).
-      const manifestPath = createRequire(base).resolve('tsx/package.json');
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as TsxManifest;
-      const target = manifest.exports?.['./esm/api']?.import;
-      const file = typeof target === 'string' ? target : target?.default;
-      if (file !== undefined) return pathToFileURL(join(dirname(manifestPath), file)).href;
-    } catch {
-      // not resolvable from here: try the next base
-    }
-  }
-  return null;
-}
-
-interface TsxManifest {
-  exports?: Record<string, { import?: string | { default?: string } } | undefined>;
-}
+// with tsx would get workers that cannot import its .ts modules: the worker registers tsx's hooks itself
+// (see ../typescript-hooks.ts).
 const tsxApi = tsxApiUrl();
 const libraryIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(threadChildEntry.module));
 
