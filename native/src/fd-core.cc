@@ -35,13 +35,15 @@ OsError SegmentSize(int fd, size_t* size) {
   return OsError{};
 }
 
-OsError MapShared(int fd, size_t length, void** data) {
-  *data = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+OsError MapShared(int fd, size_t length, void** data, size_t offset) {
+  *data = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<off_t>(offset));
   if (*data == MAP_FAILED) return Failed("mmap", errno, "the fd must be a memfd opened for reading and writing");
   return OsError{};
 }
 
 void Unmap(void* data, size_t length) { munmap(data, length); }
+
+size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
 OsError CloseFd(int fd) {
   if (close(fd) != 0 && errno != EINTR) return Failed("close", errno);

@@ -19,8 +19,11 @@ struct OsError {
 OsError CreateMemfd(const char* name, size_t length, int* fd);
 // The segment's size (fstat).
 OsError SegmentSize(int fd, size_t* size);
-// mmap(MAP_SHARED) of the first `length` bytes; Unmap is the matching deleter.
-OsError MapShared(int fd, size_t length, void** data);
+// mmap(MAP_SHARED) of `length` bytes from `offset` (a multiple of the page size); Unmap is the matching
+// deleter.
+OsError MapShared(int fd, size_t length, void** data, size_t offset = 0);
+// The page size: mapSegment's offsets are multiples of it.
+size_t PageSize();
 void Unmap(void* data, size_t length);
 OsError CloseFd(int fd);
 OsError PunchHole(int fd, size_t offset, size_t length);

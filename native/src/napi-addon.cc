@@ -167,7 +167,7 @@ napi_value Number(napi_env env, double value) {
 
 void UnmapNoEnv(void* data, void* hint) { Unmap(data, reinterpret_cast<size_t>(hint)); }
 
-napi_value MapAsBuffer(napi_env env, int fd, size_t length) {
+napi_value MapAsBuffer(napi_env env, int fd, size_t length, size_t offset = 0) {
   CreateExternalSab create = FindCreateExternalSab();
   if (create == nullptr) {
     return ThrowCoded(env, "Error", "ERR_MP_UNSUPPORTED",
@@ -177,7 +177,7 @@ napi_value MapAsBuffer(napi_env env, int fd, size_t length) {
   }
   void* data = nullptr;
   if (length > 0) {
-    if (OsError error = MapShared(fd, length, &data)) return Throw(env, error);
+    if (OsError error = MapShared(fd, length, &data, offset)) return Throw(env, error);
   }
   napi_value buffer;
   if (create(env, data, length, length > 0 ? UnmapNoEnv : nullptr, reinterpret_cast<void*>(length), &buffer) != napi_ok) {
@@ -215,13 +215,20 @@ napi_value MapSegment(napi_env env, napi_callback_info info) {
   if (!GetFd(env, args[0], "fd", &fd)) return nullptr;
   size_t size;
   if (OsError error = SegmentSize(fd, &size)) return Throw(env, error);
-  size_t length = size;
-  if (TypeOf(env, args[1]) != napi_undefined && !GetLength(env, args[1], "byteLength", &length)) return nullptr;
-  if (length > size) {
+  size_t offset = 0;
+  if (TypeOf(env, args[2]) != napi_undefined && !GetLength(env, args[2], "offset", &offset)) return nullptr;
+  if (offset % PageSize() != 0) {
     return ThrowCoded(env, "RangeError", "ERR_MP_INVALID_ARG",
-                      "byteLength " + std::to_string(length) + " is larger than the segment (" + std::to_string(size) + " bytes)");
+                      "offset " + std::to_string(offset) + " is not a multiple of the page size (" + std::to_string(PageSize()) + ")");
   }
-  return MapAsBuffer(env, fd, length);
+  size_t length = offset <= size ? size - offset : 0;
+  if (TypeOf(env, args[1]) != napi_undefined && !GetLength(env, args[1], "byteLength", &length)) return nullptr;
+  if (offset > size || length > size - offset) {
+    return ThrowCoded(env, "RangeError", "ERR_MP_INVALID_ARG",
+                      "offset " + std::to_string(offset) + " + byteLength " + std::to_string(length) +
+                          " is larger than the segment (" + std::to_string(size) + " bytes)");
+  }
+  return MapAsBuffer(env, fd, length, offset);
 }
 
 napi_value CloseFdBinding(napi_env env, napi_callback_info info) {
@@ -444,5 +451,6 @@ NAPI_MODULE_INIT(/* env, exports */) {
   napi_value shared;
   napi_get_boolean(env, FindCreateExternalSab() != nullptr, &shared);
   napi_set_named_property(env, exports, "sharedArrayBuffers", shared);
+  napi_set_named_property(env, exports, "pageSize", Number(env, static_cast<double>(PageSize())));
   return exports;
 }

@@ -20,11 +20,11 @@ bool Throw(v8::Isolate* isolate, const OsError& error) { return ThrowSyscall(iso
 
 void Unmapper(void* data, size_t length, void* /* deleter_data */) { Unmap(data, length); }
 
-// The first `length` bytes of `fd` mapped shared as a SharedArrayBuffer (empty for 0).
-v8::MaybeLocal<v8::SharedArrayBuffer> MapAsBuffer(v8::Isolate* isolate, int fd, size_t length) {
+// `length` bytes of `fd` from `offset` mapped shared as a SharedArrayBuffer (empty for 0).
+v8::MaybeLocal<v8::SharedArrayBuffer> MapAsBuffer(v8::Isolate* isolate, int fd, size_t length, size_t offset = 0) {
   if (length == 0) return v8::SharedArrayBuffer::New(isolate, 0);
   void* data;
-  if (OsError error = MapShared(fd, length, &data)) {
+  if (OsError error = MapShared(fd, length, &data, offset)) {
     Throw(isolate, error);
     return v8::MaybeLocal<v8::SharedArrayBuffer>();
   }
@@ -73,7 +73,9 @@ void CreateSegment(const v8::FunctionCallbackInfo<v8::Value>& args) {
   args.GetReturnValue().Set(result);
 }
 
-// mapSegment(fd, byteLength = the file's size) → SharedArrayBuffer
+// mapSegment(fd, byteLength = the rest of the file, offset = 0) → SharedArrayBuffer. A non-zero offset
+// (a multiple of the page size) maps one slice of a segment as a buffer of its own, starting at index 0:
+// how the allocator hands out many small objects from one arena fd.
 void MapSegment(const v8::FunctionCallbackInfo<v8::Value>& args) {
   v8::Isolate* isolate = args.GetIsolate();
   int fd;
@@ -83,17 +85,24 @@ void MapSegment(const v8::FunctionCallbackInfo<v8::Value>& args) {
     Throw(isolate, error);
     return;
   }
-  size_t length = size;
+  size_t offset = 0;
+  if (!args[2]->IsUndefined() && !GetLength(args, 2, "offset", &offset)) return;
+  if (offset % PageSize() != 0) {
+    ThrowRangeError(isolate, "ERR_MP_INVALID_ARG",
+                    "offset " + std::to_string(offset) + " is not a multiple of the page size (" + std::to_string(PageSize()) + ")");
+    return;
+  }
+  size_t length = offset <= size ? size - offset : 0;
   if (!args[1]->IsUndefined() && !GetLength(args, 1, "byteLength", &length)) return;
   // A mapping past the end of the file faults (SIGBUS) on first touch: refuse it here instead.
-  if (length > size) {
+  if (offset > size || length > size - offset) {
     ThrowRangeError(isolate, "ERR_MP_INVALID_ARG",
-                    "byteLength " + std::to_string(length) + " is larger than the segment (" + std::to_string(size) +
-                        " bytes)");
+                    "offset " + std::to_string(offset) + " + byteLength " + std::to_string(length) +
+                        " is larger than the segment (" + std::to_string(size) + " bytes)");
     return;
   }
   v8::Local<v8::SharedArrayBuffer> buffer;
-  if (MapAsBuffer(isolate, fd, length).ToLocal(&buffer)) args.GetReturnValue().Set(buffer);
+  if (MapAsBuffer(isolate, fd, length, offset).ToLocal(&buffer)) args.GetReturnValue().Set(buffer);
 }
 
 // closeFd(fd): a mapping made from the fd stays valid; the memory goes when the last fd and mapping go.
@@ -177,6 +186,11 @@ void InitSegments(v8::Local<v8::Object> exports, v8::Local<v8::Context> context)
   SetFunction(exports, context, "sendFd", SendFdBinding);
   SetFunction(exports, context, "recvFd", RecvFdBinding);
   SetFunction(exports, context, "punchHole", PunchHoleBinding);
+  // mapSegment's offsets are multiples of it (4 KiB on x86-64, up to 64 KiB on some arm64 kernels).
+  v8::Isolate* isolate = context->GetIsolate();
+  exports->Set(context, v8::String::NewFromUtf8(isolate, "pageSize").ToLocalChecked(),
+               v8::Number::New(isolate, static_cast<double>(PageSize())))
+      .Check();
 }
 
 }  // namespace mp

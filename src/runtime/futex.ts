@@ -1,5 +1,6 @@
 /**
- * The one place that calls `Atomics.wait`, `Atomics.waitAsync` and `Atomics.notify`; and `sleepOn`, the
+ * The one place that calls `Atomics.wait`, `Atomics.waitAsync` and `Atomics.notify` (and the addon's
+ * `futex(2)` for process-shared memory); and `sleepOn`, the
  * wait loop of every primitive that waits for a word to change (`sleepOnAsync` is its twin that does
  * not block the event loop; only the mutex of `mutex.ts` keeps a loop of its own, a compare-and-swap
  * loop).
@@ -26,18 +27,31 @@
  * a timeout, so it keeps the program alive: slice only while such a process is involved (it keeps the
  * program alive anyway while it lives, and its death is what the next slice must get to see).
  *
- * Keeping all this here means a future `'process'` start method can swap in real `futex(2)` calls
- * (V8's wait lists do not cross OS processes) without touching the primitives. What the primitives'
- * wait arguments mean (`{ timeout, signal }`) is `sync/wait-options.ts`.
+ * Two backends, chosen per buffer: memory of the `'process'` allocator (`process/segments.ts`) waits and
+ * wakes through the native addon's `futex(2)`, because V8's wait lists live in one process, and a
+ * `futex(2)` waiter and an `Atomics.wait` waiter do not even wake each other within one process (measured:
+ * research/process-start-method.md §2.1). So the choice follows the buffer, not the start method: a
+ * thread of a process child waits on process-shared words through the addon too. All other memory keeps
+ * `Atomics`, at the cost of one `WeakMap` lookup per call. The addon's async wait keeps the program
+ * alive exactly when asked (`keepAlive`), so it needs no timer of ours. What the primitives' wait
+ * arguments mean (`{ timeout, signal }`) is `sync/wait-options.ts`.
  */
 import { allocateShared } from './shared-memory.js';
+import { loadNative, type NativeAddon } from './process/native.js';
+import { isProcessShared } from './process/segments.js';
+
+/** The addon, for a buffer of the process allocator (which exists only when the addon loaded). */
+function futexOf(words: Int32Array): NativeAddon | undefined {
+  return isProcessShared(words) ? loadNative().native : undefined;
+}
 
 /** What a wait ended with, as `Atomics.wait` reports it. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** Blocks the calling thread while `words[index] === expected`, for at most `timeout` ms. */
 export function wait(words: Int32Array, index: number, expected: number, timeout: number = Infinity): WaitResult {
-  return Atomics.wait(words, index, expected, timeout);
+  const futex = futexOf(words);
+  return futex === undefined ? Atomics.wait(words, index, expected, timeout) : futex.futexWait(words, index, expected, timeout);
 }
 
 /** Sleeps the calling thread for `ms` milliseconds (a wait on a word nobody changes). */
@@ -49,7 +63,9 @@ let pauseWord: Int32Array | undefined;
 
 /** Wakes up to `count` threads sleeping on `words[index]`; returns how many woke. */
 export function notify(words: Int32Array, index: number, count: number = Infinity): number {
-  return Atomics.notify(words, index, count);
+  const futex = futexOf(words);
+  if (futex === undefined) return Atomics.notify(words, index, count);
+  return count === Infinity ? futex.futexWake(words, index) : futex.futexWake(words, index, count);
 }
 
 // Waits with a deadline keep the program alive (see the module notes): one ref'd timer, held while any
@@ -82,6 +98,8 @@ export function waitAsync(
   signal?: AbortSignal,
 ): Promise<WaitResult> {
   if (signal?.aborted) return Promise.reject(signal.reason);
+  const futex = futexOf(words);
+  if (futex !== undefined) return futexWaitAsync(futex, words, index, expected, timeout, signal);
   const result = Atomics.waitAsync(words, index, expected, timeout);
   if (!result.async) return Promise.resolve(result.value);
   const timed = timeout !== Infinity;
@@ -104,6 +122,37 @@ export function waitAsync(
     void result.value.then((value) => {
       if (!pending) return;
       settle();
+      resolve(value);
+    });
+  });
+}
+
+/** `waitAsync` on process-shared memory: the addon's pooled async wait; an abort wakes the word. */
+function futexWaitAsync(
+  futex: NativeAddon,
+  words: Int32Array,
+  index: number,
+  expected: number,
+  timeout: number,
+  signal: AbortSignal | undefined,
+): Promise<WaitResult> {
+  const pending = futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity);
+  if (signal === undefined) return pending;
+  return new Promise<WaitResult>((resolve, reject) => {
+    let settled = false;
+    const onAbort = (): void => {
+      if (settled) return;
+      settled = true;
+      // The addon's waiters of one word share a kernel wait; waking it releases this one's share, and
+      // the others re-check their condition, as after any spurious wakeup.
+      futex.futexWake(words, index);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort);
+    void pending.then((value) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
       resolve(value);
     });
   });
@@ -143,7 +192,7 @@ export function sleepOn(
       if (ready()) return true;
       const left = remaining(deadline);
       if (left <= 0) return false;
-      Atomics.wait(words, index, seen, Math.min(left, slice()));
+      wait(words, index, seen, Math.min(left, slice()));
     }
   } finally {
     if (sleepers !== UNCOUNTED) Atomics.sub(words, sleepers, 1);

@@ -6,20 +6,19 @@
  * worker lives in one OS process. The `'process'` start method needs memory that several OS
  * processes map, which only a native addon can provide (`memfd_create` segments exposed as
  * `SharedArrayBuffer`s, passed by file descriptor: `research/process-start-method.md`). With one
- * allocator, that start method changes this module, not every shared class: its allocator throws
- * `ERR_MP_NO_NATIVE` until the segments module installs its own (`setProcessAllocator`).
+ * allocator, that start method changes this module, not every shared class: its allocator is the
+ * segments module's (`process/segments.ts`), and throws `ERR_MP_NO_NATIVE` where the addon is missing.
  *
  * The library's own words that never leave this OS process (a sleep word, the thread buffer directory,
  * the liveness table for now) are allocated with `startMethod: 'thread'`, so that they work in a
  * program whose default start method is `'process'` and costs no segment.
  *
- * How the queue ring grows then (decided now, so the ring's layout does not change later): a growable
- * `SharedArrayBuffer` (`maxByteLength`) grows in place and every thread sees it, but it cannot cross
- * OS processes. Across processes this allocator will instead reserve the whole `maxByteLength` (1 GiB
- * by default for a ring) up front in one sparse mapping: untouched pages cost no memory, so the
- * reservation is nearly free. The ring is ready for either: it keeps its capacity in a control word,
- * and calls `grow()` only while the buffer's `byteLength` is short of the capacity it needs, so a
- * buffer handed out at its full size is simply never grown.
+ * How the queue ring grows across processes: a growable `SharedArrayBuffer` (`maxByteLength`) grows in
+ * place and every thread sees it, but it cannot cross OS processes. So the process allocator reserves
+ * the whole `maxByteLength` (1 GiB by default for a ring) up front in one sparse segment: untouched pages
+ * cost no memory, so the reservation is nearly free. The ring keeps its capacity in a control word, and
+ * calls `grow()` only while the buffer's `byteLength` is short of the capacity it needs, so a buffer
+ * handed out at its full size is simply never grown.
  *
  * @example
  * ```ts
@@ -30,27 +29,35 @@
 
 import { currentStartMethod, type StartMethod } from './start-methods.js';
 import { noNativeError } from './process/shared-buffer-codec.js';
+import { loadNative } from './process/native.js';
+import { allocateProcessShared } from './process/segments.js';
 
 type Allocator = (byteLength: number, maxByteLength: number | undefined) => SharedArrayBuffer;
 
-const allocators: Record<StartMethod, Allocator> = {
+/**
+ * Memory that other OS processes can map: memfd segments of the native addon (`process/segments.ts`),
+ * reserved at `maxByteLength` when given. Without the addon, an `ERR_MP_NO_NATIVE` error that names the
+ * fix. The `'process'` start method's allocator.
+ *
+ * @example
+ * ```ts
+ * const words = new Int32Array(allocateAcrossProcesses(16, undefined));
+ * ```
+ */
+export const allocateAcrossProcesses: Allocator = (byteLength, maxByteLength) => {
+  const { native } = loadNative();
+  if (native === undefined) {
+    throw noNativeError("cannot create a shared object (a Value, Array, lock, queue or pipe) for the 'process' start method");
+  }
+  return allocateProcessShared(native, byteLength, maxByteLength);
+};
+
+const allocators: Readonly<Record<StartMethod, Allocator>> = {
   // Under 'thread', every worker lives in this OS process: any SharedArrayBuffer is shared.
   thread: (byteLength, maxByteLength) =>
     maxByteLength === undefined ? new SharedArrayBuffer(byteLength) : new SharedArrayBuffer(byteLength, { maxByteLength }),
-  // Replaced by the segments module once the native addon has loaded (`setProcessAllocator`).
-  process: () => {
-    throw noNativeError("cannot create a shared object (a Value, Array, lock, queue or pipe) for the 'process' start method");
-  },
+  process: allocateAcrossProcesses,
 };
-
-/**
- * Installs where `'process'` shared memory comes from (the segments module, once the addon loaded).
- *
- * @example `setProcessAllocator((n, max) => segments.allocate(n, max));`
- */
-export function setProcessAllocator(allocate: Allocator): void {
-  allocators.process = allocate;
-}
 
 /** Options of `allocateShared`. */
 export interface SharedMemoryOptions {

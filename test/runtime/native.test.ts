@@ -200,6 +200,23 @@ test('a segment is a real SharedArrayBuffer; two mappings of one fd share their 
   } finally {
     native.closeFd(fd);
   }
+});
+
+test('mapSegment maps a page-aligned slice from an offset: index 0 of the slice is that byte of the segment', () => {
+  const native = addon();
+  const { fd, buffer } = native.createSegment(3 * 4096, 'mp-test-slice');
+  try {
+    const slice = native.mapSegment(fd, 16, 4096);
+    assert.equal(slice.byteLength, 16);
+    new Int32Array(slice)[1] = 41;
+    assert.equal(new Int32Array(buffer)[1024 + 1], 41);
+    assert.equal(native.mapSegment(fd, undefined, 8192).byteLength, 4096);
+    assert.throws(() => native.mapSegment(fd, 16, 100), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+    assert.throws(() => native.mapSegment(fd, 4097, 8192), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+    assert.throws(() => native.mapSegment(fd, 16, 4 * 4096), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+  } finally {
+    native.closeFd(fd);
+  }
   assert.throws(() => native.mapSegment(fd), { code: 'ERR_MP_SYSCALL', syscall: 'fstat' });
   assert.throws(() => native.futexWake(new Int32Array(4), 0), { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
   assert.throws(() => native.futexWake(new Int32Array(new SharedArrayBuffer(8)), 2), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });

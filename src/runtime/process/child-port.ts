@@ -12,7 +12,8 @@ import { defineRole, type ChildPort, type RoleEntry, type StartMessage } from '.
 import { runChild } from '../bootstrap.js';
 import { currentProcess } from '../identity.js';
 import { reportChildError } from '../report.js';
-import { decodeMessage, encodeMessage, type WireMessage } from './message-codec.js';
+import type { WireMessage } from './message-codec.js';
+import { decodeFromChannel, encodeForChannel, inheritedChannel } from './channel.js';
 
 /** The messages `child-entry.cjs` received before the role listened, and where it sends the next ones. */
 interface Inbox {
@@ -47,16 +48,18 @@ function firstMessage(inbox: Inbox): Promise<unknown> {
 
 async function startProcessChild(inbox: Inbox): Promise<void> {
   process.on('uncaughtException', reportUncaught);
+  // The socket its parent sends segment fds over (channel.ts), before its first message is read.
+  const channel = inheritedChannel();
   const first = await firstMessage(inbox);
-  const start = decodeMessage(first as WireMessage) as StartMessage;
+  const start = decodeFromChannel(channel, first as WireMessage) as StartMessage;
   const port: ChildPort = {
     postMessage: (message, transfer) => {
       // Once the parent is gone, nobody reads: this child is exiting (child-entry.cjs).
-      if (process.connected) process.send!(encodeMessage(message, transfer));
+      if (process.connected) process.send!(encodeForChannel(channel, message, transfer));
     },
     onMessage: (listener) => {
       process.channel?.ref();
-      take(inbox, (message) => listener(decodeMessage(message as WireMessage) as never));
+      take(inbox, (message) => listener(decodeFromChannel(channel, message as WireMessage) as never));
     },
   };
   runChild(start, port);

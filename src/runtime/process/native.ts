@@ -69,8 +69,14 @@ export interface AsyncWaitStats {
 export interface NativeAddon {
   /** A new memfd of `byteLength` bytes (close-on-exec), mapped shared. `name` shows in `/proc/<pid>/fd`. */
   createSegment(byteLength: number, name?: string): Segment;
-  /** Maps a segment's fd (received at fork or by `recvFd`): `byteLength` defaults to the segment's size. */
-  mapSegment(fd: number, byteLength?: number): SharedArrayBuffer;
+  /**
+   * Maps a segment's fd (received at fork or by `recvFd`) from `offset` (default 0; a multiple of the
+   * page size): `byteLength` defaults to the rest of the segment. The buffer starts at `offset`, so one
+   * segment can back many buffers that each start at index 0.
+   */
+  mapSegment(fd: number, byteLength?: number, offset?: number): SharedArrayBuffer;
+  /** The system's page size: `mapSegment`'s offsets are multiples of it. */
+  readonly pageSize: number;
   /** Closes a file descriptor. Mappings made from it stay valid. */
   closeFd(fd: number): void;
   /**
@@ -192,6 +198,7 @@ function tryFile(file: string): { native: NativeAddon; reason?: undefined } | { 
     const native = createRequire(import.meta.url)(file) as Record<string, unknown>;
     const missing = NATIVE_FUNCTIONS.filter((name) => typeof native[name] !== 'function');
     if (missing.length > 0) return { native: undefined, reason: `${file} is out of date (it lacks ${missing.join(', ')})` };
+    if (typeof native.pageSize !== 'number') return { native: undefined, reason: `${file} is out of date (it lacks pageSize)` };
     if (native.sharedArrayBuffers === false) {
       return { native: undefined, reason: `${file} loads, but this runtime's Node-API cannot make a SharedArrayBuffer over shared memory (Node >= 24.16 or 26.1, or Bun, can)` };
     }

@@ -8,10 +8,12 @@
  * ref to a `SharedArrayBuffer` over the same memory. Only buffers that came from process-shared memory
  * (the native addon's segments) can be reduced.
  *
- * Without the addon nothing can be reduced: the default codec throws `ERR_MP_NO_NATIVE`, the same error
- * the `'process'` allocator throws (`noNativeError`), so a shared object created for, or passed to, a
- * process child fails with one clear message. The segments module installs the real codec with
- * `setSharedBufferCodec` once the addon has loaded.
+ * Without the addon nothing can be reduced: the codec throws `ERR_MP_NO_NATIVE`, the same error the
+ * `'process'` allocator throws (`noNativeError`), so a shared object created for, or passed to, a
+ * process child fails with one clear message. The segments module (`segments.ts`) installs the real
+ * codec with `setSharedBufferCodec` as it loads (it throws that error itself where the addon is
+ * missing); the default here only covers a program that never loaded it. The fds of the segments a
+ * message names travel beside it (`channel.ts`).
  *
  * @example
  * ```ts
@@ -36,6 +38,12 @@ export interface SegmentRef {
   readonly byteLength: number;
   /** Set for a growable buffer: the size it may grow to. */
   readonly maxByteLength?: number;
+  /**
+   * A process that held the segment when the ref was made, and its fd there: a receiver that did not
+   * get the fd with the message (a ref read from a queue) reopens it through `/proc/<pid>/fd/<fd>`.
+   */
+  readonly pid: number;
+  readonly fd: number;
 }
 
 /** How shared memory crosses between processes (see the module header). */

@@ -20,7 +20,17 @@ import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ChildHandle, Movable, ResourceLimits, SpawnOptions, StartMessage } from '../child.js';
-import { decodeMessage, encodeMessage, type WireMessage } from './message-codec.js';
+import { encodeMessage, type WireMessage } from './message-codec.js';
+import {
+  CHANNEL_ENV,
+  CHILD_CHANNEL_FD,
+  decodeFromChannel,
+  encodeForChannel,
+  prepareChildChannel,
+  sendSegmentsOf,
+  type SegmentChannel,
+} from './channel.js';
+import { loadNative } from './native.js';
 import { processChildRole } from './child-port.js';
 import { isTsxOption, tsxApiUrl } from '../typescript-hooks.js';
 
@@ -41,6 +51,7 @@ const CHANNEL_CLOSE_GRACE_MS = 1000;
 /** A forked child seen through the seam: the events of a `Worker`, with Python's exit codes. */
 class ProcessChild implements ChildHandle {
   readonly #child: ChildProcess;
+  readonly #channel: SegmentChannel | undefined;
   readonly #events = new EventEmitter();
   readonly ident: number;
   readonly pid: number;
@@ -48,18 +59,20 @@ class ProcessChild implements ChildHandle {
   #connected = true;
   #exited: Promise<void>;
 
-  constructor(child: ChildProcess) {
+  constructor(child: ChildProcess, channel: SegmentChannel | undefined) {
     this.#child = child;
+    this.#channel = channel;
     this.pid = child.pid ?? 0;
     this.ident = this.pid;
     this.#events.on('error', () => {}); // an 'error' nobody listens to must not throw here
     // Explicit: from now on, listeners do not ref the channel (`ref()`/`unref()` decide).
     child.channel?.ref();
     this.#exited = new Promise((resolve) => this.#events.once('exit', () => resolve()));
+    this.#events.once('exit', () => channel?.close());
     child.on('message', (wire: WireMessage) => {
       let message: unknown;
       try {
-        message = decodeMessage(wire);
+        message = decodeFromChannel(channel, wire);
       } catch (error) {
         this.#events.emit('error', error);
         return;
@@ -86,7 +99,7 @@ class ProcessChild implements ChildHandle {
   }
 
   postMessage(message: unknown, transfer?: readonly Movable[]): void {
-    if (this.#child.connected) this.#child.send(encodeMessage(message, transfer));
+    if (this.#child.connected) this.#child.send(encodeForChannel(this.#channel, message, transfer));
   }
 
   on(event: 'message' | 'error' | 'exit', listener: (value: never) => void): this {
@@ -132,20 +145,33 @@ export function resourceLimitFlags(limits: ResourceLimits | undefined): string[]
 
 /** Starts a child in a new OS process (the `'process'` start method's `Starter`). */
 export function startProcess(message: StartMessage, options: SpawnOptions): ChildHandle {
-  // Encoded before the fork: a payload that cannot cross throws, and no process is started.
-  const start = encodeMessage(message);
-  const execArgv = options.execArgv ?? process.execArgv;
-  const registerTsx = tsxApi !== null && !execArgv.some(isTsxOption) ? tsxApi : '';
-  const entryArgs = [processChildRole.module, processChildRole.name, libraryFormat, registerTsx, String(fromSources)];
-  const child = fork(entryFile, [...entryArgs, ...(options.argv ?? [])], {
-    serialization: 'advanced',
-    // The child writes to the program's own stdout and stderr, as a Python child does; no stdin, as a
-    // worker thread has none (and Python gives its children /dev/null).
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: options.env ?? process.env,
-    execArgv: [...execArgv, ...resourceLimitFlags(options.resourceLimits)],
-  });
-  const handle = new ProcessChild(child);
-  child.send(start);
+  // With the addon, every child gets a socket for segment fds (channel.ts), as its fd CHILD_CHANNEL_FD.
+  const prepared = loadNative().native === undefined ? undefined : prepareChildChannel();
+  const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
+  if (prepared === undefined) delete env[CHANNEL_ENV];
+  else env[CHANNEL_ENV] = String(CHILD_CHANNEL_FD);
+  let child: ChildProcess;
+  let start: WireMessage;
+  try {
+    // Encoded before the fork: a payload that cannot cross throws, and no process is started.
+    start = encodeMessage(message);
+    const execArgv = options.execArgv ?? process.execArgv;
+    const registerTsx = tsxApi !== null && !execArgv.some(isTsxOption) ? tsxApi : '';
+    const entryArgs = [processChildRole.module, processChildRole.name, libraryFormat, registerTsx, String(fromSources)];
+    child = fork(entryFile, [...entryArgs, ...(options.argv ?? [])], {
+      serialization: 'advanced',
+      // The child writes to the program's own stdout and stderr, as a Python child does; no stdin, as a
+      // worker thread has none (and Python gives its children /dev/null).
+      stdio: prepared === undefined ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc', prepared.childFd],
+      env,
+      execArgv: [...execArgv, ...resourceLimitFlags(options.resourceLimits)],
+    });
+  } catch (error) {
+    prepared?.abandon();
+    throw error;
+  }
+  const channel = prepared?.attach();
+  const handle = new ProcessChild(child, channel);
+  child.send(sendSegmentsOf(channel, start));
   return handle;
 }

@@ -1,0 +1,127 @@
+// SharedMemory and ShareableList (Python's multiprocessing.shared_memory): named blocks any process or
+// thread attaches to by name; errors with codes; `using` unlinks what it created; no addon, no block.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ctx, test } from '../fixtures/context.js';
+import { setItem, writeByName, writeReceived } from '../fixtures/memory/blocks.js';
+import { runWorkers } from '../fixtures/sync/run.js';
+
+const { SharedMemory, ShareableList } = ctx;
+const T = { timeout: 60_000 };
+const shmPath = (name: string) => `/dev/shm/${name}`;
+
+test('create, attach by name, see each other’s bytes; close and unlink', () => {
+  const block = new SharedMemory({ create: true, size: 100 });
+  try {
+    assert.match(block.name, /^psm_[0-9a-f]{16}$/);
+    assert.equal(block.size, 100);
+    assert.equal(block.buf.length, 100);
+    assert.ok(block.buf.buffer instanceof SharedArrayBuffer);
+    assert.equal(block.buf.every((b) => b === 0), true);
+    const other = new SharedMemory({ name: `/${block.name}`, size: 5 }); // a leading slash, and size ignored
+    assert.equal(other.name, block.name);
+    assert.equal(other.size, 100);
+    block.buf[7] = 42;
+    assert.equal(other.buf[7], 42);
+    other.close();
+    assert.throws(() => other.buf, { code: 'ERR_MP_SHARED_MEMORY_CLOSED' });
+    assert.equal(block.buf[7], 42, 'closing one attachment leaves the others');
+  } finally {
+    block.unlink();
+  }
+  assert.equal(existsSync(shmPath(block.name)), false);
+  assert.throws(() => block.unlink(), { code: 'ERR_MP_SHARED_MEMORY_NOT_FOUND' });
+  assert.throws(() => new SharedMemory({ name: block.name }), { code: 'ERR_MP_SHARED_MEMORY_NOT_FOUND' });
+});
+
+test('misuse is refused with codes: a taken name, no size, no name, a bad name', () => {
+  const block = new SharedMemory({ create: true, size: 8, name: `mp_test_${process.pid}` });
+  try {
+    assert.equal(block.name, `mp_test_${process.pid}`);
+    assert.throws(() => new SharedMemory({ create: true, size: 8, name: block.name }), { code: 'ERR_MP_SHARED_MEMORY_EXISTS' });
+  } finally {
+    block.unlink();
+  }
+  assert.throws(() => new SharedMemory({ create: true }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => new SharedMemory({ create: true, size: -1 }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => new SharedMemory(), { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => new SharedMemory({ name: 'a/b' }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => new SharedMemory({ name: '' }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+});
+
+test('using: a block its owner created is unlinked at the end of the scope; an attachment only closes', () => {
+  let name: string;
+  {
+    using block = new SharedMemory({ create: true, size: 16 });
+    name = block.name;
+    {
+      using attached = new SharedMemory({ name });
+      attached.buf[0] = 1;
+    }
+    assert.equal(existsSync(shmPath(name)), true, 'an attachment does not unlink');
+    assert.equal(block.buf[0], 1);
+  }
+  assert.equal(existsSync(shmPath(name)), false);
+});
+
+test('children attach by name, and receive blocks and lists as arguments (by name)', T, async () => {
+  using block = new SharedMemory({ create: true, size: 16 });
+  using list = new ShareableList(['aaaa', 1]);
+  assert.deepEqual(
+    await runWorkers(writeByName, [
+      [block.name, 0, 10],
+      [block.name, 1, 11],
+    ]),
+    [0, 0],
+  );
+  assert.deepEqual(await runWorkers(writeReceived, [[block, 2, 12]]), [0]);
+  assert.deepEqual([...block.buf.subarray(0, 3)], [10, 11, 12]);
+  assert.deepEqual(await runWorkers(setItem, [[list, 0, 'bb'], [list, 1, 2.5]]), [0, 0]);
+  assert.deepEqual(list.toArray(), ['bb', 2.5]);
+});
+
+test('ShareableList: Python’s item types, negative indexes, count/index, slots that fit', () => {
+  using list = new ShareableList([1, 2.5, 3n, true, 'héllo', new Uint8Array([1, 2]), null, 1]);
+  assert.equal(list.length, 8);
+  assert.deepEqual(list.toArray(), [1, 2.5, 3n, true, 'héllo', new Uint8Array([1, 2]), null, 1]);
+  assert.equal(list.get(-1), 1);
+  assert.equal(list.count(1), 2);
+  assert.equal(list.index(null), 6);
+  assert.equal(list.index(new Uint8Array([1, 2])), 5);
+  assert.throws(() => list.index('absent'), { code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => list.get(8), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+  // A slot keeps the room of its first item (rounded up to 8 bytes): 'héllo' is 6 UTF-8 bytes.
+  list.set(4, 'abcdefghijkl');
+  assert.equal(list.get(4), 'abcdefghijkl');
+  assert.throws(() => list.set(4, 'abcdefghijklm'), { name: 'RangeError', code: 'ERR_MP_VALUE_TOO_LONG' });
+  list.set(0, 'abc'); // a number's 8 bytes hold a short string
+  assert.equal(list.get(0), 'abc');
+  assert.throws(() => list.set(0, {} as never), { name: 'TypeError', code: 'ERR_MP_VALUE_KIND' });
+  const same = new ShareableList(null, { name: list.shm.name });
+  same.set(3, false);
+  assert.equal(list.get(3), false);
+  same.shm.close();
+});
+
+test('without the addon: a clear ERR_MP_NO_NATIVE error', T, () => {
+  const entry = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { SharedMemory } = await import(${JSON.stringify(entry)});
+       try { new SharedMemory({ create: true, size: 8 }); } catch (error) { console.log(JSON.stringify([error.code, error.message])); }`,
+    ],
+    { encoding: 'utf8', env: { ...process.env, MULTIPROCESSING_NO_NATIVE: '1' }, timeout: 50_000 },
+  );
+  assert.equal(run.status, 0, run.stderr);
+  const [code, message] = JSON.parse(run.stdout) as [string, string];
+  assert.equal(code, 'ERR_MP_NO_NATIVE');
+  assert.match(message, /npm run build:native/);
+  assert.match(message, /getContext\('thread'\)/);
+});
