@@ -10,15 +10,20 @@
  * - The main thread creates the table on first need and owns slot 0. A parent claims a slot for each
  *   child it starts (`spawn.ts`, the one place that starts workers) and passes the table and the
  *   child's token in the start message, so grandchildren share the same table.
- * - A token is `generation << SLOT_BITS | slot`: unique per process and never reused by a later
- *   occupant of the slot (19 bits of generation per slot), nonzero, and below 2²⁹, so a lock word can
+ * - A token is `generation << SLOT_BITS | slot` (plus `PROCESS_TABLE` in the shared table's): unique
+ *   per process and never reused by a later occupant of the slot (18 bits of generation per slot),
+ *   nonzero, and below 2²⁹, so a lock word can
  *   keep flag bits above it.
  * - An entry records its parent's token. A terminated worker takes its own children with it, but it
  *   can no longer mark them dead, so a process counts as alive only while its whole chain of parents
  *   is; the slots of such orphans are reclaimed when a parent next needs one.
- * - Each entry keeps room for an OS pid, for the `'process'` start method once the table lives in
- *   memory shared across processes. Until then the table is this OS process's own: process children
- *   get no seat in it (`spawn.ts`) and keep a table of their own.
+ * - Children of the `'process'` start method take seats in a second table, in memory shared across
+ *   processes (a memfd segment, made by the program's main thread when it starts its first process
+ *   child). Its tokens carry `PROCESS_TABLE`, so they never equal a token of any OS process's own thread
+ *   table; a process child adopts that table as its own, so its threads, and the process children it
+ *   starts, take seats there too. Every OS process then sees the same entries: the parent marks a child
+ *   that exited (even by SIGKILL) dead, and a lock it held is recovered in every process. A token of a
+ *   table this thread cannot see (the top program's threads, seen from a process child) counts as alive.
  * - A thread this library did not start (a user's own `Worker`) gets a "foreign" token built from its
  *   thread id: unique within the OS process, never in the table, and always assumed alive.
  *
@@ -32,7 +37,9 @@ import { isMainThread, threadId } from 'node:worker_threads';
 const SLOT_BITS = 10;
 const SLOTS = 1 << SLOT_BITS;
 const SLOT_MASK = SLOTS - 1;
-const GENERATIONS = (1 << (29 - SLOT_BITS)) - 1;
+const GENERATIONS = (1 << (28 - SLOT_BITS)) - 1;
+/** Set in the tokens of the table shared across processes (seats of `'process'` children). */
+const PROCESS_TABLE = 1 << 28;
 /** Set in the tokens of threads the library did not start; their liveness is unknown. */
 const FOREIGN = 1 << 29;
 /** The bits a token may use: lock words keep their own flags above. */
@@ -60,23 +67,54 @@ export interface LivenessSeat {
 }
 
 interface LivenessState {
+  /** The table this thread's own token lives in. */
   table: Int32Array | null;
   token: number;
+  /**
+   * The table shared across processes: this thread's own table in a process child (or its threads);
+   * made on first need by a program's main thread; `null` elsewhere (`undefined`: not made yet).
+   */
+  processTable: Int32Array | null | undefined;
 }
 
 // Every copy of the library loaded in one thread stores the same token in locks.
 const state = perThread<LivenessState>('liveness', () =>
-  isMainThread ? createTable() : { table: null, token: FOREIGN | (threadId & (FOREIGN - 1)) },
+  isMainThread ? createTable() : { table: null, token: FOREIGN | (threadId & (FOREIGN - 1)), processTable: null },
 );
 
+const TABLE_BYTES = (HEADER + SLOTS * ENTRY) * 4;
+
 function createTable(): LivenessState {
-  // This OS process's threads only, for now: process children keep tables of their own (spawn.ts).
-  const table = new Int32Array(allocateShared((HEADER + SLOTS * ENTRY) * 4, { startMethod: 'thread' }));
+  // This OS process's threads: they all map this buffer (process children use the shared table).
+  const table = new Int32Array(allocateShared(TABLE_BYTES, { startMethod: 'thread' }));
   const token = (1 << SLOT_BITS) | 0;
   fill(table, 0, 0, 'MainProcess', process.pid);
   table[HEADER + GEN] = 1;
   Atomics.store(table, HEADER + TOKEN, token);
-  return { table, token };
+  return { table, token, processTable: undefined };
+}
+
+/**
+ * The table shared across processes, made by a program's main thread when it first starts a process
+ * child; `null` if this thread has none and may not make one (a worker thread: a second table would
+ * issue the same tokens), or if the native addon cannot share memory.
+ */
+function processTableOf(current: LivenessState): Int32Array | null {
+  if (current.processTable !== undefined) return current.processTable;
+  try {
+    // Slot 0 stays unused: a process child's entry names no parent in this table (see enterChild).
+    current.processTable = new Int32Array(allocateShared(TABLE_BYTES, { startMethod: 'process' }));
+  } catch {
+    current.processTable = null; // no addon: process children keep their own tables, as nothing is shared
+  }
+  return current.processTable;
+}
+
+/** The table `token` lives in, as this thread sees it (`null`: none it can read). */
+function tableOf(token: number): Int32Array | null {
+  const current = state();
+  if ((token & PROCESS_TABLE) === 0) return current.table === current.processTable ? null : current.table;
+  return current.processTable ?? null;
 }
 
 function fill(table: Int32Array, slot: number, parent: number, name: string, pid: number): void {
@@ -111,7 +149,8 @@ export function onOwnToken(keep: (token: number) => void): void {
  */
 export function adoptSeat(seat: LivenessSeat | undefined): void {
   if (seat === undefined) return;
-  state.set({ table: new Int32Array(seat.table), token: seat.token });
+  const table = new Int32Array(seat.table);
+  state.set({ table, token: seat.token, processTable: (seat.token & PROCESS_TABLE) !== 0 ? table : null });
   for (const keep of tokenHolders()) keep(seat.token);
 }
 
@@ -121,8 +160,9 @@ export function adoptSeat(seat: LivenessSeat | undefined): void {
  * thread that has no table, counts as alive.
  */
 export function isAlive(token: number): boolean {
-  const table = state().table;
-  if (table === null || (token & FOREIGN) !== 0) return true;
+  if ((token & FOREIGN) !== 0) return true;
+  const table = tableOf(token);
+  if (table === null) return true;
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const base = HEADER + (token & SLOT_MASK) * ENTRY;
     if (Atomics.load(table, base + TOKEN) !== token) return false;
@@ -134,15 +174,16 @@ export function isAlive(token: number): boolean {
 
 /** Whether this thread can learn that `token`'s process died (a waiter then sleeps in slices). */
 export function canWatch(token: number): boolean {
-  return state().table !== null && (token & FOREIGN) === 0 && token !== 0;
+  return (token & FOREIGN) === 0 && token !== 0 && tableOf(token) !== null;
 }
 
 /** `'Process-3 (pid 1234)'`, for messages about a holder; the entry outlives the process until reused. */
 export function describeToken(token: number): string {
-  const table = state().table;
-  if (table === null || (token & FOREIGN) !== 0) return `thread ${token & (FOREIGN - 1)}`;
+  if ((token & FOREIGN) !== 0) return `thread ${token & (FOREIGN - 1)}`;
+  const table = tableOf(token);
+  if (table === null) return `process with token ${token}`;
   const base = HEADER + (token & SLOT_MASK) * ENTRY;
-  if (Atomics.load(table, base + GEN) !== token >>> SLOT_BITS) return `process with token ${token}`;
+  if (Atomics.load(table, base + GEN) !== (token & ~PROCESS_TABLE) >>> SLOT_BITS) return `process with token ${token}`;
   let name = '';
   const units = table[base + NAME_LENGTH];
   for (let i = 0; i < units; i++) {
@@ -154,11 +195,17 @@ export function describeToken(token: number): string {
 
 /**
  * Claims a slot for a child about to start and returns its seat, or `undefined` when this thread has
- * no table or the table is full (the child then gets a foreign token: its locks are not recovered).
+ * no table for it or the table is full (the child then gets a foreign token, or a table of its own:
+ * its locks are not recovered). A process child (`acrossProcesses`) takes its seat in the table shared
+ * across processes; its pid is recorded once known (`recordPid`).
  */
-export function enterChild(name: string, pid: number = process.pid): LivenessSeat | undefined {
-  const { table, token: parent } = state();
+export function enterChild(name: string, acrossProcesses = false, pid: number = process.pid): LivenessSeat | undefined {
+  const current = state();
+  const table = acrossProcesses ? processTableOf(current) : current.table;
   if (table === null) return undefined;
+  // The parent's entry is in the same table, or in none this child can read (then the child is a root).
+  const parent = table === current.table ? current.token : 0;
+  const flag = table === current.processTable ? PROCESS_TABLE : 0;
   const hint = Atomics.add(table, 0, 1);
   for (let n = 0; n < SLOTS; n++) {
     const slot = ((hint + n) & SLOT_MASK) || 1; // slot 0 is the main thread's
@@ -169,7 +216,7 @@ export function enterChild(name: string, pid: number = process.pid): LivenessSea
     if (Atomics.compareExchange(table, base + TOKEN, current, CLAIMING) !== current) continue;
     const generation = (table[base + GEN] % GENERATIONS) + 1;
     table[base + GEN] = generation;
-    const token = (generation << SLOT_BITS) | slot;
+    const token = flag | (generation << SLOT_BITS) | slot;
     fill(table, slot, parent, name, pid);
     Atomics.store(table, base + TOKEN, token);
     return { table: table.buffer as SharedArrayBuffer, token };
@@ -179,7 +226,16 @@ export function enterChild(name: string, pid: number = process.pid): LivenessSea
 
 /** Marks the process holding `token` dead (its parent saw it exit). Idempotent. */
 export function markDead(token: number): void {
-  const table = state().table;
-  if (table === null || (token & FOREIGN) !== 0) return;
+  if ((token & FOREIGN) !== 0) return;
+  const table = tableOf(token);
+  if (table === null) return;
   Atomics.compareExchange(table, HEADER + (token & SLOT_MASK) * ENTRY + TOKEN, token, 0);
+}
+
+/** Records the OS pid of the child holding `token` (a process child's is known once it has started). */
+export function recordPid(token: number, pid: number): void {
+  const table = tableOf(token);
+  if (table !== null && Atomics.load(table, HEADER + (token & SLOT_MASK) * ENTRY + TOKEN) === token) {
+    table[HEADER + (token & SLOT_MASK) * ENTRY + PID] = pid;
+  }
 }

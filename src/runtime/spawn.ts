@@ -5,7 +5,7 @@
  * `process/starter.ts`).
  */
 import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
-import { enterChild, markDead } from './liveness.js';
+import { enterChild, markDead, recordPid } from './liveness.js';
 import type { StartMethod } from './start-methods.js';
 import { startThread } from './thread/starter.js';
 import { startProcess } from './process/starter.js';
@@ -16,16 +16,13 @@ type Starter = (message: StartMessage, options: SpawnOptions) => ChildHandle;
 
 interface StartMethodRuntime {
   readonly start: Starter;
-  /**
-   * Whether its children share this process's table of live processes (`liveness.ts`). A process child
-   * cannot until the table lives in memory shared across processes: it keeps a table of its own.
-   */
-  readonly sharesLiveness: boolean;
+  /** Whether its children are other OS processes: their seats are in the table shared across processes. */
+  readonly acrossProcesses: boolean;
 }
 
 const starters: Readonly<Record<StartMethod, StartMethodRuntime>> = {
-  thread: { start: startThread, sharesLiveness: true },
-  process: { start: startProcess, sharesLiveness: false },
+  thread: { start: startThread, acrossProcesses: false },
+  process: { start: startProcess, acrossProcesses: true },
 };
 
 /**
@@ -37,11 +34,14 @@ const starters: Readonly<Record<StartMethod, StartMethodRuntime>> = {
  */
 export function spawnChild(method: StartMethod, message: StartMessage, options: SpawnOptions): ChildHandle {
   const runtime = starters[method];
-  const seat = runtime.sharesLiveness ? enterChild(options.name) : undefined;
+  const seat = enterChild(options.name, runtime.acrossProcesses);
   try {
     const identity = seat === undefined ? message.identity : { ...message.identity, seat };
     const child = runtime.start({ ...message, identity }, options);
-    if (seat !== undefined) child.on('exit', () => markDead(seat.token));
+    if (seat !== undefined) {
+      if (runtime.acrossProcesses) recordPid(seat.token, child.pid);
+      child.on('exit', () => markDead(seat.token));
+    }
     return child;
   } catch (error) {
     if (seat !== undefined) markDead(seat.token);
