@@ -1,7 +1,8 @@
 // maxQueue: apply/applyAsync beyond it are refused at once with ERR_MP_QUEUE_FULL, never dropped;
 // `await pool.drained()` waits for room and `needsDrain` says whether to; map chunks are never refused.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
+import { notify } from '../../src/runtime/futex.js';
 import { cube, holdUntilReleased, holdUntilReleasedAsync } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 
@@ -11,12 +12,12 @@ const T = { timeout: 60_000 };
 
 /** A shared word pair for `holdUntilReleased`: `[started, released]`. */
 function holdWord(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(8));
+  return new Int32Array(sharedBuffer(8));
 }
 
 function release(word: Int32Array): void {
   Atomics.store(word, 1, 1);
-  Atomics.notify(word, 1);
+  notify(word, 1);
 }
 
 test('a producer feeding 10,000 tasks at maxQueue 100, awaiting drained(), never sees more than 100 queued; all complete', T, async () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { TimeoutError } from '../../src/index.js';
-import { ctx, test, threadOnly, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, threadOnly, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { cube, record, recorded, slow, spinCounting, startThenSleep, workerIdent } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 
@@ -73,7 +73,7 @@ test('aborting a running task stops it (its worker is replaced); the pool stays 
   try {
     const before = await pool.apply(workerIdent);
     const controller = new AbortController();
-    const word = new Int32Array(new SharedArrayBuffer(4));
+    const word = new Int32Array(sharedBuffer(4));
     const running = pool.apply(startThenSleep, [word, 5000, 1], { signal: controller.signal });
     await until('the task to start', () => Atomics.load(word, 0) === 1);
     const started = performance.now();
@@ -108,7 +108,7 @@ test('aborting a map stops all its chunks', { ...T, ...needsSharedMemory }, asyn
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
-    const word = new Int32Array(new SharedArrayBuffer(4));
+    const word = new Int32Array(sharedBuffer(4));
     const mapped = pool.starmap(startThenSleep, Array.from({ length: 6 }, (_, i): [Int32Array, number, number] => [word, 5000, i]), 1, {
       signal: controller.signal,
     });
@@ -140,7 +140,7 @@ test('one signal shared by running and queued tasks: aborting rejects them all, 
   const pool = new Pool(2);
   try {
     const controller = new AbortController();
-    const word = new Int32Array(new SharedArrayBuffer(4));
+    const word = new Int32Array(sharedBuffer(4));
     const tasks = Array.from({ length: 6 }, (_, i) => pool.apply(startThenSleep, [word, 5000, i], { signal: controller.signal }));
     const unrelated = pool.apply(slow, [300, 99]);
     await until('a task to run on each worker', () => Atomics.load(word, 0) === 2);
@@ -170,7 +170,7 @@ test('a task stopped by its timeout or its signal rejects only once its worker h
     for (const how of ['timeout', 'signal'] as const) {
       assert.equal(await pool.apply(cube, [1]), 1); // a worker that is up and has loaded the tasks' module
       const exitsBefore = exited.length;
-      const word = new Int32Array(new SharedArrayBuffer(8));
+      const word = new Int32Array(sharedBuffer(8));
       const controller = new AbortController();
       const options = how === 'timeout' ? { timeout: 500 } : { signal: controller.signal };
       const running = pool.apply(spinCounting, [word], options);

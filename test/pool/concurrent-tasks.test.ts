@@ -3,14 +3,14 @@
 // returns `together: true` only if all its parties were running at the same time.
 import assert from 'node:assert/strict';
 import { WorkerLostError } from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { double, gather, gatherOrThrow, startThenExit } from '../fixtures/pool/concurrent.js';
 
 const { Pool } = ctx;
 
 const T = { timeout: 60_000 };
 
-const word = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
+const word = (): Int32Array => new Int32Array(sharedBuffer(4));
 
 test('8 async tasks overlap on one worker with concurrentTasksPerWorker: 8', { ...T, ...needsSharedMemory }, async () => {
   await using pool = new Pool({ processes: 1, concurrentTasksPerWorker: 8 });

@@ -4,7 +4,7 @@
 // parties have arrived, so N of them finishing means N workers ran side by side).
 import assert from 'node:assert/strict';
 import { WorkerLostError, cpuCount } from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { until } from '../fixtures/until.js';
 import { cube, exitNow, failingInitCounted } from '../fixtures/pool/tasks.js';
 import { meet, workerName } from '../fixtures/pool/worker-info.js';
@@ -13,7 +13,7 @@ const { Pool } = ctx;
 
 const T = { timeout: 30_000 };
 
-const word = (): Int32Array => new Int32Array(new SharedArrayBuffer(4));
+const word = (): Int32Array => new Int32Array(sharedBuffer(4));
 
 /** Runs `parties` meet() tasks at once; returns the names of the workers that ran them. */
 async function meetAll(pool: InstanceType<typeof Pool>, parties: number): Promise<string[]> {

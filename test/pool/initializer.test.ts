@@ -1,6 +1,6 @@
 // initializer / initargs: once per worker before its tasks; a failing initializer fails fast.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { cube, failingInit, failingInitCounted, initStore, readInit, workerIdent } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 
@@ -70,7 +70,7 @@ test('a failing initializer: pending and new tasks reject with its error, no end
 });
 
 test('a failing initializer with no task submitted: later tasks reject, nothing hangs', { ...T, ...needsSharedMemory }, async () => {
-  const word = new Int32Array(new SharedArrayBuffer(4));
+  const word = new Int32Array(sharedBuffer(4));
   const pool = new Pool({ processes: 1, initializer: failingInitCounted, initargs: [word] });
   try {
     // The pool gives up after three workers failed to start (MAX_START_FAILURES), with no task submitted.

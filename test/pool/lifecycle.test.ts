@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type * as mp from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { cube, identity, slow, startThenSleep } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 import { runTs } from '../fixtures/process/subprocess.js';
@@ -66,7 +66,7 @@ test('CPython test_pool_worker_lifetime_early_close: close before tasks finish d
 
 test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns promptly and rejects them all', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
-  const word = new Int32Array(new SharedArrayBuffer(4));
+  const word = new Int32Array(sharedBuffer(4));
   const tasks = Array.from({ length: 10_000 }, (_, i) => pool.apply(startThenSleep, [word, 1000, i]));
   const settled = Promise.allSettled(tasks);
   await until('a task to run on each worker', () => Atomics.load(word, 0) >= 2);
@@ -86,7 +86,7 @@ test('CPython test_terminate: terminate() with 10,000 pending slow tasks returns
 
 test('terminate() rejects starmap, applyAsync and imap work in flight', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
-  const word = new Int32Array(new SharedArrayBuffer(4));
+  const word = new Int32Array(sharedBuffer(4));
   const starred = pool.starmap(startThenSleep, [[word, 2000, 1], [word, 2000, 2], [word, 2000, 3]], 1);
   starred.catch(() => {});
   const asyncResult = pool.applyAsync(slow, [2000, 4]);

@@ -1,6 +1,6 @@
 // Pool.map / mapAsync / starmap / starmapAsync, chunking, inputs, failures, onProgress.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { add, cube, describeNumber, doubleSometimesLater, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
@@ -116,7 +116,7 @@ test('map: the first failure in input order wins even when a later item fails fi
   const pool = new Pool(2);
   try {
     // Item 1 fails at once; item 0 fails only once item 1 has (a shared word orders them).
-    const word = new Int32Array(new SharedArrayBuffer(4));
+    const word = new Int32Array(sharedBuffer(4));
     const fn = ({ x, failed }: { x: number; failed: Int32Array }) => {
       if (x === 0 && Atomics.wait(failed, 0, 0, 10_000) === 'timed-out') throw new Error('item 1 never failed');
       Atomics.store(failed, 0, 1);

@@ -2,7 +2,8 @@
 // low-priority task from starving under a steady stream of higher-priority work. The start order is
 // observed in a shared log that each task writes as it starts (fixtures: logStart).
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
+import { notify } from '../../src/runtime/futex.js';
 import { holdUntilReleased, logStart } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { AGING } from '../../src/pool/pending.js';
@@ -14,12 +15,12 @@ const T = { timeout: 60_000 };
 /** A pool of one worker held busy by a task that runs alone until `release()`. */
 async function heldPool() {
   const pool = new Pool(1);
-  const word = new Int32Array(new SharedArrayBuffer(8));
+  const word = new Int32Array(sharedBuffer(8));
   const held = pool.apply(holdUntilReleased, [word], { timeout: 30_000 });
   await until('the holding task started', () => Atomics.load(word, 0) === 1);
   const release = (): void => {
     Atomics.store(word, 1, 1);
-    Atomics.notify(word, 1);
+    notify(word, 1);
   };
   return { pool, held, release };
 }
@@ -31,7 +32,7 @@ function started(log: Int32Array): number[] {
 test('tasks queued with mixed priorities start highest first, equal priorities in submission order', { ...T, ...needsSharedMemory }, async () => {
   const { pool, held, release } = await heldPool();
   try {
-    const log = new Int32Array(new SharedArrayBuffer(4 * 64));
+    const log = new Int32Array(sharedBuffer(4 * 64));
     const plan: [tag: number, priority: number | undefined][] = [
       [1, undefined],
       [2, 5],
@@ -57,7 +58,7 @@ test('tasks queued with mixed priorities start highest first, equal priorities i
 test('map and imap chunks take the call’s priority', { ...T, ...needsSharedMemory }, async () => {
   const { pool, held, release } = await heldPool();
   try {
-    const log = new Int32Array(new SharedArrayBuffer(4 * 64));
+    const log = new Int32Array(sharedBuffer(4 * 64));
     const low = pool.starmap(logStart, [[log, 1], [log, 2]], 1);
     const high = pool.starmap(logStart, [[log, 3], [log, 4]], 1, { priority: 2 });
     const streamed: number[] = [];
@@ -81,7 +82,7 @@ test(`aging: under a steady stream of priority-1 work, a priority-0 task starts 
   const { pool, held, release } = await heldPool();
   const LOW = -1;
   try {
-    const log = new Int32Array(new SharedArrayBuffer(4 * (2 + 6 * AGING)));
+    const log = new Int32Array(sharedBuffer(4 * (2 + 6 * AGING)));
     const runs: Promise<number>[] = [pool.apply(logStart, [log, LOW])];
     let submitted = 0;
     const submitHigh = (count: number): void => {
@@ -110,11 +111,11 @@ test(`aging: under a steady stream of priority-1 work, a priority-0 task starts 
 test('priority is checked up front', async () => {
   const pool = new Pool(1);
   try {
-    await assert.rejects(pool.apply(logStart, [new Int32Array(new SharedArrayBuffer(8)), 0], { priority: '1' as never }), {
+    await assert.rejects(pool.apply(logStart, [new Int32Array(sharedBuffer(8)), 0], { priority: '1' as never }), {
       name: 'TypeError',
       code: 'ERR_MP_INVALID_ARG',
     });
-    await assert.rejects(pool.apply(logStart, [new Int32Array(new SharedArrayBuffer(8)), 0], { priority: Infinity }), {
+    await assert.rejects(pool.apply(logStart, [new Int32Array(sharedBuffer(8)), 0], { priority: Infinity }), {
       name: 'RangeError',
       code: 'ERR_MP_INVALID_ARG',
     });

@@ -2,7 +2,8 @@
 // task holds the only worker, and the time summaries (a fixed histogram: exact min/max/mean, median and
 // p99 within a bucket).
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
+import { notify } from '../../src/runtime/futex.js';
 import { cube, exitNow, failOdd, holdUntilReleased } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { TimeHistogram } from '../../src/pool/stats.js';
@@ -49,7 +50,7 @@ test('completed and failed after 20 tasks with 10 failures; a lost worker and a 
     assert.equal(stats.failed, 10);
     assert.ok(stats.runTime.min >= 0 && stats.runTime.max >= stats.runTime.p99 && stats.runTime.p99 >= stats.runTime.median);
     await assert.rejects(pool.apply(exitNow, [3]), { code: 'ERR_MP_WORKER_LOST' });
-    const word = new Int32Array(new SharedArrayBuffer(8));
+    const word = new Int32Array(sharedBuffer(8));
     await assert.rejects(pool.apply(holdUntilReleased, [word], { timeout: 50 }), { code: 'ERR_MP_TIMEOUT' });
     // A map chunk is one task: 4 chunks of 1, two of which fail.
     await assert.rejects(pool.map(failOdd, [0, 1, 2, 3], 1));
@@ -65,7 +66,7 @@ test('completed and failed after 20 tasks with 10 failures; a lost worker and a 
 
 test('queued, running and busy/idle workers observed while a task holds the only worker', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
-  const word = new Int32Array(new SharedArrayBuffer(8));
+  const word = new Int32Array(sharedBuffer(8));
   try {
     assert.deepEqual(pool.stats().workers, { total: 1, busy: 0, idle: 1 });
     const held = pool.apply(holdUntilReleased, [word], { timeout: 30_000 });
@@ -77,7 +78,7 @@ test('queued, running and busy/idle workers observed while a task holds the only
     assert.equal(stats.running, 1);
     assert.equal(stats.completed, 0);
     Atomics.store(word, 1, 1);
-    Atomics.notify(word, 1);
+    notify(word, 1);
     assert.deepEqual(await within(Promise.all(queued), 'the queued tasks'), [1, 8, 27]);
     await within(held, 'the holding task');
     stats = pool.stats();
@@ -94,14 +95,14 @@ test('queued, running and busy/idle workers observed while a task holds the only
     assert.ok(stats.utilization > 0 && stats.utilization <= 1, `utilization ${stats.utilization}`);
   } finally {
     Atomics.store(word, 1, 1);
-    Atomics.notify(word, 1);
+    notify(word, 1);
     await pool.terminate();
   }
 });
 
 test('terminate() counts every unfinished task as failed', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
-  const word = new Int32Array(new SharedArrayBuffer(8));
+  const word = new Int32Array(sharedBuffer(8));
   const held = pool.apply(holdUntilReleased, [word], { timeout: 30_000 });
   await until('the holding task started', () => Atomics.load(word, 0) === 1);
   const queued = Array.from({ length: 5 }, (_, i) => pool.apply(cube, [i]));

@@ -22,7 +22,7 @@ test('a kind names its own module; a carrier names every kind of the library, no
   const carried = new Map(kindsToLoad('Queue'));
   assert.deepEqual(
     [...carried.keys()].sort(),
-    ['Array', 'Barrier', 'BoundedSemaphore', 'Condition', 'Connection', 'Event', 'JoinableQueue', 'Lock', 'Queue', 'RLock', 'RawValue', 'Semaphore', 'SimpleQueue', 'Value'],
+    ['Array', 'Barrier', 'BoundedSemaphore', 'Condition', 'Connection', 'Event', 'JoinableQueue', 'Lock', 'Queue', 'RLock', 'RawValue', 'Semaphore', 'ShareableList', 'SharedMemory', 'SimpleQueue', 'Value'],
   );
   assert.equal(carried.get('Lock'), lockModule);
 });
