@@ -1,7 +1,7 @@
 // Process attributes: name, daemon, pid, ident, exitCode, async targets.
 import assert from 'node:assert/strict';
 import { currentProcess } from '../../src/index.js';
-import { ctx, startMethod, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, startMethod, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { describeSelf, exitWith, fail, readJson, sleepThenStore, storeWhenReleased } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
 
@@ -15,7 +15,7 @@ test('name defaults to Process-N, counting up; a given name is kept and seen by 
   const m = /^Process-(\d+)$/.exec(a.name);
   assert.ok(m, a.name);
   assert.equal(b.name, `Process-${Number(m[1]) + 1}`);
-  const out = new SharedArrayBuffer(1024);
+  const out = sharedBuffer(1024);
   const named = new Process({ target: describeSelf, args: [out], name: 'squarer' });
   assert.equal(named.name, 'squarer');
   named.start();
@@ -24,7 +24,7 @@ test('name defaults to Process-N, counting up; a given name is kept and seen by 
 });
 
 test('name can be changed before start', { ...T, ...needsSharedMemory }, async () => {
-  const out = new SharedArrayBuffer(1024);
+  const out = sharedBuffer(1024);
   const p = new Process({ target: describeSelf, args: [out] });
   p.name = 'renamed';
   p.start();
@@ -50,7 +50,7 @@ test('daemon: defaults to the creator\'s flag (false in main), settable before s
 });
 
 test('the child sees its daemon flag', { ...T, ...needsSharedMemory }, async () => {
-  const out = new SharedArrayBuffer(1024);
+  const out = sharedBuffer(1024);
   const p = new Process({ target: describeSelf, args: [out], daemon: true });
   p.start();
   await p.join();
@@ -69,8 +69,8 @@ test('pid: undefined before start; the program\'s pid under thread, the child\'s
 });
 
 test('ident: undefined before start, unique per process, and the child\'s own ident', { ...T, ...needsSharedMemory }, async () => {
-  const out1 = new SharedArrayBuffer(1024);
-  const out2 = new SharedArrayBuffer(1024);
+  const out1 = sharedBuffer(1024);
+  const out2 = sharedBuffer(1024);
   const p1 = new Process({ target: describeSelf, args: [out1] });
   const p2 = new Process({ target: describeSelf, args: [out2] });
   assert.equal(p1.ident, undefined);
@@ -123,7 +123,7 @@ test('exitCode: 1 after an uncaught error (sync and async)', T, async (t) => {
 });
 
 test('an async target is awaited before the child ends', { ...T, ...needsSharedMemory }, async () => {
-  const gate = new Int32Array(new SharedArrayBuffer(12));
+  const gate = new Int32Array(sharedBuffer(12));
   const p = new Process({ target: storeWhenReleased, args: [gate] });
   p.start();
   await until('the async target runs', () => Atomics.load(gate, 2) === 1);
@@ -148,7 +148,7 @@ test('target: must be a function or a { module, name } reference', T, () => {
 test('awaiting join() on a daemon child keeps the program alive until the child ends', { ...T, ...needsSharedMemory }, async () => {
   // A daemon's worker does not hold the event loop open by itself; join() must, or this test's
   // promise would be left pending when the loop empties.
-  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const shared = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: sleepThenStore, args: [shared, 200], daemon: true });
   p.start();
   await p.join();

@@ -1,7 +1,7 @@
 // Who may start children: not a child still importing its target's module (no endless spawn), not a daemon.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { readJson, tryStartChild } from '../fixtures/process/targets.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
@@ -10,7 +10,7 @@ const { Process } = ctx;
 const T = { timeout: 30_000 };
 
 test('a module that starts a Process at its top level, imported by a child: the bootstrapping error', { ...T, ...needsSharedMemory }, async () => {
-  const out = new SharedArrayBuffer(4096);
+  const out = sharedBuffer(4096);
   const p = new Process({
     target: { module: new URL('../fixtures/process/starts-on-import.ts', import.meta.url), name: 'report' },
     args: [out],
@@ -36,7 +36,7 @@ test('uncaught, the bootstrapping error ends the child with exit code 1 and a cl
 });
 
 test('a daemon child may not start children', { ...T, ...needsSharedMemory }, async () => {
-  const out = new SharedArrayBuffer(4096);
+  const out = sharedBuffer(4096);
   const p = new Process({ target: tryStartChild, args: [out], daemon: true });
   p.start();
   await p.join(15_000);
@@ -47,7 +47,7 @@ test('a daemon child may not start children', { ...T, ...needsSharedMemory }, as
 });
 
 test('a non-daemon child may start children', { ...T, ...needsSharedMemory }, async () => {
-  const out = new SharedArrayBuffer(4096);
+  const out = sharedBuffer(4096);
   const p = new Process({ target: tryStartChild, args: [out] });
   p.start();
   await p.join(15_000);

@@ -1,7 +1,7 @@
 // Process lifecycle: start, join (with and without timeout), isAlive, terminate, kill, close.
 // Ported in spirit from CPython's _TestProcess.test_process / test_terminate / test_kill / test_close.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { spin, spinStarted, sleepThenStore } from '../fixtures/process/targets.js';
 import { until } from '../fixtures/until.js';
 
@@ -10,7 +10,7 @@ const { Process } = ctx;
 const T = { timeout: 20_000 };
 
 test('start, join: a running child is alive, then exitCode 0', { ...T, ...needsSharedMemory }, async () => {
-  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const shared = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: sleepThenStore, args: [shared, 100] });
   assert.equal(p.isAlive(), false);
   assert.equal(p.exitCode, null);
@@ -59,7 +59,7 @@ test('join(timeout) on a live child waits about that long, then returns with the
 });
 
 test('join(timeout) returns as soon as the child ends, before the timeout', { ...T, ...needsSharedMemory }, async () => {
-  const shared = new Int32Array(new SharedArrayBuffer(4));
+  const shared = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: sleepThenStore, args: [shared, 50] });
   p.start();
   const started = performance.now();
@@ -69,7 +69,7 @@ test('join(timeout) returns as soon as the child ends, before the timeout', { ..
 });
 
 test('terminate(): exitCode -15', { ...T, ...needsSharedMemory }, async () => {
-  const started = new Int32Array(new SharedArrayBuffer(4));
+  const started = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: spinStarted, args: [started] });
   p.start();
   await until('the child to run', () => Atomics.load(started, 0) === 1);
@@ -83,7 +83,7 @@ test('terminate(): exitCode -15', { ...T, ...needsSharedMemory }, async () => {
 });
 
 test('kill(): exitCode -9', { ...T, ...needsSharedMemory }, async () => {
-  const started = new Int32Array(new SharedArrayBuffer(4));
+  const started = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: spinStarted, args: [started] });
   p.start();
   await until('the child to run', () => Atomics.load(started, 0) === 1);
@@ -160,7 +160,7 @@ test('toString describes the state', T, async () => {
 
 test('join(Infinity) and join(2³¹) wait for the child to end (issue 10: they returned at once)', { ...T, ...needsSharedMemory }, async () => {
   for (const timeout of [Infinity, 2 ** 31]) {
-    const shared = new Int32Array(new SharedArrayBuffer(4));
+    const shared = new Int32Array(sharedBuffer(4));
     const p = new Process({ target: sleepThenStore, args: [shared, 150] });
     p.start();
     await p.join(timeout);

@@ -1,7 +1,7 @@
 // Every async wait of the queues and pipes takes an AbortSignal (issue 10): an aborted get takes no
 // item, an aborted put puts none, and no item or wakeup is lost to an abandoned wait.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
 import { stillPending, within } from '../fixtures/until.js';
 
@@ -129,7 +129,7 @@ test('stress: 3,000 items from a producer process against gets aborted at every 
 test('stress: putAsync on a bounded queue, every other put aborted; a consumer process gets exactly the others', { ...T, ...needsSharedMemory }, async () => {
   const n = 2_000;
   const q = new Queue<{ p: number; i: number } | null>(4);
-  const seen = new Int32Array(new SharedArrayBuffer(4 * n));
+  const seen = new Int32Array(sharedBuffer(4 * n));
   const consumer = new Process({ target: consume, args: [q, seen, n] });
   consumer.start();
   const put = new Uint8Array(n);

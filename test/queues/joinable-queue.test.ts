@@ -1,6 +1,6 @@
 // JoinableQueue: taskDone accounting and join waiting for every taskDone across workers.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { work } from '../fixtures/queues/targets.js';
 
 const { JoinableQueue, Process } = ctx;
@@ -31,7 +31,7 @@ test('join(timeout) returns false while tasks are unfinished', needsSharedMemory
 
 test('join() waits until workers have called taskDone() for every item', { ...T, ...needsSharedMemory }, async () => {
   const q = new JoinableQueue<number>();
-  const done = new Int32Array(new SharedArrayBuffer(4));
+  const done = new Int32Array(sharedBuffer(4));
   const ps = [0, 1].map(() => new Process({ target: work, args: [q, done, 50] }));
   for (let i = 0; i < 100; i++) q.put(i);
   for (const p of ps) p.start();
@@ -42,7 +42,7 @@ test('join() waits until workers have called taskDone() for every item', { ...T,
 
 test('joinAsync() waits without blocking the event loop', { ...T, ...needsSharedMemory }, async () => {
   const q = new JoinableQueue<number>();
-  const done = new Int32Array(new SharedArrayBuffer(4));
+  const done = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: work, args: [q, done, 20] });
   for (let i = 0; i < 20; i++) q.put(i);
   p.start();

@@ -1,7 +1,7 @@
 // Many producers and consumers: every item exactly once, FIFO per producer; a producer joined before
 // the queue is drained neither deadlocks nor loses anything.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { consume, consumeWatchingSize, produce, produceItems } from '../fixtures/queues/targets.js';
 
 const { Process, Queue } = ctx;
@@ -13,7 +13,7 @@ test('3 producers and 3 consumers move 60,000 items through a bounded queue, eac
   const consumers = 3;
   const perProducer = 20_000;
   const q = new Queue<{ p: number; i: number } | null>(100);
-  const seen = new Int32Array(new SharedArrayBuffer(4 * producers * perProducer));
+  const seen = new Int32Array(sharedBuffer(4 * producers * perProducer));
   const cs = Array.from({ length: consumers }, () => new Process({ target: consume, args: [q, seen, perProducer] }));
   const ps = Array.from({ length: producers }, (_, p) => new Process({ target: produce, args: [q, p, perProducer] }));
   for (const c of cs) c.start();
@@ -32,8 +32,8 @@ test('a queue of maxsize 2 under 3 producers and 2 consumers never holds more th
   const producers = 3;
   const perProducer = 5_000;
   const q = new Queue<{ p: number; i: number } | null>(2);
-  const seen = new Int32Array(new SharedArrayBuffer(4 * producers * perProducer));
-  const largest = new Int32Array(new SharedArrayBuffer(4));
+  const seen = new Int32Array(sharedBuffer(4 * producers * perProducer));
+  const largest = new Int32Array(sharedBuffer(4));
   const cs = Array.from({ length: 2 }, () => new Process({ target: consumeWatchingSize, args: [q, seen, perProducer, largest] }));
   const ps = Array.from({ length: producers }, (_, p) => new Process({ target: produce, args: [q, p, perProducer] }));
   for (const c of cs) c.start();

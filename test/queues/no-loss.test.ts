@@ -2,7 +2,8 @@
 // producer wait (as a full OS pipe does in Python), never drop a message or misreport the state.
 import assert from 'node:assert/strict';
 import { Full } from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer, threadOnly } from '../fixtures/context.js';
+import { wait } from '../../src/runtime/futex.js';
 import { setRingByteLimit } from '../../src/queues/ring.js';
 import { putManySimple, sendManyBytes, sendUntilBroken } from '../fixtures/queues/shared-targets.js';
 
@@ -16,7 +17,7 @@ const SIZE = 64 * 1024; // one message: 15 fit in SMALL (each takes SIZE + 4 byt
 const FIT = Math.floor(SMALL / (SIZE + 4));
 
 function counter(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4));
+  return new Int32Array(sharedBuffer(4));
 }
 
 /** Polls `words[0]` until it reaches at least `value` (bounded: a hang fails). */
@@ -24,7 +25,7 @@ function waitFor(words: Int32Array, value: number, ms = 30_000): void {
   const deadline = Date.now() + ms;
   for (let seen = Atomics.load(words, 0); seen < value; seen = Atomics.load(words, 0)) {
     assert.ok(Date.now() < deadline, `stuck at ${seen}, waiting for ${value}`);
-    Atomics.wait(words, 0, seen, 100);
+    wait(words, 0, seen, 100);
   }
 }
 
@@ -117,7 +118,7 @@ test('a sender waiting on a full pipe gets Broken pipe when the reader closes', 
   assert.equal(out[0], 1, 'ERR_MP_BROKEN_PIPE');
 });
 
-test('a queue that cannot grow because memory ran out says so (ERR_MP_OUT_OF_MEMORY) and stays usable', { timeout: 20_000, ...needsSharedMemory }, () => {
+test('a queue that cannot grow because memory ran out says so (ERR_MP_OUT_OF_MEMORY) and stays usable', { timeout: 20_000, ...needsSharedMemory, ...threadOnly("a ring under 'process' is reserved at its limit up front and never grows") }, () => {
   const q = new Queue<Uint8Array>();
   const grow = Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'grow')!;
   Object.defineProperty(SharedArrayBuffer.prototype, 'grow', {

@@ -2,7 +2,7 @@
 // results: each arrives live (the same memory, the same lock), as the README promises.
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import {
   CHECKS,
   Point,
@@ -106,7 +106,7 @@ test('a lock put on a queue before the child exists arrives live', { ...T, ...ne
   lock.acquire();
   const q = new Queue<mp.Lock>();
   q.put(lock);
-  const out = new Int32Array(new SharedArrayBuffer(4));
+  const out = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: lockFromQueue, args: [q, out] });
   p.start();
   await p.join(30_000);
@@ -145,7 +145,7 @@ test('the same item twice, and a queue inside an item on its own queue, in one t
 
 test('a blocking get gives an instance of a class a JavaScript module exports, with no event loop turn', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<Vec>();
-  const out = new Int32Array(new SharedArrayBuffer(4));
+  const out = new Int32Array(sharedBuffer(4));
   const p = new Process({ target: takeVec, args: [q, out] });
   p.start();
   q.put(new Vec(3, 4));

@@ -2,7 +2,7 @@
 import { stillPending, until, within } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
 import { ShutDown } from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { getUntilShutDown, iterate, putUntilShutDown } from '../fixtures/queues/targets.js';
 
 const { JoinableQueue, Process, Queue } = ctx;
@@ -35,7 +35,7 @@ test('shutdown(true) drops what is left', needsSharedMemory, async () => {
 test('a put blocked on a full queue in a worker wakes with ShutDown', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>(1);
   q.put(0);
-  const out = new Int32Array(new SharedArrayBuffer(8));
+  const out = new Int32Array(sharedBuffer(8));
   const p = new Process({ target: putUntilShutDown, args: [q, out] });
   p.start();
   await until('the worker is about to block in put()', () => Atomics.load(out, 1) === 1);
@@ -48,7 +48,7 @@ test('a put blocked on a full queue in a worker wakes with ShutDown', { ...T, ..
 
 test('a get blocked on an empty queue in a worker wakes with ShutDown', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>();
-  const out = new Int32Array(new SharedArrayBuffer(8));
+  const out = new Int32Array(sharedBuffer(8));
   const p = new Process({ target: getUntilShutDown, args: [q, out] });
   p.start();
   await until('the worker is about to block in get()', () => Atomics.load(out, 1) === 1);
@@ -59,7 +59,7 @@ test('a get blocked on an empty queue in a worker wakes with ShutDown', { ...T, 
 
 test('for await over a queue ends once it is shut down and drained (in a worker)', { ...T, ...needsSharedMemory }, async () => {
   const q = new Queue<number>(10);
-  const out = new Int32Array(new SharedArrayBuffer(12));
+  const out = new Int32Array(sharedBuffer(12));
   const p = new Process({ target: iterate, args: [q, out] });
   p.start();
   for (let i = 1; i <= 100; i++) await q.putAsync(i, 30_000);
