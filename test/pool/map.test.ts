@@ -1,6 +1,6 @@
 // Pool.map / mapAsync / starmap / starmapAsync, chunking, inputs, failures, onProgress.
 import assert from 'node:assert/strict';
-import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer, threadOnly } from '../fixtures/context.js';
 import { add, cube, describeNumber, doubleSometimesLater, failOdd, identity, slow } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
@@ -112,7 +112,7 @@ test('map where some items throw rejects with the first failure in input order, 
   }
 });
 
-test('map: the first failure in input order wins even when a later item fails first in time', { ...T, ...needsSharedMemory }, async () => {
+test('map: the first failure in input order wins even when a later item fails first in time', { ...T, ...needsSharedMemory, ...threadOnly('its tasks order themselves with Atomics.wait/notify, which do not reach across processes') }, async () => {
   const pool = new Pool(2);
   try {
     // Item 1 fails at once; item 0 fails only once item 1 has (a shared word orders them).

@@ -3,7 +3,7 @@
 // from inside the scheduler, uncaught, and killed the program.
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { ctx, startMethod, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, startMethod, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { cube, writeFirst } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
@@ -13,7 +13,7 @@ const T = { timeout: 20_000 };
 test('a SharedArrayBuffer in transfer is shared, not moved: the worker writes, the caller sees it', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(1);
   try {
-    const shared = new SharedArrayBuffer(16);
+    const shared = sharedBuffer(16);
     const view = new Int32Array(shared);
     assert.equal(await pool.apply(writeFirst, [view, 42], { transfer: [shared] }), 4);
     assert.equal(view[0], 42);
