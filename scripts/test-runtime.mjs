@@ -18,8 +18,31 @@ import { testFiles } from './test-files.mjs';
 const NEEDS_INSPECTOR = "Node's inspector only: Bun's and Deno's cannot locate a function (function-location.ts)";
 const SHARED_IN_ITEMS =
   "a shared object inside a queue item or pipe message put after the child started needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has";
+// Not yet run on Bun or Deno (README, "Where it runs"): the distributed subpath (its tests start worker
+// commands with Node and tsx) and what needs the 'process' start method or the native addon.
+const NOT_YET_DISTRIBUTED = 'multiprocessing/distributed is not yet tested on Bun or Deno (issue 15): its tests start Node worker commands under tsx';
+const NOT_YET_PROCESS = "the 'process' start method and the native addon's segments are not yet tested on Bun or Deno (issue 14)";
 const EXCLUDED = {
   both: {
+    'test/distributed/backend.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/barrier.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/bundle.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/event.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/failures.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/local-workers.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/lock.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/package.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/pool-objects.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/pool.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/queue.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/semaphore.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/value.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/worker-command.test.ts': NOT_YET_DISTRIBUTED,
+    'test/memory/shared-memory.test.ts': NOT_YET_PROCESS,
+    'test/process/many-processes.test.ts': NOT_YET_PROCESS,
+    'test/process/os-process-lifetime.test.ts': NOT_YET_PROCESS,
+    'test/process/os-process.test.ts': NOT_YET_PROCESS,
+    'test/runtime/segments.test.ts': NOT_YET_PROCESS,
     'test/pool/errors.test.ts': {
       'a function shipped by source shows its real file': `${NEEDS_INSPECTOR}, so its frames keep the data: module's lines`,
     },
