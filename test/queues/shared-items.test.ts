@@ -2,7 +2,7 @@
 // results: each arrives live (the same memory, the same lock), as the README promises.
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
-import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer, failsUnderProcess } from '../fixtures/context.js';
 import {
   CHECKS,
   Point,
@@ -24,6 +24,7 @@ import { Vec, takeVec } from '../fixtures/queues/point.mjs';
 
 const { Lock, Pipe, Pool, Process, Queue, SharedArray, Value } = ctx;
 
+const ITEMS_PENDING_UNDER_PROCESS = failsUnderProcess('a shared object inside a queue item or pipe message put after the child started does not yet revive in another process (issue 14)');
 const T = { timeout: 60_000 };
 const ALL = (1 << CHECKS.length) - 1;
 
@@ -65,7 +66,7 @@ function checkReturned(back: AllShared, all: AllShared): void {
   assert.equal(back.nested.deep[0].get('v'), back.value, 'one object, one revival');
 }
 
-for (const [how, target] of [['getAsync', takeAndUse], ['blocking get', takeAndUseBlocking]] as const) test(`every shareable crosses a queue item live, both ways, put after the child started (${how})`, { ...T, ...needsSharedMemory }, async () => {
+for (const [how, target] of [['getAsync', takeAndUse], ['blocking get', takeAndUseBlocking]] as const) test(`every shareable crosses a queue item live, both ways, put after the child started (${how})`, { ...T, ...needsSharedMemory, ...ITEMS_PENDING_UNDER_PROCESS }, async () => {
   const [mine, theirs] = Pipe<string>();
   const all = makeAllShared(theirs);
   prepare(all);
@@ -84,7 +85,7 @@ for (const [how, target] of [['getAsync', takeAndUse], ['blocking get', takeAndU
   assert.equal(p.exitCode, 0);
 });
 
-test('every shareable crosses a pipe message live, both ways', { ...T, ...needsSharedMemory }, async () => {
+test('every shareable crosses a pipe message live, both ways', { ...T, ...needsSharedMemory, ...ITEMS_PENDING_UNDER_PROCESS }, async () => {
   const [mine, theirs] = Pipe<string>();
   const all = makeAllShared(theirs);
   prepare(all);
