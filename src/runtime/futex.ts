@@ -65,6 +65,7 @@ let pauseWord: Int32Array | undefined;
 export function notify(words: Int32Array, index: number, count: number = Infinity): number {
   const futex = futexOf(words);
   if (futex === undefined) return Atomics.notify(words, index, count);
+  holdForOwnWaiters(words, index);
   return count === Infinity ? futex.futexWake(words, index) : futex.futexWake(words, index, count);
 }
 
@@ -127,6 +128,58 @@ export function waitAsync(
   });
 }
 
+// A wake in flight to this thread's own waiters. The addon delivers a wake-up through a helper thread,
+// a few microseconds after `futexWake` returns; a wait with no deadline does not keep the program alive
+// (see the module notes), so a thread that wakes its own waiters (ten tasks of one thread queued on a
+// Lock, one releasing it to the next) could see its event loop run dry in that gap and the program end
+// with the woken task never resumed. So a wake sent from this thread to a word on which it has such
+// waits pending holds the loop until they settle. The hold is bounded (`OWN_WAKE_HOLD_MS`): the kernel
+// may give a wake-up of one to another process's waiter instead, and then this thread's waiter stays
+// asleep on purpose, for whoever wakes it next, as it would without the hold.
+const OWN_WAKE_HOLD_MS = 1_000;
+
+interface OwnWaits {
+  pending: number;
+  hold?: ReturnType<typeof setTimeout>;
+}
+
+/** This thread's pending process-shared async waits, by buffer and byte offset of the word. */
+const ownWaits = new WeakMap<ArrayBufferLike, Map<number, OwnWaits>>();
+
+function ownWaitsAt(words: Int32Array, index: number, create: boolean): OwnWaits | undefined {
+  let byOffset = ownWaits.get(words.buffer);
+  if (byOffset === undefined) {
+    if (!create) return undefined;
+    byOffset = new Map();
+    ownWaits.set(words.buffer, byOffset);
+  }
+  const offset = words.byteOffset + 4 * index;
+  let entry = byOffset.get(offset);
+  if (entry === undefined && create) {
+    entry = { pending: 0 };
+    byOffset.set(offset, entry);
+  }
+  return entry;
+}
+
+function trackOwnWait(words: Int32Array, index: number, pending: Promise<WaitResult>): Promise<WaitResult> {
+  const entry = ownWaitsAt(words, index, true)!;
+  entry.pending++;
+  const done = (): void => {
+    if (--entry.pending > 0) return;
+    if (entry.hold !== undefined) clearTimeout(entry.hold);
+    ownWaits.get(words.buffer)?.delete(words.byteOffset + 4 * index);
+  };
+  return pending.finally(done);
+}
+
+function holdForOwnWaiters(words: Int32Array, index: number): void {
+  const entry = ownWaitsAt(words, index, false);
+  if (entry === undefined || entry.pending === 0) return;
+  if (entry.hold !== undefined) entry.hold.refresh();
+  else entry.hold = setTimeout(() => (entry.hold = undefined), OWN_WAKE_HOLD_MS);
+}
+
 /** `waitAsync` on process-shared memory: the addon's pooled async wait; an abort wakes the word. */
 function futexWaitAsync(
   futex: NativeAddon,
@@ -136,16 +189,17 @@ function futexWaitAsync(
   timeout: number,
   signal: AbortSignal | undefined,
 ): Promise<WaitResult> {
-  const pending = futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity);
+  const pending = trackOwnWait(words, index, futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity));
   if (signal === undefined) return pending;
   return new Promise<WaitResult>((resolve, reject) => {
     let settled = false;
     const onAbort = (): void => {
       if (settled) return;
       settled = true;
+      signal.removeEventListener('abort', onAbort);
       // The addon's waiters of one word share a kernel wait; waking it releases this one's share, and
       // the others re-check their condition, as after any spurious wakeup.
-      futex.futexWake(words, index);
+      notify(words, index);
       reject(signal.reason);
     };
     signal.addEventListener('abort', onAbort);

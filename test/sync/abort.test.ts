@@ -3,7 +3,7 @@
 // object usable; no later wakeup is lost to it.
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
-import { ctx, test, allTestsNeedSharedMemory, failsUnderProcess } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
 
@@ -13,7 +13,6 @@ allTestsNeedSharedMemory();
 const { Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore, Value } = ctx;
 
 // Known bug under 'process' (issue 14), reported as TODO there by the fixture.
-const PENDING_UNDER_PROCESS = failsUnderProcess('an aborted async wait on memory shared across processes (the addon’s pooled futex wait) leaves the next waits pending');
 const T = { timeout: 60_000 };
 const reason = () => Object.assign(new Error('stop waiting'), { name: 'Stop' });
 const isReason = (expected: unknown) => (error: unknown) => error === expected;
@@ -68,7 +67,7 @@ test('a bad signal or options object is a TypeError with a code, at the call', a
   assert.equal(lock.locked(), false);
 });
 
-test('aborting a pending acquireAsync rejects at once, holds nothing, and loses no wakeup', { ...T, ...PENDING_UNDER_PROCESS }, async () => {
+test('aborting a pending acquireAsync rejects at once, holds nothing, and loses no wakeup', T, async () => {
   // (An RLock's holder would re-enter it from this thread; it shares Lock's mutex code.)
   for (const make of [() => new Lock(), () => new Semaphore(1)]) {
     const lock = make();
@@ -109,7 +108,7 @@ test('guardAsync and withLockAsync: a timeout throws TimeoutError, an abort its 
   assert.equal(lock.locked(), false);
 });
 
-test('a signal reused across waits that settle normally keeps no listener', { ...T, ...PENDING_UNDER_PROCESS }, async () => {
+test('a signal reused across waits that settle normally keeps no listener', T, async () => {
   const controller = new AbortController();
   const { signal } = controller;
   const lock = new Lock();
@@ -127,7 +126,7 @@ test('a signal reused across waits that settle normally keeps no listener', { ..
   assert.equal(listeners(signal), 0);
 });
 
-test('Event.waitAsync: aborting one waiter leaves the others waiting; set() wakes them', { ...T, ...PENDING_UNDER_PROCESS }, async () => {
+test('Event.waitAsync: aborting one waiter leaves the others waiting; set() wakes them', T, async () => {
   const ev = new Event();
   const controller = new AbortController();
   const aborted = ev.waitAsync({ signal: controller.signal });
@@ -138,7 +137,7 @@ test('Event.waitAsync: aborting one waiter leaves the others waiting; set() wake
   assert.deepEqual(await Promise.all(others), [true, true]);
 });
 
-test('Barrier.waitAsync: an abort rejects with the reason and breaks the barrier, as a timeout does', { ...T, ...PENDING_UNDER_PROCESS }, async () => {
+test('Barrier.waitAsync: an abort rejects with the reason and breaks the barrier, as a timeout does', T, async () => {
   const barrier = new Barrier(3);
   const controller = new AbortController();
   const other = barrier.waitAsync(10_000);
@@ -153,7 +152,7 @@ test('Barrier.waitAsync: an abort rejects with the reason and breaks the barrier
   assert.deepEqual((await Promise.all(all)).sort(), [0, 1, 2]);
 });
 
-test('Condition.waitAsync: an abort rejects with the lock held again; a notify it had taken passes on', { ...T, ...PENDING_UNDER_PROCESS }, async () => {
+test('Condition.waitAsync: an abort rejects with the lock held again; a notify it had taken passes on', T, async () => {
   const cond = new Condition(new Lock());
   const controller = new AbortController();
   const why = reason();

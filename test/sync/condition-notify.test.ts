@@ -1,7 +1,7 @@
 // Condition.notify(n) wakes at most n waiters, only ones waiting at that moment, and wait() returns
 // true only for those (issue 10). The waiters' own counters (under the lock) show who woke.
 import assert from 'node:assert/strict';
-import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { boundedBufferSide, condWaiter, REGISTERED, STOP, TIMED_OUT, WOKEN } from '../fixtures/sync/targets.js';
 import { until } from '../fixtures/until.js';
 
@@ -12,7 +12,7 @@ const { Condition, Lock, Process } = ctx;
 
 const T = { timeout: 180_000 };
 
-const shared = (words: number) => new Int32Array(new SharedArrayBuffer(words * 4));
+const shared = (words: number) => new Int32Array(sharedBuffer(words * 4));
 
 /**
  * Spins until `ok()`, for at most 20 s: `until` of `fixtures/until.ts` without its sleeps, because the

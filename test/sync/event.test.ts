@@ -1,7 +1,8 @@
 // Event: set/clear/isSet, timed waits, wakeups from another worker.
 import { until } from '../fixtures/until.js';
 import assert from 'node:assert/strict';
-import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
+import { ctx, test, allTestsNeedSharedMemory, sharedBuffer } from '../fixtures/context.js';
+import { notify } from '../../src/runtime/futex.js';
 import { setOnceWaiting, waitEvent } from '../fixtures/sync/targets.js';
 import { assertTimed, runWorkers, timed, timedAsync } from '../fixtures/sync/run.js';
 
@@ -15,7 +16,7 @@ const T = { timeout: 60_000 };
 /** Raises the shared "about to wait" word a worker polls before it sets the event. */
 function sayAboutToWait(word: Int32Array): void {
   Atomics.store(word, 0, 1);
-  Atomics.notify(word, 0);
+  notify(word, 0);
 }
 
 test('isSet/set/clear; wait returns the flag; timed waits within bounds', async () => {
@@ -40,13 +41,13 @@ test('isSet/set/clear; wait returns the flag; timed waits within bounds', async 
 
 test('a worker sets the event: the main thread\'s blocking wait and async wait both wake', T, async () => {
   const ev = new Event();
-  const aboutToWait = new Int32Array(new SharedArrayBuffer(4));
+  const aboutToWait = new Int32Array(sharedBuffer(4));
   const run = runWorkers(setOnceWaiting, [[ev, aboutToWait]]);
   sayAboutToWait(aboutToWait);
   assert.equal(await ev.waitAsync(20_000), true);
   assert.deepEqual(await run, [0]);
   ev.clear();
-  const aboutToWaitAgain = new Int32Array(new SharedArrayBuffer(4));
+  const aboutToWaitAgain = new Int32Array(sharedBuffer(4));
   const run2 = runWorkers(setOnceWaiting, [[ev, aboutToWaitAgain]]);
   sayAboutToWait(aboutToWaitAgain);
   // Blocks the main thread; the worker needs nothing from it.
