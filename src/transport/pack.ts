@@ -9,7 +9,7 @@
 import { isShareable, kindsToLoad, revive, reduce } from './shareable.js';
 import { wireFunctionOf, type FunctionReference, type WireFunction } from './function-ref.js';
 import { wireClassOf } from './class-locate.js';
-import { bufferId } from '../runtime/thread/buffer-directory.js';
+import { nameOfBuffer } from '../runtime/buffer-names.js';
 import { misuse } from '../errors.js';
 import {
   BUFFER,
@@ -86,14 +86,14 @@ export function discardPacked(packed: Packed): void {
 function bufferMarker(value: object, state: PackState): BufferMarker | undefined {
   if (value instanceof SharedArrayBuffer) {
     state.live = true;
-    return { [BUFFER]: bufferId(value), view: null, byteOffset: 0, length: value.byteLength };
+    return { [BUFFER]: nameOfBuffer(value), view: null, byteOffset: 0, length: value.byteLength };
   }
   if (!ArrayBuffer.isView(value) || !(value.buffer instanceof SharedArrayBuffer)) return undefined;
   const name = Object.getPrototypeOf(value) === Buffer.prototype ? 'Uint8Array' : value.constructor.name;
   if (!(name in VIEWS)) return undefined;
   state.live = true;
   const length = value instanceof DataView ? value.byteLength : (value as unknown as { length: number }).length;
-  return { [BUFFER]: bufferId(value.buffer), view: name, byteOffset: value.byteOffset, length };
+  return { [BUFFER]: nameOfBuffer(value.buffer), view: name, byteOffset: value.byteOffset, length };
 }
 
 function packValue(value: unknown, path: string, state: PackState): unknown {

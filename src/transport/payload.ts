@@ -25,6 +25,7 @@ import v8 from 'node:v8';
 import { isShareable, type KindModule, type Reduced } from './shareable.js';
 import type { WireFunction } from './wire-function.js';
 import { misuse } from '../errors.js';
+import type { BufferName } from '../runtime/buffer-names.js';
 
 export const SHARED = '@@multiprocessing/shared';
 export const FUNCTION = '@@multiprocessing/function';
@@ -49,7 +50,8 @@ export interface InstanceMarker {
   readonly fields: Record<string, unknown>;
 }
 export interface BufferMarker {
-  readonly [BUFFER]: number;
+  /** The buffer's name in bytes (`runtime/buffer-names.ts`). */
+  readonly [BUFFER]: BufferName;
   /** The typed array (or `DataView`) over the buffer, if it was one. */
   readonly view: string | null;
   readonly byteOffset: number;

@@ -9,7 +9,7 @@
 import { canRevive, revive } from './shareable.js';
 import { resolveFunction } from './function-resolve.js';
 import { classNow, resolveClass } from './class-ref.js';
-import { bufferById } from '../runtime/thread/buffer-directory.js';
+import { bufferNamed } from '../runtime/buffer-names.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 import { importModule } from '../runtime/import-module.js';
 import type { WireFunction } from './wire-function.js';
@@ -89,7 +89,7 @@ export function unpackNow(value: unknown, later?: (settled: Promise<void>) => vo
 }
 
 function unpackBuffer(marker: BufferMarker): unknown {
-  const buffer = bufferById(marker[BUFFER]);
+  const buffer = bufferNamed(marker[BUFFER]);
   return marker.view === null ? buffer : new VIEWS[marker.view]!(buffer, marker.byteOffset, marker.length);
 }
 

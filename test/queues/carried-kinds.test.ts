@@ -1,13 +1,13 @@
 // A queue names the library's shared kinds when it crosses (transport/shareable.ts `kindsToLoad`), so a
 // worker that imported none of them still revives any of them from its items, which `get()` reads
 // synchronously.
-import { ctx, test, needsSharedMemory, sharedBuffer, failsUnderProcess } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import assert from 'node:assert/strict';
 import type * as mp from '../../src/index.js';
 import { useItem } from '../fixtures/queues/queue-only.js';
 const { Lock, Process, Queue, Value } = ctx;
 
-test('a worker whose code imports no shared class revives a Lock and a Value from a queue item', { timeout: 60_000, ...needsSharedMemory, ...failsUnderProcess('a shared object in a queue item read by a thread of a process child names memory never announced to that thread (ERR_MP_SHARED_BUFFER_LOST)') }, async () => {
+test('a worker whose code imports no shared class revives a Lock and a Value from a queue item', { timeout: 60_000, ...needsSharedMemory }, async () => {
   const q = new Queue<{ lock: mp.Lock; value: mp.Value<'i'> }>();
   const out = new Int32Array(sharedBuffer(8));
   const value = new Value('i', 41);
