@@ -8,10 +8,12 @@ import { adoptIdentity, currentProcess } from './identity.js';
 import { registeredRole, type ChildPort, type StartMessage } from './child.js';
 import { reportChildError } from './report.js';
 import { importModule } from './import-module.js';
+import { enterProcessChild } from './start-methods.js';
 
 /** Runs the child described by `start`; settles once its role has run. A fault of the bootstrap itself ends the child, reported. */
 export function runChild(start: StartMessage, port: ChildPort): Promise<void> {
   adoptIdentity(start.identity);
+  if (start.inProcessChild === true) enterProcessChild();
   const role = start.role;
   // In the built bundle, loading the library registered every role already: importing the module again
   // is a no-op for an ES module but, for the CommonJS bundle, a scan of its whole text for exports.

@@ -31,6 +31,8 @@ export interface StartMessage<Payload = unknown> {
   readonly role: RoleEntry;
   readonly identity: ChildIdentity;
   readonly payload: Payload;
+  /** The child is another OS process than the program, or a thread of one (`memoryStartMethod`). */
+  readonly inProcessChild?: boolean;
 }
 
 /** A buffer or port that a message moves into the child instead of copying (a process child takes buffers only). */

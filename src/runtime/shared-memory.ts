@@ -27,7 +27,7 @@
  * ```
  */
 
-import { currentStartMethod, type StartMethod } from './start-methods.js';
+import { memoryStartMethod, type StartMethod } from './start-methods.js';
 import { noNativeError } from './process/shared-buffer-codec.js';
 import { loadNative } from './process/native.js';
 import { allocateProcessShared } from './process/segments.js';
@@ -82,5 +82,5 @@ export interface SharedMemoryOptions {
  * ```
  */
 export function allocateShared(byteLength: number, options?: SharedMemoryOptions): SharedArrayBuffer {
-  return allocators[options?.startMethod ?? currentStartMethod()](byteLength, options?.maxByteLength);
+  return allocators[options?.startMethod ?? memoryStartMethod()](byteLength, options?.maxByteLength);
 }

@@ -6,7 +6,7 @@
  */
 import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
 import { enterChild, markDead, recordPid } from './liveness.js';
-import type { StartMethod } from './start-methods.js';
+import { inProcessChild, type StartMethod } from './start-methods.js';
 import { startThread } from './thread/starter.js';
 import { startProcess } from './process/starter.js';
 import { uncloneableError } from '../transport/payload.js';
@@ -37,7 +37,8 @@ export function spawnChild(method: StartMethod, message: StartMessage, options: 
   const seat = enterChild(options.name, runtime.acrossProcesses);
   try {
     const identity = seat === undefined ? message.identity : { ...message.identity, seat };
-    const child = runtime.start({ ...message, identity }, options);
+    const inProcess = runtime.acrossProcesses || inProcessChild();
+    const child = runtime.start({ ...message, identity, ...(inProcess ? { inProcessChild: true } : {}) }, options);
     if (seat !== undefined) {
       if (runtime.acrossProcesses) recordPid(seat.token, child.pid);
       child.on('exit', () => markDead(seat.token));

@@ -31,10 +31,12 @@ interface Choice {
   chosen: StartMethod | undefined;
   /** Set while a bound constructor runs. */
   bound: StartMethod | undefined;
+  /** This thread runs in a `'process'` child, or in a thread started inside one. */
+  inProcessChild: boolean;
 }
 
 // Both builds of the library loaded in one thread (ESM and CommonJS) share the choice.
-const choice = perThread<Choice>('startMethod', () => ({ chosen: undefined, bound: undefined }));
+const choice = perThread<Choice>('startMethod', () => ({ chosen: undefined, bound: undefined, inProcessChild: false }));
 
 /** Throws the error Python gives for an unknown start method. */
 export function checkStartMethod(method: string): StartMethod {
@@ -83,4 +85,26 @@ export function withStartMethod<T>(method: StartMethod, create: () => T): T {
   } finally {
     current.bound = outer;
   }
+}
+
+/**
+ * The start method whose children must be able to map the shared memory made now: the current one,
+ * except that in a `'process'` child (and in the threads it starts) an unbound class allocates memory
+ * other processes can map. Whatever a child makes may go back to its parent or to a sibling (a pool
+ * task's result, a queue item), and memory made for threads would stay in the child's process. The
+ * child still starts its own children with its default method: only memory follows its parent.
+ */
+export function memoryStartMethod(): StartMethod {
+  const current = choice();
+  return current.bound ?? (current.inProcessChild ? 'process' : (current.chosen ?? START_METHODS[0]!));
+}
+
+/** Whether this thread runs in a `'process'` child or in a thread started inside one. */
+export function inProcessChild(): boolean {
+  return choice().inProcessChild;
+}
+
+/** The child's bootstrap: this thread runs in a `'process'` child, or in a thread started inside one. */
+export function enterProcessChild(): void {
+  choice().inProcessChild = true;
 }

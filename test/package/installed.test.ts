@@ -147,6 +147,13 @@ test('the natural program as JavaScript (ES modules) and as CommonJS, under plai
   }
 });
 
+test("a 'process' program in plain JavaScript: a blocking get gives the module's class at once; a worker's Value comes back live", { ...T, skip: process.platform !== 'linux' && 'the addon is Linux-only' }, async () => {
+  const r = await inScratch(process.execPath, ['processes.mjs']);
+  succeeded(r, 'node processes.mjs');
+  assert.equal(r.stdout, `${JSON.stringify({ vec: [1, 5], exitCode: 0, pid: true, value: [42, 42] })}\n`);
+  assert.equal(r.stderr, '');
+});
+
 // Runs after the test above (tests of a file run in order): it replaces @types/node in the scratch project.
 test('the published types compile (skipLibCheck: false) against the current @types/node, 26', T, async () => {
   succeeded(await npm(['install', '@types/node@26'], scratch), 'npm install @types/node@26');
