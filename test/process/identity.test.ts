@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
 import { activeChildren, cpuCount, currentProcess, parentProcess } from '../../src/index.js';
-import { ctx, test, needsSharedMemory, sharedBuffer, failsUnderProcess } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer, startMethod } from '../fixtures/context.js';
 import { describeSelf, readJson, spin, startGrandchild } from '../fixtures/process/targets.js';
 
 const { Process } = ctx;
@@ -23,14 +23,17 @@ test('currentProcess() in the main thread is MainProcess; parentProcess() is nul
   assert.equal(parentProcess(), null);
 });
 
-test('in a child: currentProcess() is the child, parentProcess() the main process', { ...T, ...needsSharedMemory, ...failsUnderProcess('the parent seen by a child started from a pool worker process is not the program (pid mismatch)') }, async () => {
+test('in a child: currentProcess() is the child, parentProcess() the main process', { ...T, ...needsSharedMemory }, async () => {
   const out = sharedBuffer(1024);
   const p = new Process({ target: describeSelf, args: [out] });
   p.start();
   await p.join();
   const seen = readJson(out) as Described;
   assert.equal(seen.self.name, p.name);
-  assert.equal(seen.self.pid, process.pid);
+  // A thread child shares the program's pid; a process child has its own.
+  assert.equal(seen.self.pid, p.pid);
+  if (startMethod === 'process') assert.notEqual(seen.self.pid, process.pid);
+  else assert.equal(seen.self.pid, process.pid);
   assert.equal(seen.self.ident, p.ident);
   assert.equal(seen.self.daemon, false);
   assert.deepEqual(seen.parent, { ...currentProcess() });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import type * as mp from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { toWireFunction } from '../../src/transport/pack.js';
 import { record } from '../fixtures/process/targets.js';
 import {
@@ -34,7 +34,7 @@ async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
 }
 
 function int32(n = 1): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4 * n));
+  return new Int32Array(sharedBuffer(4 * n));
 }
 
 // ---- by reference ----

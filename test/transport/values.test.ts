@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { reduce } from '../../src/index.js';
 import type * as mp from '../../src/index.js';
-import { ctx, test, needsSharedMemory } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { pack } from '../../src/transport/pack.js';
 import { unpack } from '../../src/transport/unpack.js';
 import { SharedCounter, incrementAll, sameObject } from '../fixtures/transport/counter.js';
@@ -13,7 +13,12 @@ const { Process } = ctx;
 const T = { timeout: 20_000 };
 
 function int32(n = 1): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(4 * n));
+  return new Int32Array(sharedBuffer(4 * n));
+}
+
+/** A counter over the context's memory, so that a 'process' child shares it too. */
+function newCounter(): SharedCounter {
+  return new SharedCounter(new Int32Array(sharedBuffer(8)));
 }
 
 async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
@@ -24,10 +29,10 @@ async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
 }
 
 test('a shareable arrives live at any depth of plain arrays and objects; child mutations are visible here', { ...T, ...needsSharedMemory }, async () => {
-  const top = new SharedCounter();
-  const inArray = new SharedCounter();
-  const deep = new SharedCounter();
-  const inNullProto = new SharedCounter();
+  const top = newCounter();
+  const inArray = newCounter();
+  const deep = newCounter();
+  const inNullProto = newCounter();
   const bag = Object.assign(Object.create(null) as Record<string, unknown>, { c: inNullProto });
   const report = int32(2);
   const tree = [top, [inArray], { a: { b: [{ c: deep }] } }, bag, 'text', 42];
@@ -43,7 +48,7 @@ test('a shareable arrives live at any depth of plain arrays and objects; child m
 });
 
 test('a shareable as a direct argument; the same object twice', { ...T, ...needsSharedMemory }, async () => {
-  const counter = new SharedCounter();
+  const counter = newCounter();
   const report = int32();
   const p = await run(sameObject, [counter, counter, report]);
   assert.equal(p.exitCode, 0);
@@ -53,7 +58,7 @@ test('a shareable as a direct argument; the same object twice', { ...T, ...needs
 
 test('a shareable whose class the child never imports: the child imports the module that registered its kind', { ...T, ...needsSharedMemory }, async () => {
   // A self-contained target crosses by source, so nothing but the kind's registration brings counter.ts.
-  const counter = new SharedCounter();
+  const counter = newCounter();
   const p = await run((c: { increment(by: number): number }) => c.increment(3), [counter]);
   assert.equal(p.exitCode, 0);
   assert.equal(counter.value, 3);
@@ -85,7 +90,7 @@ test('plain values cross by structured clone: the child gets copies', { ...T, ..
 });
 
 test('pack/unpack round trip in one thread: shareables revived, nothing else changed', T, async () => {
-  const counter = new SharedCounter();
+  const counter = newCounter();
   const value = { a: [1, { counter }], b: 'x' };
   const packed = pack(value, 'args');
   assert.equal(packed.live, true);
