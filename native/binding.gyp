@@ -9,7 +9,8 @@
         "src/async-wait.cc",
         "src/futex-core.cc",
         "src/wait-pool.cc",
-        "src/fd-core.cc"
+        "src/fd-core.cc",
+        "src/parent-death.cc"
       ],
       "cflags_cc": [
         "-Wall",
@@ -33,7 +34,8 @@
         "src/napi-addon.cc",
         "src/futex-core.cc",
         "src/wait-pool.cc",
-        "src/fd-core.cc"
+        "src/fd-core.cc",
+        "src/parent-death.cc"
       ],
       "cflags_cc": [
         "-Wall",

@@ -28,6 +28,7 @@
 
 #include "fd-core.h"
 #include "futex-core.h"
+#include "parent-death.h"
 #include "wait-pool.h"
 
 namespace mp {
@@ -239,6 +240,15 @@ napi_value CloseFdBinding(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value DieWithParentBinding(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  bool orphaned = false;
+  if (OsError error = DieWithParent(GetInt32(env, args[0]), GetInt32(env, args[1]), &orphaned)) return Throw(env, error);
+  napi_value alive;
+  napi_get_boolean(env, !orphaned, &alive);
+  return alive;
+}
+
 napi_value PunchHoleBinding(napi_env env, napi_callback_info info) {
   Args args(env, info);
   int fd;
@@ -429,6 +439,7 @@ NAPI_MODULE_INIT(/* env, exports */) {
   Define(env, exports, "createSegment", CreateSegment);
   Define(env, exports, "mapSegment", MapSegment);
   Define(env, exports, "closeFd", CloseFdBinding);
+  Define(env, exports, "dieWithParent", DieWithParentBinding);
   Define(env, exports, "punchHole", PunchHoleBinding);
   Define(env, exports, "socketPair", SocketPair);
   Define(env, exports, "sendFd", SendFdBinding);

@@ -11,6 +11,7 @@
 
 #include "addon.h"
 #include "fd-core.h"
+#include "parent-death.h"
 
 namespace mp {
 
@@ -112,6 +113,20 @@ void CloseFdBinding(const v8::FunctionCallbackInfo<v8::Value>& args) {
   if (OsError error = CloseFd(fd)) Throw(args.GetIsolate(), error);
 }
 
+// dieWithParent(signal, parentPid) → false when the parent is already gone (see parent-death.cc).
+void DieWithParentBinding(const v8::FunctionCallbackInfo<v8::Value>& args) {
+  v8::Isolate* isolate = args.GetIsolate();
+  v8::Local<v8::Context> context = isolate->GetCurrentContext();
+  int signal = args[0]->Int32Value(context).FromMaybe(0);
+  int parent = args[1]->Int32Value(context).FromMaybe(0);
+  bool orphaned = false;
+  if (OsError error = DieWithParent(signal, parent, &orphaned)) {
+    Throw(isolate, error);
+    return;
+  }
+  args.GetReturnValue().Set(v8::Boolean::New(isolate, !orphaned));
+}
+
 // socketPair() → [fd, fd]: SOCK_SEQPACKET keeps each sendFd one message, with its fd beside its tag.
 // Both ends are close-on-exec: a child gets one only by naming it in fork's `stdio` (which dup2s it
 // into the child and so clears the flag there).
@@ -182,6 +197,7 @@ void InitSegments(v8::Local<v8::Object> exports, v8::Local<v8::Context> context)
   SetFunction(exports, context, "createSegment", CreateSegment);
   SetFunction(exports, context, "mapSegment", MapSegment);
   SetFunction(exports, context, "closeFd", CloseFdBinding);
+  SetFunction(exports, context, "dieWithParent", DieWithParentBinding);
   SetFunction(exports, context, "socketPair", SocketPair);
   SetFunction(exports, context, "sendFd", SendFdBinding);
   SetFunction(exports, context, "recvFd", RecvFdBinding);

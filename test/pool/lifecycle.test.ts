@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import type * as mp from '../../src/index.js';
-import { ctx, test, needsSharedMemory, sharedBuffer, threadOnly } from '../fixtures/context.js';
+import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { cube, identity, slow, startThenSleep } from '../fixtures/pool/tasks.js';
 import { until } from '../fixtures/until.js';
 import { runTs } from '../fixtures/process/subprocess.js';
@@ -158,7 +158,7 @@ test('after join, the pool is finished: join and terminate resolve again', T, as
   await pool.join();
 });
 
-test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 40_000, ...needsSharedMemory, ...threadOnly('a process child busy in synchronous code outlives its killed parent until it returns to its event loop (PR_SET_PDEATHSIG is issue 14’s next step)') }, async () => {
+test('Ctrl-C (SIGINT) ends a program whose pool is busy, promptly', { timeout: 40_000, ...needsSharedMemory }, async () => {
   const { spawn } = await import('node:child_process');
   const script = fileURLToPath(new URL('../fixtures/pool/sigint.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });

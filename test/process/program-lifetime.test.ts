@@ -1,7 +1,7 @@
 // A non-daemon child keeps the program alive until it ends; a daemon child dies with the program.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { test, needsSharedMemory, threadOnly } from '../fixtures/context.js';
+import { test, needsSharedMemory } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/process/${name}`, import.meta.url));
@@ -15,7 +15,7 @@ test('the main module returns while a non-daemon child runs: the child finishes,
   assert.equal(r.stderr, '');
 });
 
-test('the main module returns while a daemon child loops: the program exits promptly', { ...T, ...needsSharedMemory, ...threadOnly('a process child busy in synchronous code outlives its parent until it returns to its event loop (PR_SET_PDEATHSIG is issue 14’s next step)') }, async () => {
+test('the main module returns while a daemon child loops: the program exits promptly', { ...T, ...needsSharedMemory }, async () => {
   const r = await runTs(fixture('daemon-exit.ts'), [], 20_000);
   assert.equal(r.signal, null, 'the program was still running after 20 s');
   assert.equal(r.code, 0, r.stderr);

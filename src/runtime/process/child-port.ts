@@ -14,6 +14,8 @@ import { currentProcess } from '../identity.js';
 import { reportChildError } from '../report.js';
 import type { WireMessage } from './message-codec.js';
 import { decodeFromChannel, encodeForChannel, inheritedChannel } from './channel.js';
+import { loadNative } from './native.js';
+import { constants } from 'node:os';
 
 /** The messages `child-entry.cjs` received before the role listened, and where it sends the next ones. */
 interface Inbox {
@@ -46,12 +48,21 @@ function firstMessage(inbox: Inbox): Promise<unknown> {
   });
 }
 
+// The parent's death closes the IPC channel ('disconnect' in child-entry.cjs), which this child's event
+// loop sees only between tasks; the kernel's parent-death signal (the addon's) also ends a child busy in
+// synchronous code. SIGTERM, as `terminate()` sends: a child with a handler of its own may still clean up.
+function endWithParent(parentPid: number): void {
+  const { native } = loadNative();
+  if (native !== undefined && !native.dieWithParent(constants.signals.SIGTERM, parentPid)) process.exit(1);
+}
+
 async function startProcessChild(inbox: Inbox): Promise<void> {
   process.on('uncaughtException', reportUncaught);
   // The socket its parent sends segment fds over (channel.ts), before its first message is read.
   const channel = inheritedChannel();
   const first = await firstMessage(inbox);
   const start = decodeFromChannel(channel, first as WireMessage) as StartMessage;
+  endWithParent(start.identity.parent.pid);
   const port: ChildPort = {
     postMessage: (message, transfer) => {
       // Once the parent is gone, nobody reads: this child is exiting (child-entry.cjs).

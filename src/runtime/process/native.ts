@@ -80,6 +80,11 @@ export interface NativeAddon {
   /** Closes a file descriptor. Mappings made from it stay valid. */
   closeFd(fd: number): void;
   /**
+   * Has the kernel send `signal` (a number) to this process when its parent ends, even while it runs
+   * synchronous code. Returns false when the parent is no longer `parentPid` (it ended already).
+   */
+  dieWithParent(signal: number, parentPid: number): boolean;
+  /**
    * Gives the pages of `[offset, offset + length)` back to the kernel: they read as zeros again. A
    * segment reserved at its largest size costs only the pages in use.
    */
@@ -128,6 +133,7 @@ const NATIVE_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'createSegment',
   'mapSegment',
   'closeFd',
+  'dieWithParent',
   'punchHole',
   'futexWait',
   'futexWake',
