@@ -9,7 +9,7 @@
 import { Worker } from 'node:worker_threads';
 import { runCase, check } from './lib/harness.mjs';
 import { ours } from './lib/ours.mjs';
-import { createGate, openWhenAllArrived, waitUntilAllFinished } from './lib/gate.mjs';
+import { CROSS_PROCESS_SLICE_MS, createGate, openWhenAllArrived, waitUntilAllFinished } from './lib/gate.mjs';
 import { incrementWithValueLock } from './tasks.mjs';
 
 const mutexWorker = new URL('./workers/atomics-mutex-counter.mjs', import.meta.url);
@@ -22,12 +22,12 @@ runCase({
     const Value = await ours('Value', startMethod);
     const Process = await ours('Process', startMethod);
     const counter = new Value('i', 0);
-    const gate = createGate();
+    const gate = await createGate(startMethod);
     const processes = Array.from({ length: workers }, () =>
       new Process({ target: incrementWithValueLock, args: [counter, gate, increments] }));
     for (const p of processes) p.start();
     const start = await openWhenAllArrived(gate, workers);
-    const end = waitUntilAllFinished(gate, workers);
+    const end = waitUntilAllFinished(gate, workers, undefined, startMethod === 'process' ? CROSS_PROCESS_SLICE_MS : undefined);
     await Promise.all(processes.map((p) => p.join()));
     for (const p of processes) check(p.exitCode === 0, `a worker exited with code ${p.exitCode}`);
     check(counter.value === workers * increments, `final count ${counter.value}, expected ${workers * increments}`);
@@ -36,7 +36,7 @@ runCase({
   async 'atomics-mutex'({ workers, increments }) {
     const lockWord = new Int32Array(new SharedArrayBuffer(4));
     const counter = new Int32Array(new SharedArrayBuffer(4));
-    const gate = createGate();
+    const gate = await createGate();
     const threads = Array.from({ length: workers }, () =>
       new Worker(mutexWorker, { workerData: { lockWord, counter, gate, increments } }));
     const exited = Promise.all(threads.map((t) => new Promise((resolve) => t.once('exit', resolve))));

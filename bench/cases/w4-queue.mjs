@@ -32,7 +32,7 @@ runCase({
     const Queue = await ours('Queue', startMethod);
     const Process = await ours('Process', startMethod);
     const queue = new Queue();
-    const gate = createGate();
+    const gate = await createGate(startMethod);
     const producer = new Process({ target: produceIntoQueue, args: [queue, gate, count] });
     producer.start();
     const start = await openWhenAllArrived(gate, 1);
@@ -45,7 +45,7 @@ runCase({
   },
   async messageport({ count }) {
     const { port1, port2 } = new MessageChannel();
-    const gate = createGate();
+    const gate = await createGate();
     const worker = new Worker(producerWorker, { workerData: { port: port2, gate, count }, transferList: [port2] });
     // Listen for the exit now: the worker may well be gone before the last item is read.
     const exited = new Promise((resolve) => worker.once('exit', resolve));
