@@ -29,10 +29,13 @@ function testedStartMethods() {
   return JSON.parse(asked.stdout);
 }
 
-const named = process.argv.slice(2);
+// `--per-method-only`: only the files that take their API from a start method's context (CI runs them
+// once more with the native addon disabled, for the 'process' method's fallback).
+const perMethodOnly = process.argv.includes('--per-method-only');
+const named = process.argv.slice(2).filter((arg) => arg !== '--per-method-only');
 const files = (named.length > 0 ? named : testFiles()).sort();
 const perMethod = files.filter((f) => CONTEXT_HELPER.test(readFileSync(f, 'utf8')));
-const once = files.filter((f) => !perMethod.includes(f));
+const once = perMethodOnly ? [] : files.filter((f) => !perMethod.includes(f));
 const methods = perMethod.length > 0 ? testedStartMethods() : [];
 
 const runs = methods.map((method, i) => ({ method, files: i === 0 ? [...once, ...perMethod].sort() : perMethod }));

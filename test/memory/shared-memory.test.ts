@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ctx, test } from '../fixtures/context.js';
+import { ctx, test, needsNativeAddon } from '../fixtures/context.js';
 import { setItem, writeByName, writeReceived } from '../fixtures/memory/blocks.js';
 import { runWorkers } from '../fixtures/sync/run.js';
 
@@ -12,7 +12,7 @@ const { SharedMemory, ShareableList } = ctx;
 const T = { timeout: 60_000 };
 const shmPath = (name: string) => `/dev/shm/${name}`;
 
-test('create, attach by name, see each other’s bytes; close and unlink', () => {
+test('create, attach by name, see each other’s bytes; close and unlink', needsNativeAddon, () => {
   const block = new SharedMemory({ create: true, size: 100 });
   try {
     assert.match(block.name, /^psm_[0-9a-f]{16}$/);
@@ -36,7 +36,7 @@ test('create, attach by name, see each other’s bytes; close and unlink', () =>
   assert.throws(() => new SharedMemory({ name: block.name }), { code: 'ERR_MP_SHARED_MEMORY_NOT_FOUND' });
 });
 
-test('misuse is refused with codes: a taken name, no size, no name, a bad name', () => {
+test('misuse is refused with codes: a taken name, no size, no name, a bad name', needsNativeAddon, () => {
   const block = new SharedMemory({ create: true, size: 8, name: `mp_test_${process.pid}` });
   try {
     assert.equal(block.name, `mp_test_${process.pid}`);
@@ -51,7 +51,7 @@ test('misuse is refused with codes: a taken name, no size, no name, a bad name',
   assert.throws(() => new SharedMemory({ name: '' }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
 });
 
-test('using: a block its owner created is unlinked at the end of the scope; an attachment only closes', () => {
+test('using: a block its owner created is unlinked at the end of the scope; an attachment only closes', needsNativeAddon, () => {
   let name: string;
   {
     using block = new SharedMemory({ create: true, size: 16 });
@@ -66,7 +66,7 @@ test('using: a block its owner created is unlinked at the end of the scope; an a
   assert.equal(existsSync(shmPath(name)), false);
 });
 
-test('children attach by name, and receive blocks and lists as arguments (by name)', T, async () => {
+test('children attach by name, and receive blocks and lists as arguments (by name)', { ...T, ...needsNativeAddon }, async () => {
   using block = new SharedMemory({ create: true, size: 16 });
   using list = new ShareableList(['aaaa', 1]);
   assert.deepEqual(
@@ -82,7 +82,7 @@ test('children attach by name, and receive blocks and lists as arguments (by nam
   assert.deepEqual(list.toArray(), ['bb', 2.5]);
 });
 
-test('ShareableList: Python’s item types, negative indexes, count/index, slots that fit', () => {
+test('ShareableList: Python’s item types, negative indexes, count/index, slots that fit', needsNativeAddon, () => {
   using list = new ShareableList([1, 2.5, 3n, true, 'héllo', new Uint8Array([1, 2]), null, 1]);
   assert.equal(list.length, 8);
   assert.deepEqual(list.toArray(), [1, 2.5, 3n, true, 'héllo', new Uint8Array([1, 2]), null, 1]);

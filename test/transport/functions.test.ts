@@ -218,7 +218,7 @@ test('functions deep in plain arrays and objects cross', { ...T, ...needsSharedM
 test('a closure inside args is refused by start(), naming its path', T, () => {
   const k = 2;
   assert.throws(
-    () => new Process({ target: callNested, args: [int32(), { nested: [{ fn: (a: number) => a * k, args: [1, 1] }] }] }).start(),
+    () => new Process({ target: callNested, args: [new Int32Array(1), { nested: [{ fn: (a: number) => a * k, args: [1, 1] }] }] }).start(),
     /^TypeError: args\[1\]\.nested\[0\]\.fn 'fn' uses variables from outside its body \('k'\)/,
   );
 });

@@ -89,7 +89,7 @@ test('plain values cross by structured clone: the child gets copies', { ...T, ..
   assert.equal(data.list.length, 3, 'the parent\'s copy is untouched');
 });
 
-test('pack/unpack round trip in one thread: shareables revived, nothing else changed', T, async () => {
+test('pack/unpack round trip in one thread: shareables revived, nothing else changed', { ...T, ...needsSharedMemory }, async () => {
   const counter = newCounter();
   const value = { a: [1, { counter }], b: 'x' };
   const packed = pack(value, 'args');
