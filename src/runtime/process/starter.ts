@@ -65,8 +65,9 @@ class ProcessChild implements ChildHandle {
     this.pid = child.pid ?? 0;
     this.ident = this.pid;
     this.#events.on('error', () => {}); // an 'error' nobody listens to must not throw here
-    // Explicit: from now on, listeners do not ref the channel (`ref()`/`unref()` decide).
-    child.channel?.ref();
+    // Explicit: from now on, listeners do not ref the channel (`ref()`/`unref()` decide). Bun's parent-side
+    // channel has no ref/unref (1.4.5); there `child.ref()`/`unref()` hold or release the IPC too (measured).
+    child.channel?.ref?.();
     this.#exited = new Promise((resolve) => this.#events.once('exit', () => resolve()));
     this.#events.once('exit', () => channel?.close());
     child.on('message', (wire: WireMessage) => {
@@ -109,12 +110,12 @@ class ProcessChild implements ChildHandle {
 
   ref(): void {
     this.#child.ref();
-    this.#child.channel?.ref();
+    this.#child.channel?.ref?.();
   }
 
   unref(): void {
     this.#child.unref();
-    this.#child.channel?.unref();
+    this.#child.channel?.unref?.();
   }
 
   terminate(): Promise<void> {
