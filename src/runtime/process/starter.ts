@@ -31,6 +31,7 @@ import {
   type SegmentChannel,
 } from './channel.js';
 import { loadNative } from './native.js';
+import { misuse } from '../../errors.js';
 import { processChildRole } from './child-port.js';
 import { isTsxOption, tsxApiUrl } from '../typescript-hooks.js';
 
@@ -144,8 +145,20 @@ export function resourceLimitFlags(limits: ResourceLimits | undefined): string[]
   return flags;
 }
 
+// Bun runs JavaScriptCore, whose children take no V8 memory flags (a child given --max-old-space-size
+// grows past it: measured, Bun 1.4.5): a task that should lose its child at the limit would not.
+const enforcesResourceLimits = process.versions['bun'] === undefined;
+
 /** Starts a child in a new OS process (the `'process'` start method's `Starter`). */
 export function startProcess(message: StartMessage, options: SpawnOptions): ChildHandle {
+  if (options.resourceLimits && !enforcesResourceLimits) {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      "resourceLimits cannot be honoured here: Bun's child processes ignore them (JavaScriptCore takes no V8 memory flags). " +
+        'Leave the option out, or run the program on Node, whose children enforce them',
+    );
+  }
   // With the addon, every child gets a socket for segment fds (channel.ts), as its fd CHILD_CHANNEL_FD.
   const prepared = loadNative().native === undefined ? undefined : prepareChildChannel();
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
