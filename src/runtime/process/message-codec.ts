@@ -196,7 +196,12 @@ function mark(value: unknown, serializer: SharedRefs, seen: Map<object, unknown>
   if (isPlainObject(value)) {
     const copy: Record<string, unknown> = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
     seen.set(value, copy);
-    for (const key of Object.keys(value)) copy[key] = mark(value[key], serializer, seen, strict);
+    for (const key of Object.keys(value)) {
+      const marked = mark(value[key], serializer, seen, strict);
+      // An own `__proto__` key (JSON.parse makes one) stays a key: assigning it would set the prototype.
+      if (key === '__proto__') Object.defineProperty(copy, key, { value: marked, writable: true, enumerable: true, configurable: true });
+      else copy[key] = marked;
+    }
     return copy;
   }
   if (strict && !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer)) refuseSharedWithin(value, new Set());
