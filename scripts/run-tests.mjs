@@ -7,10 +7,7 @@
 // names), with `MP_TEST_START_METHODS` set to that one method: CPython's one test module per start
 // method. Every other file is not about a start method and runs once, in the first method's run.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { testFiles } from './test-files.mjs';
-
-const CONTEXT_HELPER = /from '(\.\.\/)+fixtures\/context\.js'/;
+import { perMethodFiles, testFiles } from './test-files.mjs';
 
 /** The helper's own answer, so the list of start methods and the meaning of the variable live in one place. */
 function testedStartMethods() {
@@ -34,7 +31,7 @@ function testedStartMethods() {
 const perMethodOnly = process.argv.includes('--per-method-only');
 const named = process.argv.slice(2).filter((arg) => arg !== '--per-method-only');
 const files = (named.length > 0 ? named : testFiles()).sort();
-const perMethod = files.filter((f) => CONTEXT_HELPER.test(readFileSync(f, 'utf8')));
+const perMethod = perMethodFiles(files);
 const once = perMethodOnly ? [] : files.filter((f) => !perMethod.includes(f));
 const methods = perMethod.length > 0 ? testedStartMethods() : [];
 

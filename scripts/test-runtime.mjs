@@ -4,6 +4,13 @@
 // `bun` / `deno` on PATH. First the smoke program (scripts/runtimes/smoke.ts) runs against the built
 // package (dist/, by its package name, as a user's program imports it), then the test files.
 //
+// `--start-method process` (Bun only) runs the 'process' start method instead: its smoke program
+// (scripts/runtimes/smoke-process.ts), then the files that run per start method and the files about OS
+// processes only (PROCESS_ONLY), with the children started by Bun itself. It needs the native addon's
+// Node-API build (`npm run build:native`), whose external SharedArrayBuffer Bun has. Deno's Node-API
+// makes ArrayBuffers of the same memory (no external SharedArrayBuffer there: research §6), so no shared
+// object can cross into a Deno child: this run refuses Deno.
+//
 // Each file runs in a process of its own, two at a time (as node's runner does; `bun test` and
 // `deno test` would otherwise load every file into one process, and the library's per-thread state
 // with them). Both run TypeScript natively and implement `node:test` on their own runners, so the
@@ -11,17 +18,32 @@
 // files). What EXCLUDED lists exercises what only Node has, or meets a runtime's own difference; each
 // entry says why.
 import { spawn } from 'node:child_process';
-import { testFiles } from './test-files.mjs';
+import { perMethodFiles, testFiles } from './test-files.mjs';
 
 // Per runtime, what is excluded: a whole file (with its reason), or some of its tests (the start of the
 // test's name, with the reason; see nameFilter for how). `both` applies to each.
 const NEEDS_INSPECTOR = "Node's inspector only: Bun's and Deno's cannot locate a function (function-location.ts)";
 const SHARED_IN_ITEMS =
   "a shared object inside a queue item or pipe message put after the child started needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has";
+const STRAY_ERRORS =
+  "a worker's stray error (a timer's throw, an unhandled rejection) never reaches the pool worker's process.on('uncaughtException' / 'unhandledRejection') handlers there: nothing is reported";
+const BUN_WORKER_REJECTION = "Bun's worker lives on after an unhandled rejection (exit code 0)";
+const BUN_INLINES_CONST = "Bun's transpiler inlines the const, so the closure is self-contained and runs";
+const BUN_NO_LIMITS_PROCESS = "Bun's child processes ignore resourceLimits (no V8 flags): the pool refuses them (test/runtime/runtimes.test.ts)";
 // Not yet run on Bun or Deno (README, "Where it runs"): the distributed subpath (its tests start worker
-// commands with Node and tsx) and what needs the 'process' start method or the native addon.
+// commands with Node and tsx).
 const NOT_YET_DISTRIBUTED = 'multiprocessing/distributed is not yet tested on Bun or Deno (issue 15): its tests start Node worker commands under tsx';
-const NOT_YET_PROCESS = "the 'process' start method and the native addon's segments are not yet tested on Bun or Deno (issue 14)";
+// The files about OS processes and process-shared memory only: on Bun they run in the 'process' run.
+const PROCESS_ONLY = [
+  'test/process/many-processes.test.ts',
+  'test/process/os-process-lifetime.test.ts',
+  'test/process/os-process.test.ts',
+  'test/runtime/native.test.ts',
+  'test/runtime/segments.test.ts',
+];
+const IN_PROCESS_RUN = "about the 'process' start method only: run by `--start-method process`";
+const DENO_NO_PROCESS =
+  "Deno's Node-API has no external SharedArrayBuffer (the addon's segments are ArrayBuffers there, research §6): no process-shared memory, so not the 'process' start method's shared objects";
 const EXCLUDED = {
   both: {
     'test/distributed/backend.test.ts': NOT_YET_DISTRIBUTED,
@@ -38,12 +60,6 @@ const EXCLUDED = {
     'test/distributed/semaphore.test.ts': NOT_YET_DISTRIBUTED,
     'test/distributed/value.test.ts': NOT_YET_DISTRIBUTED,
     'test/distributed/worker-command.test.ts': NOT_YET_DISTRIBUTED,
-    'test/memory/shared-memory.test.ts': NOT_YET_PROCESS,
-    'test/process/many-processes.test.ts': NOT_YET_PROCESS,
-    'test/process/os-process-lifetime.test.ts': NOT_YET_PROCESS,
-    'test/process/os-process.test.ts': NOT_YET_PROCESS,
-    'test/runtime/segments.test.ts': NOT_YET_PROCESS,
-    'test/context/start-methods.test.ts': { 'a context starts processes': `${NOT_YET_PROCESS} (Bun: node:v8's Serializer, which the IPC codec uses, is not implemented)` },
     'test/pool/errors.test.ts': {
       'a function shipped by source shows its real file': `${NEEDS_INSPECTOR}, so its frames keep the data: module's lines`,
     },
@@ -65,29 +81,32 @@ const EXCLUDED = {
       "the package's install script, which npm runs with Node: run with this runtime's binary, it looks for npm's node-gyp beside it",
     'test/queues/shared-items.test.ts': SHARED_IN_ITEMS,
     'test/queues/carried-kinds.test.ts': SHARED_IN_ITEMS,
-    'test/runtime/native.test.ts': "the 'process' start method's native addon (Node's V8-API build; Node-API under Node), not the 'thread' method",
     'test/transport/remote-error.test.ts': {
       'an error whose message getter throws': "the runtime makes the error's stack without reading its message (Node's V8 reads it)",
     },
-    'test/pool/stray-errors.test.ts':
-      "a worker's stray error (a timer's throw, an unhandled rejection) never reaches the pool worker's process.on('uncaughtException' / 'unhandledRejection') handlers there: nothing is reported",
+    'test/pool/stray-errors.test.ts': STRAY_ERRORS,
     'test/pool/faults.test.ts': {
       'a worker that exceeds its resourceLimits is lost': 'workers ignore resourceLimits there: the pool refuses them (test/runtime/runtimes.test.ts)',
     },
     'test/pool/worker-settings.test.ts': { 'an execArgv a thread refuses': 'workers there take no Node options, so none is refused' },
   },
   bun: {
+    ...Object.fromEntries(PROCESS_ONLY.map((file) => [file, IN_PROCESS_RUN])),
     'test/pool/number-blocks.test.ts': {
       'integers reach the function as V8 small integers': "the check is V8's %IsSmi, which JavaScriptCore does not have",
     },
     'test/pool/apply.test.ts': {
-      'a closure over an entry-script variable is refused': "Bun's transpiler inlines the const, so the closure is self-contained and runs",
+      'a closure over an entry-script variable is refused': BUN_INLINES_CONST,
     },
     'test/process/attributes.test.ts': {
-      'an unhandled rejection inside the child ends it with exit code 1': "Bun's worker lives on after an unhandled rejection (exit code 0)",
+      'an unhandled rejection inside the child ends it with exit code 1': BUN_WORKER_REJECTION,
     },
   },
+  // The 'thread' run on Bun: with the Node-API addon loaded (external SharedArrayBuffer), SharedMemory
+  // runs there too.
   deno: {
+    ...Object.fromEntries(PROCESS_ONLY.map((file) => [file, DENO_NO_PROCESS])),
+    'test/memory/shared-memory.test.ts': `SharedMemory needs the native addon's process-shared memory: ${DENO_NO_PROCESS}`,
     'test/process/stderr.test.ts': {
       'an error thrown from a timer inside the child': 'Deno prints its own "Uncaught (in worker)" report before the library\'s',
     },
@@ -105,17 +124,46 @@ const EXCLUDED = {
   },
 };
 
-const [runtime, ...named] = process.argv.slice(2);
-if (runtime !== 'bun' && runtime !== 'deno') {
-  console.error('usage: node scripts/test-runtime.mjs bun|deno [test files…]');
+// The 'process' run on Bun (`--start-method process`): `both` and `bun`, but for what only threads meet
+// (THREAD_ONLY: Bun's children are OS processes, with segments instead of the buffer directory), and:
+const EXCLUDED_PROCESS = {
+  'test/queues/shared-items.test.ts': {
+    'pool results: a Value made in a worker comes back live': `${NEEDS_INSPECTOR}: the worker locates the class of the Points it returns`,
+    'an instance whose class cannot be located': "Bun's transpiler inlines the outer const, so the class is self-contained and crosses as a class",
+  },
+  'test/pool/faults.test.ts': { 'a worker that exceeds its resourceLimits is lost': BUN_NO_LIMITS_PROCESS },
+  'test/process/os-process.test.ts': { 'Pool: a per-process heap limit ends only the task that exceeds it': BUN_NO_LIMITS_PROCESS },
+  'test/runtime/native.test.ts': {
+    'this Node loads the V8-API build': "Bun loads only the Node-API build (the V8-API one is for Node's ABI)",
+    'a worker thread that ends with async waits pending gives back their kernel wait':
+      "Bun runs no napi_add_env_cleanup_hook hook when a worker thread ends: its pending async waits keep their kernel wait until the word is woken",
+  },
+};
+const THREAD_ONLY = new Set([IN_PROCESS_RUN, SHARED_IN_ITEMS, STRAY_ERRORS, BUN_WORKER_REJECTION]);
+
+const args = process.argv.slice(2);
+const methodAt = args.indexOf('--start-method');
+const startMethod = methodAt === -1 ? 'thread' : args.splice(methodAt, 2)[1];
+const [runtime, ...named] = args;
+if ((runtime !== 'bun' && runtime !== 'deno') || (startMethod !== 'thread' && startMethod !== 'process')) {
+  console.error('usage: node scripts/test-runtime.mjs bun|deno [--start-method thread|process] [test files…]');
+  process.exit(2);
+}
+if (runtime === 'deno' && startMethod === 'process') {
+  console.error(`--start-method process: not on Deno. ${DENO_NO_PROCESS}`);
   process.exit(2);
 }
 const binary = process.env[runtime === 'bun' ? 'MP_BUN' : 'MP_DENO'] || runtime;
-const excluded = { ...EXCLUDED.both };
-for (const [file, what] of Object.entries(EXCLUDED[runtime])) {
-  excluded[file] = typeof what === 'string' || typeof excluded[file] !== 'object' ? what : { ...excluded[file], ...what };
+const excluded = {};
+for (const layer of [EXCLUDED.both, EXCLUDED[runtime], startMethod === 'process' ? EXCLUDED_PROCESS : {}]) {
+  for (let [file, what] of Object.entries(layer)) {
+    if (startMethod === 'process' && typeof what === 'string' && THREAD_ONLY.has(what)) continue;
+    if (startMethod === 'process' && typeof what === 'object') what = Object.fromEntries(Object.entries(what).filter(([, why]) => !THREAD_ONLY.has(why)));
+    excluded[file] = typeof what === 'string' || typeof excluded[file] !== 'object' ? what : { ...excluded[file], ...what };
+  }
 }
-const files = named.length > 0 ? named : testFiles().filter((f) => typeof excluded[f] !== 'string');
+const candidates = startMethod === 'process' ? [...perMethodFiles(testFiles()), ...PROCESS_ONLY].sort() : testFiles();
+const files = named.length > 0 ? named : candidates.filter((f) => typeof excluded[f] !== 'string');
 
 function excludedStarts(file) {
   return typeof excluded[file] === 'object' ? Object.keys(excluded[file]) : [];
@@ -130,7 +178,9 @@ function nameFilter(file) {
 }
 
 function command(file, test = true) {
-  if (runtime === 'bun') return test ? [binary, ['test', '--timeout=120000', ...nameFilter(file), `./${file}`]] : [binary, [file]];
+  // A 'process' child loads the runtime and the library afresh: those tests get more room, as under Node.
+  const timeout = startMethod === 'process' ? 480_000 : 120_000;
+  if (runtime === 'bun') return test ? [binary, ['test', `--timeout=${timeout}`, ...nameFilter(file), `./${file}`]] : [binary, [file]];
   return test ? [binary, ['test', '-A', '--no-check', ...nameFilter(file), file]] : [binary, ['run', '-A', file]];
 }
 
@@ -141,7 +191,7 @@ function run(file, test = true) {
     const child = spawn(cmd, args, {
       // Deno's sloppy imports (a `.js` specifier finds the `.ts` file) by the environment, so that the
       // programs a test runs with `process.execPath` have them too.
-      env: { ...process.env, MP_TEST_START_METHODS: 'thread', NO_COLOR: '1', DENO_UNSTABLE_SLOPPY_IMPORTS: '1' },
+      env: { ...process.env, MP_TEST_START_METHODS: startMethod, NO_COLOR: '1', DENO_UNSTABLE_SLOPPY_IMPORTS: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -174,11 +224,11 @@ function counts(file, output) {
 const started = Date.now();
 const version = await run('--version', false).catch(() => undefined);
 console.log(`# ${runtime}: ${version?.output.trim().split('\n')[0] ?? 'not found'}`);
-const smoke = await run('scripts/runtimes/smoke.ts', false);
+const smoke = await run(startMethod === 'process' ? 'scripts/runtimes/smoke-process.ts' : 'scripts/runtimes/smoke.ts', false);
 process.stdout.write(smoke.output);
 let failed = smoke.code !== 0;
 
-console.log(`# ${files.length} test files on ${runtime}, start method 'thread'${named.length > 0 ? '' : `; exclusions listed at the end`}`);
+console.log(`# ${files.length} test files on ${runtime}, start method '${startMethod}'${named.length > 0 ? '' : `; exclusions listed at the end`}`);
 const queue = [...files];
 const results = [];
 await Promise.all(
@@ -196,8 +246,9 @@ await Promise.all(
 );
 const pass = results.reduce((n, r) => n + r.pass, 0);
 const fail = results.reduce((n, r) => n + r.fail, 0);
-console.log(`# ${runtime}: ${pass} pass, ${fail} fail in ${results.length} files (${Math.round((Date.now() - started) / 1000)} s)`);
+console.log(`# ${runtime} '${startMethod}': ${pass} pass, ${fail} fail in ${results.length} files (${Math.round((Date.now() - started) / 1000)} s)`);
 for (const [file, what] of Object.entries(excluded)) {
+  if (!candidates.includes(file)) continue;
   if (typeof what === 'string') console.log(`# excluded ${file}: ${what}`);
   else for (const [name, why] of Object.entries(what)) console.log(`# excluded in ${file}, '${name}…': ${why}`);
 }

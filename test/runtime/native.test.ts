@@ -331,7 +331,8 @@ test('a pending futexWaitAsync keeps its process alive by default, and not with 
 test("a worker thread that ends with async waits pending gives back their kernel wait", async () => {
   const native = addon();
   const words = new Int32Array(native.createSegment(64).buffer);
-  const file = join(findPackageRoot(here)!, NATIVE_BUILD_PATH);
+  // The build this runtime loaded: Bun takes only the Node-API one.
+  const file = join(findPackageRoot(here)!, loadNative().target === 'node-api' ? NAPI_BUILD_PATH : NATIVE_BUILD_PATH);
   const worker = new Worker(
     `const { workerData, parentPort } = require('node:worker_threads');
      const native = require(workerData.file);

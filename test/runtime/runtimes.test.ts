@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { Pool } from '../../src/index.js';
+import { Pool, getContext } from '../../src/index.js';
 import { canLocateFunctions } from '../../src/transport/function-location.js';
 import { Point, normOf } from '../fixtures/runtime/shapes.js';
 import { holdStartUntilReleased } from '../fixtures/runtime/starting.js';
@@ -63,5 +63,12 @@ test('resourceLimits: refused at once where worker threads ignore them (Bun, Den
   assert.throws(
     () => new Pool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 16 } }),
     (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG' && /ignore them/.test(e.message),
+  );
+});
+
+test("resourceLimits: refused at once for Bun's child processes", { ...T, skip: runtime !== 'bun' && 'Node enforces them (test/process/os-process.test.ts); Deno runs no process children here' }, () => {
+  assert.throws(
+    () => new (getContext('process').Pool)({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 16 } }),
+    (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG' && /Bun's child processes ignore them/.test(e.message),
   );
 });

@@ -31,8 +31,10 @@ import { until, within } from '../fixtures/until.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const childScript = join(here, '../fixtures/segments/child.ts');
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+// Bun (JavaScriptCore) has no V8 flags: its own full collection instead.
+declare const Bun: { gc(force: boolean): void } | undefined;
+const gc: () => void =
+  typeof Bun !== 'undefined' ? () => Bun!.gc(true) : (setFlagsFromString('--expose-gc'), runInNewContext('gc') as () => void);
 
 function addon() {
   const loaded = loadNative();

@@ -31,6 +31,7 @@ import {
   type SegmentChannel,
 } from './channel.js';
 import { loadNative } from './native.js';
+import { misuse } from '../../errors.js';
 import { processChildRole } from './child-port.js';
 import { isTsxOption, tsxApiUrl } from '../typescript-hooks.js';
 
@@ -65,8 +66,9 @@ class ProcessChild implements ChildHandle {
     this.pid = child.pid ?? 0;
     this.ident = this.pid;
     this.#events.on('error', () => {}); // an 'error' nobody listens to must not throw here
-    // Explicit: from now on, listeners do not ref the channel (`ref()`/`unref()` decide).
-    child.channel?.ref();
+    // Explicit: from now on, listeners do not ref the channel (`ref()`/`unref()` decide). Bun's parent-side
+    // channel has no ref/unref (1.4.5); there `child.ref()`/`unref()` hold or release the IPC too (measured).
+    child.channel?.ref?.();
     this.#exited = new Promise((resolve) => this.#events.once('exit', () => resolve()));
     this.#events.once('exit', () => channel?.close());
     child.on('message', (wire: WireMessage) => {
@@ -109,12 +111,12 @@ class ProcessChild implements ChildHandle {
 
   ref(): void {
     this.#child.ref();
-    this.#child.channel?.ref();
+    this.#child.channel?.ref?.();
   }
 
   unref(): void {
     this.#child.unref();
-    this.#child.channel?.unref();
+    this.#child.channel?.unref?.();
   }
 
   terminate(): Promise<void> {
@@ -143,8 +145,20 @@ export function resourceLimitFlags(limits: ResourceLimits | undefined): string[]
   return flags;
 }
 
+// Bun runs JavaScriptCore, whose children take no V8 memory flags (a child given --max-old-space-size
+// grows past it: measured, Bun 1.4.5): a task that should lose its child at the limit would not.
+const enforcesResourceLimits = process.versions['bun'] === undefined;
+
 /** Starts a child in a new OS process (the `'process'` start method's `Starter`). */
 export function startProcess(message: StartMessage, options: SpawnOptions): ChildHandle {
+  if (options.resourceLimits && !enforcesResourceLimits) {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      "resourceLimits cannot be honoured here: Bun's child processes ignore them (JavaScriptCore takes no V8 memory flags). " +
+        'Leave the option out, or run the program on Node, whose children enforce them',
+    );
+  }
   // With the addon, every child gets a socket for segment fds (channel.ts), as its fd CHILD_CHANNEL_FD.
   const prepared = loadNative().native === undefined ? undefined : prepareChildChannel();
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
