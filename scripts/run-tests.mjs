@@ -38,10 +38,12 @@ const methods = perMethod.length > 0 ? testedStartMethods() : [];
 const runs = methods.map((method, i) => ({ method, files: i === 0 ? [...once, ...perMethod].sort() : perMethod }));
 if (runs.length === 0) runs.push({ method: undefined, files: once });
 
-// Each file's time limit. A 'process' child starts several times more slowly than a thread (it loads
-// Node and the library afresh), so those runs get more room (test/fixtures/context.ts, TIME_SCALE).
+// Each file's time limit: a bound that turns a hang into a failure, well above what a file takes. A
+// 'process' child starts several times more slowly than a thread (it loads Node and the library
+// afresh), so those runs get more room (test/fixtures/context.ts, TIME_SCALE); so does the longest file
+// of the first run, 1,000 process children started and joined (test/process/many-processes.test.ts).
 function fileTimeout(method) {
-  return method === 'process' ? 480_000 : 120_000;
+  return method === 'process' ? 480_000 : 240_000;
 }
 
 let failed = false;

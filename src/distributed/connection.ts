@@ -3,7 +3,7 @@
  * every message), the namespace's keys, and the one factory of ioredis connections.
  *
  * - `ioredis` and `bullmq` are optional peer dependencies, so the core package never loads them: they
- *   are imported here, at the first connection, and a missing one is an error that says what to install.
+ *   are imported at the first connection (`peers.ts`, which also says what to install when they are missing).
  * - Fail fast, then reconnect: a connection that cannot be opened within `CONNECT_TIMEOUT` rejects with
  *   a `ConnectionError` naming the URL (no retry loop behind the caller's back); once open, ioredis
  *   reconnects with a capped backoff, and the driver decides what an outage means for its tasks.
@@ -12,7 +12,7 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import { ConnectionError, describeValue, misuse } from '../errors.js';
-import { importModule } from '../runtime/import-module.js';
+import { peer } from './peers.js';
 
 /** A checked Redis URL. */
 export interface RedisTarget {
@@ -92,25 +92,6 @@ const MAX_RECONNECT_DELAY = 2_000;
  * - `blocking`: `BLPOP` and BullMQ workers; commands queue while reconnecting and never time out.
  */
 export type ConnectionRole = 'command' | 'blocking';
-
-/**
- * Imports an optional peer dependency, or throws an error that says how to install it.
- * @example `const { Queue } = await peer<typeof import('bullmq')>('bullmq');`
- */
-export async function peer<T>(name: 'ioredis' | 'bullmq'): Promise<T> {
-  try {
-    return (await importModule(name)) as T;
-  } catch (cause) {
-    if ((cause as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND' && (cause as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw cause;
-    throw misuse(
-      Error,
-      'ERR_MP_MISSING_DEPENDENCY',
-      `multiprocessing/distributed needs the packages 'bullmq' and 'ioredis' (optional peer dependencies, so the core ` +
-        `never loads them), and '${name}' is not installed: run npm install bullmq ioredis`,
-      { cause },
-    );
-  }
-}
 
 /**
  * Opens a connection, or rejects within `CONNECT_TIMEOUT` with a `ConnectionError` naming the URL.

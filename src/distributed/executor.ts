@@ -27,7 +27,8 @@ import { Outcome } from '../pool/protocol.js';
 import { Meter, type PoolStats } from '../pool/stats.js';
 import { deserializeThrown } from '../transport/remote-error.js';
 import { decode, encode, open, seal } from './codec.js';
-import { connect, peer, runIdOf, type Keys, type RedisTarget } from './connection.js';
+import { connect, runIdOf, type Keys, type RedisTarget } from './connection.js';
+import { peer } from './peers.js';
 import { readResultEntry, resultPurpose, taskPurpose, TASKS_QUEUE, type Envelope, type JobData, type ResultBody } from './protocol.js';
 import { taskNameOf, type TaskName } from './task-name.js';
 

@@ -13,6 +13,11 @@
  * ```
  */
 
+import { checkPeers } from './peers.js';
+
+// Without bullmq and ioredis, importing the subpath fails here, saying what to install (`peers.ts`).
+checkPeers();
+
 // Errors a distributed program meets (the others are those of `multiprocessing`).
 export { AuthenticationError, BackendLostError, ConnectionError, RemoteError, TimeoutError, WorkerLostError, type ErrorCode } from '../errors.js';
 

@@ -27,7 +27,8 @@ import { pack } from '../transport/pack.js';
 import { mayNeedPacking, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { checkAuthkey, decode, encode, open, seal, type Authkey } from './codec.js';
-import { checkNamespace, connect, keysOf, parseRedisUrl, peer } from './connection.js';
+import { checkNamespace, connect, keysOf, parseRedisUrl } from './connection.js';
+import { peer } from './peers.js';
 import { resultEntry, resultPurpose, taskPurpose, TASKS_QUEUE, type Envelope, type JobData, type ResultBody } from './protocol.js';
 import { moduleHash, moduleName, moduleUrl } from './task-name.js';
 

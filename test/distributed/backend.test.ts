@@ -2,30 +2,18 @@
 // Redis killed and restarted empty rejects outstanding tasks with BackendLostError (no hang) and the
 // pool goes on; two drivers on one cluster each get their own results; imap over an endless input
 // reads it only as far as its window.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BackendLostError, Pool } from '../../src/distributed/index.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { startWorker, stopAll } from '../fixtures/distributed/cluster.js';
+import { startWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { add, cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { until, within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
-let redis: TestRedis;
-const dir = mkdtempSync(join(tmpdir(), 'mp-dist-backend-'));
 
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await stopAll();
-  await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { redis, dir } = await useCluster('backend');
 
 test('two drivers on one cluster each get exactly their own results', T, async () => {
   const namespace = 'two-drivers';

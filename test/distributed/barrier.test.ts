@@ -1,24 +1,16 @@
 // The distributed Barrier against a real redis-server: generations across processes with their arrival
 // indexes and one action per generation; a timeout, abort, reset and a failing action break it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Barrier } from '../../src/distributed/sync/barrier.js';
 import { BrokenBarrierError } from '../../src/errors.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { stillPending, until, within } from '../fixtures/until.js';
 
 const T = { timeout: 90_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
+const { url } = server;
 
 test('Barrier: 5 generations of 3 parties (2 processes and this one); indexes 0-2 each; one action per generation', T, async () => {
   const generations = 5;

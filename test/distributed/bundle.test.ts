@@ -1,19 +1,12 @@
 // The distributed shared objects from the built package (dist/, made by `npm run build`), run by plain
 // node: the helper thread of the blocking forms must load the bundle it came from, ESM and CommonJS.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 60_000 };
-let server: TestRedis;
-before(async () => {
-  server = await startRedis();
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
 
 test('the ESM bundle: blocking Lock, Queue, Value and Array', T, async () => {
   const r = await runNode([], fixture('bundle-user.mjs'), [server.url], 50_000);

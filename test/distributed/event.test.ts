@@ -1,24 +1,16 @@
 // The distributed Event against a real redis-server: a set wakes waiters in other processes and here;
 // clear, timeouts, aborts; and abandoned waits on distributed objects do not keep a program alive.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Event } from '../../src/distributed/sync/event.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { stillPending, until, within } from '../fixtures/until.js';
 
 const T = { timeout: 90_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
+const { url } = server;
 
 test('Event: set() wakes 2 waiting processes (blocking wait) and a waiter here', T, async () => {
   const event = new Event({ url, namespace: 'eventtest', name: 'go' });

@@ -1,35 +1,23 @@
 // The distributed Pool's failure contract, against a real redis-server and worker commands: a worker
 // killed mid-task (re-run once, exact count; a second loss is WorkerLostError), terminate and abort
 // (waiting jobs removed, running ones cancelled), an unreachable URL, a wrong authkey, an unknown task.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AuthenticationError, ConnectionError, Pool, WorkerLostError } from '../../src/distributed/index.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { killWorker, startWorker, stopAll, type TestWorker } from '../fixtures/distributed/cluster.js';
+import { killWorker, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { square } from '../fixtures/distributed/other-tasks.js';
 import { until, within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
 const LEASE = 1_000; // the workers' --lost-task-timeout here
-let redis: TestRedis;
-const dir = mkdtempSync(join(tmpdir(), 'mp-dist-failures-'));
 
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await stopAll();
-  await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { redis, dir } = await useCluster('failures');
 
 /**
  * The runs of `holdUntilReleased` with `tag` recorded in `runs`, as the pids of the workers that ran

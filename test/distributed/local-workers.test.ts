@@ -1,22 +1,16 @@
 // Distributed objects handed to this machine's workers (a local Pool's tasks, a Process's target) cross
 // as their names and are rebuilt there, with the async and the blocking forms working in the worker.
-import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { ctx, startMethod, test } from '../fixtures/context.js';
 import { Value } from '../../src/distributed/memory/value.js';
 import { Lock } from '../../src/distributed/sync/lock.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { useRedis } from '../fixtures/distributed/redis.js';
 import { addTimes, bumpLocked } from '../fixtures/distributed/object-tasks.js';
 
 const { Pool, Process } = ctx;
 const T = { timeout: 60_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
+const server = await useRedis();
+const { url } = server;
 
 test('a local Pool: 8 tasks on 2 workers add to one distributed Value; exact total', T, async () => {
   const value = new Value({ url, name: `pool-${startMethod}` }, 'i', 0);

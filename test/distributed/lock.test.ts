@@ -1,29 +1,21 @@
 // The distributed Lock and RLock against a real redis-server: mutual exclusion across processes with
 // exact counts, fencing tokens, waiters woken by a release or by a dead holder's lease running out,
 // aborts, the blocking forms, and a lock that Redis forgot reported as lost.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Lock } from '../../src/distributed/sync/lock.js';
 import { RLock } from '../../src/distributed/sync/rlock.js';
 import { Semaphore } from '../../src/distributed/sync/semaphore.js';
 import { Queue } from '../../src/distributed/queues/queue.js';
 import { Empty } from '../../src/errors.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { until, within } from '../fixtures/until.js';
 
 const T = { timeout: 60_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
+const { url } = server;
 
 test('Lock: mutual exclusion across 3 processes, exact count (blocking and async forms)', T, async () => {
   const rounds = 150;

@@ -1,27 +1,18 @@
 // The built subpath (dist/, made by `npm run build`): `multiprocessing/distributed` for ESM and
 // CommonJS, bullmq and ioredis outside the core bundles, and the built worker command serving a driver
 // that imports the package as users do.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { startWorker, stopAll } from '../fixtures/distributed/cluster.js';
+import { startWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
 const root = fileURLToPath(new URL('../../', import.meta.url));
-let redis: TestRedis;
 
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await stopAll();
-  await redis.stop();
-});
+const { redis } = await useCluster('package');
 
 test('the core bundles never name bullmq or ioredis (optional peer dependencies of the subpath only)', T, () => {
   for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js']) {

@@ -1,29 +1,23 @@
 // Distributed shared objects as arguments of the distributed Pool's tasks: they cross as their names and
 // are rebuilt on the worker machines (whose local pools hand them on to their threads); a shared object
 // of one machine is refused at the call, naming the path and the fix.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lock, Pool, Value } from '../../src/distributed/index.js';
 import { Value as LocalValue } from '../../src/memory/value.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js';
+import { startWorker, TASKS, useCluster } from '../fixtures/distributed/cluster.js';
 import { addTimes, bumpLocked } from '../fixtures/distributed/object-tasks.js';
 import { within } from '../fixtures/until.js';
 
 const T = { timeout: 180_000 };
 const namespace = 'objects';
 const OBJECT_TASKS = './test/fixtures/distributed/object-tasks.ts';
-let redis: TestRedis;
+
+const { redis } = await useCluster('objects');
 
 before(async () => {
-  redis = await startRedis();
   const imports = [TASKS, OBJECT_TASKS];
   await Promise.all([startWorker({ url: redis.url, namespace, processes: 2, imports }), startWorker({ url: redis.url, namespace, processes: 2, imports })]);
-});
-
-after(async () => {
-  await stopAll();
-  await redis.stop();
 });
 
 test('a distributed Value given to 8 tasks on 2 worker machines: 8 × 25 atomic adds, exact', T, async () => {

@@ -1,13 +1,11 @@
 // The distributed Pool against a real redis-server and worker commands: the local Pool's API, results
 // exact and in order, values intact, errors with their class and cause, functions named, never shipped.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from '../../src/distributed/index.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js';
+import { startWorker, TASKS, useCluster } from '../fixtures/distributed/cluster.js';
 import { add, cube, echo, failWithCause, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { Lock, TimeoutError, Value } from '../../src/distributed/index.js';
 import { bumpLocked } from '../fixtures/distributed/object-tasks.js';
@@ -17,18 +15,11 @@ import { fileURLToPath } from 'node:url';
 
 const T = { timeout: 120_000 };
 const namespace = 'pool';
-let redis: TestRedis;
-const dir = mkdtempSync(join(tmpdir(), 'mp-dist-pool-'));
+
+const { redis, dir } = await useCluster('pool');
 
 before(async () => {
-  redis = await startRedis();
   await Promise.all([startWorker({ url: redis.url, namespace, processes: 2 }), startWorker({ url: redis.url, namespace, processes: 2 })]);
-});
-
-after(async () => {
-  await stopAll();
-  await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('apply, applyAsync, starmap and map run on the workers', T, async () => {

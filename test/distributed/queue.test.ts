@@ -1,28 +1,20 @@
 // The distributed Queue and JoinableQueue against a real redis-server: items from several processes
 // delivered exactly once, maxsize, rich values and shared objects inside items, the blocking forms,
 // shutdown, aborts, and join.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Queue } from '../../src/distributed/queues/queue.js';
 import { JoinableQueue } from '../../src/distributed/queues/joinable-queue.js';
 import { Lock } from '../../src/distributed/sync/lock.js';
 import { Value as LocalValue } from '../../src/memory/value.js';
 import { Empty, Full, ShutDown } from '../../src/errors.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { stillPending, within } from '../fixtures/until.js';
 
 const T = { timeout: 90_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
+const { url } = server;
 
 test('Queue: 10,000 items from 3 producer processes, each got exactly once by 2 consumers', T, async () => {
   const counts = [3334, 3333, 3333];

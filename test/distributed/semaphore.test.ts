@@ -1,24 +1,16 @@
 // The distributed Semaphore and BoundedSemaphore against a real redis-server: the bound is never
 // exceeded across processes, a release without an acquire signals, a dead holder's unit comes back.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { BoundedSemaphore, Semaphore } from '../../src/distributed/sync/semaphore.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { stillPending, within } from '../fixtures/until.js';
 
 const T = { timeout: 90_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
+const { url } = server;
 
 test('Semaphore(2): 5 holders in 3 processes never exceed 2 inside; every round done', T, async () => {
   const rounds = 40;

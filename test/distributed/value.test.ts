@@ -1,26 +1,18 @@
 // The distributed Value and Array against a real redis-server: exact increments from several
 // processes (atomic adds, and read-modify-writes under getLock()), typed-array wraparound and float
 // semantics, creation once, the blocking forms, and a value Redis forgot reported, never read as zero.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { Value } from '../../src/distributed/memory/value.js';
 import { SharedArray } from '../../src/distributed/memory/array.js';
 import { Queue } from '../../src/distributed/queues/queue.js';
 import { RLock } from '../../src/distributed/sync/rlock.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
+import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const T = { timeout: 90_000 };
-let server: TestRedis;
-let url: string;
-before(async () => {
-  server = await startRedis();
-  url = server.url;
-});
-after(() => server.stop());
-
-const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/distributed/${name}`, import.meta.url));
+const server = await useRedis();
+const { url } = server;
 
 test('Value: 3 processes add and lock-guarded increment; both counts exact', T, async () => {
   const rounds = 100;

@@ -1,31 +1,19 @@
 // The worker command: SIGTERM drains (the running task finishes, then the worker exits 0); a second
 // SIGTERM abandons (exit 1; the task runs again on another worker); a driver whose tasks.ts differs
 // from the worker's is refused, naming the two builds.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, appendFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../../src/distributed/index.js';
-import { startRedis, type TestRedis } from '../fixtures/distributed/redis.js';
-import { startWorker, stopAll, TASKS } from '../fixtures/distributed/cluster.js';
+import { startWorker, TASKS, useCluster } from '../fixtures/distributed/cluster.js';
 import { cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { until, within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
-let redis: TestRedis;
-const dir = mkdtempSync(join(tmpdir(), 'mp-dist-worker-'));
 
-before(async () => {
-  redis = await startRedis();
-});
-
-after(async () => {
-  await stopAll();
-  await redis.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { redis, dir } = await useCluster('worker');
 
 const started = (runs: string, tag: string) => readdirSync(runs).filter((name) => name.startsWith(`started-${tag}-`)).length;
 

@@ -7,13 +7,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCommand, type RunResult } from '../fixtures/process/subprocess.js';
+import { npm, packInto, root, scratchEnv, succeeded } from '../fixtures/package/scratch.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const programs = fileURLToPath(new URL('../fixtures/package/installed/', import.meta.url));
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -47,30 +47,13 @@ const T = { timeout: 120_000 };
 
 let scratch = '';
 
-// npm run by `npm test` passes its own configuration down in npm_* variables: the scratch project's
-// npm must not inherit the repository's.
-const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith('npm_')));
-
-function npm(args: string[], cwd: string): Promise<RunResult> {
-  return runCommand('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund'], 110_000, { cwd, env });
-}
-
 function inScratch(command: string, args: string[]): Promise<RunResult> {
-  return runCommand(command, args, 60_000, { cwd: scratch, env });
-}
-
-function succeeded(r: RunResult, what: string): void {
-  assert.equal(r.signal, null, `${what} was still running after its time limit\n${r.stdout}${r.stderr}`);
-  assert.equal(r.code, 0, `${what} failed:\n${r.stdout}${r.stderr}`);
+  return runCommand(command, args, 60_000, { cwd: scratch, env: scratchEnv });
 }
 
 before(async () => {
-  assert.ok(existsSync(join(root, 'dist/esm/index.js')), 'dist is missing: run npm run build first');
   scratch = mkdtempSync(join(tmpdir(), 'mp-installed-'));
-  const packed = await npm(['pack', '--pack-destination', scratch], root);
-  succeeded(packed, 'npm pack');
-  const tarball = readdirSync(scratch).find((name) => name.endsWith('.tgz'));
-  assert.ok(tarball, `npm pack left no tarball:\n${packed.stdout}`);
+  const tarball = await packInto(scratch);
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }));
   cpSync(programs, scratch, { recursive: true });
   const types = `@types/node@${manifest.devDependencies['@types/node']}`;

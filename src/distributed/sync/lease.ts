@@ -27,6 +27,7 @@ import { parseWait, type Wait, type WaitArg } from '../../sync/wait-options.js';
 import { acquireTimeout } from '../../sync/guard.js';
 import { callBlocking, renewWhileBlocked } from '../objects/blocking.js';
 import type { NamedOptions } from '../objects/named.js';
+import type { Shareable } from '../../transport/shareable.js';
 import { Acquirable } from './acquirable.js';
 import type { Script } from '../objects/redis.js';
 import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
@@ -197,8 +198,7 @@ export abstract class LeasedLock extends Acquirable {
       this.#owner = owner;
       this.lost = false;
       this.fencingToken = fence;
-      this.#stopRenewal = renewEvery(this.lease, () => this.#renew(owner));
-      renewWhileBlocked(this, () => ({ target: this, method: 'renewLease', args: [owner], every: this.lease / 3 }));
+      this.#stopRenewal = renewEvery(this, this.lease, () => this.#renew(owner), () => ({ method: 'renewLease', args: [owner] }));
     }
     return fence;
   }
@@ -241,7 +241,6 @@ export abstract class LeasedLock extends Acquirable {
   #stopRenewing(): void {
     this.#stopRenewal?.();
     this.#stopRenewal = undefined;
-    renewWhileBlocked(this, undefined);
   }
 
   /** @internal */
@@ -251,14 +250,26 @@ export abstract class LeasedLock extends Acquirable {
 }
 
 /**
- * @internal Calls `renew` every third of `lease`, on a timer that does not keep the program alive,
- * until the returned function is called. A renewal that fails (Redis unreachable for now) is tried
- * again at the next tick; if the lease ran out meanwhile, that one finds it gone.
+ * @internal Keeps the leases `holder` holds alive, every third of `lease`, until the returned function
+ * is called: `renew` runs on a timer of this thread that does not keep the program alive, and while
+ * this thread is blocked in a blocking form, the helper thread calls the method of `holder` that
+ * `whileBlocked()` names (asked at each blocking call, so it names the holds of that moment). A
+ * renewal that fails (Redis unreachable for now) is tried again at the next tick; if the lease ran out
+ * meanwhile, that one finds it gone.
  */
-export function renewEvery(lease: number, renew: () => Promise<void>): () => void {
+export function renewEvery(
+  holder: Shareable,
+  lease: number,
+  renew: () => Promise<void>,
+  whileBlocked: () => { readonly method: string; readonly args: readonly unknown[] },
+): () => void {
   const timer = setInterval(() => void renew().catch(() => {}), lease / 3);
   timer.unref();
-  return () => clearInterval(timer);
+  renewWhileBlocked(holder, () => ({ target: holder, ...whileBlocked(), every: lease / 3 }));
+  return () => {
+    clearInterval(timer);
+    renewWhileBlocked(holder, undefined);
+  };
 }
 
 /** @internal The lease option checked: a finite number of ms, at least 10 (default 30 s). */

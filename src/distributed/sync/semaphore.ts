@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { misuse } from '../../errors.js';
 import { acquireTimeout } from '../../sync/guard.js';
 import { parseWait, type WaitArg } from '../../sync/wait-options.js';
-import { callBlocking, renewWhileBlocked } from '../objects/blocking.js';
+import { callBlocking } from '../objects/blocking.js';
 import { registerNamed, type NamedOptions } from '../objects/named.js';
 import { Acquirable } from './acquirable.js';
 import type { Script } from '../objects/redis.js';
@@ -36,6 +36,11 @@ local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- The count starts at the value of the first handle that uses it; later handles' values change nothing.
+local function start(initial)
+  redis.call('HSETNX', KEYS[1], 'initial', initial)
+  redis.call('HSETNX', KEYS[1], 'value', initial)
+end
 local function reclaim(now)
   local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
   if #expired > 0 then
@@ -52,8 +57,7 @@ const ACQUIRE: Script = {
   name: 'mpSemaphoreAcquire',
   keys: 3,
   lua: `${COMMON_LUA}
-redis.call('HSETNX', KEYS[1], 'initial', ARGV[2])
-redis.call('HSETNX', KEYS[1], 'value', ARGV[2])
+start(ARGV[2])
 local now = nowMs()
 reclaim(now)
 if tonumber(redis.call('HGET', KEYS[1], 'value')) > 0 then
@@ -74,8 +78,7 @@ const RELEASE: Script = {
   name: 'mpSemaphoreRelease',
   keys: 3,
   lua: `${COMMON_LUA}
-redis.call('HSETNX', KEYS[1], 'initial', ARGV[2])
-redis.call('HSETNX', KEYS[1], 'value', ARGV[2])
+start(ARGV[2])
 reclaim(nowMs())
 if ARGV[1] ~= '' then
   if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return -1 end
@@ -112,8 +115,7 @@ const VALUE: Script = {
   name: 'mpSemaphoreValue',
   keys: 2,
   lua: `${COMMON_LUA}
-redis.call('HSETNX', KEYS[1], 'initial', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'value', ARGV[1])
+start(ARGV[1])
 reclaim(nowMs())
 return tonumber(redis.call('HGET', KEYS[1], 'value'))
 `,
@@ -233,8 +235,7 @@ export class Semaphore extends Acquirable {
   #took(holder: string, taken: boolean): boolean {
     if (!taken) return false;
     this.#held.push(holder);
-    this.#stopRenewal ??= renewEvery(this.lease, () => this.#renew());
-    renewWhileBlocked(this, () => ({ target: this, method: 'renewHolds', args: [[...this.#held]], every: this.lease / 3 }));
+    this.#stopRenewal ??= renewEvery(this, this.lease, () => this.#renew(), () => ({ method: 'renewHolds', args: [[...this.#held]] }));
     return true;
   }
 
@@ -258,7 +259,6 @@ export class Semaphore extends Acquirable {
       if (this.#held.length === 0) {
         this.#stopRenewal?.();
         this.#stopRenewal = undefined;
-        renewWhileBlocked(this, undefined);
       }
     }
     if (outcome === -2) {
