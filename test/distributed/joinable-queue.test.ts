@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { JoinableQueue } from '../../src/distributed/queues/joinable-queue.js';
-import { Empty } from '../../src/errors.js';
+import { Empty, ShutDown } from '../../src/errors.js';
 import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { spawn } from 'node:child_process';
-import { until, within } from '../fixtures/until.js';
+import { stillPending, until, within } from '../fixtures/until.js';
 
 const T = { timeout: 90_000 };
 const LEASE = 500;
@@ -111,3 +111,21 @@ for (const mode of ['async', 'blocking'] as const) {
     assert.equal(await q.qsizeAsync(), 0);
   });
 }
+
+test('JoinableQueue: a shutdown wakes waiting gets with ShutDown once drained; an aborted get leaves no item behind', T, async () => {
+  const q = new JoinableQueue<number>({ url, namespace, name: 'shut', lease: LEASE });
+  const other = new JoinableQueue<number>({ url, namespace, name: 'shut', lease: LEASE });
+  const controller = new AbortController();
+  const aborted = other.getAsync({ timeout: 20_000, signal: controller.signal });
+  assert.equal(await stillPending(aborted), true);
+  controller.abort(new Error('no longer needed'));
+  await assert.rejects(aborted, /no longer needed/);
+  await q.putAsync(1);
+  assert.equal(await within(q.getAsync(5_000), 'the item the aborted get did not keep'), 1);
+  await q.taskDoneAsync();
+  const getters = [q.getAsync(20_000), other.getAsync(20_000), other.getAsync()];
+  assert.equal(await stillPending(getters[0]!), true);
+  await q.shutdownAsync();
+  for (const getter of getters) await assert.rejects(within(getter, 'a getter woken by shutdown'), ShutDown);
+  assert.equal(await within(q.joinAsync(5_000), 'join'), true);
+});

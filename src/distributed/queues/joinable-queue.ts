@@ -283,6 +283,8 @@ export class JoinableQueue<T = unknown> extends Queue<T> {
         if (left <= 0) throw new Empty(`the Queue '${this.name}' stayed empty`);
         // Another consumer's lease may end meanwhile: wake then to hand its items back.
         const slice = step > 0 ? Math.min(left, step) : left;
+        // An abort during the try above has no listener to hear it: check it here, synchronously.
+        wait.signal?.throwIfAborted();
         const stop = new AbortController();
         const onSignal = (): void => stop.abort(wait.signal!.reason);
         wait.signal?.addEventListener('abort', onSignal, { once: true });
