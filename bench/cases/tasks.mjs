@@ -5,6 +5,8 @@
  * every implementation runs exactly the same code.
  */
 import { createHash } from 'node:crypto';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { arriveAndWaitForStart, signalFinished } from './lib/gate.mjs';
 
 /** W1: a task far smaller than the cost of dispatching it. @param {number} x */
@@ -90,4 +92,17 @@ export function produceIntoQueue(queue, gate, count) {
 export async function waitTenMs(x) {
   await new Promise((resolve) => setTimeout(resolve, 10));
   return x;
+}
+
+/**
+ * W10-lost: a chunk whose first run records its process (a file `started-<pid>` in `dir`) and then
+ * holds for `ms`, long enough to be killed mid-chunk; a re-run, which finds a record already there,
+ * records its own and returns at once. Returns the pid of the process that finished it.
+ * @param {string} dir @param {number} ms
+ */
+export async function holdUnlessRerun(dir, ms) {
+  const rerun = readdirSync(dir).length > 0;
+  writeFileSync(join(dir, `started-${process.pid}`), '');
+  if (!rerun) await new Promise((resolve) => setTimeout(resolve, ms));
+  return process.pid;
 }

@@ -7,13 +7,22 @@
  *   out at once, workers holding 100 jobs each (`--concurrency 100`). Baseline: BullMQ's own rate for
  *   tiny jobs, one job per item (addBulk of 1,000), workers at concurrency 100, done when the queue's
  *   completed count says so (QueueEvents can miss events; a run waiting on one hung).
- * Both rows run a small round first (warm workers), as the local workloads warm their pools.
+ * - mode 'fib': W2 through the cluster, ours only: 64 × fib(30) by map (default chunking) on 2 worker
+ *   processes of one thread each; figure ms, and the speedup over the same work run serially by this
+ *   process before the cluster starts.
+ * - mode 'lost': ours only: one apply whose first run holds its worker; that worker process is killed
+ *   (SIGKILL) as soon as the task has started there; figure: ms from the kill to the result, which the
+ *   other worker delivers once the lease (`--lost-task-timeout`) ran out; extra: that time in leases.
+ * Every row runs a small round first (warm workers), as the local workloads warm their pools.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import { runCase, now, check, RESULT_MARKER } from './lib/harness.mjs';
-import { checkCubesInOrder } from './lib/checks.mjs';
+import { checkCubesInOrder, checkFibs, fibFigures, measureSerialFibs } from './lib/checks.mjs';
 import { startRedis, startOurWorkers, startBullmqWorkers, stopCluster } from './lib/cluster.mjs';
-import { cube } from './tasks.mjs';
+import { cube, fib, holdUnlessRerun } from './tasks.mjs';
 
 const inputs = (items) => Array.from({ length: items }, (_, i) => i);
 /** Items of the map both rows run once before the clock (so both measure warm workers). */
@@ -39,8 +48,63 @@ async function withCluster(deadlineMs, body) {
   }
 }
 
+/** W2 through the cluster: the serial time first, then 2 worker processes of one thread each. */
+async function fibThroughCluster({ workers, tasks, n, deadlineMs }) {
+  const serialMs = measureSerialFibs(tasks, n);
+  return withCluster(deadlineMs, async (url) => {
+    await startOurWorkers(url, 'bench', workers, 1);
+    const { Pool } = await import('multiprocessing/distributed');
+    const pool = new Pool({ url, namespace: 'bench' });
+    try {
+      await Promise.all(Array.from({ length: 4 * workers }, () => pool.apply(fib, [1])));
+      const start = now();
+      const results = await pool.map(fib, Array(tasks).fill(n));
+      const parallelMs = now() - start;
+      checkFibs(results, tasks, n);
+      return fibFigures(serialMs, parallelMs);
+    } finally {
+      pool.close();
+      await pool.join();
+    }
+  });
+}
+
+/** A worker killed mid-chunk: ms from its SIGKILL to the chunk's result from the other worker. */
+async function lostWorker({ workers, lostTaskTimeout, deadlineMs }) {
+  return withCluster(deadlineMs, async (url) => {
+    const children = await startOurWorkers(url, 'bench', workers, 1, undefined, lostTaskTimeout);
+    const { Pool } = await import('multiprocessing/distributed');
+    const pool = new Pool({ url, namespace: 'bench' });
+    const dir = mkdtempSync(join(tmpdir(), 'mp-bench-lost-'));
+    try {
+      await Promise.all(Array.from({ length: 4 * workers }, () => pool.apply(cube, [1])));
+      const result = pool.apply(holdUnlessRerun, [dir, 10 * deadlineMs]);
+      let started = [];
+      while (started.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        started = readdirSync(dir);
+      }
+      const victim = Number(started[0].slice('started-'.length));
+      check(children.some((child) => child.pid === victim), `the task started in process ${victim}, not in a worker`);
+      const killedAt = now();
+      process.kill(victim, 'SIGKILL');
+      const finisher = await result;
+      const elapsed = now() - killedAt;
+      check(finisher !== victim && children.some((child) => child.pid === finisher), `the re-run was finished by ${finisher}`);
+      return { value: elapsed, extra: { leases: elapsed / lostTaskTimeout } };
+    } finally {
+      pool.close();
+      await pool.join();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 runCase({
-  async multiprocessing({ mode, workers, items, processes, deadlineMs }) {
+  async multiprocessing(params) {
+    if (params.mode === 'fib') return fibThroughCluster(params);
+    if (params.mode === 'lost') return lostWorker(params);
+    const { mode, workers, items, processes, deadlineMs } = params;
     return withCluster(deadlineMs, async (url) => {
       await startOurWorkers(url, 'bench', workers, 1, mode === 'apply' ? 100 : undefined);
       const { Pool } = await import('multiprocessing/distributed');

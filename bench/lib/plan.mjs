@@ -160,6 +160,22 @@ export const WORKLOADS = [
     smoke: mode === 'map' ? { mode, workers: 2, items: 2_000, chunk: 500, deadlineMs: 50_000 } : { mode, workers: 2, items: 200, processes: 64, deadlineMs: 50_000 },
     targets: [{ against: 'bullmq', atLeast: 0.8 }],
   })),
+  {
+    id: 'W10-fib', title: 'Past one machine: CPU-bound through Redis', unit: 'ms', better: 'lower',
+    task: '64 × fib(30) by multiprocessing/distributed Pool.map, default chunking, through a redis-server on loopback to 2 worker processes of 1 thread each. Speedup = serial time (same process, main thread, before the cluster starts) / parallel time',
+    script: 'w10-distributed.mjs',
+    rows: [OURS], runs: 5,
+    full: { mode: 'fib', workers: 2, tasks: 64, n: 30, deadlineMs: 200_000 }, smoke: { mode: 'fib', workers: 2, tasks: 8, n: 20, deadlineMs: 50_000 },
+    extraColumn: { key: 'speedup', label: 'speedup', suffix: '×' },
+  },
+  {
+    id: 'W10-lost', title: 'Past one machine: a worker killed mid-chunk', unit: 'ms', better: 'lower',
+    task: 'kill -9 of the worker process running a chunk, 2 worker processes started with --lost-task-timeout 2000 (smoke: 500): ms from the kill to the chunk\'s result from the other worker (extra column: that time in lost-task timeouts)',
+    script: 'w10-distributed.mjs',
+    rows: [OURS], runs: 5,
+    full: { mode: 'lost', workers: 2, lostTaskTimeout: 2_000, deadlineMs: 100_000 }, smoke: { mode: 'lost', workers: 2, lostTaskTimeout: 500, deadlineMs: 50_000 },
+    extraColumn: { key: 'leases', label: 'in lost-task timeouts', suffix: '×' },
+  },
   ...processWorkloads(),
 ];
 

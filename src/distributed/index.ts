@@ -32,7 +32,7 @@ export type { Authkey } from './codec.js';
 // ---- shared objects: Queue, JoinableQueue, Lock, RLock, Semaphore, Event, Barrier, Value, Array ---
 // (issue 15, part B: added here in one block by its author)
 export { Queue } from './queues/queue.js';
-export { JoinableQueue } from './queues/joinable-queue.js';
+export { JoinableQueue, type JoinableQueueOptions } from './queues/joinable-queue.js';
 export { Lock } from './sync/lock.js';
 export { RLock } from './sync/rlock.js';
 export type { LeaseOptions } from './sync/lease.js';

@@ -53,13 +53,15 @@ export async function startRedis() {
 }
 
 /**
- * `count` worker commands of our library, each with `processes` threads and `concurrency` jobs at once
- * (undefined: the command's default), serving bench/cases/tasks.mjs.
+ * `count` worker commands of our library, each with `processes` threads, `concurrency` jobs at once and
+ * a `lostTaskTimeout` in ms (undefined: the command's defaults), serving bench/cases/tasks.mjs.
+ * Resolves with their child processes.
  */
-export async function startOurWorkers(url, namespace, count, processes, concurrency) {
+export async function startOurWorkers(url, namespace, count, processes, concurrency, lostTaskTimeout) {
   const args = ['dist/esm/cli.js', 'worker', '--url', url, '--namespace', namespace, '--import', './bench/cases/tasks.mjs', '--processes', String(processes)];
   if (concurrency !== undefined) args.push('--concurrency', String(concurrency));
-  await Promise.all(Array.from({ length: count }, () => startChild(process.execPath, args, 'serving namespace')));
+  if (lostTaskTimeout !== undefined) args.push('--lost-task-timeout', String(lostTaskTimeout));
+  return Promise.all(Array.from({ length: count }, () => startChild(process.execPath, args, 'serving namespace')));
 }
 
 /** `count` hand-written BullMQ workers (`workers/bullmq-worker.mjs`) on `queue`, `concurrency` jobs at once each. */

@@ -70,6 +70,14 @@ local function wakeOne(list)
 end
 `;
 
+/** @internal `nowMs()`: Redis's clock in ms, on which the scripts' leases end (one clock for every client). */
+export const NOW_MS_LUA = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
 /**
  * @internal Runs `body` with `channel` subscribed, and a `Sleep` that returns when a message arrives on
  * it (or came since the last sleep), or the subscriber reconnected. `wait` bounds the subscribing too

@@ -11,10 +11,11 @@
  *   item list and the shutdown list together: a `BLPOP` is atomic, so each item goes to exactly one
  *   getter, and a shutdown wakes every getter (each puts the token back for the next).
  *
- * Delivery is Python's: a getter that dies after its `BLPOP` returned loses that item (at most once),
- * and so, in a narrow window, does a `getAsync` aborted just as Redis answered it. Use a
- * `JoinableQueue` and `taskDone` to learn that work finished. Redis restarted without persistence: the
- * items are gone, and the queue reads as empty.
+ * Delivery is Python's: a getter that dies after its pop returned loses that item (at most once),
+ * and so, in a narrow window, does a `getAsync` aborted just as Redis answered it. A `Queue` has no
+ * acknowledgement to wait for; a `JoinableQueue`'s `taskDone` is one, and there an item whose consumer
+ * died goes back to the queue (at least once: `joinable-queue.ts`). Redis restarted without
+ * persistence: the items are gone, and the queue reads as empty.
  */
 import { Empty, Full, misuse, ShutDown } from '../../errors.js';
 import { checkMaxsize } from '../../queues/queue.js';
@@ -63,7 +64,8 @@ return nil
 // KEYS: room. Frees a putter after a BLPOP took an item.
 const ROOM: Script = { name: 'mpQueueRoom', keys: 1, lua: `${WAKE_ONE_LUA}\nwakeOne(KEYS[1])\nreturn 1` };
 
-// KEYS: items, room, shut flag, shut list, unfinished, joined channel. ARGV: immediate (1/0), joinable.
+// KEYS: items, room, shut flag, shut list (also the name of the channel that announces it), unfinished,
+// joined channel. ARGV: immediate (1/0), joinable.
 const SHUTDOWN: Script = {
   name: 'mpQueueShutdown',
   keys: 6,
@@ -81,6 +83,7 @@ if ARGV[1] == '1' then
 end
 redis.call('DEL', KEYS[4])
 redis.call('RPUSH', KEYS[4], 1)
+redis.call('PUBLISH', KEYS[4], 1)
 wakeOne(KEYS[2])
 return 1
 `,
@@ -153,7 +156,7 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
    */
   get(block = true, timeout?: number): T {
     this.#checkOpen();
-    return decode(callBlocking<Uint8Array>(this, 'takeBytes', [block ? (timeout ?? null) : 0])) as T;
+    return decode(this.takeBlocking(block ? (timeout ?? null) : 0)) as T;
   }
 
   /** `get(false)`. */
@@ -170,7 +173,7 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
   async getAsync(timeout?: WaitArg): Promise<T> {
     const wait = parseWait(timeout);
     this.#checkOpen();
-    return decode(await this.#take(wait)) as T;
+    return decode(await this.take(wait)) as T;
   }
 
   /** The number of items in the queue now (a snapshot), blocking this thread for the round trip. */
@@ -261,7 +264,12 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
 
   /** @internal A get of the encoded bytes; the helper thread runs it for `get()`. */
   async takeBytes(timeout: number | null): Promise<Uint8Array> {
-    return this.#take(parseWait(timeout));
+    return this.take(parseWait(timeout));
+  }
+
+  /** @internal `get()`'s take, blocking this thread (`timeout` in ms, `null`: none). */
+  protected takeBlocking(timeout: number | null): Uint8Array {
+    return callBlocking<Uint8Array>(this, 'takeBytes', [timeout]);
   }
 
   /** @internal */
@@ -288,11 +296,12 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
     if (done === undefined) throw new Full(`the Queue '${this.name}' stayed full (maxsize ${this.maxsize})`);
   }
 
-  async #take(wait: Wait): Promise<Buffer> {
+  /** @internal Takes the front item's bytes: popped, so at most once (see the module notes). */
+  protected async take(wait: Wait): Promise<Buffer> {
     wait.signal?.throwIfAborted();
     const first = await this.link.script<Buffer | number | null>(POP, [this.key(), this.key('room'), this.key('shut')], [this.maxsize], true, true);
     if (Buffer.isBuffer(first)) return first;
-    if (first === -1) throw this.#shutDown();
+    if (first === -1) throw this.shutDownError();
     if (wait.timeout === 0) throw new Empty(`the Queue '${this.name}' is empty`);
     const shutdownList = this.key('shutdown');
     const popped = await withBlockingLink(this.target, wait.signal, wait.timeout, (link) =>
@@ -303,13 +312,19 @@ export class Queue<T = unknown> extends Named implements AsyncIterable<T> {
     if (from.toString() === shutdownList) {
       // Leave the token for the next getter: a shutdown wakes them all, one after the other.
       await this.link.run((redis) => redis.rpush(shutdownList, 1));
-      throw this.#shutDown();
+      throw this.shutDownError();
     }
-    if (this.maxsize > 0) await this.link.script(ROOM, [this.key('room')], []);
+    await this.freedRoom();
     return item;
   }
 
-  #shutDown(): ShutDown {
+  /** @internal After a blocking pop took an item: frees a putter waiting for room. */
+  protected async freedRoom(): Promise<void> {
+    if (this.maxsize > 0) await this.link.script(ROOM, [this.key('room')], []);
+  }
+
+  /** @internal What a get throws once the queue is shut down and drained. */
+  protected shutDownError(): ShutDown {
     return new ShutDown(`the Queue '${this.name}' is shut down and drained`);
   }
 

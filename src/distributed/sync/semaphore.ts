@@ -21,7 +21,7 @@ import { callBlocking } from '../objects/blocking.js';
 import { registerNamed, type NamedOptions } from '../objects/named.js';
 import { Acquirable } from './acquirable.js';
 import type { Script } from '../objects/redis.js';
-import { onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
+import { NOW_MS_LUA, onWakeList, WAKE_ONE_LUA, waitFor } from '../objects/waiting.js';
 import { checkLease, renewEvery } from './lease.js';
 
 /** Options of a distributed `Semaphore`: where it lives, and the lease of each unit taken. */
@@ -31,12 +31,7 @@ export interface SemaphoreOptions extends NamedOptions {
 }
 
 // Returns the units of expired holds to the count. KEYS[1]: state hash, KEYS[2]: holders.
-const COMMON_LUA = `${WAKE_ONE_LUA}
-local function nowMs()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
--- The count starts at the value of the first handle that uses it; later handles' values change nothing.
+const COMMON_LUA = `${WAKE_ONE_LUA}${NOW_MS_LUA}-- The count starts at the value of the first handle that uses it; later handles' values change nothing.
 local function start(initial)
   redis.call('HSETNX', KEYS[1], 'initial', initial)
   redis.call('HSETNX', KEYS[1], 'value', initial)
