@@ -129,3 +129,20 @@ test('JoinableQueue: a shutdown wakes waiting gets with ShutDown once drained; a
   for (const getter of getters) await assert.rejects(within(getter, 'a getter woken by shutdown'), ShutDown);
   assert.equal(await within(q.joinAsync(5_000), 'join'), true);
 });
+
+test('a consumer cut off for longer than its lease: its item goes to another; its late taskDone does not count twice; lost is set', T, async () => {
+  const slow = new JoinableQueue<number>({ url, namespace, name: 'late', lease: 100 });
+  const other = new JoinableQueue<number>({ url, namespace, name: 'late', lease: 100 });
+  await slow.putAsync(5);
+  assert.equal(await slow.getAsync(5_000), 5);
+  // This thread runs synchronous code for 3 leases: nothing renews the lease meanwhile.
+  const end = performance.now() + 300;
+  while (performance.now() < end);
+  assert.equal(await within(other.getAsync(5_000), 'the item handed back'), 5);
+  await other.taskDoneAsync();
+  await slow.taskDoneAsync();
+  assert.equal(slow.lost, true);
+  assert.equal(other.lost, false);
+  assert.equal(await within(slow.joinAsync(5_000), 'join'), true);
+  await assert.rejects(other.taskDoneAsync(), { code: 'ERR_MP_TASK_DONE_TOO_MANY' });
+});
