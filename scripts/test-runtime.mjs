@@ -27,6 +27,7 @@ const SHARED_IN_ITEMS =
   "a shared object inside a queue item or pipe message put after the child started needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has";
 const STRAY_ERRORS =
   "a worker's stray error (a timer's throw, an unhandled rejection) never reaches the pool worker's process.on('uncaughtException' / 'unhandledRejection') handlers there: nothing is reported";
+const WORKERS_TAKE_NO_OPTIONS = 'workers there take no Node options, so none is refused';
 const BUN_WORKER_REJECTION = "Bun's worker lives on after an unhandled rejection (exit code 0)";
 const BUN_INLINES_CONST = "Bun's transpiler inlines the const, so the closure is self-contained and runs";
 const BUN_NO_LIMITS_PROCESS = "Bun's child processes ignore resourceLimits (no V8 flags): the pool refuses them (test/runtime/runtimes.test.ts)";
@@ -88,7 +89,7 @@ const EXCLUDED = {
     'test/pool/faults.test.ts': {
       'a worker that exceeds its resourceLimits is lost': 'workers ignore resourceLimits there: the pool refuses them (test/runtime/runtimes.test.ts)',
     },
-    'test/pool/worker-settings.test.ts': { 'an execArgv a thread refuses': 'workers there take no Node options, so none is refused' },
+    'test/pool/worker-settings.test.ts': { 'an execArgv a thread refuses': WORKERS_TAKE_NO_OPTIONS },
   },
   bun: {
     ...Object.fromEntries(PROCESS_ONLY.map((file) => [file, IN_PROCESS_RUN])),
@@ -139,7 +140,7 @@ const EXCLUDED_PROCESS = {
       "Bun runs no napi_add_env_cleanup_hook hook when a worker thread ends: its pending async waits keep their kernel wait until the word is woken",
   },
 };
-const THREAD_ONLY = new Set([IN_PROCESS_RUN, SHARED_IN_ITEMS, STRAY_ERRORS, BUN_WORKER_REJECTION]);
+const THREAD_ONLY = new Set([IN_PROCESS_RUN, SHARED_IN_ITEMS, STRAY_ERRORS, BUN_WORKER_REJECTION, WORKERS_TAKE_NO_OPTIONS]);
 
 const args = process.argv.slice(2);
 const methodAt = args.indexOf('--start-method');
