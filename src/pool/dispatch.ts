@@ -151,7 +151,7 @@ export class Dispatcher<S extends Slot> {
       queuedAt: now,
       task,
       fnId: this.functionId(task.fn),
-      exclusive: task.timeout !== undefined || task.signal !== undefined,
+      exclusive: task.timeout !== undefined || (task.signal !== undefined && task.interruptible !== true),
       bytes: cloneBytes(task.data, task.transfer),
       done: false,
     };
@@ -174,6 +174,12 @@ export class Dispatcher<S extends Slot> {
   /** The worker among `slots` running `entry` alone, if it is running. */
   runningAlone(entry: Entry, slots: Iterable<S>): S | undefined {
     for (const slot of slots) if (slot.exclusive && slot.inflight.peek() === entry) return slot;
+    return undefined;
+  }
+
+  /** The worker among `slots` that holds `entry` (sent, not answered), if any. */
+  holding(entry: Entry, slots: Iterable<S>): S | undefined {
+    for (const slot of slots) if (slot.inflight.includes(entry)) return slot;
     return undefined;
   }
 

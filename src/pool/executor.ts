@@ -40,6 +40,13 @@ export interface ScheduledTask {
   /** Milliseconds it may run once started; `undefined` for no limit. */
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * With a `signal`: the task is pipelined with others on its worker instead of running alone there, and
+   * an abort while its worker holds it stops that worker, whose other unfinished tasks then run again
+   * elsewhere (so a task may run twice). For callers whose tasks run at least once anyway: the cluster
+   * worker, whose tiny jobs would otherwise cross to a thread one by one.
+   */
+  readonly interruptible?: boolean | undefined;
   /** Larger starts first; equal priorities in submission order, with aging (see pending.ts). Default 0. */
   readonly priority?: number | undefined;
   readonly transfer?: readonly Transferred[] | undefined;

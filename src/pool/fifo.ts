@@ -43,6 +43,12 @@ export class Fifo<T> {
     return item;
   }
 
+  /** Whether `item` is queued (a scan: for rare questions, such as which worker holds an aborted task). */
+  includes(item: T): boolean {
+    for (let i = 0; i < this.#size; i++) if (this.#items[(this.#head + i) % this.#items.length] === item) return true;
+    return false;
+  }
+
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const all: T[] = [];

@@ -10,7 +10,9 @@
  * - A task with a `timeout` or an abort `signal` runs alone on its worker, so stopping it means
  *   terminating that worker without harming other tasks. Its promise rejects only once that worker
  *   has exited: when the caller goes on, the task's thread is really gone (and whatever it held, such
- *   as a lock, is held by a dead thread, which the lock can then detect).
+ *   as a lock, is held by a dead thread, which the lock can then detect). An `interruptible` task
+ *   (the cluster worker's) is pipelined with others instead; stopping it stops its worker all the same,
+ *   and the other tasks that worker held are queued again rather than lost.
  * - `close()` waits for every hold (an `imap` still reading its input) besides the queued work; after
  *   `terminate()`, a task submitted late rejects at once instead of waiting in a queue nobody serves.
  * - Tasks submitted in one turn go out together: dispatch runs in a microtask after a submit, and at
@@ -312,6 +314,14 @@ export class Scheduler implements Executor {
       void this.#workers.stop(pw, () => entry.task.onError(reason));
       return;
     }
+    const holder = entry.task.interruptible === true ? this.#dispatcher.holding(entry, this.#workers) : undefined;
+    if (holder !== undefined) {
+      // In a worker beside other tasks (`interruptible`): the worker is stopped all the same, and the
+      // other tasks it held run again elsewhere (#onExit).
+      holder.interrupted = true;
+      void this.#workers.stop(holder, () => entry.task.onError(reason));
+      return;
+    }
     // Still queued: it is skipped when reached.
     this.#dispatcher.forget(entry);
     entry.task.onError(reason);
@@ -325,7 +335,8 @@ export class Scheduler implements Executor {
     // Tasks stopped by terminating this worker (timeout, abort): it is gone now, so they may reject.
     for (const settle of pw.stopped.splice(0)) settle();
     const held = this.#dispatcher.release(pw);
-    const verdict = this.#workers.judgeExit(pw, code, held, this.#terminated === undefined && this.#broken === undefined);
+    const serving = this.#terminated === undefined && this.#broken === undefined;
+    const verdict = pw.interrupted === true && serving ? { retry: held, lost: [] } : this.#workers.judgeExit(pw, code, held, serving);
     this.#dispatcher.requeue(verdict.retry);
     if (verdict.broken !== undefined) this.#break(verdict.broken);
     for (const entry of verdict.lost) this.#fail(entry, this.#workers.lostError(pw, code));

@@ -60,6 +60,8 @@ export interface PoolWorker extends Slot {
   exitReport?: { readonly running: readonly number[] };
   /** Tasks stopped (timeout, abort) by terminating this worker: they reject once it has exited. */
   readonly stopped: (() => void)[];
+  /** Stopped for an interruptible task it held: its other unfinished tasks run again elsewhere. */
+  interrupted?: boolean;
   /** Runs while it is idle and may retire for it (see the module header). */
   idleTimer?: Timer | undefined;
 }

@@ -134,6 +134,26 @@ test('an aborted signal rejects at once and cancels the running task', T, async 
   }
 });
 
+test('a cancelled task stops its thread; a task that thread held beside it runs again and resolves', T, async () => {
+  const namespace = 'abort-beside';
+  const runs = mkdtempSync(join(dir, 'abort-beside-'));
+  // One thread, two jobs at once (the command's default concurrency): the second is pipelined
+  // behind the first on that thread.
+  await startWorker({ url: redis.url, namespace, processes: 1 });
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    const controller = new AbortController();
+    const held = pool.apply(holdUntilReleased, [runs, 'a'], { signal: controller.signal });
+    const beside = pool.apply(cube, [4]);
+    await until('the held task started', () => startedBy(runs, 'a').length === 1, 30_000);
+    controller.abort(new Error('cancelled'));
+    await assert.rejects(held, { message: 'cancelled' });
+    assert.equal(await within(beside, 'the task beside the cancelled one', 30_000), 64);
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test('an unreachable URL rejects with ConnectionError naming it', T, async () => {
   const port = await new Promise<number>((resolve) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
