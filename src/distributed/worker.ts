@@ -218,6 +218,31 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
   };
 
   const commands = await connect(target, 'blocking', `mp-worker:${hostname()}:${process.pid}`);
+  // Results that finish in one turn (a thread answers the tasks it was sent together) go to Redis in
+  // one pipeline: an RPUSH per result, one EXPIRE per result list. Each job completes once its result
+  // is written, as before.
+  type Unwritten = { readonly list: string; readonly entry: Buffer; readonly written: () => void; readonly failed: (error: unknown) => void };
+  let unwritten: Unwritten[] = [];
+  const writeResults = (): void => {
+    const batch = unwritten;
+    unwritten = [];
+    const pipeline = commands.pipeline();
+    const lists = new Set<string>();
+    for (const { list, entry } of batch) {
+      pipeline.rpush(list, entry);
+      lists.add(list);
+    }
+    for (const list of lists) pipeline.expire(list, RESULT_TTL);
+    pipeline.exec().then(
+      () => batch.forEach((pending) => pending.written()),
+      (error: unknown) => batch.forEach((pending) => pending.failed(error)),
+    );
+  };
+  const writeResult = (list: string, entry: Buffer): Promise<void> =>
+    new Promise<void>((written, failed) => {
+      if (unwritten.length === 0) queueMicrotask(writeResults);
+      unwritten.push({ list, entry, written, failed });
+    });
   let abandoned = false;
   const send = async (data: JobData, result: { body: ResultBody; sign: boolean }): Promise<void> => {
     if (abandoned) return new Promise<never>(() => {}); // the job must stay unfinished: see abandon()
@@ -228,7 +253,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
       body = encode([Outcome.Failed, serializeThrown(error), result.body[2]] satisfies ResultBody, 'result');
     }
     const frame = seal(result.sign ? authkey : undefined, resultPurpose(data.r, data.i), body);
-    await commands.pipeline().rpush(data.r, resultEntry(data.i, frame)).expire(data.r, RESULT_TTL).exec();
+    await writeResult(data.r, resultEntry(data.i, frame));
     if (result.body[0] === Outcome.Ok) done += 1;
     else failed += 1;
   };
