@@ -9,7 +9,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runWorker } from './index.js';
 
 const USAGE = `usage: multiprocessing worker --url redis://host:6379 --import ./dist/tasks.js [--import …]
                               [--namespace default] [--processes N] [--concurrency JOBS]
@@ -51,6 +50,9 @@ async function main(): Promise<void> {
   // The key's file holds the key as is (a trailing newline, as editors leave, is not part of it).
   const authkeyFile = values['authkey-file'];
   const authkey = authkeyFile === undefined ? undefined : readFileSync(authkeyFile, 'utf8').replace(/\r?\n$/, '');
+  // Imported here, not above: without bullmq and ioredis the subpath throws as it loads, and the error
+  // then reaches the one report below (its code and message) instead of an uncaught stack.
+  const { runWorker } = await import('./index.js');
   const worker = await runWorker({
     url: values.url,
     namespace: values.namespace,
@@ -76,6 +78,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`multiprocessing worker: ${(error as Error)?.message ?? String(error)}\n`);
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = (error as Error | null)?.message ?? String(error);
+  process.stderr.write(`multiprocessing worker: ${typeof code === 'string' ? `${code}: ` : ''}${message}\n`);
   process.exit(1);
 });
