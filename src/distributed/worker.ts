@@ -201,9 +201,9 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
         live: packed.live,
         timeout: envelope.timeout,
         signal: controller.signal,
-        // Pipelined with the worker's other jobs, not alone on a thread: a job's tiny task would
-        // otherwise cross to its thread, and back, one at a time (W10-apply: 1.75× the jobs per second).
-        // A cancel then stops the thread, and its other jobs run again there: at least once, as promised.
+        // Pipelined with the worker's other jobs, not alone on a thread: a job's task would otherwise
+        // wait until the task before it came back from the thread. A cancel still stops the thread, and
+        // the other jobs it held run again: at least once, as the cluster promises.
         interruptible: true,
         base: envelope.base,
         onResult: (outcome, value) =>
