@@ -3,7 +3,8 @@
 // processes (exact count), a Queue filled by a child and read by a blocking get, terminate(). Run by
 // `scripts/test-runtime.mjs bun --start-method process` before the suite; on its own:
 // `bun scripts/runtimes/smoke-process.ts`, `node --import tsx scripts/runtimes/smoke-process.ts`.
-import { getContext, type Lock as LockType, type Queue as QueueType, type Value as ValueType } from 'multiprocessing';
+import { getContext } from 'multiprocessing';
+import { add, forever, produce } from './targets.ts';
 
 const runtime = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
 // Every wait below is bounded: a hang fails the smoke.
@@ -12,24 +13,6 @@ const BOUND_MS = 30_000;
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`process smoke on ${runtime}: ${what}`);
   console.log('ok', what);
-}
-
-function add(counter: ValueType<number>, lock: LockType, n: number): void {
-  for (let i = 0; i < n; i++) {
-    lock.acquire();
-    counter.value += 1;
-    lock.release();
-  }
-}
-
-function produce(q: QueueType<{ i: number } | null>, n: number): void {
-  for (let i = 0; i < n; i++) q.put({ i });
-  q.put(null);
-}
-
-function forever(): void {
-  const word = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) Atomics.wait(word, 0, 0, 1000);
 }
 
 const started = Date.now();

@@ -3,9 +3,10 @@
 // a Value and a Lock, a Queue read by a blocking get on the main thread, terminate(). Run by
 // scripts/test-runtime.mjs before the suite; on its own: `bun scripts/runtimes/smoke.ts`,
 // `deno run -A scripts/runtimes/smoke.ts`, `node --import tsx scripts/runtimes/smoke.ts`.
-import { Lock, Pool, Process, Queue, Value, type Lock as LockType, type Queue as QueueType, type Value as ValueType } from 'multiprocessing';
+import { Lock, Pool, Process, Queue, Value } from 'multiprocessing';
 import { createHash } from 'node:crypto';
 import { Point, cube, normOf } from './shapes.ts';
+import { add, forever, produce } from './targets.ts';
 
 const runtime = 'Bun' in globalThis ? 'bun' : 'Deno' in globalThis ? 'deno' : 'node';
 // Every wait below is bounded: a hang fails the smoke.
@@ -20,24 +21,6 @@ function check(ok: boolean, what: string): void {
 // inspector finds their module scope); elsewhere they are refused with a code and the fix.
 function digest(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 8);
-}
-
-function add(counter: ValueType<number>, lock: LockType, n: number): void {
-  for (let i = 0; i < n; i++) {
-    lock.acquire();
-    counter.value += 1;
-    lock.release();
-  }
-}
-
-function produce(q: QueueType<{ i: number } | null>, n: number): void {
-  for (let i = 0; i < n; i++) q.put({ i });
-  q.put(null);
-}
-
-function forever(): void {
-  const word = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) Atomics.wait(word, 0, 0, 1000);
 }
 
 const started = Date.now();
