@@ -10,6 +10,7 @@
  */
 import type * as Api from './api.js';
 import { misuse } from './errors.js';
+import { nameContextMember, setContextMemberResolver } from './transport/context-members.js';
 import {
   START_METHODS,
   checkStartMethod,
@@ -48,11 +49,14 @@ const BOUND = [
 ] as const satisfies readonly (keyof typeof Api)[];
 
 let api: typeof Api | undefined;
+/** The entry module that provided `api`: what a worker imports to have the contexts (`nameContextMember`). */
+let apiModule = '';
 const contexts = new Map<StartMethod, Context>();
 
 /** Called once by the package's entry module with its own namespace. */
-export function provideApi(namespace: typeof Api): void {
+export function provideApi(namespace: typeof Api, entryModule: string): void {
   api = namespace;
+  apiModule = entryModule;
 }
 
 type Callable = (...args: unknown[]) => unknown;
@@ -79,11 +83,21 @@ function makeContext(method: StartMethod): Context {
   for (const name of BOUND) {
     const original = api[name] as unknown as Callable;
     let bound = bindings.get(original);
-    if (bound === undefined) bindings.set(original, (bound = bind(original, method)));
+    if (bound === undefined) {
+      bindings.set(original, (bound = bind(original, method)));
+      nameContextMember(bound, method, name, apiModule);
+    }
     members[name] = bound;
   }
   return Object.freeze(members) as unknown as Context;
 }
+
+// A context's class that crosses into a worker (a constant its function uses) is the same member of
+// the worker's own context (`transport/context-members.ts`).
+setContextMemberResolver((method, name) => {
+  if (!(START_METHODS as readonly string[]).includes(method) || !(BOUND as readonly string[]).includes(name)) return undefined;
+  return getContext(method)[name as (typeof BOUND)[number]] as unknown as Function;
+});
 
 /**
  * The API bound to a start method (the default one if omitted).

@@ -12,4 +12,4 @@ export * from './api.js';
 // The context objects carry this whole namespace, with some classes bound (context.ts).
 import * as api from './api.js';
 import { provideApi } from './context.js';
-provideApi(api);
+provideApi(api, import.meta.url);

@@ -40,7 +40,7 @@ export function classNow(wire: WireFunction): Function | undefined {
   const key = wireKey(wire);
   let found = known.get(key);
   if (found === undefined) {
-    found = wire.by === 'source' ? resolveWireFunctionSync(wire) : requireNow(wire);
+    found = wire.by === 'module' ? requireNow(wire) : resolveWireFunctionSync(wire);
     if (found !== undefined) known.set(key, found);
   }
   return found;

@@ -18,6 +18,7 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
+import { contextMemberWire } from './context-members.js';
 import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
 import { planScope, ScopeRefusal } from './module-scope.js';
@@ -86,6 +87,8 @@ export function wireFunctionOf(fn: Function | FunctionReference, role: string, p
   }
   const cached = cache.get(fn);
   if (cached !== undefined) return cached;
+  const member = contextMemberWire(fn);
+  if (member !== undefined) return member;
   let wire = analyse(fn, role, packValues);
   if (wire.by === 'source' && wire.scope === undefined) {
     wire = { ...wire, origin: rememberOrigin(fn, wire.expression) };

@@ -11,6 +11,7 @@ import { beforeImport } from '../runtime/typescript-hooks.js';
 import { importModule } from '../runtime/import-module.js';
 import { misuse } from '../errors.js';
 import { wireKey, type WireFunction } from './wire-function.js';
+import { contextMember, contextMemberNow } from './context-members.js';
 
 const resolved = new Map<string, Promise<Function>>();
 
@@ -25,7 +26,14 @@ export function resolveFunction(wire: WireFunction, unpackValues: UnpackValues):
   const key = wireKey(wire);
   let found = resolved.get(key);
   if (found === undefined) {
-    found = wire.by === 'module' ? importExport(wire) : wire.scope === undefined ? compile(wire) : compileWithScope(wire, wire.scope, unpackValues);
+    found =
+      wire.by === 'context'
+        ? contextMember(wire)
+        : wire.by === 'module'
+          ? importExport(wire)
+          : wire.scope === undefined
+            ? compile(wire)
+            : compileWithScope(wire, wire.scope, unpackValues);
     resolved.set(key, found);
     found.catch(() => resolved.delete(key));
   }
@@ -57,6 +65,7 @@ async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<F
  * `new Function`, which is synchronous but runs recursive code a little slower than `compile`.
  */
 export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
+  if (wire.by === 'context') return contextMemberNow(wire);
   if (wire.by !== 'source' || wire.scope !== undefined) return undefined;
   const label = `multiprocessing:${dataModuleLabel(wire.name, undefined)}`;
   const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (

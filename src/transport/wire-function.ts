@@ -27,9 +27,15 @@ export type WireFunction =
       /** Names it in the parent, which maps its stack frames to the user's file when an error comes back. */
       readonly origin?: number;
     }
-  | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null };
+  | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null }
+  /**
+   * A class of a context (`getContext('process').Value`): the receiver takes the same member of its own
+   * context (`context-members.ts`). Such a class is a proxy, whose source no one can read.
+   */
+  | { readonly by: 'context'; readonly method: string; readonly name: string; readonly module: string };
 
 /** A string that is equal for two wire functions exactly when they are the same function. */
 export function wireKey(wire: WireFunction): string {
+  if (wire.by === 'context') return `c${wire.method}#${wire.name}`;
   return wire.by === 'source' ? `s${wire.key ?? wire.expression}` : `m${wire.module}#${wire.name}`;
 }

@@ -130,10 +130,10 @@ test('the natural program as JavaScript (ES modules) and as CommonJS, under plai
   }
 });
 
-test("a 'process' program in plain JavaScript: a blocking get gives the module's class at once; a worker's Value comes back live", { ...T, skip: process.platform !== 'linux' && 'the addon is Linux-only' }, async () => {
+test("a 'process' program in plain JavaScript: a blocking get gives the module's class at once; a worker's Value comes back live; an entry function uses the context's Value", { ...T, skip: process.platform !== 'linux' && 'the addon is Linux-only' }, async () => {
   const r = await inScratch(process.execPath, ['processes.mjs']);
   succeeded(r, 'node processes.mjs');
-  assert.equal(r.stdout, `${JSON.stringify({ vec: [1, 5], exitCode: 0, pid: true, value: [42, 42] })}\n`);
+  assert.equal(r.stdout, `${JSON.stringify({ vec: [1, 5], exitCode: 0, pid: true, value: [42, 42], here: 8 })}\n`);
   assert.equal(r.stderr, '');
 });
 

@@ -12,6 +12,7 @@ import {
   baseLength,
   calculate,
   callNested,
+  constructWith,
   getHidden,
   getUntravelled,
   makeClosure,
@@ -36,6 +37,15 @@ async function run(target: unknown, args: unknown[]): Promise<mp.Process> {
 function int32(n = 1): Int32Array {
   return new Int32Array(sharedBuffer(4 * n));
 }
+
+// ---- a context's class ----
+
+test("a context's class crosses as the same member of the child's context", { ...T, ...needsSharedMemory }, async () => {
+  const out = int32();
+  await run(constructWith, [out, ctx.Value, 41]);
+  assert.equal(out[0], 42);
+  assert.deepEqual({ ...toWireFunction(ctx.Value, 'Make'), module: '' }, { by: 'context', method: ctx.startMethod, name: 'Value', module: '' });
+});
 
 // ---- by reference ----
 
