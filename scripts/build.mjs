@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Builds the package: one bundled file per flavour (dist/esm/index.js, dist/cjs/index.js, by esbuild) and
-// the declarations (dist/esm/**/*.d.ts by tsc, copied to dist/cjs as .d.cts and .d.ts).
+// Builds the package: the library as one CommonJS bundle (dist/cjs/library.js, by esbuild) behind its two
+// entries (dist/cjs/index.js, the code-cache loader, and dist/esm/index.js, which re-exports it), the
+// `multiprocessing/distributed` subpath (one bundle per flavour), and the declarations (dist/esm/**/*.d.ts
+// by tsc, copied to dist/cjs as .d.cts and .d.ts).
 //
 // Why one file: a program imports the library once, and every worker thread imports it again; each
 // module a thread loads costs it about half a millisecond to a millisecond, and the library has some
 // fifty. One file made `import 'multiprocessing'` and a worker's start-up several times cheaper (see
-// docs/benchmarks.md, W5). Every module of the library names itself with `import.meta.url`, which in a
+// docs/benchmarks.md, W5); the code cache then removes most of what is left, the compile of that file
+// (src/loader/code-cache.cts). Every module of the library names itself with `import.meta.url`, which in a
 // bundle is the bundle's own URL: so a worker that imports "the module of a role" or "the module of a
 // shared kind" loads the same single copy of the library as the program's own imports.
 import { spawnSync } from 'node:child_process';
@@ -41,29 +44,46 @@ const common = {
   sourcesContent: false,
   logLevel: 'warning',
 };
-await build({ ...common, format: 'esm', outfile: 'dist/esm/index.js' });
-await build({
-  ...common,
+// The library: one CommonJS bundle, dist/cjs/library.js. The package's entries load it: dist/cjs/index.js
+// (src/loader/code-cache.cts) compiles it with a V8 code cache, and dist/esm/index.js re-exports that
+// (see the loader's header for why). Children load it through the loader too (runtime/library-entry.ts).
+const commonJs = {
   format: 'cjs',
-  outfile: 'dist/cjs/index.js',
   define: { 'import.meta.url': '__importMetaUrl', __MP_BUNDLE_FORMAT__: '"cjs"' },
   banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // `import()` of a user's module stays an import (a require() could not load ES modules).
   supported: { 'dynamic-import': true },
+};
+await build({
+  ...common,
+  ...commonJs,
+  define: { ...commonJs.define, __MP_LIBRARY_LOADER__: '"./index.js"' },
+  outfile: 'dist/cjs/library.js',
 });
+await build({ ...common, entryPoints: ['src/loader/code-cache.cts'], format: 'cjs', outfile: 'dist/cjs/index.js', sourcemap: false });
+// The names the ES module entry re-exports: those of the library as an ES module (esbuild lists them).
+const asModule = await build({ ...common, format: 'esm', outfile: 'dist/esm/index.js', write: false, metafile: true });
+const exportNames = Object.values(asModule.metafile.outputs).find((output) => output.entryPoint === 'src/index.ts').exports;
+if (exportNames.length < 20) {
+  console.error(`the library exports only ${exportNames.length} names: the build lost its export list`);
+  process.exit(1);
+}
+mkdirSync('dist/esm', { recursive: true });
+writeFileSync(
+  'dist/esm/index.js',
+  [
+    '// The ES module entry: the CommonJS library, loaded (with its code cache) by the CommonJS entry.',
+    "import { createRequire } from 'node:module';",
+    "const library = createRequire(import.meta.url)('../cjs/index.js');",
+    `export const { ${exportNames.join(', ')} } = library;`,
+    '',
+  ].join('\n'),
+);
 // The `multiprocessing/distributed` subpath: a second bundle per flavour. bullmq and ioredis are
 // optional peer dependencies, loaded at the first connection: they stay outside every bundle (as all
 // packages do), and the core bundle must never name them (checked below).
 await build({ ...common, entryPoints: ['src/distributed/index.ts'], format: 'esm', outfile: 'dist/esm/distributed.js' });
-await build({
-  ...common,
-  entryPoints: ['src/distributed/index.ts'],
-  format: 'cjs',
-  outfile: 'dist/cjs/distributed.js',
-  define: { 'import.meta.url': '__importMetaUrl', __MP_BUNDLE_FORMAT__: '"cjs"' },
-  banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  supported: { 'dynamic-import': true },
-});
+await build({ ...common, ...commonJs, entryPoints: ['src/distributed/index.ts'], outfile: 'dist/cjs/distributed.js' });
 // The worker command (package.json `bin`): argument parsing only, over the subpath's own bundle.
 await build({
   ...common,
@@ -80,7 +100,7 @@ await build({
     },
   ],
 });
-for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js']) {
+for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/cjs/library.js']) {
   if (/\b(bullmq|ioredis)\b/.test(readFileSync(bundle, 'utf8'))) {
     console.error(`${bundle} names bullmq or ioredis: the core must not depend on the distributed subpath`);
     process.exit(1);

@@ -18,7 +18,6 @@
  * Without the addon (no C++ compiler at install, Windows), creating or attaching throws
  * `ERR_MP_NO_NATIVE`, whatever the start method.
  */
-import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { misuse, describeValue } from '../errors.js';
 import { loadNative } from '../runtime/process/native.js';
@@ -92,7 +91,7 @@ export class SharedMemory implements Shareable {
       if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
         throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `'size' must be a positive whole number of bytes when creating a block, not ${describeValue(size)}`);
       }
-      this.name = name === undefined ? `psm_${randomBytes(8).toString('hex')}` : checkName(name);
+      this.name = name === undefined ? `psm_${randomHex(8)}` : checkName(name);
       try {
         fd = openSync(`${SHM_DIR}/${this.name}`, 'wx+', 0o600);
       } catch (error) {
@@ -188,3 +187,11 @@ function notFound(name: string, cause: unknown): Error {
 }
 
 registerShareable('SharedMemory', (state) => reviving.fill(state as { name: string }, () => new SharedMemory()), import.meta.url);
+
+/**
+ * `bytes` random bytes in hex, from the Web Crypto global (node:crypto would cost every thread that
+ * imports the library a few milliseconds at start-up, for a name made rarely).
+ */
+function randomHex(bytes: number): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}

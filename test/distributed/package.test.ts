@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const { redis } = await useCluster('package');
 
 test('the core bundles never name bullmq or ioredis (optional peer dependencies of the subpath only)', T, () => {
-  for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js']) {
+  for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/cjs/library.js']) {
     assert.doesNotMatch(readFileSync(`${root}${bundle}`, 'utf8'), /\b(bullmq|ioredis)\b/, bundle);
   }
   const manifest = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {

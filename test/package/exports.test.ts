@@ -52,9 +52,11 @@ test("require('multiprocessing') (CommonJS) gives the API from dist/cjs", T, () 
   assert.equal(mp.getContext().startMethod, 'thread');
 });
 
-test('ESM and CommonJS copies in one thread agree on who this process is', T, async () => {
+test('ESM and CommonJS programs share one copy of the library (dist/esm re-exports dist/cjs)', T, async () => {
   const esm = await import('multiprocessing');
-  const cjs = createRequire(import.meta.url)('multiprocessing');
+  const cjs = createRequire(import.meta.url)('multiprocessing') as typeof esm;
+  for (const name of names) assert.equal(esm[name as keyof typeof esm], cjs[name as keyof typeof cjs], name);
+  assert.equal(esm.Pool, cjs.Pool);
   assert.deepEqual(esm.currentProcess(), cjs.currentProcess());
 });
 

@@ -15,7 +15,8 @@
  * - Memory limits (`resourceLimits`) become V8 flags of the child; `codeRangeSizeMb` has no flag and is
  *   not applied.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { EventEmitter } from 'node:events';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -33,11 +34,8 @@ import {
 import { loadNative } from './native.js';
 import { misuse } from '../../errors.js';
 import { processChildRole } from './child-port.js';
+import { libraryEntry } from '../library-entry.js';
 import { isTsxOption, tsxApiUrl } from '../typescript-hooks.js';
-
-// Defined by the build in the CommonJS bundle (see scripts/build.mjs): the child loads it with require.
-declare const __MP_BUNDLE_FORMAT__: string | undefined;
-const libraryFormat = typeof __MP_BUNDLE_FORMAT__ !== 'undefined' && __MP_BUNDLE_FORMAT__ === 'cjs' ? 'cjs' : 'esm';
 
 // Beside the bundle in the build (scripts/build.mjs), beside this file in the sources.
 const fromSources = /\.[cm]?tsx?$/.test(fileURLToPath(import.meta.url));
@@ -48,6 +46,12 @@ const entryFile = fileURLToPath(new URL(fromSources ? './child-entry.cjs' : './p
 // After the child has exited, how long its IPC channel may stay open (a grandchild that inherited it)
 // before the exit is reported anyway.
 const CHANNEL_CLOSE_GRACE_MS = 1000;
+
+// Loaded at the first fork, not at import: node:child_process (with net and dgram under it) costs every
+// thread that imports the library a few milliseconds, and most programs never fork.
+let childProcessModule: typeof import('node:child_process') | undefined;
+const childProcess = (): typeof import('node:child_process') =>
+  (childProcessModule ??= createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process'));
 
 /** A forked child seen through the seam: the events of a `Worker`, with Python's exit codes. */
 class ProcessChild implements ChildHandle {
@@ -171,8 +175,9 @@ export function startProcess(message: StartMessage, options: SpawnOptions): Chil
     start = encodeMessage(message);
     const execArgv = options.execArgv ?? process.execArgv;
     const registerTsx = tsxApi !== null && !execArgv.some(isTsxOption) ? tsxApi : '';
-    const entryArgs = [processChildRole.module, processChildRole.name, libraryFormat, registerTsx, String(fromSources)];
-    child = fork(entryFile, [...entryArgs, ...(options.argv ?? [])], {
+    const library = libraryEntry(processChildRole.module);
+    const entryArgs = [library.url, processChildRole.name, library.format, registerTsx, String(fromSources)];
+    child = childProcess().fork(entryFile, [...entryArgs, ...(options.argv ?? [])], {
       serialization: 'advanced',
       // The child writes to the program's own stdout and stderr, as a Python child does; no stdin, as a
       // worker thread has none (and Python gives its children /dev/null).

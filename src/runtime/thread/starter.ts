@@ -9,6 +9,7 @@ import { misuse } from '../../errors.js';
 import { tsxApiUrl } from '../typescript-hooks.js';
 import { childGone, childStarting } from './buffer-directory.js';
 import { threadChildEntry, type ThreadStart } from './child-entry.js';
+import { libraryEntry } from '../library-entry.js';
 
 // Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
 // with tsx would get workers that cannot import its .ts modules: the worker registers tsx's hooks itself
@@ -16,13 +17,8 @@ import { threadChildEntry, type ThreadStart } from './child-entry.js';
 const tsxApi = tsxApiUrl();
 const libraryIsTypeScript = /\.[cm]?tsx?$/.test(fileURLToPath(threadChildEntry.module));
 
-// Defined by the build in the CommonJS bundle (see scripts/build.mjs). A worker loads that bundle with
-// `require`: an `import()` of a CommonJS file first scans its whole text for export names.
-declare const __MP_BUNDLE_FORMAT__: string | undefined;
-const libraryIsCommonJs = typeof __MP_BUNDLE_FORMAT__ !== 'undefined' && __MP_BUNDLE_FORMAT__ === 'cjs';
-const loadLibrary = libraryIsCommonJs
-  ? `require(${JSON.stringify(fileURLToPath(threadChildEntry.module))})`
-  : `await import(${JSON.stringify(threadChildEntry.module)})`;
+const library = libraryEntry(threadChildEntry.module);
+const loadLibrary = library.format === 'cjs' ? `require(${JSON.stringify(fileURLToPath(library.url))})` : `await import(${JSON.stringify(library.url)})`;
 
 // A tiny CommonJS entry (run with `eval`), so that the worker's first module can be TypeScript too.
 // It listens to its parent at once and keeps what arrives until the role listens (child-entry.ts):
