@@ -85,3 +85,26 @@ test('a TypeScript program under the tsx CLI: its child imports .ts modules', T,
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, tsOutput);
 });
+
+test('a program given as a string (node --input-type=module -e, node -e) runs pools and processes of both start methods', T, async () => {
+  const entry = new URL('../../dist/esm/index.js', import.meta.url).href;
+  const program = `
+    const { getContext } = await import(${JSON.stringify(entry)});
+    for (const method of ['thread', 'process']) {
+      const pool = new (getContext(method).Pool)(1);
+      const doubled = await pool.map((x) => x * 2, [1, 2]);
+      pool.close();
+      await pool.join();
+      const child = new (getContext(method).Process)({ target: (name, x) => console.log(name, 'child', x), args: [method, doubled[1]] });
+      child.start();
+      await child.join();
+      console.log(method, doubled.join(','), child.exitCode);
+    }`;
+  const expected = 'thread child 4\nthread 2,4 0\nprocess child 4\nprocess 2,4 0\n';
+  const asModule = await runCommand(process.execPath, ['--input-type=module', '-e', program], 30_000);
+  assert.equal(asModule.code, 0, asModule.stderr);
+  assert.equal(asModule.stdout, expected);
+  const asScript = await runCommand(process.execPath, ['--input-type', 'commonjs', '-e', `(async () => { ${program} })()`], 30_000);
+  assert.equal(asScript.code, 0, asScript.stderr);
+  assert.equal(asScript.stdout, expected);
+});

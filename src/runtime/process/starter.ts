@@ -35,6 +35,7 @@ import { loadNative } from './native.js';
 import { misuse } from '../../errors.js';
 import { processChildRole } from './child-port.js';
 import { libraryEntry } from '../library-entry.js';
+import { inheritableExecArgv } from '../program-options.js';
 import { isTsxOption, tsxApiUrl } from '../typescript-hooks.js';
 
 // Beside the bundle in the build (scripts/build.mjs), beside this file in the sources.
@@ -173,7 +174,7 @@ export function startProcess(message: StartMessage, options: SpawnOptions): Chil
   try {
     // Encoded before the fork: a payload that cannot cross throws, and no process is started.
     start = encodeMessage(message);
-    const execArgv = options.execArgv ?? process.execArgv;
+    const execArgv = options.execArgv ?? inheritableExecArgv();
     const registerTsx = tsxApi !== null && !execArgv.some(isTsxOption) ? tsxApi : '';
     const library = libraryEntry(processChildRole.module);
     const entryArgs = [library.url, processChildRole.name, library.format, registerTsx, String(fromSources)];

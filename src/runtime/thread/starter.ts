@@ -10,6 +10,7 @@ import { tsxApiUrl } from '../typescript-hooks.js';
 import { childGone, childStarting } from './buffer-directory.js';
 import { threadChildEntry, type ThreadStart } from './child-entry.js';
 import { libraryEntry } from '../library-entry.js';
+import { inheritableExecArgv, programInputOptions } from '../program-options.js';
 
 // Node 20 does not apply a parent's `--import tsx` module hooks inside worker threads, so a program run
 // with tsx would get workers that cannot import its .ts modules: the worker registers tsx's hooks itself
@@ -49,6 +50,12 @@ if (tsxApi !== null) {
   await globalThis[Symbol.for('multiprocessing.roles')].get(${JSON.stringify(threadChildEntry.name)})();
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;
+
+// A worker inherits its parent's options unless given its own: given them only when the program's
+// describe its own input (see ../program-options.ts), since a worker parses what it is given again.
+function inheritedExecArgv(): { execArgv?: string[] } {
+  return programInputOptions() ? { execArgv: inheritableExecArgv() } : {};
+}
 
 /** A `Worker` seen through the seam: the same events, plus what a process would also have. */
 class ThreadChild implements ChildHandle {
@@ -111,7 +118,7 @@ export function startThread(message: StartMessage, options: SpawnOptions): Child
       ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.argv ? { argv: [...options.argv] } : {}),
-      ...(options.execArgv ? { execArgv: [...options.execArgv] } : {}),
+      ...(options.execArgv ? { execArgv: [...options.execArgv] } : inheritedExecArgv()),
     });
     worker.once('exit', () => childGone(buffers));
     return new ThreadChild(worker);
