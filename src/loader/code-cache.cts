@@ -16,17 +16,21 @@
  *   library's size and time of change and by the Node version and architecture, and V8 checks the
  *   source and its own flags again: data it rejects is compiled afresh and replaced.
  * - A missing, unwritable or rejected cache only costs the compile: it never fails a load. The cache
- *   is written once, atomically (a temporary file renamed), by the first thread that compiled without it.
+ *   is written once, atomically (a temporary file renamed), by the first thread that compiled without it;
+ *   the newest few are kept (`KEPT_CACHES`), so rebuilds and upgrades do not pile files up.
  * - Bun and Deno have other engines (or no `cachedData`): they `require` the library as it is.
  * - `MULTIPROCESSING_NO_CODE_CACHE=1` turns the cache off.
  */
 import { createRequire, Module } from 'node:module';
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
 
 const LIBRARY = join(__dirname, 'library.js');
+// Caches kept: one per build of the library and Node version in use (several projects may use several);
+// the oldest beyond this are removed when a new one is written, so rebuilds and upgrades do not pile up.
+const KEPT_CACHES = 8;
 
 function load(): unknown {
   const requireLibrary = createRequire(LIBRARY);
@@ -97,6 +101,20 @@ function writeCache(cacheFile: string, script: vm.Script): void {
     renameSync(temporary, cacheFile);
   } catch {
     // A full disk or a read-only directory: the next load compiles again.
+    return;
+  }
+  pruneCaches(dirname(cacheFile));
+}
+
+function pruneCaches(directory: string): void {
+  try {
+    const caches = readdirSync(directory)
+      .filter((name) => name.startsWith('library-') && name.endsWith('.bin'))
+      .map((name) => ({ file: join(directory, name), used: statSync(join(directory, name)).mtimeMs }))
+      .sort((a, b) => b.used - a.used);
+    for (const { file } of caches.slice(KEPT_CACHES)) unlinkSync(file);
+  } catch {
+    // Another thread pruned at the same time: what it left is fine.
   }
 }
 

@@ -4,7 +4,7 @@
 // compile. Each run gets its own temporary directory (TMPDIR), so runs never see another test's cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../fixtures/process/subprocess.js';
@@ -87,4 +87,21 @@ test('MULTIPROCESSING_NO_CODE_CACHE=1 turns the cache off', T, async (t) => {
   const temporary = scratch(t);
   await runWith(temporary, { MULTIPROCESSING_NO_CODE_CACHE: '1' });
   assert.deepEqual(readdirSync(temporary), ['program.mjs']);
+});
+
+test('only the newest caches are kept: rebuilds and upgrades do not pile files up', T, async (t) => {
+  const temporary = scratch(t);
+  const directory = join(temporary, cacheName);
+  mkdirSync(directory, { mode: 0o700 });
+  // Caches of ten earlier builds, the oldest first.
+  const earlier = Array.from({ length: 10 }, (_, i) => join(directory, `library-1000-${i}-v20.0.0-x64.bin`));
+  earlier.forEach((file, i) => {
+    writeFileSync(file, 'old');
+    utimesSync(file, 1_000_000 + i, 1_000_000 + i);
+  });
+  await runWith(temporary);
+  const kept = readdirSync(directory).sort();
+  assert.equal(kept.length, 8);
+  // This build's cache and the seven newest of the earlier ones.
+  assert.deepEqual(kept.filter((name) => name.startsWith('library-1000-')), earlier.slice(3).map((file) => file.slice(directory.length + 1)).sort());
 });
