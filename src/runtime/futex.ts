@@ -65,7 +65,8 @@ let pauseWord: Int32Array | undefined;
 export function notify(words: Int32Array, index: number, count: number = Infinity): number {
   const futex = futexOf(words);
   if (futex === undefined) return Atomics.notify(words, index, count);
-  holdForOwnWaiters(words, index);
+  // The word has changed already: a wait of this thread on it has its wake-up coming.
+  holdWhileWakeInFlight(false);
   return count === Infinity ? futex.futexWake(words, index) : futex.futexWake(words, index, count);
 }
 
@@ -128,56 +129,61 @@ export function waitAsync(
   });
 }
 
-// A wake in flight to this thread's own waiters. The addon delivers a wake-up through a helper thread,
-// a few microseconds after `futexWake` returns; a wait with no deadline does not keep the program alive
-// (see the module notes), so a thread that wakes its own waiters (ten tasks of one thread queued on a
-// Lock, one releasing it to the next) could see its event loop run dry in that gap and the program end
-// with the woken task never resumed. So a wake sent from this thread to a word on which it has such
-// waits pending holds the loop until they settle. The hold is bounded (`OWN_WAKE_HOLD_MS`): the kernel
-// may give a wake-up of one to another process's waiter instead, and then this thread's waiter stays
-// asleep on purpose, for whoever wakes it next, as it would without the hold.
-const OWN_WAKE_HOLD_MS = 1_000;
+// A wake-up in flight. The addon delivers a wake-up through a helper thread, which the kernel may run
+// some time after the waker's `futexWake` returned, and a wait with no deadline does not keep the
+// program alive (see the module notes). So the event loop could run dry in that gap, and the program end
+// with the woken task never resumed: a thread waking its own waiters (ten tasks of one thread queued on
+// a Lock, each releasing it to the next), or a pool worker process that put an item for the program's
+// `getAsync()` and then returned its result, which left the pool idle. Every waker changes the word
+// before it wakes (see `sleepOn`), so a pending wait whose word no longer holds what it waits on has a
+// wake-up coming. While one has, the loop is held, a millisecond at a time, until it arrives: from the
+// moment this thread wakes a word while it has waits pending, and from the moment the loop runs dry
+// (`beforeExit`: a wake-up from another process). The hold is bounded (`WAKE_IN_FLIGHT_HOLD_MS`): the
+// kernel may give a wake-up of one to another process's waiter instead, and then this thread's waiter
+// stays asleep on purpose, for whoever wakes it next, as it would without the hold.
+const WAKE_IN_FLIGHT_HOLD_MS = 1_000;
 
-interface OwnWaits {
-  pending: number;
-  hold?: ReturnType<typeof setTimeout>;
+interface ProcessSharedWait {
+  readonly words: Int32Array;
+  readonly index: number;
+  readonly expected: number;
 }
 
-/** This thread's pending process-shared async waits, by buffer and byte offset of the word. */
-const ownWaits = new WeakMap<ArrayBufferLike, Map<number, OwnWaits>>();
+/** This thread's pending process-shared async waits. */
+const processSharedWaits = new Set<ProcessSharedWait>();
+let hold: { until: number; timer: ReturnType<typeof setTimeout> } | undefined;
+let listening = false;
 
-function ownWaitsAt(words: Int32Array, index: number, create: boolean): OwnWaits | undefined {
-  let byOffset = ownWaits.get(words.buffer);
-  if (byOffset === undefined) {
-    if (!create) return undefined;
-    byOffset = new Map();
-    ownWaits.set(words.buffer, byOffset);
-  }
-  const offset = words.byteOffset + 4 * index;
-  let entry = byOffset.get(offset);
-  if (entry === undefined && create) {
-    entry = { pending: 0 };
-    byOffset.set(offset, entry);
-  }
-  return entry;
+function wakeInFlight(): boolean {
+  for (const { words, index, expected } of processSharedWaits) if (Atomics.load(words, index) !== expected) return true;
+  return false;
 }
 
-function trackOwnWait(words: Int32Array, index: number, pending: Promise<WaitResult>): Promise<WaitResult> {
-  const entry = ownWaitsAt(words, index, true)!;
-  entry.pending++;
-  const done = (): void => {
-    if (--entry.pending > 0) return;
-    if (entry.hold !== undefined) clearTimeout(entry.hold);
-    ownWaits.get(words.buffer)?.delete(words.byteOffset + 4 * index);
+/**
+ * Holds the loop while a pending wait has a wake-up coming (see above), for at most
+ * `WAKE_IN_FLIGHT_HOLD_MS` from now: a new wake-up extends a hold. `check`: first see if one has.
+ */
+function holdWhileWakeInFlight(check: boolean): void {
+  if (processSharedWaits.size === 0 || (check && !wakeInFlight())) return;
+  const until = performance.now() + WAKE_IN_FLIGHT_HOLD_MS;
+  if (hold !== undefined) {
+    hold.until = until;
+    return;
+  }
+  const tick = (): void => {
+    if (hold !== undefined && performance.now() < hold.until && wakeInFlight()) hold.timer = setTimeout(tick, 1);
+    else hold = undefined;
   };
-  return pending.finally(done);
+  hold = { until, timer: setTimeout(tick, 1) };
 }
 
-function holdForOwnWaiters(words: Int32Array, index: number): void {
-  const entry = ownWaitsAt(words, index, false);
-  if (entry === undefined || entry.pending === 0) return;
-  if (entry.hold !== undefined) entry.hold.refresh();
-  else entry.hold = setTimeout(() => (entry.hold = undefined), OWN_WAKE_HOLD_MS);
+function trackProcessSharedWait(wait: ProcessSharedWait, pending: Promise<WaitResult>): Promise<WaitResult> {
+  if (!listening) {
+    listening = true;
+    process.on('beforeExit', () => holdWhileWakeInFlight(true));
+  }
+  processSharedWaits.add(wait);
+  return pending.finally(() => processSharedWaits.delete(wait));
 }
 
 /** `waitAsync` on process-shared memory: the addon's pooled async wait; an abort wakes the word. */
@@ -189,7 +195,7 @@ function futexWaitAsync(
   timeout: number,
   signal: AbortSignal | undefined,
 ): Promise<WaitResult> {
-  const pending = trackOwnWait(words, index, futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity));
+  const pending = trackProcessSharedWait({ words, index, expected }, futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity));
   if (signal === undefined) return pending;
   return new Promise<WaitResult>((resolve, reject) => {
     let settled = false;

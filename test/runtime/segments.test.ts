@@ -27,6 +27,7 @@ import { notify, wait, waitAsync } from '../../src/runtime/futex.js';
 import { EMPTY, OK, Ring } from '../../src/queues/ring.js';
 import { GATE } from '../fixtures/segments/layout.js';
 import { until, within } from '../fixtures/until.js';
+import { runTs } from '../fixtures/process/subprocess.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const childScript = join(here, '../fixtures/segments/child.ts');
@@ -268,4 +269,12 @@ test('a queue ring in process-shared memory: 2 producer processes × 5,000 recor
   } finally {
     for (const child of children) child.kill('SIGKILL');
   }
+});
+
+test('a program whose last work is an async wait with a wake-up in flight stays until it arrives', async () => {
+  addon();
+  const r = await runTs(join(here, '../fixtures/segments/wake-in-flight.ts'), [], 30_000);
+  assert.equal(r.signal, null, `still running after 30 s:\n${r.stdout}${r.stderr}`);
+  assert.equal(r.code, 0, `exit ${r.code} (13: it ended with its wait unsettled)\n${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, 'changed 1\nwoken ok\n');
 });
