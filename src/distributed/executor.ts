@@ -3,19 +3,27 @@
  * local scheduler is the other executor). Tasks become BullMQ jobs; worker commands on any machine run
  * them on their local pools and push results to this pool's result list.
  *
- * - In flight: at most `processes` jobs at once; the rest wait here, in priority order (`PendingQueue`,
+ * - In flight: at most `processes` tasks at once; the rest wait here, in priority order (`PendingQueue`,
  *   as the local pool), and are added in one `addBulk` per round. So `terminate()` has little to
  *   remove, and a `map` over a million items never writes a million jobs.
+ * - Tiny tasks travel in bundles: a job costs about 0.2 ms of CPU between driver, Redis and worker (the
+ *   BullMQ add, fetch and completion, the result's way back), far more than a `cube`. So `apply` tasks
+ *   taken in one round share a job, as many as make about `BUNDLE_MS` of work by the run time the
+ *   workers report (one task per job until they have reported, and never more than `MAX_BUNDLE` or
+ *   about `BUNDLE_BYTES`). A bundle is leased, re-run after a lost worker and failed after a second
+ *   loss as a whole, like a `map` chunk; each of its tasks still has its own result, timeout and cancel.
+ *   `map` chunks are bundles already, and travel one per job.
  * - Results come from a list of this pool's own (`BLPOP`, then `LPOP` of up to `READ_BATCH`), never
  *   from BullMQ's event stream, which is trimmed. A task settles once: a result for a task already
  *   settled (a chunk re-run after its worker was lost, or one aborted) is dropped by its id.
  * - Reconciliation, every `SWEEP_INTERVAL` while jobs are out: Redis's `run_id` (a new one means Redis
  *   restarted and lost every job: they reject with `BackendLostError`), then each job's state: `failed`
- *   is BullMQ's verdict after a second lost lease (`WorkerLostError`); a job gone without a result
+ *   is BullMQ's verdict after a second lost lease (`WorkerLostError`); a job gone without its results
  *   twice in a row was lost (`BackendLostError`). Redis unreachable for `UNREACHABLE_LIMIT` rejects
  *   every outstanding task the same way: no promise waits on an outage forever.
- * - Stopping: an aborted signal or `terminate()` settles at once, removes waiting jobs and publishes
- *   their ids on the cancel channel, where every worker stops the ones it runs.
+ * - Stopping: an aborted signal or `terminate()` settles at once, removes the waiting jobs whose tasks
+ *   are all stopped and publishes the tasks on the cancel channel, where every worker stops the ones it
+ *   runs.
  */
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
@@ -29,7 +37,17 @@ import { deserializeThrown } from '../transport/remote-error.js';
 import { decode, encode, open, seal } from './codec.js';
 import { connect, runIdOf, type Keys, type RedisTarget } from './connection.js';
 import { peer } from './peers.js';
-import { readResultEntry, resultPurpose, taskPurpose, TASKS_QUEUE, type Envelope, type JobData, type ResultBody } from './protocol.js';
+import {
+  bundleBody,
+  cancelToken,
+  readResultEntry,
+  resultPurpose,
+  taskPurpose,
+  TASKS_QUEUE,
+  type Envelope,
+  type JobData,
+  type ResultBody,
+} from './protocol.js';
 import { taskNameOf, type TaskName } from './task-name.js';
 
 /** How often outstanding jobs are reconciled with Redis (see the module header). */
@@ -40,6 +58,11 @@ export const UNREACHABLE_LIMIT = 10_000;
 const READ_BATCH = 1_000;
 /** Seconds a result list lives after its last write, for a driver that died without cleaning up. */
 const RESULT_TTL = 3_600;
+/** A bundle of tiny tasks carries about this many ms of work (see the module header). */
+const BUNDLE_MS = 1;
+const MAX_BUNDLE = 32;
+/** A bundle's encoded tasks stop growing past this many bytes (one task may carry more). */
+const BUNDLE_BYTES = 64 * 1024;
 
 export interface ClusterSettings {
   readonly target: RedisTarget;
@@ -53,15 +76,22 @@ interface Entry {
   readonly id: number;
   readonly key: number;
   readonly task: ScheduledTask;
-  readonly jobId: string;
   readonly submittedAt: number;
   settled: boolean;
-  /** Added to BullMQ (so it may have a job to remove, and a state to check). */
-  added: boolean;
-  /** Its job was missing at the last reconciliation. */
-  missing: boolean;
+  /** The job it travels in, once added to BullMQ (so there is a job to remove, and a state to check). */
+  job: Job | undefined;
   unlisten: (() => void) | undefined;
 }
+
+/** A BullMQ job of this pool: one task, or a bundle of tiny ones. */
+interface Job {
+  readonly id: string;
+  readonly entries: readonly Entry[];
+  /** It was missing at the last reconciliation. */
+  missing: boolean;
+}
+
+type BulkJob = { name: string; data: JobData; opts: { jobId: string; removeOnComplete: true; removeOnFail: { age: number } } };
 
 interface Backend {
   readonly command: Redis;
@@ -70,6 +100,18 @@ interface Backend {
 }
 
 function noop(): void {}
+
+/** The jobs that `entries` travel in, each once. */
+function jobsOf(entries: Iterable<Entry>): Set<Job> {
+  const jobs = new Set<Job>();
+  for (const entry of entries) if (entry.job !== undefined) jobs.add(entry.job);
+  return jobs;
+}
+
+/** How the cancel channel names an entry's task. */
+function tokenOf(entry: Entry): string {
+  return cancelToken(entry.job!.id, entry.id);
+}
 
 export class ClusterExecutor implements Executor {
   readonly #settings: ClusterSettings;
@@ -90,12 +132,15 @@ export class ClusterExecutor implements Executor {
   readonly #pending = new PendingQueue<Entry>();
   readonly #outstanding = new Map<number, Entry>();
   #adding = false;
+  #pumpQueued = false;
   #reading = false;
   #sweep: ReturnType<typeof setInterval> | undefined;
   #downSince: number | undefined;
   #reconciling = false;
   readonly #meter = new Meter();
   readonly #names = new Map<string, TaskName>();
+  /** The run time of `apply` tasks as the workers report it, averaged (ms); sizes bundles. */
+  #averageTaskMs: number | undefined;
   #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
   readonly #joined: Promise<void>;
   #resolveJoined!: () => void;
@@ -162,11 +207,9 @@ export class ClusterExecutor implements Executor {
       id,
       key: keyOf(id, task.priority ?? 0),
       task,
-      jobId: `${this.#poolId}-${id}`,
       submittedAt: performance.now(),
       settled: false,
-      added: false,
-      missing: false,
+      job: undefined,
       unlisten: undefined,
     };
     const signal = task.signal;
@@ -178,7 +221,14 @@ export class ClusterExecutor implements Executor {
     this.#unsettled += 1;
     if (this.#unsettled === 1) this.#reference(true);
     this.#pending.push(entry);
-    this.#pump();
+    // Tasks submitted in one turn go out together (in one `addBulk`, in bundles when they are tiny).
+    if (!this.#pumpQueued) {
+      this.#pumpQueued = true;
+      queueMicrotask(() => {
+        this.#pumpQueued = false;
+        this.#pump();
+      });
+    }
   }
 
   drained(limit: number): Promise<void> {
@@ -221,13 +271,13 @@ export class ClusterExecutor implements Executor {
   async terminate(error: Error): Promise<void> {
     if (this.#terminated === undefined) {
       this.#terminated = error;
-      const out = [...this.#outstanding.values()].filter((entry) => entry.added);
+      const out = [...this.#outstanding.values()].filter((entry) => entry.job !== undefined);
       this.#failAll(error);
       const backend = await this.#backend.catch(() => undefined);
       if (backend !== undefined && out.length > 0) {
         // Waiting jobs are removed; running ones (locked by their worker) are stopped by their worker.
-        await Promise.all(out.map((entry) => backend.queue.remove(entry.jobId).catch(noop)));
-        await backend.command.publish(this.#cancelChannel, out.map((entry) => entry.jobId).join(' ')).catch(noop);
+        await Promise.all([...jobsOf(out)].map((job) => backend.queue.remove(job.id).catch(noop)));
+        await backend.command.publish(this.#cancelChannel, out.map(tokenOf).join(' ')).catch(noop);
       }
       await this.#shutdown();
     }
@@ -244,26 +294,47 @@ export class ClusterExecutor implements Executor {
     const backend = this.#ready;
     if (backend === undefined || this.#adding || this.#terminated !== undefined) return;
     const room = this.#settings.processes - this.#outstanding.size;
-    const batch: { name: string; data: JobData; opts: { jobId: string; removeOnComplete: true; removeOnFail: { age: number } } }[] = [];
+    const bundleSize = this.#bundleSize();
+    const batch: BulkJob[] = [];
     const entries: Entry[] = [];
+    // The bundle being filled: `apply` tasks only (a chunk travels alone).
+    let bundle: Entry[] = [];
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    const addJob = (): void => {
+      if (bundle.length === 0) return;
+      const job: Job = { id: `${this.#poolId}-${bundle[0]!.id}`, entries: bundle, missing: false };
+      const frame = seal(this.#settings.authkey, taskPurpose(this.#settings.keys), bundleBody(parts));
+      const data: JobData = { r: this.#resultKey, i: bundle.map((entry) => entry.id), f: frame.toString('base64') };
+      for (const entry of bundle) entry.job = job;
+      // Failed jobs stay a while: a job failed after two lost leases is read by `#reconcile`.
+      batch.push({ name: 'task', data, opts: { jobId: job.id, removeOnComplete: true, removeOnFail: { age: RESULT_TTL } } });
+      bundle = [];
+      parts = [];
+      bytes = 0;
+    };
     const now = performance.now();
     while (entries.length < room && this.#pending.size > 0) {
       const entry = this.#pending.shift()!;
       if (entry.settled) continue;
-      let data: JobData;
+      let part: Buffer;
       try {
-        data = this.#jobData(entry);
+        part = this.#encode(entry);
       } catch (error) {
         this.#settle(entry, () => entry.task.onError(error), false);
         continue;
       }
       this.#meter.waitTime.add(now - entry.submittedAt);
-      entry.added = true;
       this.#outstanding.set(entry.id, entry);
       entries.push(entry);
-      // Failed jobs stay a while: a job failed after two lost leases is read by `#reconcile`.
-      batch.push({ name: 'task', data, opts: { jobId: entry.jobId, removeOnComplete: true, removeOnFail: { age: RESULT_TTL } } });
+      const alone = entry.task.base !== undefined;
+      if (alone || bundle.length >= bundleSize || (bundle.length > 0 && bytes + part.length > BUNDLE_BYTES)) addJob();
+      bundle.push(entry);
+      parts.push(part);
+      bytes += part.length;
+      if (alone) addJob();
     }
+    addJob();
     this.#notifyRoom();
     if (batch.length === 0) return;
     this.#adding = true;
@@ -284,7 +355,15 @@ export class ClusterExecutor implements Executor {
     );
   }
 
-  #jobData(entry: Entry): JobData {
+  /** `apply` tasks per job now: about `BUNDLE_MS` of work, one until the workers have reported. */
+  #bundleSize(): number {
+    const average = this.#averageTaskMs;
+    if (average === undefined) return 1;
+    return Math.max(1, Math.min(MAX_BUNDLE, Math.floor(BUNDLE_MS / Math.max(average, 1e-3))));
+  }
+
+  /** A task's envelope, encoded (a part of its job's body). */
+  #encode(entry: Entry): Buffer {
     const { task } = entry;
     if (task.fn.by !== 'module') throw new TypeError('internal: a distributed task must be named by module');
     const key = `${String(task.fn.module)}#${task.fn.name}`;
@@ -302,8 +381,7 @@ export class ClusterExecutor implements Executor {
       base: task.base,
       timeout: task.timeout,
     };
-    const frame = seal(this.#settings.authkey, taskPurpose(this.#settings.keys), encode(envelope, task.base === undefined ? 'args' : 'iterable'));
-    return { r: this.#resultKey, i: entry.id, f: frame.toString('base64') };
+    return encode(envelope, task.base === undefined ? 'args' : 'iterable');
   }
 
   // ---- receiving --------------------------------------------------------------------------------
@@ -355,6 +433,9 @@ export class ClusterExecutor implements Executor {
     }
     const [outcome, value, ranMs] = body;
     this.#meter.ran(ranMs, 1);
+    if (entry.task.base === undefined) {
+      this.#averageTaskMs = this.#averageTaskMs === undefined ? ranMs : this.#averageTaskMs * 0.7 + ranMs * 0.3;
+    }
     if (outcome === Outcome.Ok) this.#meter.completed += 1;
     else this.#meter.failed += 1;
     this.#settle(entry, () => entry.task.onResult(outcome, outcome === Outcome.Failed ? deserializeThrown(value as never) : value), false);
@@ -401,31 +482,36 @@ export class ClusterExecutor implements Executor {
       );
       return;
     }
-    const out = [...this.#outstanding.values()].filter((entry) => entry.added);
-    const states = await Promise.all(out.map((entry) => backend.queue.getJobState(entry.jobId).catch(() => 'error' as const)));
-    for (let i = 0; i < out.length; i++) {
-      const entry = out[i]!;
-      if (entry.settled) continue;
+    const jobs = [...jobsOf(this.#outstanding.values())];
+    const states = await Promise.all(jobs.map((job) => backend.queue.getJobState(job.id).catch(() => 'error' as const)));
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      const unsettled = job.entries.filter((entry) => !entry.settled);
+      if (unsettled.length === 0) continue;
       const state = states[i];
       if (state === 'failed') {
-        const job = await backend.queue.getJob(entry.jobId).catch(() => undefined);
+        const failedJob = await backend.queue.getJob(job.id).catch(() => undefined);
         const error = new WorkerLostError(
-          `the workers running this task were lost twice (${job?.failedReason ?? 'its job failed'}): a task whose worker dies ` +
+          `the workers running this task were lost twice (${failedJob?.failedReason ?? 'its job failed'}): a task whose worker dies ` +
             `mid-task is run once more elsewhere, and rejected after a second loss`,
         );
-        this.#meter.failed += 1;
-        this.#settle(entry, () => entry.task.onError(error));
-        job?.remove().catch(noop);
-      } else if (state === 'unknown' || state === 'completed') {
-        // A finished job's result is pushed before the job completes, so it is read by now; missing
-        // twice in a row (a sweep apart) means the job is gone without one.
-        if (entry.missing) {
+        for (const entry of unsettled) {
           this.#meter.failed += 1;
-          this.#settle(entry, () =>
-            entry.task.onError(new BackendLostError(`this task's job vanished from Redis at ${this.#settings.target.shown} without a result (removed, or lost by Redis)`)),
-          );
-        } else entry.missing = true;
-      } else if (state !== 'error') entry.missing = false;
+          this.#settle(entry, () => entry.task.onError(error));
+        }
+        failedJob?.remove().catch(noop);
+      } else if (state === 'unknown' || state === 'completed') {
+        // A finished job's results are pushed before the job completes, so they are read by now;
+        // missing twice in a row (a sweep apart) means the job is gone without them.
+        if (job.missing) {
+          for (const entry of unsettled) {
+            this.#meter.failed += 1;
+            this.#settle(entry, () =>
+              entry.task.onError(new BackendLostError(`this task's job vanished from Redis at ${this.#settings.target.shown} without a result (removed, or lost by Redis)`)),
+            );
+          }
+        } else job.missing = true;
+      } else if (state !== 'error') job.missing = false;
     }
   }
 
@@ -459,14 +545,18 @@ export class ClusterExecutor implements Executor {
     this.#settleIfIdle();
   }
 
-  /** Stops tasks (an abort): they settle with `reason` now; their jobs are removed or cancelled. */
+  /**
+   * Stops tasks (an abort): they settle with `reason` now; a waiting job whose tasks are all stopped is
+   * removed, and the running ones are cancelled (the other tasks of a bundle go on; a stopped task of a
+   * bundle still waiting may run all the same, and its result is dropped).
+   */
   #stop(entries: Entry[], reason: unknown): void {
-    const out = entries.filter((entry) => entry.added && !entry.settled);
+    const out = entries.filter((entry) => entry.job !== undefined && !entry.settled);
     for (const entry of entries) this.#settle(entry, () => entry.task.onError(reason));
     const backend = this.#ready;
     if (backend === undefined || out.length === 0) return;
-    for (const entry of out) void backend.queue.remove(entry.jobId).catch(noop);
-    void backend.command.publish(this.#cancelChannel, out.map((entry) => entry.jobId).join(' ')).catch(noop);
+    for (const job of jobsOf(out)) if (job.entries.every((entry) => entry.settled)) void backend.queue.remove(job.id).catch(noop);
+    void backend.command.publish(this.#cancelChannel, out.map(tokenOf).join(' ')).catch(noop);
   }
 
   /** Every outstanding job is lost (Redis restarted, or stayed unreachable): those tasks reject. */
