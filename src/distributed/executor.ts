@@ -8,9 +8,10 @@
  *   remove, and a `map` over a million items never writes a million jobs.
  * - Tiny tasks travel in bundles: a job costs about 0.2 ms of CPU between driver, Redis and worker (the
  *   BullMQ add, fetch and completion, the result's way back), far more than a `cube`. So `apply` tasks
- *   taken in one round share a job, as many as make about `BUNDLE_MS` of work by the run time the
- *   workers report (one task per job until they have reported, and never more than `MAX_BUNDLE` or
- *   about `BUNDLE_BYTES`). A bundle is leased, re-run after a lost worker and failed after a second
+ *   of one function taken in one round share a job, as many as make about `BUNDLE_MS` of work by the
+ *   run time the workers report for that function (one task per job until they have reported, so a
+ *   function of long tasks never piles onto one machine on the strength of another's tiny ones; never
+ *   more than `MAX_BUNDLE` tasks or about `BUNDLE_BYTES`). A bundle is leased, re-run after a lost worker and failed after a second
  *   loss as a whole, like a `map` chunk; each of its tasks still has its own result, timeout and cancel.
  *   `map` chunks are bundles already, and travel one per job. Measured (W10-apply, 20,000 `cube`s,
  *   2 worker processes, 2 cores): 0.56–0.68× BullMQ's own rate of tiny jobs with a job per task,
@@ -78,11 +79,20 @@ interface Entry {
   readonly id: number;
   readonly key: number;
   readonly task: ScheduledTask;
+  readonly function: TaskFunction;
   readonly submittedAt: number;
   settled: boolean;
   /** The job it travels in, once added to BullMQ (so there is a job to remove, and a state to check). */
   job: Job | undefined;
   unlisten: (() => void) | undefined;
+}
+
+/** A function this pool has run tasks of. */
+interface TaskFunction {
+  /** Named on first use (naming may fail: that task fails). */
+  name: TaskName | undefined;
+  /** Its `apply` tasks' run time as the workers report it, averaged (ms); sizes its bundles. */
+  averageMs: number | undefined;
 }
 
 /** A BullMQ job of this pool: one task, or a bundle of tiny ones. */
@@ -108,6 +118,12 @@ function jobsOf(entries: Iterable<Entry>): Set<Job> {
   const jobs = new Set<Job>();
   for (const entry of entries) if (entry.job !== undefined) jobs.add(entry.job);
   return jobs;
+}
+
+/** `apply` tasks of `fn` per job now: about `BUNDLE_MS` of work, one until the workers have reported. */
+function bundleSize(fn: TaskFunction): number {
+  if (fn.averageMs === undefined) return 1;
+  return Math.max(1, Math.min(MAX_BUNDLE, Math.floor(BUNDLE_MS / Math.max(fn.averageMs, 1e-3))));
 }
 
 /** How the cancel channel names an entry's task. */
@@ -140,9 +156,8 @@ export class ClusterExecutor implements Executor {
   #downSince: number | undefined;
   #reconciling = false;
   readonly #meter = new Meter();
-  readonly #names = new Map<string, TaskName>();
-  /** The run time of `apply` tasks as the workers report it, averaged (ms); sizes bundles. */
-  #averageTaskMs: number | undefined;
+  /** By module and export. */
+  readonly #functions = new Map<string, TaskFunction>();
   #roomWaiters: { readonly limit: number; readonly resolve: () => void }[] = [];
   readonly #joined: Promise<void>;
   #resolveJoined!: () => void;
@@ -209,6 +224,7 @@ export class ClusterExecutor implements Executor {
       id,
       key: keyOf(id, task.priority ?? 0),
       task,
+      function: this.#functionOf(task),
       submittedAt: performance.now(),
       settled: false,
       job: undefined,
@@ -296,10 +312,9 @@ export class ClusterExecutor implements Executor {
     const backend = this.#ready;
     if (backend === undefined || this.#adding || this.#terminated !== undefined) return;
     const room = this.#settings.processes - this.#outstanding.size;
-    const bundleSize = this.#bundleSize();
     const batch: BulkJob[] = [];
     const entries: Entry[] = [];
-    // The bundle being filled: `apply` tasks only (a chunk travels alone).
+    // The bundle being filled: `apply` tasks of one function (a chunk travels alone).
     let bundle: Entry[] = [];
     let parts: Buffer[] = [];
     let bytes = 0;
@@ -330,7 +345,12 @@ export class ClusterExecutor implements Executor {
       this.#outstanding.set(entry.id, entry);
       entries.push(entry);
       const alone = entry.task.base !== undefined;
-      if (alone || bundle.length >= bundleSize || (bundle.length > 0 && bytes + part.length > BUNDLE_BYTES)) addJob();
+      if (
+        bundle.length > 0 &&
+        (alone || entry.function !== bundle[0]!.function || bundle.length >= bundleSize(entry.function) || bytes + part.length > BUNDLE_BYTES)
+      ) {
+        addJob();
+      }
       bundle.push(entry);
       parts.push(part);
       bytes += part.length;
@@ -357,23 +377,22 @@ export class ClusterExecutor implements Executor {
     );
   }
 
-  /** `apply` tasks per job now: about `BUNDLE_MS` of work, one until the workers have reported. */
-  #bundleSize(): number {
-    const average = this.#averageTaskMs;
-    if (average === undefined) return 1;
-    return Math.max(1, Math.min(MAX_BUNDLE, Math.floor(BUNDLE_MS / Math.max(average, 1e-3))));
+  #functionOf(task: ScheduledTask): TaskFunction {
+    // Only functions named by module reach a cluster (pool.ts); #encode refuses any other.
+    const key = task.fn.by === 'module' ? `${String(task.fn.module)}#${task.fn.name}` : '';
+    let known = this.#functions.get(key);
+    if (known === undefined) {
+      known = { name: undefined, averageMs: undefined };
+      this.#functions.set(key, known);
+    }
+    return known;
   }
 
   /** A task's envelope, encoded (a part of its job's body). */
   #encode(entry: Entry): Buffer {
     const { task } = entry;
     if (task.fn.by !== 'module') throw new TypeError('internal: a distributed task must be named by module');
-    const key = `${String(task.fn.module)}#${task.fn.name}`;
-    let name = this.#names.get(key);
-    if (name === undefined) {
-      name = taskNameOf({ module: task.fn.module, name: task.fn.name });
-      this.#names.set(key, name);
-    }
+    const name = (entry.function.name ??= taskNameOf({ module: task.fn.module, name: task.fn.name }));
     const envelope: Envelope = {
       module: name.module,
       name: name.name,
@@ -436,7 +455,8 @@ export class ClusterExecutor implements Executor {
     const [outcome, value, ranMs] = body;
     this.#meter.ran(ranMs, 1);
     if (entry.task.base === undefined) {
-      this.#averageTaskMs = this.#averageTaskMs === undefined ? ranMs : this.#averageTaskMs * 0.7 + ranMs * 0.3;
+      const average = entry.function.averageMs;
+      entry.function.averageMs = average === undefined ? ranMs : average * 0.7 + ranMs * 0.3;
     }
     if (outcome === Outcome.Ok) this.#meter.completed += 1;
     else this.#meter.failed += 1;
