@@ -268,20 +268,21 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
 
   const commands = await connect(target, 'blocking', `mp-worker:${hostname()}:${process.pid}`);
   // Results that come back in one turn of the event loop (a thread answers the tasks it was sent
-  // together, in one message or a few) go to Redis in one pipeline: an RPUSH per result, one EXPIRE per
-  // result list. Each job completes once its result is written.
+  // together, in one message or a few) go to Redis in one pipeline: one RPUSH and one EXPIRE per result
+  // list. Each job completes once its results are written.
   type Unwritten = { readonly list: string; readonly entry: Buffer; readonly written: () => void; readonly failed: (error: unknown) => void };
   let unwritten: Unwritten[] = [];
   const writeResults = (): void => {
     const batch = unwritten;
     unwritten = [];
-    const pipeline = commands.pipeline();
-    const lists = new Set<string>();
+    const lists = new Map<string, Buffer[]>();
     for (const { list, entry } of batch) {
-      pipeline.rpush(list, entry);
-      lists.add(list);
+      const entries = lists.get(list);
+      if (entries === undefined) lists.set(list, [entry]);
+      else entries.push(entry);
     }
-    for (const list of lists) pipeline.expire(list, RESULT_TTL);
+    const pipeline = commands.pipeline();
+    for (const [list, entries] of lists) pipeline.rpush(list, ...entries).expire(list, RESULT_TTL);
     pipeline.exec().then(
       () => batch.forEach((pending) => pending.written()),
       (error: unknown) => batch.forEach((pending) => pending.failed(error)),
