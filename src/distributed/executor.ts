@@ -14,8 +14,9 @@
  *   more than `MAX_BUNDLE` tasks or about `BUNDLE_BYTES`). A bundle is leased, re-run after a lost worker and failed after a second
  *   loss as a whole, like a `map` chunk; each of its tasks still has its own result, timeout and cancel.
  *   `map` chunks are bundles already, and travel one per job. Measured (W10-apply, 20,000 `cube`s,
- *   2 worker processes, 2 cores): 0.56–0.68× BullMQ's own rate of tiny jobs with a job per task,
- *   1.7–1.9× with bundles; CPU per task (driver, Redis and workers) from about 280 µs to 115 µs.
+ *   2 worker processes, 2 shared cores, medians of 5): 0.55–0.68× BullMQ's own rate of tiny jobs with a
+ *   job per task, 1.0–1.9× with bundles (the ratio swings with the machine's load); CPU per task
+ *   (driver, Redis and workers) from about 280 µs to 115 µs.
  * - Results come from a list of this pool's own (`BLPOP`, then `LPOP` of up to `READ_BATCH`), never
  *   from BullMQ's event stream, which is trimmed. A task settles once: a result for a task already
  *   settled (a chunk re-run after its worker was lost, or one aborted) is dropped by its id.
