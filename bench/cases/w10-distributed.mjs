@@ -4,7 +4,8 @@
  * - mode 'map': map(cube, 0..items-1), default chunking; figure items/s. Baseline: the input cut into
  *   chunks of `chunk` items, each a job (v8-serialized, base64), results read from QueueEvents.
  * - mode 'apply': one apply per item, all submitted at once; figure tasks/s. Ours: `processes` tasks
- *   out at once, workers holding 100 jobs each (`--concurrency 100`). Baseline: BullMQ's own rate for
+ *   out at once, workers holding 100 jobs each (`--concurrency 100`); once the workers report the
+ *   tasks tiny, several share a job (the driver's bundles, src/distributed/executor.ts). Baseline: BullMQ's own rate for
  *   tiny jobs, one job per item (addBulk of 1,000), workers at concurrency 100, done when the queue's
  *   completed count says so (QueueEvents can miss events; a run waiting on one hung).
  * - mode 'fib': W2 through the cluster, ours only: 64 × fib(30) by map (default chunking) on 2 worker

@@ -81,6 +81,9 @@ function checkOptions(options: unknown): Required<Pick<PoolOptions, 'url' | 'nam
   };
 }
 
+/** The wire form of each function given to a distributed pool (see `Pool.wireOf`). */
+const wires = new WeakMap<Function, WireFunction>();
+
 /**
  * A pool whose tasks run on worker machines, through Redis. Start workers with
  * `npx multiprocessing worker --url … --import ./dist/tasks.js`; functions must be exported by a
@@ -121,8 +124,15 @@ export class Pool extends PoolBase {
 
   /** Functions travel by module and export only; see `task-name.ts`. */
   protected override wireOf(fn: unknown): WireFunction {
-    const name = taskNameOf(fn);
-    return { by: 'module', module: moduleUrl(name.module) ?? name.module, name: name.name, source: null };
+    // Once per function (resolving its module's path cost a few µs per `apply`); references are
+    // objects a caller may change, so they are named again each time.
+    let wire = typeof fn === 'function' ? wires.get(fn) : undefined;
+    if (wire === undefined) {
+      const name = taskNameOf(fn);
+      wire = { by: 'module', module: moduleUrl(name.module) ?? name.module, name: name.name, source: null };
+      if (typeof fn === 'function') wires.set(fn, wire);
+    }
+    return wire;
   }
 
   /** Values travel as they are, once checked to be able to cross machines. */

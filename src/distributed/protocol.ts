@@ -1,13 +1,15 @@
 /**
  * The messages between a driver (`Pool`) and the worker command, through Redis.
  *
- * - A task is a BullMQ job in the namespace's `tasks` queue. Its data is JSON (BullMQ's), so it holds
- *   only what a worker needs before it may trust the rest: where the result goes, the task's id, and the
- *   frame (`codec.ts`, base64) with the envelope, signed when there is an authkey.
+ * - Tasks travel as BullMQ jobs in the namespace's `tasks` queue, one task or a bundle of tiny ones
+ *   per job (the driver's choice, see executor.ts). A job's data is JSON (BullMQ's), so it holds only
+ *   what a worker needs before it may trust the rest: where the results go, the tasks' ids, and the
+ *   frame (`codec.ts`, base64) with their envelopes, signed when there is an authkey.
  * - A result is an entry pushed on the driver's result list (never BullMQ's trimmed event stream): the
  *   task's id in clear (so a result that fails its check still settles the right task, with the
  *   `AuthenticationError`), then the frame, signed for that pool and task so it cannot be replayed.
- * - The cancel channel carries job ids to stop (`terminate()`, an aborted signal): every worker listens.
+ * - The cancel channel carries the tasks to stop (`terminate()`, an aborted signal), each as its job's id
+ *   and its own (`cancelToken`): every worker listens.
  */
 import type { Outcome, TaskMode } from '../pool/protocol.js';
 import type { SerializedThrow } from '../transport/remote-error.js';
@@ -20,10 +22,42 @@ export const TASKS_QUEUE = 'tasks';
 export interface JobData {
   /** The driver's result list. */
   readonly r: string;
-  /** The task's id in its pool. */
-  readonly i: number;
-  /** The frame (base64) around the encoded `Envelope`. */
+  /** The tasks' ids in their pool, in the order of their envelopes. */
+  readonly i: readonly number[];
+  /** The frame (base64) around the job's body: its tasks' encoded `Envelope`s (see `bundleBody`). */
   readonly f: string;
+}
+
+/** How the cancel channel names a task: its job's id and its own. */
+export function cancelToken(jobId: string, id: number): string {
+  return `${jobId}:${id}`;
+}
+
+/** A job's body: each task's encoded envelope, after its length (4 bytes, little-endian). */
+export function bundleBody(parts: readonly Uint8Array[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += 4 + part.length;
+  const body = Buffer.allocUnsafe(length);
+  let at = 0;
+  for (const part of parts) {
+    body.writeUInt32LE(part.length, at);
+    body.set(part, at + 4);
+    at += 4 + part.length;
+  }
+  return body;
+}
+
+/** The encoded envelopes of a job's body; a `TypeError` if it is not one `bundleBody` made. */
+export function readBundleBody(body: Uint8Array): Uint8Array[] {
+  const view = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < view.length; ) {
+    const length = at + 4 <= view.length ? view.readUInt32LE(at) : Infinity;
+    if (at + 4 + length > view.length) throw new TypeError('a task bundle ends in the middle of a task: the job was cut or altered');
+    parts.push(view.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return parts;
 }
 
 /** What a worker runs (inside the frame). */

@@ -52,8 +52,12 @@ export interface ScheduledTask {
   readonly transfer?: readonly Transferred[] | undefined;
   /** For a `map`/`imap` chunk: the input index of its first item, so errors name the right item. */
   readonly base?: number | undefined;
-  /** Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures. */
-  onResult(outcome: Outcome, value: unknown): void;
+  /**
+   * Called once with the worker's outcome (see `Outcome`); `value` is already deserialized for failures.
+   * `ranMs`, when the executor knows it: how long the task ran in its worker (the cluster's worker
+   * command reports it to the driver, which sizes its bundles of tiny tasks by it).
+   */
+  onResult(outcome: Outcome, value: unknown, ranMs?: number): void;
   /** Called once when the task cannot finish (worker lost, timeout, abort, terminate). */
   onError(error: unknown): void;
 }

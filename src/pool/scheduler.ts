@@ -259,15 +259,17 @@ export class Scheduler implements Executor {
     if (this.#terminated !== undefined || this.#broken !== undefined) return;
     this.#dispatcher.recordBusy(message.busyMs, message.results.length);
     this.#meter.ran(message.busyMs, message.results.length);
+    // Some answers (a block of numbers, a failure to send) come without their time: unknown, not 0.
+    const ranMs = message.busyMs > 0 ? message.busyMs / message.results.length : undefined;
     for (const [id, outcome, value, live] of message.results) {
       const entry = this.#dispatcher.completed(pw, id);
       if (entry.done) continue;
       this.#finish(entry);
       if (outcome === Outcome.Ok) this.#meter.completed += 1;
       else this.#meter.failed += 1;
-      if (outcome === Outcome.Failed) entry.task.onResult(outcome, deserializeThrown(value as never));
+      if (outcome === Outcome.Failed) entry.task.onResult(outcome, deserializeThrown(value as never), ranMs);
       else if (live === true) deliverLive(entry.task, outcome, value);
-      else entry.task.onResult(outcome, value);
+      else entry.task.onResult(outcome, value, ranMs);
     }
     // A spent worker's replacement, if one is wanted, is started by the dispatch below.
     if (this.#dispatcher.spent(pw) && !pw.leaving) this.#workers.retire(pw);
