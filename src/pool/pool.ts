@@ -587,9 +587,11 @@ export class PoolBase {
         pump();
         queueMicrotask(() => record(base, count, outcome, value));
       };
-      // At first, one chunk per worker: cutting a chunk of numbers takes a while, and the workers start
-      // once the chunks handed over in this turn are sent (at its end); the rest follow in the next.
-      let limit = Math.min(window, this.processes);
+      // Guided chunks, at first one per worker: cutting a chunk of numbers takes a while, and the workers
+      // start once the chunks handed over in this turn are sent (at its end); the rest of the window
+      // follows in the next turn. Chunks of a given size are all handed over at once, in order with the
+      // tasks submitted after this call.
+      let limit = chunksize === undefined ? Math.min(window, this.processes) : window;
       const pump = (): void => {
         // A chunk refused as it is handed over (an aborted signal) settles inside `submit`.
         if (pumping) return;
