@@ -61,6 +61,9 @@ const EXCLUDED = {
     'test/distributed/semaphore.test.ts': NOT_YET_DISTRIBUTED,
     'test/distributed/value.test.ts': NOT_YET_DISTRIBUTED,
     'test/distributed/worker-command.test.ts': NOT_YET_DISTRIBUTED,
+    'test/distributed/tiny-tasks.test.ts': NOT_YET_DISTRIBUTED,
+    'test/package/code-cache.test.ts':
+      "the code cache is Node's (V8's cachedData): Bun and Deno require the bundle as it is (src/loader/code-cache.cts), and these programs run under this runtime",
     'test/pool/errors.test.ts': {
       'a function shipped by source shows its real file': `${NEEDS_INSPECTOR}, so its frames keep the data: module's lines`,
     },
@@ -90,6 +93,9 @@ const EXCLUDED = {
       'a worker that exceeds its resourceLimits is lost': 'workers ignore resourceLimits there: the pool refuses them (test/runtime/runtimes.test.ts)',
     },
     'test/pool/worker-settings.test.ts': { 'an execArgv a thread refuses': WORKERS_TAKE_NO_OPTIONS },
+    'test/package/exports.test.ts': {
+      'a program given as a string': "Node's -e and --input-type, which this runtime's binary does not take",
+    },
   },
   bun: {
     ...Object.fromEntries(PROCESS_ONLY.map((file) => [file, IN_PROCESS_RUN])),
