@@ -3,13 +3,13 @@
 // (waiting jobs removed, running ones cancelled), an unreachable URL, a wrong authkey, an unknown task.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AuthenticationError, ConnectionError, Pool, WorkerLostError } from '../../src/distributed/index.js';
-import { killWorker, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
+import { killWorker, startedBy, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { square } from '../fixtures/distributed/other-tasks.js';
 import { until, within } from '../fixtures/until.js';
@@ -19,17 +19,6 @@ const LEASE = 1_000; // the workers' --lost-task-timeout here
 
 const { redis, dir } = await useCluster('failures');
 
-/**
- * The runs of `holdUntilReleased` with `tag` recorded in `runs`, as the pids of the workers that ran
- * them, in the order they started (files are `started-<tag>-<pid>-<run>`).
- */
-function startedBy(runs: string, tag: string): number[] {
-  return readdirSync(runs)
-    .filter((name) => name.startsWith(`started-${tag}-`))
-    .map((name) => name.split('-').map(Number))
-    .sort((a, b) => a[3]! - b[3]!)
-    .map((parts) => parts[2]!);
-}
 
 function workerWithPid(workers: readonly TestWorker[], pid: number): TestWorker {
   const found = workers.find((worker) => worker.pid === pid);

@@ -4,11 +4,11 @@
 // settles once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from '../../src/distributed/index.js';
-import { killWorker, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
+import { killWorker, startedBy, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { add, cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { until, within } from '../fixtures/until.js';
 
@@ -51,14 +51,6 @@ function released(): string {
   return runs;
 }
 
-/** The pids of the workers that started `holdUntilReleased` with `tag`, in the order they started. */
-function startedBy(runs: string, tag: string): number[] {
-  return readdirSync(runs)
-    .filter((name) => name.startsWith(`started-${tag}-`))
-    .map((name) => name.split('-').map(Number))
-    .sort((a, b) => a[3]! - b[3]!)
-    .map((parts) => parts[2]!);
-}
 
 test('tiny applies submitted together share jobs, each with its own exact result', T, async () => {
   const namespace = 'tiny-share';
