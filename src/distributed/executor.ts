@@ -8,7 +8,7 @@
  *   remove, and a `map` over a million items never writes a million jobs.
  * - Tiny tasks travel in bundles: a job costs about 0.2 ms of CPU between driver, Redis and worker (the
  *   BullMQ add, fetch and completion, the result's way back), far more than a `cube`. So `apply` tasks
- *   of one function taken in one round share a job, as many as make about `BUNDLE_MS` of work by the
+ *   of one function taken in one round share a job, as many as make about `bundling.workMs` of work by the
  *   run time the workers report for that function (one task per job until they have reported, so a
  *   function of long tasks never piles onto one machine on the strength of another's tiny ones; never
  *   more than `MAX_BUNDLE` tasks or about `BUNDLE_BYTES`). A bundle is leased, re-run after a lost worker and failed after a second
@@ -62,8 +62,11 @@ export const UNREACHABLE_LIMIT = 10_000;
 const READ_BATCH = 1_000;
 /** Seconds a result list lives after its last write, for a driver that died without cleaning up. */
 const RESULT_TTL = 3_600;
-/** A bundle of tiny tasks carries about this many ms of work (see the module header). */
-const BUNDLE_MS = 1;
+/**
+ * A bundle of tiny tasks carries about `workMs` of work (see the module header). Not public: tests set
+ * `workMs` high so that the bundles of their tiny tasks do not depend on how loaded the machine is.
+ */
+export const bundling = { workMs: 1 };
 const MAX_BUNDLE = 32;
 /** A bundle's encoded tasks stop growing past this many bytes (one task may carry more). */
 const BUNDLE_BYTES = 64 * 1024;
@@ -121,10 +124,10 @@ function jobsOf(entries: Iterable<Entry>): Set<Job> {
   return jobs;
 }
 
-/** `apply` tasks of `fn` per job now: about `BUNDLE_MS` of work, one until the workers have reported. */
+/** `apply` tasks of `fn` per job now: about `bundling.workMs` of work, one until the workers have reported. */
 function bundleSize(fn: TaskFunction): number {
   if (fn.averageMs === undefined) return 1;
-  return Math.max(1, Math.min(MAX_BUNDLE, Math.floor(BUNDLE_MS / Math.max(fn.averageMs, 1e-3))));
+  return Math.max(1, Math.min(MAX_BUNDLE, Math.floor(bundling.workMs / Math.max(fn.averageMs, 1e-3))));
 }
 
 /** How the cancel channel names an entry's task. */

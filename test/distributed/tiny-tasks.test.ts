@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from '../../src/distributed/index.js';
+import { bundling } from '../../src/distributed/executor.js';
 import { killWorker, startedBy, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { add, cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { until, within } from '../fixtures/until.js';
@@ -41,6 +42,20 @@ async function warmUntilBundled(namespace: string, size: number, task: (k: numbe
     await within(Promise.all(Array.from({ length: size }, (_, k) => task(k))), 'a warm-up round');
     if ((await jobsAdded(namespace)) - before === 1) return;
     if (performance.now() > deadline) assert.fail(`${size} tiny tasks submitted together never shared one job within 30 s`);
+  }
+}
+
+/**
+ * Runs `body` with bundles sized by count alone (up to the most a job takes) once the workers have
+ * reported a function, so that which tasks share a job does not follow how loaded the machine is.
+ */
+async function withLoadFreeBundles(body: () => Promise<void>): Promise<void> {
+  const workMs = bundling.workMs;
+  bundling.workMs = 1e9;
+  try {
+    await body();
+  } finally {
+    bundling.workMs = workMs;
   }
 }
 
@@ -79,61 +94,59 @@ test('tiny applies submitted together share jobs, each with its own exact result
 });
 
 test('a cancelled task of a bundle rejects alone; the other tasks of its job resolve', T, async () => {
-  const namespace = 'tiny-cancel';
-  const runs = mkdtempSync(join(dir, 'cancel-'));
-  const free = released();
-  // One thread: the bundle's other tasks are pipelined behind the held one on it, so the cancel stops
-  // the thread they wait on, and they run again on its replacement.
-  await startWorker({ url: redis.url, namespace, processes: 1 });
-  const pool = new Pool({ url: redis.url, namespace, processes: 64 });
-  try {
-    await warmUntilBundled(namespace, 5, (k) => pool.apply(holdUntilReleased, [free, `warm${k}`]));
-    const before = await jobsAdded(namespace);
-    const controller = new AbortController();
-    const held = pool.apply(holdUntilReleased, [runs, 'a'], { signal: controller.signal });
-    const beside = ['b0', 'b1', 'b2', 'b3'].map((tag) => pool.apply(holdUntilReleased, [free, tag]));
-    await until('the held task started', () => startedBy(runs, 'a').length === 1, 30_000);
-    controller.abort(new Error('cancelled'));
-    await assert.rejects(held, { message: 'cancelled' });
-    assert.deepEqual(await within(Promise.all(beside), 'the tasks beside the cancelled one', 30_000), ['b0', 'b1', 'b2', 'b3']);
-    // They shared jobs. How many share one follows the run time the workers report, which a loaded
-    // machine stretches (the warm-up saw 5 in one job), so the exact count is not asserted.
-    const jobs = (await jobsAdded(namespace)) - before;
-    assert.ok(jobs < 5, `5 tiny tasks submitted together took ${jobs} jobs`);
-    assert.equal(startedBy(runs, 'a').length, 1);
-  } finally {
-    await pool.terminate();
-  }
+  await withLoadFreeBundles(async () => {
+    const namespace = 'tiny-cancel';
+    const runs = mkdtempSync(join(dir, 'cancel-'));
+    const free = released();
+    // One thread: the bundle's other tasks are pipelined behind the held one on it, so the cancel stops
+    // the thread they wait on, and they run again on its replacement.
+    await startWorker({ url: redis.url, namespace, processes: 1 });
+    const pool = new Pool({ url: redis.url, namespace, processes: 64 });
+    try {
+      await warmUntilBundled(namespace, 5, (k) => pool.apply(holdUntilReleased, [free, `warm${k}`]));
+      const before = await jobsAdded(namespace);
+      const controller = new AbortController();
+      const held = pool.apply(holdUntilReleased, [runs, 'a'], { signal: controller.signal });
+      const beside = ['b0', 'b1', 'b2', 'b3'].map((tag) => pool.apply(holdUntilReleased, [free, tag]));
+      await until('the held task started', () => startedBy(runs, 'a').length === 1, 30_000);
+      controller.abort(new Error('cancelled'));
+      await assert.rejects(held, { message: 'cancelled' });
+      assert.deepEqual(await within(Promise.all(beside), 'the tasks beside the cancelled one', 30_000), ['b0', 'b1', 'b2', 'b3']);
+      assert.equal((await jobsAdded(namespace)) - before, 1, 'the 5 tasks submitted together shared one job');
+      assert.equal(startedBy(runs, 'a').length, 1);
+    } finally {
+      await pool.terminate();
+    }
+  });
 });
 
 test('a bundle whose worker is killed runs again elsewhere as a whole; each task settles once', T, async () => {
-  const namespace = 'tiny-lost';
-  const runs = mkdtempSync(join(dir, 'lost-'));
-  const free = released();
-  const workers = await Promise.all([1, 2].map(() => startWorker({ url: redis.url, namespace, lostTaskTimeout: LEASE })));
-  const pool = new Pool({ url: redis.url, namespace, processes: 64 });
-  try {
-    await warmUntilBundled(namespace, 5, (k) => pool.apply(holdUntilReleased, [free, `warm${k}`]));
-    const before = await jobsAdded(namespace);
-    const held = pool.apply(holdUntilReleased, [runs, 'k']);
-    const beside = ['b0', 'b1', 'b2', 'b3'].map((tag) => pool.apply(holdUntilReleased, [free, tag]));
-    await until('the held task started', () => startedBy(runs, 'k').length === 1, 30_000);
-    const victim: TestWorker | undefined = workers.find((worker) => worker.pid === startedBy(runs, 'k')[0]);
-    assert.ok(victim, 'the held task started in a worker of this test');
-    await killWorker(victim);
-    await until('the bundle started again on the other worker', () => startedBy(runs, 'k').length === 2, 30_000);
-    writeFileSync(join(runs, 'release'), '');
-    assert.equal(await within(held, 'the re-run held task', 30_000), 'k');
-    assert.deepEqual(await within(Promise.all(beside), 'the tasks beside it', 30_000), ['b0', 'b1', 'b2', 'b3']);
-    // They shared jobs. How many share one follows the run time the workers report, which a loaded
-    // machine stretches (the warm-up saw 5 in one job), so the exact count is not asserted.
-    const jobs = (await jobsAdded(namespace)) - before;
-    assert.ok(jobs < 5, `5 tiny tasks submitted together took ${jobs} jobs`);
-    // Queued behind the held task on the killed worker's only thread, they first ran on the other one.
-    for (const tag of ['b0', 'b1', 'b2', 'b3']) assert.equal(startedBy(free, tag).length, 1, tag);
-    const [first, second] = startedBy(runs, 'k');
-    assert.notEqual(first, second);
-  } finally {
-    await pool.terminate();
-  }
+  await withLoadFreeBundles(async () => {
+    const namespace = 'tiny-lost';
+    const runs = mkdtempSync(join(dir, 'lost-'));
+    const free = released();
+    const workers = await Promise.all([1, 2].map(() => startWorker({ url: redis.url, namespace, lostTaskTimeout: LEASE })));
+    const pool = new Pool({ url: redis.url, namespace, processes: 64 });
+    try {
+      await warmUntilBundled(namespace, 5, (k) => pool.apply(holdUntilReleased, [free, `warm${k}`]));
+      const before = await jobsAdded(namespace);
+      const held = pool.apply(holdUntilReleased, [runs, 'k']);
+      const beside = ['b0', 'b1', 'b2', 'b3'].map((tag) => pool.apply(holdUntilReleased, [free, tag]));
+      await until('the held task started', () => startedBy(runs, 'k').length === 1, 30_000);
+      const victim: TestWorker | undefined = workers.find((worker) => worker.pid === startedBy(runs, 'k')[0]);
+      assert.ok(victim, 'the held task started in a worker of this test');
+      await killWorker(victim);
+      await until('the bundle started again on the other worker', () => startedBy(runs, 'k').length === 2, 30_000);
+      writeFileSync(join(runs, 'release'), '');
+      assert.equal(await within(held, 'the re-run held task', 30_000), 'k');
+      assert.deepEqual(await within(Promise.all(beside), 'the tasks beside it', 30_000), ['b0', 'b1', 'b2', 'b3']);
+      assert.equal((await jobsAdded(namespace)) - before, 1, 'the 5 tasks submitted together shared one job');
+      // Queued behind the held task on the killed worker's only thread, they first ran on the other one.
+      for (const tag of ['b0', 'b1', 'b2', 'b3']) assert.equal(startedBy(free, tag).length, 1, tag);
+      const [first, second] = startedBy(runs, 'k');
+      assert.notEqual(first, second);
+    } finally {
+      await pool.terminate();
+    }
+  });
 });
