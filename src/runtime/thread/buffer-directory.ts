@@ -112,11 +112,17 @@ function readsSynchronously(): boolean {
   return syncReceive;
 }
 
+// Reads what the channel holds now. No probe first (it opens two more channels): where a channel cannot
+// be read synchronously, this reads nothing (Bun) or throws (Deno), and `bufferById` probes if it must.
 function drain(s: ThreadState): void {
   const port = channel(s);
-  if (!readsSynchronously()) return;
   for (;;) {
-    const received = receiveMessageOnPort(port as never) as { message: Announcement } | undefined;
+    let received: { message: Announcement } | undefined;
+    try {
+      received = receiveMessageOnPort(port as never) as { message: Announcement } | undefined;
+    } catch {
+      return;
+    }
     if (received === undefined) return;
     s.known.set(received.message.id, received.message.buffer);
   }
