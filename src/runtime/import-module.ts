@@ -1,6 +1,6 @@
 /**
  * The one place that imports a module by a URL known only at run time (a role's module, a function's
- * or a shared kind's module, a `data:` URL of a function shipped by source).
+ * or a shared kind's module).
  *
  * Why a home of its own: the built package bundles the library into one file, and keeps this module a
  * separate file beside it (scripts/build.mjs). tsx rewrites every ES module that contains an `import()`

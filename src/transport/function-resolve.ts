@@ -5,7 +5,7 @@
  */
 import { keepNamesHelper, type WireScope } from './module-scope.js';
 import type { Packed } from './payload.js';
-import { asDeclaration, dataModuleLabel } from './stack-frames.js';
+import { dataModuleLabel, sourceBody } from './stack-frames.js';
 import { whileImporting } from '../runtime/identity.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 import { importModule } from '../runtime/import-module.js';
@@ -32,7 +32,7 @@ export function resolveFunction(wire: WireFunction, unpackValues: UnpackValues):
         : wire.by === 'module'
           ? importExport(wire)
           : wire.scope === undefined
-            ? compile(wire)
+            ? new Promise<Function>((resolve) => resolve(compile(wire)))
             : compileWithScope(wire, wire.scope, unpackValues);
     resolved.set(key, found);
     found.catch(() => resolved.delete(key));
@@ -41,37 +41,29 @@ export function resolveFunction(wire: WireFunction, unpackValues: UnpackValues):
 }
 
 /**
- * Compiles a function shipped by source as the default export of a small module (a `data:` URL).
- * As module code it is strict, and a function declaration stays a declaration: a recursive function
- * compiled with `new Function` as a named function expression ran 5–10% slower here. `__name` is
- * esbuild's keepNames helper (tsx's output uses it). Every '.' is escaped too: Bun (1.4) takes a `data:`
- * URL with a '.' anywhere in it for a file with that extension, and its default export for the URL string.
+ * Compiles a function shipped by source (alone: it uses no outer variable and no `import()`), at once.
+ * With `new Function`, not as a `data:` module: a worker's first `import()` starts its ES module loader,
+ * about 2 ms before its first task could run. A function declaration stays a declaration (declared in
+ * the body, then returned), and the code is strict, as in a module. Its frames read
+ * `multiprocessing-source:<name>~<origin>`, which `cleanStack` (stack-frames.ts) turns into the
+ * positions of the data module that `locateShippedFrames` expects. `__name` is esbuild's keepNames
+ * helper (tsx's output uses it).
  */
-async function compile(wire: Extract<WireFunction, { by: 'source' }>): Promise<Function> {
-  const expression = wire.expression;
-  const text =
-    'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });\n' +
-    `export default ${asDeclaration(expression)};\n`;
-  const label = dataModuleLabel(wire.name, wire.origin);
-  const url = `data:text/javascript;multiprocessing=${encodeURIComponent(label)},${encodeURIComponent(text)}`.replace(/\./g, '%2E');
-  await beforeImport(url);
-  const namespace = (await importModule(url)) as { default: Function };
-  return namespace.default;
+function compile(wire: Extract<WireFunction, { by: 'source' }>): Function {
+  const factory = new Function('__name', sourceBody(wire.expression, dataModuleLabel(wire.name, wire.origin))) as (
+    helper: typeof keepNamesHelper,
+  ) => Function;
+  return factory(keepNamesHelper);
 }
 
 /**
  * Compiles a function shipped by source at once, for callers that cannot wait (a barrier's action run
- * by a blocking `wait()`); `undefined` for a function that must be imported. Compiled with
- * `new Function`, which is synchronous but runs recursive code a little slower than `compile`.
+ * by a blocking `wait()`); `undefined` for a function that must be imported or compiled with its scope.
  */
 export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
   if (wire.by === 'context') return contextMemberNow(wire);
   if (wire.by !== 'source' || wire.scope !== undefined) return undefined;
-  const label = `multiprocessing:${dataModuleLabel(wire.name, undefined)}`;
-  const factory = new Function('__name', `"use strict";\nreturn ${wire.expression};\n//# sourceURL=${label}`) as (
-    helper: typeof keepNamesHelper,
-  ) => Function;
-  return factory(keepNamesHelper);
+  return compile(wire);
 }
 
 async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, scope: WireScope, unpackValues: UnpackValues): Promise<Function> {

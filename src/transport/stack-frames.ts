@@ -2,9 +2,10 @@
  * Stack frames of functions shipped by source, read back as positions in the user's files, so an error
  * thrown in a worker reads like Python's traceback into the user's module.
  *
- * - A function shipped alone is compiled in the worker as a `data:` module: its frames read
- *   `multiprocessing:<name>~<origin>:line:col`. Where it came from is known only in the parent, which
- *   looks it up with the inspector when such a frame arrives (never on the fast path of a call).
+ * - A function shipped alone is compiled in the worker by `new Function` (`sourceBody`): its frames read
+ *   `multiprocessing:<name>~<origin>:line:col`, as in a module whose line 2 is `export default <its
+ *   source>`. Where it came from is known only in the parent, which looks it up with the inspector when
+ *   such a frame arrives (never on the fast path of a call).
  * - A function shipped with its module's scope is compiled at its own lines and columns under its
  *   file's name, marked `?multiprocessing`: its frames are already right under plain node. Under tsx
  *   (the program's source maps are on), the parent sends along the part of the file's source map that
@@ -28,12 +29,34 @@ export interface PieceMappings {
 
 // ---- functions shipped alone -------------------------------------------------------------------
 
-/** The source text, as compiled in a `data:` module, of a function shipped alone. */
+/** A function's source as it is compiled: a function expression as a declaration, anything else in parentheses. */
 export function asDeclaration(expression: string): string {
   return /^\((async\s+)?function\b/.test(expression) && expression.endsWith('\n)') ? expression.slice(1, -2) : `(${expression})`;
 }
 
-/** How the `data:` module names a function: `<name>~<origin>`. */
+// Frames are read as positions in a module whose line 2 is `export default <declaration>`.
+const DECLARATION_COLUMN = 'export default '.length;
+// `new Function` puts its body on line 3 (after `function anonymous(<parameters>\n) {`), and the body
+// starts with the strict directive: the declaration is on line 4, 2 below where frames place it.
+const SOURCE_LINES_BELOW = 2;
+const NAMED_DECLARATION = /^(?:async\s+)?function\s*\*?\s*([\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*)\s*\(/u;
+
+/**
+ * The body for `new Function('__name', body)` that returns the function shipped alone as `expression`,
+ * named `label` in its frames. A named function is declared, then returned, as a module's declaration
+ * would be: its calls to itself then run as fast as in the module it came from.
+ */
+export function sourceBody(expression: string, label: string): string {
+  const declaration = asDeclaration(expression);
+  const name = NAMED_DECLARATION.exec(declaration)?.[1];
+  const returned =
+    name === undefined
+      ? `return${' '.repeat(DECLARATION_COLUMN - 'return'.length)}${declaration};`
+      : `${' '.repeat(DECLARATION_COLUMN)}${declaration}\nreturn ${name};`;
+  return `"use strict";\n${returned}\n//# sourceURL=${SOURCE_URL}${label}`;
+}
+
+/** How compiled code names a function: `<name>~<origin>`. */
 export function dataModuleLabel(name: string, origin: number | undefined): string {
   return (name || 'anonymous').replace(/[^\w$.-]/g, '_') + (origin === undefined ? '' : `~${origin}`);
 }
@@ -51,9 +74,8 @@ export function rememberOrigin(fn: Function, expression: string): number {
   return lastOrigin;
 }
 
-// A frame in a `data:` module shows the whole URL. (encodeURIComponent escapes ':', so the first ':'
-// after the comma starts the line number.)
-const DATA_FRAME = /data:text\/javascript;multiprocessing=([^,]*),[^:\s]*:(\d+):(\d+)/g;
+const SOURCE_URL = 'multiprocessing-source:';
+const SOURCE_FRAME = /multiprocessing-source:([\w$.~-]+):(\d+):(\d+)/g;
 const COMPILED_FRAME = /([^\s(]+)\?multiprocessing:(\d+):(\d+)/g;
 const ORIGIN_FRAME = /multiprocessing:([\w$.-]+)~(\d+):(\d+):(\d+)/g;
 
@@ -67,13 +89,13 @@ export function registerMappings(filename: string, mappings: PieceMappings): voi
 }
 
 /**
- * In the worker, before a stack leaves it: short frames for `data:` modules, and frames of code
+ * In the worker, before a stack leaves it: frames of functions shipped alone placed as `realPosition` reads them, and frames of code
  * compiled with its scope mapped through the source map sent with it (or just unmarked).
  */
 export function cleanStack(stack: string): string {
   let clean = stack;
-  if (clean.includes('data:text/javascript;multiprocessing=')) {
-    clean = clean.replace(DATA_FRAME, (_, name: string, line: string, column: string) => `multiprocessing:${decodeURIComponent(name)}:${line}:${column}`);
+  if (clean.includes(SOURCE_URL)) {
+    clean = clean.replace(SOURCE_FRAME, (_, label: string, line: string, column: string) => `multiprocessing:${label}:${Number(line) - SOURCE_LINES_BELOW}:${column}`);
   }
   if (clean.includes(COMPILED_MARK)) {
     clean = clean.replace(COMPILED_FRAME, (_, file: string, line: string, column: string) => {
@@ -136,8 +158,8 @@ function realPosition(origin: number, line: number, column: number): string | un
   const source = scriptSource(place.scriptId);
   const start = source.lastIndexOf(text, offsetIn(source, place));
   if (start < 0) return undefined;
-  // Line 2 of the `data:` module is `export default <declaration>`: the function's first line.
-  const prefix = 'export default '.length + asDeclaration(known.expression).indexOf(text);
+  // Line 2 is `export default <declaration>`: the function's first line (see `sourceBody`).
+  const prefix = DECLARATION_COLUMN + asDeclaration(known.expression).indexOf(text);
   const before = source.slice(0, start);
   const startLine = before.split('\n').length - 1;
   const startColumn = start - (before.lastIndexOf('\n') + 1);
