@@ -13,7 +13,7 @@
 // shared kind" loads the same single copy of the library as the program's own imports.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
@@ -54,9 +54,53 @@ const commonJs = {
   // `import()` of a user's module stays an import (a require() could not load ES modules).
   supported: { 'dynamic-import': true },
 };
+// The core modules that the `multiprocessing/distributed` subpath uses, found by bundling it once with
+// them left out: the library exports each as a namespace (`__internals`, not part of the API), and the
+// subpath's bundles take them from there. So a program that imports both entries has one copy of the
+// core: one `WorkerLostError` to catch, one registry of shared objects, one start-up.
+const SRC = resolve('src');
+const SUBPATH = join(SRC, 'distributed');
+const coreKey = (args) => {
+  if (!args.importer.startsWith(SUBPATH + sep)) return undefined;
+  const target = resolve(args.resolveDir, args.path);
+  return target.startsWith(SUBPATH + sep) ? undefined : relative(SRC, target).split(sep).join('/').replace(/\.js$/, '');
+};
+const coreModules = new Set();
+await build({
+  ...common,
+  entryPoints: ['src/distributed/index.ts'],
+  format: 'esm',
+  write: false,
+  plugins: [
+    keepImportModuleApart,
+    {
+      name: 'list-core-imports',
+      setup(build) {
+        build.onResolve({ filter: /^\.\.?\// }, (args) => {
+          const key = coreKey(args);
+          if (key === undefined) return undefined;
+          coreModules.add(key);
+          return { path: key, external: true };
+        });
+      },
+    },
+  ],
+});
+const internals = [...coreModules].sort();
 await build({
   ...common,
   ...commonJs,
+  entryPoints: undefined,
+  stdin: {
+    contents: [
+      "export * from './index.js';",
+      ...internals.map((key, i) => `import * as core${i} from './${key}.js';`),
+      `export const __internals = { ${internals.map((key, i) => `${JSON.stringify(key)}: core${i}`).join(', ')} };`,
+    ].join('\n'),
+    resolveDir: SRC,
+    sourcefile: 'library.ts',
+    loader: 'ts',
+  },
   define: { ...commonJs.define, __MP_LIBRARY_LOADER__: '"./index.js"' },
   outfile: 'dist/cjs/library.js',
 });
@@ -79,11 +123,33 @@ writeFileSync(
     '',
   ].join('\n'),
 );
-// The `multiprocessing/distributed` subpath: a second bundle per flavour. bullmq and ioredis are
+// The `multiprocessing/distributed` subpath: a bundle per flavour, of the subpath's own modules only (the
+// core comes from the library's `__internals`, see above). bullmq and ioredis are
 // optional peer dependencies, loaded at the first connection: they stay outside every bundle (as all
 // packages do), and the core bundle must never name them (checked below).
-await build({ ...common, entryPoints: ['src/distributed/index.ts'], format: 'esm', outfile: 'dist/esm/distributed.js' });
-await build({ ...common, ...commonJs, entryPoints: ['src/distributed/index.ts'], outfile: 'dist/cjs/distributed.js' });
+const fromTheLibrary = {
+  name: 'core-from-the-library',
+  setup(build) {
+    build.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const key = coreKey(args);
+      return key === undefined ? undefined : { path: key, namespace: 'core' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'core' }, (args) => ({ contents: `module.exports = __mpCore[${JSON.stringify(args.path)}];`, loader: 'js' }));
+  },
+};
+const subpath = { ...common, entryPoints: ['src/distributed/index.ts'], plugins: [keepImportModuleApart, fromTheLibrary] };
+await build({
+  ...subpath,
+  format: 'esm',
+  outfile: 'dist/esm/distributed.js',
+  banner: { js: "import { createRequire as __mpCreateRequire } from 'node:module';\nconst __mpCore = __mpCreateRequire(import.meta.url)('../cjs/index.js').__internals;" },
+});
+await build({
+  ...subpath,
+  ...commonJs,
+  outfile: 'dist/cjs/distributed.js',
+  banner: { js: `${commonJs.banner.js}\nconst __mpCore = require('./index.js').__internals;` },
+});
 // The worker command (package.json `bin`): argument parsing only, over the subpath's own bundle.
 await build({
   ...common,
@@ -100,6 +166,12 @@ await build({
     },
   ],
 });
+for (const bundle of ['dist/esm/distributed.js', 'dist/cjs/distributed.js']) {
+  if (/class WorkerLostError\b/.test(readFileSync(bundle, 'utf8'))) {
+    console.error(`${bundle} holds a copy of the core: it must take the core from the library (__internals)`);
+    process.exit(1);
+  }
+}
 for (const bundle of ['dist/esm/index.js', 'dist/cjs/index.js', 'dist/cjs/library.js']) {
   if (/\b(bullmq|ioredis)\b/.test(readFileSync(bundle, 'utf8'))) {
     console.error(`${bundle} names bullmq or ioredis: the core must not depend on the distributed subpath`);

@@ -40,14 +40,31 @@ test("import and require of 'multiprocessing/distributed' give the subpath from 
   assert.equal(typeof cjs.Pool, 'function');
 });
 
+test("'multiprocessing' and 'multiprocessing/distributed' share one copy of the core (ESM and CommonJS)", T, async () => {
+  const require = createRequire(import.meta.url);
+  const entries = [
+    [await import('multiprocessing'), await import('multiprocessing/distributed')],
+    [require('multiprocessing'), require('multiprocessing/distributed')],
+  ] as const;
+  for (const [core, subpath] of entries) {
+    for (const name of ['WorkerLostError', 'TimeoutError', 'RemoteError', 'Empty', 'Full', 'BrokenBarrierError', 'AsyncResult']) {
+      assert.equal(subpath[name as keyof typeof subpath], core[name as keyof typeof core], name);
+    }
+  }
+  assert.equal(entries[0][1].WorkerLostError, entries[1][1].WorkerLostError);
+});
+
 test('the built worker command serves a driver that imports the built package', T, async () => {
   const namespace = 'built';
   await startWorker({ url: redis.url, namespace, build: 'dist', imports: ['./test/fixtures/distributed/tasks.mjs'], processes: 2 });
   const { Pool } = await import('multiprocessing/distributed');
-  const { cube } = await import('../fixtures/distributed/tasks.mjs');
+  const { cube, spin } = await import('../fixtures/distributed/tasks.mjs');
   const pool = new Pool({ url: redis.url, namespace });
   try {
     assert.deepEqual(await within(pool.map(cube, [1, 2, 3, 4]), 'map through the built packages', 60_000), [1, 8, 27, 64]);
+    // Caught as the core's class: the subpath's errors are the core's (one copy of the library).
+    const { TimeoutError } = await import('multiprocessing');
+    await assert.rejects(within(pool.apply(spin, [5_000], { timeout: 100 }), 'a task past its timeout'), (error) => error instanceof TimeoutError);
   } finally {
     pool.close();
     await within(pool.join(), 'join');
