@@ -74,7 +74,7 @@ function load(): unknown {
     // V8's cache holds the functions compiled so far. A process's main thread writes it as the process
     // exits, so that it holds what a pool's start and first tasks compiled too (measured: 3 ms less from
     // a fresh process to its first result than a cache of the library's top level alone). A worker
-    // thread writes at once (its threads start before the program exits; the program's cache replaces it).
+    // thread writes at once: it starts before its program exits, whose cache then replaces its own.
     if (isMainThread) process.once('exit', () => writeCache(cacheFile, script));
     else writeCache(cacheFile, script);
   }

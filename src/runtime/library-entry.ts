@@ -6,8 +6,8 @@
  * - In the built package, the library is one CommonJS bundle (`dist/cjs/library.js`) behind a loader
  *   that compiles it with a V8 code cache (`loader/code-cache.cts`): a child requires that loader, so
  *   that it skips the compile too. A CommonJS file is `require`d, not imported: an `import()` of one
- *   first scans its whole text for export names.
- * - A bundle built without a loader (the `multiprocessing/distributed` subpath's) loads itself.
+ *   first scans its whole text for export names. (The `multiprocessing/distributed` subpath's bundles
+ *   hold none of this module: they take the core from that library.)
  */
 import { fileURLToPath, pathToFileURL } from 'node:url';
 

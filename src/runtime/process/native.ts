@@ -15,7 +15,7 @@
  * exists: Node >= 24.16 / 26.1, Bun). The loader takes the first that loads and can share memory.
  *
  * Where they are: `native/build/Release/` under the package root. This module runs
- * from `src/` (under tsx, in tests) and bundled into `dist/cjs/library.js` (or a subpath's bundle), so the
+ * from `src/` (under tsx, in tests) and bundled into `dist/cjs/library.js`, so the
  * root is found by walking up from this file to the `package.json` named `multiprocessing`, not by a
  * fixed relative path. `MULTIPROCESSING_NO_NATIVE=1` hides the addon (to test the fallback).
  */
