@@ -127,6 +127,20 @@ writeFileSync(
 // core comes from the library's `__internals`, see above). bullmq and ioredis are
 // optional peer dependencies, loaded at the first connection: they stay outside every bundle (as all
 // packages do), and the core bundle must never name them (checked below).
+// What each of those modules exports (esbuild lists them).
+const coreExports = {};
+const listed = await build({
+  ...common,
+  entryPoints: internals.map((key) => `src/${key}.ts`),
+  plugins: [keepImportModuleApart],
+  format: 'esm',
+  outdir: 'dist/exports-of-the-core',
+  write: false,
+  metafile: true,
+});
+for (const output of Object.values(listed.metafile.outputs)) {
+  if (output.entryPoint !== undefined) coreExports[output.entryPoint.replace(/^src\//, '').replace(/\.ts$/, '')] = output.exports;
+}
 const fromTheLibrary = {
   name: 'core-from-the-library',
   setup(build) {
@@ -134,7 +148,13 @@ const fromTheLibrary = {
       const key = coreKey(args);
       return key === undefined ? undefined : { path: key, namespace: 'core' };
     });
-    build.onLoad({ filter: /.*/, namespace: 'core' }, (args) => ({ contents: `module.exports = __mpCore[${JSON.stringify(args.path)}];`, loader: 'js' }));
+    // Each core module's exports become constants of the subpath's bundle, read once as it loads: its
+    // code then calls them directly, not through the getters of a CommonJS namespace on every call
+    // (W10 map ran about 25% slower that way). The core has no `export let`, so nothing is live.
+    build.onLoad({ filter: /.*/, namespace: 'core' }, (args) => ({
+      contents: `export const { ${coreExports[args.path].join(', ')} } = __mpCore[${JSON.stringify(args.path)}];`,
+      loader: 'js',
+    }));
   },
 };
 const subpath = { ...common, entryPoints: ['src/distributed/index.ts'], plugins: [keepImportModuleApart, fromTheLibrary] };
