@@ -13,6 +13,7 @@ import { checkAuthkey, checkCrossable, type Authkey } from './codec.js';
 import { checkNamespace, keysOf, parseRedisUrl } from './connection.js';
 import { ClusterExecutor } from './executor.js';
 import { moduleUrl, taskNameOf } from './task-name.js';
+import { checkOptionKeys } from '../option-keys.js';
 
 /** Options of a distributed `new Pool({...})`. */
 export interface PoolOptions {
@@ -47,7 +48,7 @@ export interface PoolOptions {
 
 /** Chunks in flight by default: enough to keep a few workers' pipelines full. */
 const DEFAULT_PROCESSES = 8;
-const KNOWN = new Set(['url', 'namespace', 'processes', 'authkey', 'chunksize', 'maxQueue']);
+const KNOWN = ['url', 'namespace', 'processes', 'authkey', 'chunksize', 'maxQueue'] as const satisfies readonly (keyof PoolOptions)[];
 
 function checkOptions(options: unknown): Required<Pick<PoolOptions, 'url' | 'namespace' | 'processes'>> & {
   authkey: Buffer | undefined;
@@ -58,11 +59,7 @@ function checkOptions(options: unknown): Required<Pick<PoolOptions, 'url' | 'nam
     throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `options must be an object such as { url: 'redis://127.0.0.1:6379' }, not ${describeValue(options)}`);
   }
   const given = options as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!KNOWN.has(key)) {
-      throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `unknown option '${key}' of a distributed Pool: it takes ${[...KNOWN].join(', ')}`);
-    }
-  }
+  checkOptionKeys(given, KNOWN, 'a distributed new Pool()');
   const processes = given.processes ?? DEFAULT_PROCESSES;
   if (typeof processes !== 'number' || !Number.isInteger(processes) || processes < 1) {
     throw misuse(RangeError, 'ERR_MP_POOL_SIZE', `processes must be a whole number ≥ 1, not ${describeValue(processes)}`);

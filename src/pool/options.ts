@@ -10,9 +10,12 @@
  */
 import type { ResourceLimits } from '../runtime/child.js';
 import { describeValue, misuse, type ErrorCode } from '../errors.js';
+import { checkOptionKeys } from '../option-keys.js';
+import { checkStartMethod, type StartMethod } from '../runtime/start-methods.js';
 import { limitTimeout } from '../timeout.js';
 import type { FunctionReference } from '../transport/wire-function.js';
-import type { TransferItem } from './pool.js';
+import type { PoolOptions, TaskOptions, TransferItem } from './pool.js';
+import type { Callbacks } from './async-result.js';
 import type { Transferred } from './executor.js';
 
 /** A pool's options once checked, defaults applied. */
@@ -28,6 +31,8 @@ export interface PoolSettings {
   readonly initializer: Function | FunctionReference | undefined;
   readonly initargs: unknown[];
   readonly maxTasksPerChild: number | null;
+  /** The start method given by the `context` option; undefined: the current one. */
+  readonly startMethod: StartMethod | undefined;
   readonly resourceLimits: ResourceLimits | undefined;
   /** `apply` calls beyond this many queued tasks are refused; `Infinity`: never. */
   readonly maxQueue: number;
@@ -61,6 +66,12 @@ export interface TaskSettings {
   readonly onProgress: ((done: number, total: number | undefined) => void) | undefined;
 }
 
+// The options of a call (`TaskOptions`), and the callbacks of its `…Async` form.
+const TASK_OPTION_KEYS = ['signal', 'timeout', 'transfer', 'priority', 'onProgress', 'callback', 'errorCallback'] as const satisfies readonly (
+  | keyof TaskOptions
+  | keyof Callbacks<unknown>
+)[];
+
 const NO_TASK_OPTIONS: TaskSettings = { signal: undefined, timeout: undefined, transfer: undefined, priority: undefined, onProgress: undefined };
 
 const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
@@ -73,12 +84,68 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `new Pool(processes)` or `new Pool({ … })`. */
-export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: () => number): PoolSettings {
-  let options: Record<string, unknown>;
-  if (processesOrOptions === undefined || processesOrOptions === null) options = {};
-  else if (isObject(processesOrOptions)) options = processesOrOptions;
-  else options = { processes: processesOrOptions };
+// Every option of `new Pool({…})`; the type below fails to compile if one is missing.
+const POOL_OPTION_KEYS = [
+  'processes',
+  'minProcesses',
+  'idleTimeout',
+  'initializer',
+  'initargs',
+  'maxTasksPerChild',
+  'concurrentTasksPerWorker',
+  'resourceLimits',
+  'maxQueue',
+  'env',
+  'argv',
+  'execArgv',
+  'name',
+  'context',
+] as const satisfies readonly (keyof PoolOptions)[];
+type Unlisted = Exclude<keyof PoolOptions, (typeof POOL_OPTION_KEYS)[number]>;
+const everyOptionListed: Unlisted extends never ? true : Unlisted = true;
+void everyOptionListed;
+
+const POOL_FORMS = 'new Pool(processes), new Pool({ processes, ...options }) or new Pool(processes, { ...options })';
+
+/**
+ * The options object of `new Pool(processes)`, `new Pool({ … })` or `new Pool(processes, { … })`.
+ * Python's positional form (`Pool(4, init, (x,))`) is refused with the object form to use instead:
+ * ignored, its initializer would silently never run.
+ */
+function poolOptionsOf(args: readonly unknown[]): Record<string, unknown> {
+  const [first, second] = args;
+  if (args.length > 2 || typeof second === 'function' || typeof first === 'function') {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      `new Pool() takes its options as an object: ${POOL_FORMS}. ` +
+        `Python's Pool(processes, initializer, initargs) is new Pool({ processes, initializer, initargs }).`,
+    );
+  }
+  if (second !== undefined) {
+    if (!isObject(second)) throw wrongType("new Pool()'s second argument", `an options object (${POOL_FORMS})`, second);
+    if (isObject(first)) throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `new Pool() takes one options object, not two: ${POOL_FORMS}`);
+    if ('processes' in second) {
+      throw misuse(TypeError, 'ERR_MP_INVALID_ARG', 'new Pool(processes, options) got processes twice: leave it out of the options object');
+    }
+    return first === undefined || first === null ? second : { ...second, processes: first };
+  }
+  if (first === undefined || first === null) return {};
+  return isObject(first) ? first : { processes: first };
+}
+
+/** `context`: a start method's name or a context (`getContext('process')`), as Python's `Pool(context=…)`. */
+function checkContext(context: unknown): StartMethod | undefined {
+  if (context === undefined) return undefined;
+  if (typeof context === 'string') return checkStartMethod(context);
+  if (isObject(context) && typeof context['startMethod'] === 'string') return checkStartMethod(context['startMethod']);
+  throw wrongType('context', "a start method ('thread' or 'process') or a context from getContext()", context);
+}
+
+/** The arguments of `new Pool(…)`, checked, defaults applied. */
+export function checkPoolOptions(args: readonly unknown[], defaultProcesses: () => number): PoolSettings {
+  const options = poolOptionsOf(args);
+  checkOptionKeys(options, POOL_OPTION_KEYS, 'new Pool()');
 
   const min = options['minProcesses'];
   if (min !== undefined && typeof min !== 'number') {
@@ -167,6 +234,7 @@ export function checkPoolOptions(processesOrOptions: unknown, defaultProcesses: 
     argv: checkStrings(options['argv'], 'argv', "['--verbose']"),
     execArgv: checkStrings(options['execArgv'], 'execArgv', "['--enable-source-maps']"),
     name,
+    startMethod: checkContext(options['context']),
   };
 }
 
@@ -248,6 +316,7 @@ export function checkChunksize(chunksize: unknown): number | undefined {
 export function checkTaskOptions(options: unknown, call: 'apply' | 'map'): TaskSettings {
   if (options === undefined) return NO_TASK_OPTIONS;
   if (!isObject(options)) throw wrongType('options', 'an object such as { timeout, signal, onProgress }', options);
+  checkOptionKeys(options, TASK_OPTION_KEYS, call === 'apply' ? 'apply()' : 'map()');
   const { signal, timeout, transfer, priority, onProgress, callback, errorCallback } = options;
   if (signal !== undefined && !(signal instanceof AbortSignal)) {
     throw wrongType('signal', 'an AbortSignal (from an AbortController)', signal);

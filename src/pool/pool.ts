@@ -7,7 +7,7 @@
  * user code (a throwing callback, a rejection caused by `terminate()`) is `delivery.ts`.
  */
 import type { Movable, ResourceLimits } from '../runtime/child.js';
-import { currentStartMethod } from '../runtime/start-methods.js';
+import { currentStartMethod, withStartMethod, type StartMethod } from '../runtime/start-methods.js';
 import { cpuCount } from '../runtime/cpu-count.js';
 import { assertMayStartChildren } from '../runtime/identity.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
@@ -114,6 +114,13 @@ export interface PoolOptions {
    * @example `new Pool({ name: 'thumbnails' }) // currentProcess().name in a task: 'thumbnails-1'`
    */
   name?: string;
+  /**
+   * Where the workers run, as Python's `Pool(context=…)`: `'thread'` (worker threads) or `'process'`
+   * (child processes), or a context from `getContext()`. Default: the current start method
+   * (`setStartMethod()`, else `'thread'`).
+   * @example `new Pool({ processes: 2, context: 'process' }) // two child processes`
+   */
+  context?: StartMethod | { readonly startMethod: StartMethod };
 }
 
 /**
@@ -700,10 +707,17 @@ export class PoolBase {
  * ```
  */
 export class Pool extends PoolBase {
-  constructor(processesOrOptions?: number | PoolOptions) {
-    const options = checkPoolOptions(processesOrOptions, cpuCount);
-    assertMayStartChildren();
-    super({ processes: options.processes, maxQueue: options.maxQueue, executor: createExecutor(options) });
+  constructor(processes?: number, options?: Omit<PoolOptions, 'processes'>);
+  constructor(options?: PoolOptions);
+  constructor(processesOrOptions?: number | PoolOptions, options?: Omit<PoolOptions, 'processes'>) {
+    // Every argument is checked, so that an extra one (Python's positional initializer) is refused.
+    const settings = checkPoolOptions(arguments.length > 2 ? Array.from(arguments) : [processesOrOptions, options], cpuCount);
+    const start = (): Executor => {
+      assertMayStartChildren();
+      return createExecutor(settings);
+    };
+    const executor = settings.startMethod === undefined ? start() : withStartMethod(settings.startMethod, start);
+    super({ processes: settings.processes, maxQueue: settings.maxQueue, executor });
   }
 }
 

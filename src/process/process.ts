@@ -9,6 +9,7 @@ import { reportChildError } from '../runtime/report.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
 import { pack, toWireFunction } from '../transport/pack.js';
 import { describeValue, misuse } from '../errors.js';
+import { checkOptionKeys } from '../option-keys.js';
 import { startTimer, waitTimeout, type Timer } from '../timeout.js';
 import { processChildRole, type ProcessPayload } from './child.js';
 
@@ -30,6 +31,8 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
   /** A daemon child is terminated when the program exits; a non-daemon one keeps it alive. Default: false. */
   daemon?: boolean;
 }
+
+const PROCESS_OPTION_KEYS = ['target', 'args', 'name', 'daemon'] as const satisfies readonly (keyof ProcessOptions)[];
 
 type State = 'initial' | 'started' | 'closed';
 
@@ -70,6 +73,17 @@ export class Process<A extends unknown[] = unknown[]> {
   #joiners = 0;
 
   constructor(options: ProcessOptions<A> = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw misuse(
+        TypeError,
+        'ERR_MP_INVALID_ARG',
+        `new Process() takes an options object such as { target, args }, not ${describeValue(options)}` +
+          (typeof options === 'function' ? `: write new Process({ target: ${(options as Function).name || 'fn'} })` : ''),
+      );
+    }
+    checkOptionKeys(options, PROCESS_OPTION_KEYS, 'new Process()', {
+      kwargs: 'JavaScript has no keyword arguments: pass an object among args, as new Process({ target, args: [{ key: value }] }).',
+    });
     const { path, defaultName } = nextChild();
     this.#path = path;
     this.#startMethod = currentStartMethod();

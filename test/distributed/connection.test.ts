@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { checkNamespace, connect, keysOf, parseRedisUrl } from '../../src/distributed/connection.js';
 import { ConnectionError } from '../../src/errors.js';
+import { Pool } from '../../src/distributed/index.js';
 import { startRedis } from '../fixtures/distributed/redis.js';
 
 const T = { timeout: 20_000 };
@@ -14,6 +15,17 @@ test('URLs: redis:// and rediss:// only; the password never shows', T, () => {
   assert.equal(parseRedisUrl('rediss://user:pw@h:1').shown, 'rediss://user:***@h:1');
   assert.throws(() => parseRedisUrl('http://x'), { code: 'ERR_MP_INVALID_ARG', message: /must start with redis:\/\// });
   assert.throws(() => parseRedisUrl(6379), { code: 'ERR_MP_INVALID_ARG' });
+});
+
+test("a distributed Pool refuses an option it does not take, naming the one it likely means", T, () => {
+  assert.throws(() => new Pool({ url: 'redis://127.0.0.1:1', chunkSize: 10 } as never), {
+    code: 'ERR_MP_INVALID_ARG',
+    message: "a distributed new Pool() has no option 'chunkSize'. Did you mean 'chunksize'?",
+  });
+  assert.throws(() => new Pool({ url: 'redis://127.0.0.1:1', initializer: () => {} } as never), {
+    code: 'ERR_MP_INVALID_ARG',
+    message: /has no option 'initializer'\. It takes: url, namespace, processes, authkey, chunksize, maxQueue\.$/,
+  });
 });
 
 test('namespaces become one hash tag', T, () => {

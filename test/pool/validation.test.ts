@@ -1,7 +1,8 @@
 // Bad input: clear errors at the call.
 import assert from 'node:assert/strict';
 import { ctx, test } from '../fixtures/context.js';
-import { cube } from '../fixtures/pool/tasks.js';
+import { cube, initStore, readInit, workerPid } from '../fixtures/pool/tasks.js';
+import { getContext } from '../../src/index.js';
 
 const { Pool } = ctx;
 
@@ -169,11 +170,57 @@ test('Pool options are checked: processes, initializer, initargs, maxTasksPerChi
   }
 });
 
-test('an unknown option name is ignored', T, async () => {
-  const pool = new Pool({ processes: 1, colour: 'blue' } as never);
+test('an unknown option is refused, naming the option it most likely means', T, () => {
+  const cases: [unknown, RegExp][] = [
+    [{ processes: 1, maxtasksperchild: 3 }, /^new Pool\(\) has no option 'maxtasksperchild'\. Did you mean 'maxTasksPerChild'\?$/],
+    [{ processes: 1, init_args: [1] }, /^new Pool\(\) has no option 'init_args'\. Did you mean 'initargs'\?$/],
+    [{ processes: 1, initalizer: cube }, /^new Pool\(\) has no option 'initalizer'\. Did you mean 'initializer'\?$/],
+    [{ processes: 1, colour: 'blue' }, /^new Pool\(\) has no option 'colour'\. It takes: processes, minProcesses, .*context\.$/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new Pool(options as never), is(TypeError, 'ERR_MP_INVALID_ARG', message), JSON.stringify(options));
+  }
+});
+
+test("a call's unknown option is refused before anything runs", T, async () => {
+  const pool = new Pool(1);
   try {
-    assert.equal(await pool.apply(cube, [2], { priority: 3 } as never), 8);
+    await assert.rejects(pool.apply(cube, [2], { timout: 100 } as never), is(TypeError, 'ERR_MP_INVALID_ARG', /^apply\(\) has no option 'timout'\. Did you mean 'timeout'\?$/));
+    await assert.rejects(pool.map(cube, [1, 2], 1, { onprogress: () => {} } as never), is(TypeError, 'ERR_MP_INVALID_ARG', /Did you mean 'onProgress'\?/));
+    assert.equal(pool.stats().completed, 0);
+    assert.equal(await pool.apply(cube, [2], { priority: 3, timeout: 5_000 }), 8);
   } finally {
     await pool.terminate();
   }
+});
+
+test('new Pool(processes, options) takes its options; Python\'s positional initializer is refused', T, async () => {
+  const pool = new Pool(2, { initializer: initStore, initargs: ['second argument'] });
+  try {
+    assert.equal(pool.processes, 2);
+    assert.deepEqual(await pool.apply(readInit), ['second argument', 1]);
+  } finally {
+    await pool.terminate();
+  }
+  const positional = /^new Pool\(\) takes its options as an object: .*Python's Pool\(processes, initializer, initargs\) is new Pool\(\{ processes, initializer, initargs \}\)\.$/;
+  assert.throws(() => new (Pool as unknown as new (...args: unknown[]) => unknown)(2, initStore, ['x']), is(TypeError, 'ERR_MP_INVALID_ARG', positional));
+  assert.throws(() => new (Pool as unknown as new (...args: unknown[]) => unknown)(2, initStore), is(TypeError, 'ERR_MP_INVALID_ARG', positional));
+  assert.throws(() => new Pool(2, { processes: 3 } as never), is(TypeError, 'ERR_MP_INVALID_ARG', /got processes twice/));
+  assert.throws(() => new Pool(2, 'fast' as never), is(TypeError, 'ERR_MP_INVALID_ARG', /second argument must be an options object/));
+});
+
+test("the context option picks the workers' start method, as Python's Pool(context=…)", T, async () => {
+  const inThisProcess = async (pool: InstanceType<typeof Pool>): Promise<boolean> => {
+    try {
+      return (await pool.apply(workerPid)) === process.pid;
+    } finally {
+      await pool.terminate();
+    }
+  };
+  assert.equal(await inThisProcess(new Pool({ processes: 1, context: 'thread' })), true);
+  assert.equal(await inThisProcess(new Pool({ processes: 1, context: 'process' })), false);
+  assert.equal(await inThisProcess(new Pool(1, { context: getContext('process') })), false);
+  assert.equal(await inThisProcess(new Pool(1, { context: getContext('thread') })), true);
+  assert.throws(() => new Pool({ context: 'fork' as never }), (e: Error & { code?: string }) => e.code === 'ERR_MP_START_METHOD' && /cannot find context for 'fork'/.test(e.message));
+  assert.throws(() => new Pool({ context: 3 as never }), is(TypeError, 'ERR_MP_INVALID_ARG', /^context must be a start method/));
 });

@@ -177,3 +177,22 @@ test('join(NaN) and join("1") are refused with ERR_MP_INVALID_TIMEOUT', T, async
   await p.join();
   assert.equal(p.exitCode, 0);
 });
+
+test('new Process(fn) and unknown options are refused, naming the fix', T, () => {
+  assert.throws(() => new Process(spin as never), {
+    code: 'ERR_MP_INVALID_ARG',
+    message: /^new Process\(\) takes an options object such as \{ target, args \}, not .*: write new Process\(\{ target: spin \}\)$/,
+  });
+  assert.throws(() => new Process({ target: spin, arg: [1] } as never), {
+    code: 'ERR_MP_INVALID_ARG',
+    message: "new Process() has no option 'arg'. Did you mean 'args'?",
+  });
+  assert.throws(() => new Process({ target: spin, kwargs: { a: 1 } } as never), {
+    code: 'ERR_MP_INVALID_ARG',
+    message: "new Process() has no option 'kwargs'. JavaScript has no keyword arguments: pass an object among args, as new Process({ target, args: [{ key: value }] }).",
+  });
+  assert.throws(() => new Process({ target: spin, group: null } as never), {
+    code: 'ERR_MP_INVALID_ARG',
+    message: "new Process() has no option 'group'. It takes: target, args, name, daemon.",
+  });
+});
