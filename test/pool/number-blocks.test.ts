@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { ctx, test } from '../fixtures/context.js';
-import { changingKinds, describe, evenUnless7, identity, inspectRecord, isEven, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
+import { changingKinds, describe, evenUnless7, identity, inspectRecord, isEven, kindByRange, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
 import { runNode } from '../fixtures/process/subprocess.js';
 
 const { Pool } = ctx;
@@ -51,6 +51,33 @@ test('-0, NaN, ±Infinity and fractions among integers, in the same chunk and in
     assertExact(await pool.map(identity, more), more);
     // The function sees each value as it was sent.
     assert.deepEqual(await pool.map(describe, more, 100), more.map(describe));
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('guided chunks reuse the buffers of finished ones: results of every kind, from int and double items, stay exact', T, async () => {
+  const pool = new Pool(2);
+  try {
+    // Int items, then a stretch of fractional items (double blocks), then ints again; results change
+    // kind by range, so buffers written with one kind of result carry another kind of item next.
+    const xs = range(200_000).map((x) => (x >= 60_000 && x < 120_000 ? x + 0.25 : x));
+    for (let round = 0; round < 3; round++) assertExact(await pool.map(kindByRange, xs), xs.map(kindByRange));
+    const ints = range(300_000);
+    assertExact(await pool.map(isEven, ints), ints.map(isEven));
+    assertExact(await pool.map(identity, ints), ints);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an input that starts with numbers and holds something else later: every item arrives as it was', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const mixed: unknown[] = [...range(3000), 'a string', { id: 1 }, ...range(3000), null, ...range(100)];
+    assert.deepEqual(await pool.map(identity, mixed), mixed);
+    assert.deepEqual(await pool.map(identity, mixed, 50), mixed);
+    assert.deepEqual(await pool.map(identity, range(10)), range(10));
   } finally {
     await pool.terminate();
   }
