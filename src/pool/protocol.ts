@@ -12,8 +12,11 @@ export const enum TaskMode {
   Starmap = 2,
 }
 
-/** `[taskId, functionId, mode, data, live]`: `data` is the argument list or the chunk's items. */
-export type WireTask = [id: number, fn: number, mode: TaskMode, data: unknown, live: boolean];
+/**
+ * `[taskId, functionId, mode, data, live, base]`: `data` is the argument list or the chunk's items;
+ * `base`, a chunk's only, the index of its first item in the whole input (errors name items by it).
+ */
+export type WireTask = [id: number, fn: number, mode: TaskMode, data: unknown, live: boolean, base?: number];
 
 export const enum Outcome {
   /** `value` is the result (for a chunk: the array of results). */

@@ -31,7 +31,7 @@
 import { startTimer } from '../timeout.js';
 import { TimeoutError } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
-import { uncloneableError } from '../transport/payload.js';
+import { chunkUncloneableError, uncloneableError } from '../transport/payload.js';
 import { unpackNow } from '../transport/unpack.js';
 import { Dispatcher, type Entry } from './dispatch.js';
 import type { Executor, ExecutorSettings, ScheduledTask, Transferred } from './executor.js';
@@ -390,7 +390,8 @@ export class Scheduler implements Executor {
 }
 
 function toWire(entry: Entry): WireTask {
-  return [entry.id, entry.fnId, entry.task.mode, entry.task.data, entry.task.live];
+  const { mode, data, live, base } = entry.task;
+  return base === undefined ? [entry.id, entry.fnId, mode, data, live] : [entry.id, entry.fnId, mode, data, live, base];
 }
 
 /**
@@ -435,13 +436,5 @@ function taskUncloneable(task: ScheduledTask, cause: unknown): TypeError {
   if (task.mode === TaskMode.Apply || !Array.isArray(task.data)) {
     return uncloneableError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause);
   }
-  const items = task.data as unknown[];
-  for (let i = 0; i < items.length; i++) {
-    try {
-      structuredClone(items[i]);
-    } catch (itemCause) {
-      return uncloneableError(items[i], `iterable[${(task.base ?? 0) + i}]`, itemCause);
-    }
-  }
-  return uncloneableError(items, 'iterable', cause);
+  return chunkUncloneableError(task.data as unknown[], task.base ?? 0, 'iterable', cause);
 }

@@ -6,7 +6,7 @@
  */
 import { resolveWireFunction, unpack } from '../transport/unpack.js';
 import { pack } from '../transport/pack.js';
-import { DESTINATION, mayNeedPacking, uncloneableError, type Packed } from '../transport/payload.js';
+import { chunkUncloneableError, DESTINATION, mayNeedPacking, uncloneableError, type Packed } from '../transport/payload.js';
 import { serializeThrown } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
@@ -69,6 +69,7 @@ function flush(): void {
     // One result could not be cloned: send them one by one, turning the bad ones into errors.
     for (const result of outbox) sendAlone(result);
   }
+  if (chunkBases.size > 0) for (const [id] of outbox) chunkBases.delete(id);
   outbox = [];
   outboxTransfer = [];
   busyMs = 0;
@@ -77,14 +78,25 @@ function flush(): void {
 
 function sendAlone(result: WireResult): void {
   try {
+    // A chunk's block of results moves (it is ours); a value a task returned is cloned, never taken away.
     const block = result[2];
-    post({ type: 'done', results: [result], busyMs: 0 }, block instanceof Float64Array ? [block.buffer as ArrayBuffer] : undefined);
+    const ours = chunkBases.has(result[0]) && ArrayBuffer.isView(block) && block.buffer instanceof ArrayBuffer;
+    post({ type: 'done', results: [result], busyMs: 0 }, ours ? [block.buffer as ArrayBuffer] : undefined);
   } catch (error) {
     const [id, outcome, value] = result;
-    const sent = outcome === Outcome.Partial ? (value as ChunkOutcome).results : value;
-    const failure = uncloneableError(sent, 'result', error, DESTINATION.result);
-    post({ type: 'done', results: [[id, Outcome.Failed, serializeThrown(failure)]], busyMs: 0 });
+    post({ type: 'done', results: [[id, Outcome.Failed, serializeThrown(resultError(id, outcome, value, error))]], busyMs: 0 });
   }
+}
+
+// The index of the first item of each chunk task this worker holds (WireTask's `base`), for errors only.
+const chunkBases = new Map<number, number>();
+
+/** The error for a result that cannot go back: a chunk's names the item by its index in the whole input. */
+function resultError(id: number, outcome: Outcome, value: unknown, cause: unknown): TypeError {
+  const base = chunkBases.get(id);
+  const sent = outcome === Outcome.Partial ? (value as ChunkOutcome).results : value;
+  if (base === undefined || !Array.isArray(sent)) return uncloneableError(sent, 'result', cause, DESTINATION.result);
+  return chunkUncloneableError(sent, base, 'result', cause, DESTINATION.result);
 }
 
 /**
@@ -103,7 +115,9 @@ function okResult(id: number, outcome: Outcome.Ok | Outcome.Partial, value: unkn
     const packed = pack(value, 'result', 'result');
     return packed.live ? [id, outcome, packed.value, true] : [id, outcome, value];
   } catch (error) {
-    return [id, Outcome.Failed, serializeThrown(error)];
+    // `pack` refuses a function or a symbol on the way back; a chunk's error names the item.
+    const uncloneable = (error as { code?: unknown } | null)?.code === 'ERR_MP_UNCLONEABLE';
+    return [id, Outcome.Failed, serializeThrown(uncloneable && chunkBases.has(id) ? resultError(id, outcome, value, error) : error)];
   }
 }
 
@@ -241,7 +255,8 @@ async function runChunk(fn: AnyFunction, chunk: unknown[] | NumberBlock | Record
 }
 
 async function runTask(task: WireTask): Promise<WireResult> {
-  const [id, fnId, mode, data, live] = task;
+  const [id, fnId, mode, data, live, base] = task;
+  if (base !== undefined) chunkBases.set(id, base);
   try {
     const fn = await functions.get(fnId)!;
     const input = live ? await unpack({ value: data, live } as Packed) : data;

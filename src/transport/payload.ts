@@ -190,6 +190,22 @@ function findPart(value: unknown, path: string, visited: Set<object>, acrossMach
 }
 
 /**
+ * The error for a chunk of a map (its items, or its results) that could not be cloned, naming the item
+ * by its index in the whole input (`iterable[17].b`, `result[5000]`): `base` is the index of the
+ * chunk's first item. Without an item that fails alone, the error for the chunk as a whole.
+ */
+export function chunkUncloneableError(items: readonly unknown[], base: number, path: string, cause: unknown, to = ' to a worker'): TypeError {
+  for (let i = 0; i < items.length; i++) {
+    try {
+      structuredClone(items[i]);
+    } catch (itemCause) {
+      return uncloneableError(items[i], `${path}[${base + i}]`, itemCause, to);
+    }
+  }
+  return uncloneableError(items, path, cause, to);
+}
+
+/**
  * The `TypeError` (code `ERR_MP_UNCLONEABLE`) for a value that could not be cloned: names the offending
  * path and what it is. `to` says where it was going (`' to a worker'`, `' back to the parent'`).
  */

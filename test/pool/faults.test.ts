@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { WorkerLostError } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
-import { allocateLots, cube, exitAfter, exitNow, identity, returnFunction, slow, workerIdent } from '../fixtures/pool/tasks.js';
+import { allocateLots, cube, exitAfter, exitNow, identity, returnFunction, slow, unsendableAt, workerIdent } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
 
@@ -81,6 +81,23 @@ test('a worker that exceeds its resourceLimits is lost: WorkerLostError, and the
     assert.ok(error instanceof WorkerLostError, String(error));
     assert.equal(error.code, 'ERR_MP_WORKER_LOST');
     assert.equal(await pool.apply(cube, [3]), 27);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a map result that cannot be sent back names its item by its index in the whole input', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const xs = Array.from({ length: 6000 }, (_, i) => i);
+    for (const kind of ['function', 'weakmap'] as const) {
+      await assert.rejects(
+        pool.starmap(unsendableAt, xs.map((x) => [x, 4321, kind] as [number, number, 'function' | 'weakmap'])),
+        (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_UNCLONEABLE' && /^result\[4321\]\.value cannot be sent back to the parent/.test(e.message),
+        kind,
+      );
+    }
+    assert.equal(await pool.apply(cube, [4]), 64);
   } finally {
     await pool.terminate();
   }

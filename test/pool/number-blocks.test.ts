@@ -71,12 +71,15 @@ test('guided chunks reuse the buffers of finished ones: results of every kind, f
   }
 });
 
-test('an input that starts with numbers and holds something else later: every item arrives as it was', T, async () => {
+test('an input that starts with numbers and holds something else later: every item arrives as it was, errors name the index', T, async () => {
   const pool = new Pool(2);
   try {
     const mixed: unknown[] = [...range(3000), 'a string', { id: 1 }, ...range(3000), null, ...range(100)];
     assert.deepEqual(await pool.map(identity, mixed), mixed);
     assert.deepEqual(await pool.map(identity, mixed, 50), mixed);
+    // A function among the items travels (as a function argument does); as a result it cannot come back.
+    const withFunction: unknown[] = [...range(5000), () => 1, ...range(10)];
+    await assert.rejects(pool.map(identity, withFunction), (e: Error) => e instanceof TypeError && /^result\[5000\] cannot be sent back/.test(e.message));
     assert.deepEqual(await pool.map(identity, range(10)), range(10));
   } finally {
     await pool.terminate();
