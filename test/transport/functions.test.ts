@@ -201,6 +201,19 @@ test('a module variable assigned again, or a constant that cannot be cloned, is 
   );
 });
 
+test("functions of Node's own modules cross by name, as pickle sends time.sleep: setTimeout of timers/promises, path.basename", T, async () => {
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  const { basename } = await import('node:path');
+  assert.deepEqual(toWireFunction(sleep, 'fn'), { by: 'module', module: 'node:timers/promises', name: 'setTimeout', source: Function.prototype.toString.call(sleep) });
+  const pool = new ctx.Pool(2);
+  try {
+    assert.equal(await pool.apply(sleep as (ms: number, value: string) => Promise<string>, [10, 'slept']), 'slept');
+    assert.deepEqual(await pool.map(basename, ['/a/b.txt', '/c/d.ts']), ['b.txt', 'd.ts']);
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test('native and bound functions are refused', T, () => {
   assert.throws(() => new Process({ target: Math.max }), /target 'max' is a native or bound function/);
   assert.throws(() => new Process({ target: record.bind(null) }), /native or bound function/);
