@@ -301,6 +301,15 @@ export function checkStarmapItems(items: readonly unknown[]): void {
 /** Python's rule for a chunk size: a whole number, 1 or more. `undefined` is the default. */
 export function checkChunksize(chunksize: unknown): number | undefined {
   if (chunksize === undefined) return undefined;
+  if (isObject(chunksize)) {
+    // Options given where the chunksize goes: map(fn, items, { timeout }).
+    throw misuse(
+      TypeError,
+      'ERR_MP_CHUNKSIZE',
+      'chunksize must be a whole number of items, 1 or more, not an object: options come after it, as in ' +
+        'pool.map(fn, items, undefined, { timeout: 1000 })',
+    );
+  }
   if (typeof chunksize !== 'number') throw wrongType('chunksize', 'a whole number of items, 1 or more', chunksize, 'ERR_MP_CHUNKSIZE');
   if (!Number.isInteger(chunksize) || chunksize < 1) {
     throw misuse(RangeError, 'ERR_MP_CHUNKSIZE', `Chunksize must be 1+, not ${String(chunksize)}`);

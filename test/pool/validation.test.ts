@@ -114,6 +114,8 @@ test('chunksize must be a number: "2" is a TypeError (Python: "Chunksize must be
     await assert.rejects(pool.starmap(cube, [[1]], '2' as never), expected);
     assert.throws(() => pool.imap(cube, [1], '2' as never), expected);
     assert.throws(() => pool.imapUnordered(cube, [1], null as never), TypeError);
+    // Options where the chunksize goes: the message shows where they belong.
+    await assert.rejects(pool.map(cube, [1, 2], { timeout: 1000 } as never), is(TypeError, 'ERR_MP_CHUNKSIZE', /options come after it, as in pool\.map\(fn, items, undefined, \{ timeout: 1000 \}\)$/));
   } finally {
     await pool.terminate();
   }
