@@ -1,8 +1,10 @@
 /**
- * Functions of Node's own modules cross by name, as Python's pickle sends `time.sleep`: the worker
- * imports the module and takes the export. Such a function cannot travel by source (its body names
- * Node's internals), and where it was defined (`node:internal/…`) is not where a program imports it
- * from, so it is looked up among the exports of the built-in modules this program has loaded.
+ * The runtime's own functions cross by name, as Python's pickle sends `time.sleep` or `math.sqrt`: a
+ * function of Node's built-in modules as the module and export (the worker imports the module and takes
+ * the export), a global one (`Math.sqrt`, `parseInt`) as its path from `globalThis`. Neither can travel
+ * by source (the body of one names Node's internals; the other is native), and where a built-in module's
+ * function was defined (`node:internal/…`) is not where a program imports it from, so it is looked up
+ * among the exports of the built-in modules this program has loaded.
  */
 import { builtinModules, createRequire } from 'node:module';
 
@@ -62,5 +64,37 @@ export function builtinExportOf(fn: Function): { readonly module: string; readon
     }
   }
   found.set(fn, result);
+  return result ?? undefined;
+}
+
+const globalPaths = new WeakMap<Function, string | null>();
+
+// Own data properties only: reading some accessors of globalThis (or of a deprecated constant) has
+// side effects.
+function dataValue(holder: object, name: string): unknown {
+  return Object.getOwnPropertyDescriptor(holder, name)?.value;
+}
+
+/**
+ * `'Math.sqrt'` when `fn` is a function of the runtime's globals: a global (`parseInt`, `Number`), or a
+ * function of a global namespace or constructor (`Math.sqrt`, `JSON.parse`, `Date.now`); undefined
+ * otherwise.
+ */
+export function globalPathOf(fn: Function): string | undefined {
+  const known = globalPaths.get(fn);
+  if (known !== undefined) return known ?? undefined;
+  const names = Object.getOwnPropertyNames(globalThis);
+  let result = names.find((name) => dataValue(globalThis, name) === fn) ?? null;
+  search: for (const name of result === null ? names : []) {
+    const holder = dataValue(globalThis, name);
+    if ((typeof holder !== 'object' && typeof holder !== 'function') || holder === null || holder === globalThis) continue;
+    for (const key of Object.getOwnPropertyNames(holder)) {
+      if (key !== 'constructor' && key !== 'prototype' && dataValue(holder, key) === fn) {
+        result = `${name}.${key}`;
+        break search;
+      }
+    }
+  }
+  globalPaths.set(fn, result);
   return result ?? undefined;
 }

@@ -8,7 +8,7 @@
  *    script exports it: the worker imports that module and takes the export, so imports and module
  *    state work (as under Python's spawn). The worker checks that the export's source is the one sent.
  *    A function of Node's own modules (`setTimeout` of node:timers/promises) crosses by name the same
- *    way (`builtin-export.ts`), native ones too;
+ *    way (`builtin-export.ts`), native ones too, and a global one (`Math.sqrt`) by its path;
  * 4. any other function (in the entry script, or not exported) is shipped with what it uses of its
  *    module, as cloudpickle ships a function with its globals (`module-scope.ts` decides what can
  *    travel): imports are made again in the worker, resolved from the function's own file; functions,
@@ -20,7 +20,7 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
-import { builtinExportOf } from './builtin-export.js';
+import { builtinExportOf, globalPathOf } from './builtin-export.js';
 import { contextMemberWire } from './context-members.js';
 import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
@@ -104,6 +104,8 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
   const label = fn.name && fn.name !== role ? `${role} '${fn.name}'` : role;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
+    const path = globalPathOf(fn);
+    if (path !== undefined) return { by: 'global', path };
     const builtin = builtinExportOf(fn);
     if (builtin !== undefined) return { by: 'module', ...builtin, source };
     throw misuse(
@@ -129,9 +131,12 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
   }
   const place = findFunctionPlace(fn);
   if (place === undefined) {
-    // Defined by Node itself (`setTimeout` of node:timers/promises), or evaluated without a file.
+    // Defined by Node itself (`setTimeout` of node:timers/promises, the global `fetch`), or evaluated
+    // without a file.
     const builtin = builtinExportOf(fn);
     if (builtin !== undefined) return { by: 'module', ...builtin, source };
+    const path = globalPathOf(fn);
+    if (path !== undefined) return { by: 'global', path };
   }
   const isEntry = place !== undefined && place.moduleUrl === entryScriptUrl();
   if (place !== undefined && !isEntry) {

@@ -29,7 +29,9 @@ export function resolveFunction(wire: WireFunction, unpackValues: UnpackValues):
     found =
       wire.by === 'context'
         ? contextMember(wire)
-        : wire.by === 'module'
+        : wire.by === 'global'
+          ? new Promise<Function>((resolve) => resolve(globalFunction(wire)))
+          : wire.by === 'module'
           ? importExport(wire)
           : wire.scope === undefined
             ? new Promise<Function>((resolve) => resolve(compile(wire)))
@@ -62,6 +64,7 @@ function compile(wire: Extract<WireFunction, { by: 'source' }>): Function {
  */
 export function resolveWireFunctionSync(wire: WireFunction): Function | undefined {
   if (wire.by === 'context') return contextMemberNow(wire);
+  if (wire.by === 'global') return globalFunction(wire);
   if (wire.by !== 'source' || wire.scope !== undefined) return undefined;
   return compile(wire);
 }
@@ -73,6 +76,24 @@ async function compileWithScope(wire: Extract<WireFunction, { by: 'source' }>, s
   // Loaded on first use: workers that only receive self-contained functions never need it.
   const { compileInScope } = await import('./scope-compile.js');
   return compileInScope(scope, values, wire.name);
+}
+
+/**
+ * The function at `wire.path` of this thread's globals, bound to what holds it: some need it as `this`
+ * (`Promise.resolve`), and the worker calls them alone.
+ */
+function globalFunction(wire: Extract<WireFunction, { by: 'global' }>): Function {
+  const keys = wire.path.split('.');
+  let holder: unknown;
+  let value: unknown = globalThis;
+  for (const key of keys) {
+    holder = value;
+    value = holder === null || holder === undefined ? undefined : (holder as Record<string, unknown>)[key];
+  }
+  if (typeof value !== 'function') {
+    throw misuse(TypeError, 'ERR_MP_FUNCTION_NOT_FOUND', `this runtime has no global function ${wire.path} (found ${typeof value}), which the parent sent`);
+  }
+  return keys.length > 1 ? (value as Function).bind(holder) : value;
 }
 
 async function importExport(wire: Extract<WireFunction, { by: 'module' }>): Promise<Function> {

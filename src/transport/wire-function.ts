@@ -32,10 +32,16 @@ export type WireFunction =
    * A class of a context (`getContext('process').Value`): the receiver takes the same member of its own
    * context (`context-members.ts`). Such a class is a proxy, whose source no one can read.
    */
-  | { readonly by: 'context'; readonly method: string; readonly name: string; readonly module: string };
+  | { readonly by: 'context'; readonly method: string; readonly name: string; readonly module: string }
+  /**
+   * A function the runtime provides as a global (`Math.sqrt`, `parseInt`, `JSON.parse`): native, so no
+   * one can read its source; the receiver takes the one at the same `path` of its own globals.
+   */
+  | { readonly by: 'global'; readonly path: string };
 
 /** A string that is equal for two wire functions exactly when they are the same function. */
 export function wireKey(wire: WireFunction): string {
   if (wire.by === 'context') return `c${wire.method}#${wire.name}`;
+  if (wire.by === 'global') return `g${wire.path}`;
   return wire.by === 'source' ? `s${wire.key ?? wire.expression}` : `m${wire.module}#${wire.name}`;
 }

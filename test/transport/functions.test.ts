@@ -214,8 +214,24 @@ test("functions of Node's own modules cross by name, as pickle sends time.sleep:
   }
 });
 
-test('native and bound functions are refused', T, () => {
-  assert.throws(() => new Process({ target: Math.max }), /target 'max' is a native or bound function/);
+test("the runtime's global functions cross by their path, as pickle sends math.sqrt: Math.sqrt, parseInt, JSON.parse, Number", T, async () => {
+  assert.deepEqual(toWireFunction(Math.sqrt, 'fn'), { by: 'global', path: 'Math.sqrt' });
+  assert.deepEqual(toWireFunction(parseInt, 'fn'), { by: 'global', path: 'parseInt' });
+  const pool = new ctx.Pool(2);
+  try {
+    assert.deepEqual(await pool.map(Math.sqrt, [1, 4, 9]), [1, 2, 3]);
+    assert.deepEqual(await pool.map(Number, ['1', '2.5']), [1, 2.5]);
+    assert.equal(await pool.apply(parseInt, ['ff', 16]), 255);
+    assert.deepEqual(await pool.apply(JSON.parse, ['{"a":[1]}']), { a: [1] });
+    // One that needs its holder as `this`.
+    assert.equal(await pool.apply(Promise.resolve as (value: number) => Promise<number>, [7]), 7);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('other native functions and bound functions are refused', T, () => {
+  assert.throws(() => new Process({ target: Map.prototype.get }), /target 'get' is a native or bound function/);
   assert.throws(() => new Process({ target: record.bind(null) }), /native or bound function/);
 });
 
