@@ -158,7 +158,16 @@ function floatBlock(items: ArrayLike<unknown>, from: number, to: number, spare: 
  * of the chunks that finished; guided chunks only get smaller, so each fits a later one.
  */
 export function recycleBlock(results: unknown, spare: ArrayBuffer[]): void {
-  if (ArrayBuffer.isView(results) && results.buffer instanceof ArrayBuffer && spare.length < MAX_SPARE_BUFFERS) spare.push(results.buffer);
+  if (ArrayBuffer.isView(results) && wholeBuffer(results) && spare.length < MAX_SPARE_BUFFERS) spare.push(results.buffer as ArrayBuffer);
+}
+
+/**
+ * Whether `view` is all of its buffer, an `ArrayBuffer`: only such a block may be written over or
+ * reused. Node's `v8.deserialize` (a child process's messages, the cluster's payloads) gives typed
+ * arrays that are views into the message's own buffer, shared with the rest of the message.
+ */
+function wholeBuffer(view: ArrayBufferView): boolean {
+  return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
 }
 
 // More buffers than chunks in flight are never needed at once.
@@ -183,10 +192,8 @@ export function inPlaceResults<Kind extends ResultBlock>(
   Kind: { new (buffer: ArrayBuffer, offset: number, length: number): Kind; readonly BYTES_PER_ELEMENT: number },
   items: NumberBlock,
 ): Kind | undefined {
-  // A block's buffer belongs to the worker that received it (moved, or decoded into a fresh one); a
-  // shared one never is a block's.
-  if (Kind.BYTES_PER_ELEMENT > items.BYTES_PER_ELEMENT || !(items.buffer instanceof ArrayBuffer)) return undefined;
-  return new Kind(items.buffer, items.byteOffset, items.length);
+  if (Kind.BYTES_PER_ELEMENT > items.BYTES_PER_ELEMENT || !wholeBuffer(items)) return undefined;
+  return new Kind(items.buffer as ArrayBuffer, 0, items.length);
 }
 
 /**

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from '../../src/distributed/index.js';
 import { startWorker, TASKS, useCluster } from '../fixtures/distributed/cluster.js';
-import { add, cube, echo, failWithCause, holdUntilReleased } from '../fixtures/distributed/tasks.js';
+import { add, cube, echo, failWithCause, holdUntilReleased, isOdd, negate } from '../fixtures/distributed/tasks.js';
 import { Lock, TimeoutError, Value } from '../../src/distributed/index.js';
 import { bumpLocked } from '../fixtures/distributed/object-tasks.js';
 import { within } from '../fixtures/until.js';
@@ -43,6 +43,24 @@ test('map over 200,000 items: exact and in order', T, async () => {
     const results = await within(pool.map(cube, items), 'map of 200,000', 60_000);
     assert.equal(results.length, 200_000);
     for (let i = 0; i < items.length; i++) if (results[i] !== i * i * i) assert.fail(`results[${i}] is ${results[i]}`);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('maps of 200,000 numbers whose results are booleans or int32: exact, chunk after chunk', T, async () => {
+  // Such results are written over the chunk's own buffer in a worker. A chunk that the cluster decoded
+  // is a view into its message's buffer, shared with the other chunks of that message: written over and
+  // moved, it emptied them (TypeError: reading 'buffer'), and reused by the driver it corrupted them.
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    const items = Array.from({ length: 200_000 }, (_, i) => i);
+    for (let round = 0; round < 2; round++) {
+      const odd = await within(pool.map(isOdd, items), 'map of isOdd', 60_000);
+      for (let i = 0; i < items.length; i++) if (odd[i] !== (i % 2 === 1)) assert.fail(`odd[${i}] is ${odd[i]}`);
+      const negated = await within(pool.map(negate, items), 'map of negate', 60_000);
+      for (let i = 0; i < items.length; i++) if (negated[i] !== -i) assert.fail(`negated[${i}] is ${negated[i]}`);
+    }
   } finally {
     await pool.terminate();
   }

@@ -7,6 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { ctx, test } from '../fixtures/context.js';
 import { changingKinds, describe, evenUnless7, identity, inspectRecord, isEven, kindByRange, record, unevenRecord } from '../fixtures/pool/number-tasks.js';
 import { runNode } from '../fixtures/process/subprocess.js';
+import { Scheduler } from '../../src/pool/scheduler.js';
+import { TaskMode } from '../../src/pool/protocol.js';
+import { pack, toWireFunction } from '../../src/transport/pack.js';
+import { getStartMethod } from '../../src/index.js';
 
 const { Pool } = ctx;
 
@@ -83,6 +87,32 @@ test('an input that starts with numbers and holds something else later: every it
     assert.deepEqual(await pool.map(identity, range(10)), range(10));
   } finally {
     await pool.terminate();
+  }
+});
+
+test('chunks that are views into one buffer (as the cluster decodes them) are not written over: each result stays exact', T, async () => {
+  // The distributed worker hands its threads the chunks of a Redis reply as Node's v8.deserialize gives
+  // them: views into the reply's buffer, sent in one message, so that the thread sees them share one
+  // buffer too. Results written over a chunk's buffer and moved back emptied the other chunks.
+  const scheduler = new Scheduler({
+    processes: 1, minProcesses: 1, idleTimeout: Infinity, initializer: null, initargs: pack([], 'initargs'),
+    maxTasksPerChild: null, concurrentTasksPerWorker: 1, resourceLimits: undefined, env: undefined, argv: undefined,
+    execArgv: undefined, name: 'ViewTest', startMethod: getStartMethod(),
+  });
+  try {
+    const shared = new Int32Array(3000).map((_, i) => i);
+    const chunks = [shared.subarray(0, 1000), shared.subarray(1000, 2000), shared.subarray(2000, 3000)];
+    for (const fn of [isEven, identity] as const) {
+      const wire = toWireFunction(fn, 'fn');
+      const results = await Promise.all(
+        chunks.map((data, k) => new Promise<unknown>((resolve, reject) => {
+          scheduler.submit({ fn: wire, mode: TaskMode.Map, data, live: false, base: k * 1000, onResult: (_, value) => resolve(value), onError: reject });
+        })),
+      );
+      results.forEach((block, k) => assert.deepEqual(Array.from(block as ArrayLike<unknown>), Array.from(chunks[k]!, (x) => (fn === isEven ? Number(x % 2 === 0) : x)), `${fn.name} chunk ${k}`));
+    }
+  } finally {
+    await scheduler.terminate(new Error('test over'));
   }
 });
 
