@@ -126,74 +126,27 @@ export type ResultBlock = NumberBlock | Uint8Array;
 /**
  * Items `from` to `to` (exclusive) as a block: an `Int32Array` when every one is an int32 (and not -0),
  * else a `Float64Array`. Returns undefined, at the first item that is not a number, when one is not.
- * The block is cut into a buffer of `spare` when one is large enough (see `recycleBlock`).
  */
-export function numberBlock(items: ArrayLike<unknown>, from: number, to: number, spare?: ArrayBuffer[]): NumberBlock | undefined {
-  const ints = new Int32Array(spareBuffer(spare, (to - from) * 4) ?? new ArrayBuffer((to - from) * 4), 0, to - from);
+export function numberBlock(items: ArrayLike<unknown>, from: number, to: number): NumberBlock | undefined {
+  const ints = new Int32Array(to - from);
   for (let i = from; i < to; i++) {
     const x = items[i];
     if (typeof x !== 'number') return undefined;
     const n = x | 0;
-    if (n !== x || (n === 0 && 1 / x < 0)) return floatBlock(items, from, to, spare);
+    if (n !== x || (n === 0 && 1 / x < 0)) return floatBlock(items, from, to);
     ints[i - from] = n;
   }
   return ints;
 }
 
-function floatBlock(items: ArrayLike<unknown>, from: number, to: number, spare: ArrayBuffer[] | undefined): Float64Array | undefined {
-  const block = new Float64Array(spareBuffer(spare, (to - from) * 8) ?? new ArrayBuffer((to - from) * 8), 0, to - from);
+function floatBlock(items: ArrayLike<unknown>, from: number, to: number): Float64Array | undefined {
+  const block = new Float64Array(to - from);
   for (let i = from; i < to; i++) {
     const x = items[i];
     if (typeof x !== 'number') return undefined;
     block[i - from] = x;
   }
   return block;
-}
-
-/**
- * Number blocks reuse the buffers of finished chunks. A fresh buffer costs a page fault per 4 kB on
- * first write, about as much as filling it: `map(isPrime, range(5_000_000))` cut 20 MB of blocks and
- * spent about 10 ms of its main thread's time in those faults. Workers write a block's results into
- * its own buffer where they fit (`inPlaceResults`) and send it back, so the parent holds the buffers
- * of the chunks that finished; guided chunks only get smaller, so each fits a later one.
- */
-export function recycleBlock(results: unknown, spare: ArrayBuffer[]): void {
-  if (ArrayBuffer.isView(results) && wholeBuffer(results) && spare.length < MAX_SPARE_BUFFERS) spare.push(results.buffer as ArrayBuffer);
-}
-
-/**
- * Whether `view` is all of its buffer, an `ArrayBuffer`: only such a block may be written over or
- * reused. Node's `v8.deserialize` (a child process's messages, the cluster's payloads) gives typed
- * arrays that are views into the message's own buffer, shared with the rest of the message.
- */
-function wholeBuffer(view: ArrayBufferView): boolean {
-  return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
-}
-
-// More buffers than chunks in flight are never needed at once.
-const MAX_SPARE_BUFFERS = 16;
-
-// A buffer at most twice the size needed: a block crosses to a child process whole, buffer and all.
-// Chunk sizes only shrink, so a buffer that does not fit now never will.
-function spareBuffer(spare: ArrayBuffer[] | undefined, bytes: number): ArrayBuffer | undefined {
-  while (spare !== undefined && spare.length > 0) {
-    const buffer = spare.pop()!;
-    if (buffer.byteLength >= bytes && buffer.byteLength <= 2 * bytes) return buffer;
-  }
-  return undefined;
-}
-
-/**
- * A result block of `length` elements of `Kind` over the buffer of `items`, when it fits there without
- * overwriting an item before it is read: result `i` lies at or before item `i` when a result is no
- * wider than an item (a boolean or int32 over int32 or double items, a double over doubles).
- */
-export function inPlaceResults<Kind extends ResultBlock>(
-  Kind: { new (buffer: ArrayBuffer, offset: number, length: number): Kind; readonly BYTES_PER_ELEMENT: number },
-  items: NumberBlock,
-): Kind | undefined {
-  if (Kind.BYTES_PER_ELEMENT > items.BYTES_PER_ELEMENT || !wholeBuffer(items)) return undefined;
-  return new Kind(items.buffer as ArrayBuffer, 0, items.length);
 }
 
 /**

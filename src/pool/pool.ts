@@ -18,7 +18,7 @@ import type { Executor, Transferred } from './executor.js';
 import { Scheduler } from './scheduler.js';
 import { AsyncResult, type Callbacks } from './async-result.js';
 import { IMapIterator } from './imap.js';
-import { allNumbers, chunkResults, chunkSizeAt, copyResults, numberBlock, recordsPerChunk, recordKeys, recycleBlock, toColumns, worthABlock } from './chunks.js';
+import { allNumbers, chunkResults, chunkSizeAt, copyResults, numberBlock, recordsPerChunk, recordKeys, toColumns, worthABlock } from './chunks.js';
 import { Outcome, TaskMode } from './protocol.js';
 import type { PoolStats } from './stats.js';
 import { quietWhen, rejectQuietlyWhen, runUserCallback } from './delivery.js';
@@ -551,7 +551,6 @@ export class PoolBase {
     // (5,000,000 holes: about 30 ms here), which the workers would otherwise spend waiting.
     let made: unknown[] | undefined;
     const results = (): unknown[] => (made ??= new Array<unknown>(length));
-    const spare: ArrayBuffer[] = [];
     // A chunk as plain items. Taken for numbers, it is checked, and packed item by item (so that an error
     // names the item's index in the whole input) if it holds anything else.
     const chunkOf = (base: number, size: number): Packed => {
@@ -590,10 +589,8 @@ export class PoolBase {
       };
       const record = (base: number, count: number, outcome: Outcome | 'error', value: unknown): void => {
         // The common case, kept free of per-item allocations.
-        if (outcome === Outcome.Ok) {
-          copyResults(value as ArrayLike<unknown>, results(), base);
-          if (numeric) recycleBlock(value, spare);
-        } else {
+        if (outcome === Outcome.Ok) copyResults(value as ArrayLike<unknown>, results(), base);
+        else {
           const chunk = chunkResults(outcome, value, count, base);
           if (chunk.failure !== undefined) fail(base, chunk.failure.error);
           else {
@@ -634,7 +631,7 @@ export class PoolBase {
             const base = next;
             const size = chunkSizeAt(base, length, this.processes, chunksize, mostRecords);
             next += size;
-            const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size, spare) : undefined;
+            const block = numeric && worthABlock(size) ? numberBlock(source, base, base + size) : undefined;
             const records = keys !== undefined && worthABlock(size) ? toColumns(source, base, base + size, keys) : undefined;
             let chunk: Packed;
             try {

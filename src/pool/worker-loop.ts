@@ -12,7 +12,7 @@ import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
 import { defineRole, type ChildPort } from '../runtime/child.js';
 import { Fifo } from './fifo.js';
-import { copyResults, fromColumns, inPlaceResults, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
+import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
   TaskMode,
@@ -139,8 +139,7 @@ let stoppedBy:
 /**
  * `mapSync` for a block of numbers (chunks.ts) whose results are booleans or numbers: they go straight
  * into a result block of the kind the first result asks for (booleans, int32, then doubles), with no
- * array in between, written over the items' own buffer where they fit (`inPlaceResults`), which then
- * goes back to the parent for its next chunks. Stops at the first result that fits no block (see `stoppedBy`); returns the block
+ * array in between. Stops at the first result that fits no block (see `stoppedBy`); returns the block
  * (undefined if the first result did not fit) and the index where it stopped.
  */
 function mapBlock(fn: AnyFunction, items: NumberBlock): [ResultBlock | undefined, number] {
@@ -151,18 +150,16 @@ function mapBlock(fn: AnyFunction, items: NumberBlock): [ResultBlock | undefined
   try {
     value = fn(items[0]);
     if (typeof value === 'boolean') {
-      const booleans = inPlaceResults(Uint8Array, items) ?? new Uint8Array(length);
+      const booleans = new Uint8Array(length);
       out = booleans;
       for (;;) {
-        // (Written either way: an in-place block holds the items' bytes, not zeros.)
         if (value === true) booleans[i] = 1;
-        else if (value === false) booleans[i] = 0;
-        else break;
+        else if (value !== false) break;
         if (++i === length) break;
         value = fn(items[i]);
       }
     } else if (typeof value === 'number') {
-      const ints = inPlaceResults(Int32Array, items) ?? new Int32Array(length);
+      const ints = new Int32Array(length);
       out = ints;
       for (;;) {
         if (typeof value !== 'number') break;

@@ -60,11 +60,11 @@ test('-0, NaN, ±Infinity and fractions among integers, in the same chunk and in
   }
 });
 
-test('guided chunks reuse the buffers of finished ones: results of every kind, from int and double items, stay exact', T, async () => {
+test('guided chunks of int and double items whose results change kind by range stay exact, map after map', T, async () => {
   const pool = new Pool(2);
   try {
     // Int items, then a stretch of fractional items (double blocks), then ints again; results change
-    // kind by range, so buffers written with one kind of result carry another kind of item next.
+    // kind by range (int32, doubles, booleans), within chunks and between them.
     const xs = range(200_000).map((x) => (x >= 60_000 && x < 120_000 ? x + 0.25 : x));
     for (let round = 0; round < 3; round++) assertExact(await pool.map(kindByRange, xs), xs.map(kindByRange));
     const ints = range(300_000);
@@ -90,10 +90,10 @@ test('an input that starts with numbers and holds something else later: every it
   }
 });
 
-test('chunks that are views into one buffer (as the cluster decodes them) are not written over: each result stays exact', T, async () => {
+test('chunks that are views into one buffer (as the cluster decodes them) each come back exact', T, async () => {
   // The distributed worker hands its threads the chunks of a Redis reply as Node's v8.deserialize gives
   // them: views into the reply's buffer, sent in one message, so that the thread sees them share one
-  // buffer too. Results written over a chunk's buffer and moved back emptied the other chunks.
+  // buffer too. Results once written over a chunk's own buffer, and moved back, emptied the others.
   const scheduler = new Scheduler({
     processes: 1, minProcesses: 1, idleTimeout: Infinity, initializer: null, initargs: pack([], 'initargs'),
     maxTasksPerChild: null, concurrentTasksPerWorker: 1, resourceLimits: undefined, env: undefined, argv: undefined,
