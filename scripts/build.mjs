@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 
 rmSync('dist', { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly'], {
@@ -104,6 +105,15 @@ await build({
   define: { ...commonJs.define, __MP_LIBRARY_LOADER__: '"./index.js"' },
   outfile: 'dist/cjs/library.js',
 });
+// The library's build id, from its content, at its end: the code cache is named by it. A file's
+// size and time said too little: reproducible installs (a Nix store, an image built with
+// SOURCE_DATE_EPOCH) give every file the same time, and V8 checks only the source's length against
+// cached code, so two builds of the same length would have shared a cache and run stale code.
+// (Before the source map's comment, which stays the last line.)
+const library = readFileSync('dist/cjs/library.js', 'utf8');
+const buildLine = `// multiprocessing-build: ${createHash('sha256').update(library).digest('hex').slice(0, 20)}\n`;
+const mapAt = library.lastIndexOf('//# sourceMappingURL=');
+writeFileSync('dist/cjs/library.js', mapAt === -1 ? `${library}${buildLine}` : `${library.slice(0, mapAt)}${buildLine}${library.slice(mapAt)}`);
 await build({ ...common, entryPoints: ['src/loader/code-cache.cts'], format: 'cjs', outfile: 'dist/cjs/index.js', sourcemap: false });
 // The names the ES module entry re-exports: those of the library as an ES module (esbuild lists them).
 const asModule = await build({ ...common, format: 'esm', outfile: 'dist/esm/index.js', write: false, metafile: true });

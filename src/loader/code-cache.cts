@@ -13,8 +13,9 @@
  * - The cache lives in a directory of this user's own under the system's temporary directory
  *   (`multiprocessing-v8-cache-<uid>`, mode 0700, checked to be ours and private before any use: code
  *   read from a directory that someone else could write would run as us). Each file is named by the
- *   library's size and time of change and by the Node version and architecture, and V8 checks the
- *   source and its own flags again: data it rejects is compiled afresh and replaced.
+ *   library's build id (a hash of its code, written by the build) and by the Node version and
+ *   architecture; V8 checks the source's length and its own flags again: data it rejects is compiled
+ *   afresh and replaced.
  * - A missing, unwritable or rejected cache only costs the compile: it never fails a load. The cache
  *   is written atomically (a temporary file renamed) by the threads that compiled without it: worker
  *   threads at once, a process's main thread as it exits, with the code its run compiled since;
@@ -42,8 +43,7 @@ function load(): unknown {
   if (directory === undefined) return requireLibrary(LIBRARY);
 
   const source = readFileSync(LIBRARY, 'utf8');
-  const { size, mtimeMs } = statSync(LIBRARY);
-  const cacheFile = join(directory, `library-${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.bin`);
+  const cacheFile = join(directory, `library-${buildId(source)}-${process.version}-${process.arch}.bin`);
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);
@@ -79,6 +79,19 @@ function load(): unknown {
     else writeCache(cacheFile, script);
   }
   return library.exports;
+}
+
+/**
+ * The build's id, from the line the build writes at the library's end (`// multiprocessing-build: <hash>`);
+ * for a library built otherwise, its size and time of change. V8 checks cached code against the
+ * source's length only, so a name that two different builds could share would run stale code.
+ */
+function buildId(source: string): string {
+  const marker = '// multiprocessing-build: ';
+  const at = source.lastIndexOf(marker);
+  if (at !== -1) return source.slice(at + marker.length, source.indexOf('\n', at)).trim();
+  const { size, mtimeMs } = statSync(LIBRARY);
+  return `${size}-${Math.trunc(mtimeMs)}`;
 }
 
 /** This user's private cache directory, made if needed; undefined when it cannot be trusted or used. */

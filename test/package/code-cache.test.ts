@@ -52,7 +52,11 @@ test('the first run writes the code cache in a private directory; later runs use
   assert.equal(statSync(directory).mode & 0o777, 0o700);
   const [file, ...others] = cacheFiles(directory);
   assert.deepEqual(others, [], 'one cache file, whatever the number of threads and processes that loaded the library');
-  assert.match(file!, /library-\d+-\d+-v\d+\.\d+\.\d+-\w+\.bin$/);
+  // Named by the build id that the build wrote at the library's end (a hash of its code), not by
+  // the file's size and time: V8 checks only the source's length against cached code.
+  const buildId = /\/\/ multiprocessing-build: ([0-9a-f]{20})\n\/\/# sourceMappingURL=library\.js\.map\n?$/.exec(readFileSync(new URL('../../dist/cjs/library.js', import.meta.url), 'utf8'))?.[1];
+  assert.ok(buildId !== undefined, 'the build wrote its id at the end of dist/cjs/library.js, before the source map comment');
+  assert.match(file!, new RegExp(`library-${buildId}-v\\d+\\.\\d+\\.\\d+-\\w+\\.bin$`));
   assert.equal(statSync(file!).mode & 0o777, 0o600);
   const written = statSync(file!);
   await runWith(temporary);

@@ -118,7 +118,8 @@ test('CPython test_apply: apply with no args, and with several', T, async () => 
   try {
     assert.equal(await pool.apply(() => 42), 42);
     assert.equal(await pool.apply(() => 42, []), 42);
-    assert.equal(await pool.apply(Math.max as never, [1, 2]).catch((e: Error) => e.name), 'TypeError');
+    // A global function of the runtime crosses by its path, as pickle sends Python's max.
+    assert.equal(await pool.apply(Math.max, [1, 2, 3]), 3);
   } finally {
     await pool.terminate();
   }
