@@ -26,11 +26,12 @@ function likelyMeant(key: string, known: readonly string[]): string | undefined 
   const wanted = spelling(key);
   const same = known.find((name) => spelling(name) === wanted);
   if (same !== undefined) return same;
+  // A third of its letters mistyped at most, and never more than two: `ab` is no typo of `args`.
   let best: string | undefined;
-  let bestDistance = Math.min(2, Math.floor(wanted.length / 3));
+  let bestDistance = Math.min(2, Math.floor(wanted.length / 3)) + 1;
   for (const name of known) {
     const distance = editDistance(wanted, spelling(name));
-    if (distance <= bestDistance) [best, bestDistance] = [name, distance - 1];
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
   return best;
 }
