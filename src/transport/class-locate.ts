@@ -69,6 +69,9 @@ function locate(proto: object, toWire: ToWire): WireFunction | null {
       wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
     } else {
       wire = toWire(ctor, 'class');
+      // The runtime's own classes written in JavaScript (Deno's MessagePort) are found by name among its
+      // globals and built-in modules: they too are left to the structured clone.
+      if (wire.by === 'global' || (wire.by === 'module' && wire.module.startsWith('node:'))) return null;
     }
   } catch {
     return null; // cannot be located: plain data, as before
