@@ -663,7 +663,7 @@ export class PoolBase {
       pump();
       limit = window;
       // The rest of the window is cut and sent in the next turn, and the results array made in the one
-      // after: making it takes a while (5,000,000 holes: about 25 ms), which held back those chunks.
+      // after, so that making it does not hold those chunks back.
       setImmediate(() => {
         pump();
         setImmediate(results);

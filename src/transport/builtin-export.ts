@@ -7,6 +7,7 @@
  * among the exports of the built-in modules this program has loaded.
  */
 import { builtinModules, createRequire } from 'node:module';
+import type { WireFunction } from './wire-function.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -44,7 +45,7 @@ function loadedBuiltins(): readonly string[] {
  * `{ module: 'node:timers/promises', name: 'setTimeout' }` when `fn` is an export of a built-in module
  * this program loaded; undefined otherwise.
  */
-export function builtinExportOf(fn: Function): { readonly module: string; readonly name: string } | undefined {
+function builtinExportOf(fn: Function): { readonly module: string; readonly name: string } | undefined {
   const known = found.get(fn);
   if (known !== undefined) return known ?? undefined;
   let result: { module: string; name: string } | null = null;
@@ -80,7 +81,7 @@ function dataValue(holder: object, name: string): unknown {
  * function of a global namespace or constructor (`Math.sqrt`, `JSON.parse`, `Date.now`); undefined
  * otherwise.
  */
-export function globalPathOf(fn: Function): string | undefined {
+function globalPathOf(fn: Function): string | undefined {
   const known = globalPaths.get(fn);
   if (known !== undefined) return known ?? undefined;
   const names = Object.getOwnPropertyNames(globalThis);
@@ -97,4 +98,15 @@ export function globalPathOf(fn: Function): string | undefined {
   }
   globalPaths.set(fn, result);
   return result ?? undefined;
+}
+
+/**
+ * How `fn` crosses when it is one of the runtime's own functions (or classes): by its path among the
+ * globals, else as an export of a built-in module; undefined when it is neither. `source` is its text.
+ */
+export function runtimeFunctionWire(fn: Function, source: string): WireFunction | undefined {
+  const path = globalPathOf(fn);
+  if (path !== undefined) return { by: 'global', path };
+  const builtin = builtinExportOf(fn);
+  return builtin === undefined ? undefined : { by: 'module', ...builtin, source };
 }

@@ -22,6 +22,7 @@ import { knowClass } from './class-ref.js';
 import type { WireFunction } from './wire-function.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runtimeFunctionWire } from './builtin-export.js';
 
 // Per prototype: how its class crosses, or null when its instances go as plain data.
 const located = new WeakMap<object, WireFunction | null>();
@@ -68,10 +69,10 @@ function locate(proto: object, toWire: ToWire): WireFunction | null {
     if (home !== undefined && exportName !== undefined && home.moduleUrl !== entryScriptUrl()) {
       wire = { by: 'module', module: home.moduleUrl, name: exportName, source: Function.prototype.toString.call(ctor) };
     } else {
+      // The runtime's own classes written in JavaScript (Deno's MessagePort) are left to the structured
+      // clone, as its native ones are.
+      if (runtimeFunctionWire(ctor, '') !== undefined) return null;
       wire = toWire(ctor, 'class');
-      // The runtime's own classes written in JavaScript (Deno's MessagePort) are found by name among its
-      // globals and built-in modules: they too are left to the structured clone.
-      if (wire.by === 'global' || (wire.by === 'module' && wire.module.startsWith('node:'))) return null;
     }
   } catch {
     return null; // cannot be located: plain data, as before

@@ -20,7 +20,7 @@
  * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
-import { builtinExportOf, globalPathOf } from './builtin-export.js';
+import { runtimeFunctionWire } from './builtin-export.js';
 import { contextMemberWire } from './context-members.js';
 import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
 import { parseFunction } from './free-variables.js';
@@ -104,10 +104,8 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
   const label = fn.name && fn.name !== role ? `${role} '${fn.name}'` : role;
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}$/.test(source)) {
-    const path = globalPathOf(fn);
-    if (path !== undefined) return { by: 'global', path };
-    const builtin = builtinExportOf(fn);
-    if (builtin !== undefined) return { by: 'module', ...builtin, source };
+    const runtime = runtimeFunctionWire(fn, source);
+    if (runtime !== undefined) return runtime;
     throw misuse(
       TypeError,
       'ERR_MP_FUNCTION_UNSENDABLE',
@@ -133,10 +131,8 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
   if (place === undefined) {
     // Defined by Node itself (`setTimeout` of node:timers/promises, the global `fetch`), or evaluated
     // without a file.
-    const builtin = builtinExportOf(fn);
-    if (builtin !== undefined) return { by: 'module', ...builtin, source };
-    const path = globalPathOf(fn);
-    if (path !== undefined) return { by: 'global', path };
+    const runtime = runtimeFunctionWire(fn, source);
+    if (runtime !== undefined) return runtime;
   }
   const isEntry = place !== undefined && place.moduleUrl === entryScriptUrl();
   if (place !== undefined && !isEntry) {
