@@ -31,7 +31,7 @@ import vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 
 const LIBRARY = join(__dirname, 'library.js');
-// Caches kept: one per build of the library and Node version in use (several projects may use several);
+// Caches kept: one per build of the library, install of it and Node version in use;
 // the oldest beyond this are removed when a new one is written, so rebuilds and upgrades do not pile up.
 const KEPT_CACHES = 8;
 
@@ -43,7 +43,7 @@ function load(): unknown {
   if (directory === undefined) return requireLibrary(LIBRARY);
 
   const source = readFileSync(LIBRARY, 'utf8');
-  const cacheFile = join(directory, `library-${buildId(source)}-${process.version}-${process.arch}.bin`);
+  const cacheFile = join(directory, `library-${buildId(source)}-${pathId(LIBRARY)}-${process.version}-${process.arch}.bin`);
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);
@@ -92,6 +92,17 @@ function buildId(source: string): string {
   if (at !== -1) return source.slice(at + marker.length, source.indexOf('\n', at)).trim();
   const { size, mtimeMs } = statSync(LIBRARY);
   return `${size}-${Math.trunc(mtimeMs)}`;
+}
+
+/**
+ * A short id of the library's path. V8 (Node 20) keeps the script name that cached code was made with,
+ * so two installs of one build (two projects) sharing a cache made one's stack frames name the other's
+ * files: each install has its own cache. FNV-1a, because loading node:crypto here would cost start-up.
+ */
+function pathId(path: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(16).padStart(8, '0');
 }
 
 /** This user's private cache directory, made if needed; undefined when it cannot be trusted or used. */

@@ -4,7 +4,7 @@
 // compile. Each run gets its own temporary directory (TMPDIR), so runs never see another test's cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../fixtures/process/subprocess.js';
@@ -56,7 +56,7 @@ test('the first run writes the code cache in a private directory; later runs use
   // the file's size and time: V8 checks only the source's length against cached code.
   const buildId = /\/\/ multiprocessing-build: ([0-9a-f]{20})\n\/\/# sourceMappingURL=library\.js\.map\n?$/.exec(readFileSync(new URL('../../dist/cjs/library.js', import.meta.url), 'utf8'))?.[1];
   assert.ok(buildId !== undefined, 'the build wrote its id at the end of dist/cjs/library.js, before the source map comment');
-  assert.match(file!, new RegExp(`library-${buildId}-v\\d+\\.\\d+\\.\\d+-\\w+\\.bin$`));
+  assert.match(file!, new RegExp(`library-${buildId}-[0-9a-f]{8}-v\\d+\\.\\d+\\.\\d+-\\w+\\.bin$`));
   assert.equal(statSync(file!).mode & 0o777, 0o600);
   const written = statSync(file!);
   await runWith(temporary);
@@ -108,4 +108,28 @@ test('only the newest caches are kept: rebuilds and upgrades do not pile files u
   assert.equal(kept.length, 8);
   // This build's cache and the seven newest of the earlier ones.
   assert.deepEqual(kept.filter((name) => name.startsWith('library-1000-')), earlier.slice(3).map((file) => file.slice(directory.length + 1)).sort());
+});
+
+test('two copies of the package each name their own file in stack traces, with one cache directory', T, async (t) => {
+  // V8 (Node 20) keeps the script name that cached code was made with: a cache shared between two
+  // installs of one build made the second one's frames point into the first one's node_modules.
+  const temporary = scratch(t);
+  const dist = new URL('../../dist', import.meta.url).pathname;
+  const copies = ['one', 'two'].map((name) => join(temporary, name));
+  for (const copy of copies) {
+    mkdirSync(copy);
+    cpSync(dist, join(copy, 'dist'), { recursive: true });
+  }
+  for (const copy of copies) {
+    const file = join(copy, 'program.mjs');
+    writeFileSync(file, `
+const { Pool } = await import(${JSON.stringify(join(copy, 'dist/esm/index.js'))});
+try { new Pool(-1); } catch (error) { console.log(error.stack); }
+`);
+    const r = await runCommand(process.execPath, [file], 45_000, { env: { ...process.env, TMPDIR: temporary } });
+    assert.equal(r.code, 0, r.stderr);
+    const frames = r.stdout.split('\n').filter((line) => line.includes('library.js'));
+    assert.ok(frames.length > 0, r.stdout);
+    for (const frame of frames) assert.ok(frame.includes(join(copy, 'dist/cjs/library.js')), `${copy}: ${frame}`);
+  }
 });
