@@ -27,8 +27,10 @@
  * - A thread this library did not start (a user's own `Worker`) gets a "foreign" token built from its
  *   thread id: unique within the OS process, never in the table, and always assumed alive.
  *
- * A parent observes a child's exit on its event loop: a thread blocked synchronously (a main thread in
- * `lock.acquire()` right after `p.terminate()`, without awaiting `p.join()`) does not see it.
+ * A child that ends by its own hand marks itself dead as it exits. A child ended from outside
+ * (`terminate()`, SIGKILL) is marked by its parent, which observes the exit on its event loop: a thread
+ * blocked synchronously (a main thread in `lock.acquire()` right after `p.terminate()`, without awaiting
+ * `p.join()`) does not see that one.
  */
 import { perThread } from './thread-state.js';
 import { allocateShared } from './shared-memory.js';
@@ -152,6 +154,10 @@ export function adoptSeat(seat: LivenessSeat | undefined): void {
   const table = new Int32Array(seat.table);
   state.set({ table, token: seat.token, processTable: (seat.token & PROCESS_TABLE) !== 0 ? table : null });
   for (const keep of tokenHolders()) keep(seat.token);
+  // A child that ends by its own hand (its target returned or threw, `process.exit`) says so itself, as
+  // its last act: its parent would see the exit on its event loop only, which a parent blocked in
+  // `lock.acquire()` on a lock the child died holding never turns.
+  process.once('exit', () => markDead(seat.token));
 }
 
 /**

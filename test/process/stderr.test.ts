@@ -35,3 +35,24 @@ test('a normal child: exit code 0, the parent program exits 0', T, async () => {
   assert.match(r.stdout, /exitCode=0/);
   assert.equal(r.stderr, '');
 });
+
+const blocked = fileURLToPath(new URL('../fixtures/process/output-while-blocked.ts', import.meta.url));
+
+test("a child's output is printed while the parent's main thread is blocked, and is not lost when the parent exits at once", T, async () => {
+  // Under 'thread', Node prints a worker's output from the main thread's event loop: a parent blocked
+  // in get() printed it late, and lost it at process.exit. A child writes to the descriptors itself.
+  const r = await runTs(blocked, ['exit']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'child: to stdout\nparent: got 42\n');
+  assert.equal(r.stderr, 'child: to stderr\n');
+});
+
+test('a child that dies holding a lock: its traceback is printed, and a parent blocked in acquire() takes the lock over', T, async () => {
+  // The child marks itself dead as it exits, so the blocked parent need not see the exit event.
+  const r = await runTs(blocked, ['crash']);
+  assert.equal(r.code, 0, r.stderr);
+  const traceback = r.stderr.indexOf('Process Process-1:\nRangeError: the child crashed\n');
+  const takeover = r.stderr.indexOf('parent: the lock is mine (ownerDied true)');
+  assert.ok(traceback !== -1 && takeover !== -1, r.stderr);
+  assert.ok(traceback < takeover, `the traceback comes before the parent's line:\n${r.stderr}`);
+});

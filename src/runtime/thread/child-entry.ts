@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { defineRole, type ChildPort, type StartMessage } from '../child.js';
 import { runChild } from '../bootstrap.js';
 import { childListening, type BufferDirectory } from './buffer-directory.js';
+import { writeOutputDirectly } from './direct-output.js';
 
 /** The start message as a thread receives it: with the shared memory that crossed queues before it listened. */
 export interface ThreadStart extends StartMessage {
@@ -23,6 +24,7 @@ function takeEarlyMessages(): unknown[] {
 
 async function startThreadChild(): Promise<void> {
   const start = workerData as ThreadStart;
+  writeOutputDirectly();
   childListening(start.buffers);
   const port = parentPort!;
   let listening = false;
