@@ -67,7 +67,9 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   readonly #ready = new Map<number, ChunkResults>();
   readonly #finished = new Fifo<ChunkResults>();
   #current: ChunkResults | undefined;
-  #wake: (() => void) | undefined;
+  // The pending next() calls waiting for a chunk to finish or for the input to end (a caller may ask for
+  // several items without awaiting each).
+  readonly #waiting: (() => void)[] = [];
 
   constructor(source: Iterable<unknown> | AsyncIterable<unknown>, options: IMapOptions) {
     this.#sync = !(Symbol.asyncIterator in source);
@@ -142,12 +144,12 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
         }
         return { done: true, value: undefined };
       }
-      if (!this.#sourceDone && !this.#reading && this.#backlogChunks() < this.#window) {
-        await this.#fill();
-        continue;
-      }
-      // Wait for a chunk to finish (or for a read in progress to end).
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      // The read is started, not awaited: it goes on until the window is full, and an input that yields
+      // slowly must not hold back the results of the items it has given so far.
+      if (!this.#sourceDone && !this.#reading && this.#backlogChunks() < this.#window) void this.#fill();
+      if (this.#stopped || this.#chunkAtHand() !== undefined || (this.#sourceDone && this.#delivered === this.#read)) continue;
+      // Wait for a chunk to finish, or for the read to end.
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
 
@@ -207,9 +209,7 @@ export class IMapIterator<R> implements AsyncIterableIterator<R> {
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    for (const wake of this.#waiting.splice(0)) wake();
   }
 
   // Reads input and starts chunks until the window is full or the input ends.

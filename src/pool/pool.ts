@@ -236,6 +236,8 @@ export class PoolBase {
   #state: State = 'run';
   /** The `imap`s still reading their input: `close()` lets them finish, `terminate()` stops them. */
   readonly #iterators = new Set<IMapIterator<unknown>>();
+  // The inputs of maps being read, each ended by terminate() (see #readInput).
+  readonly #inputReads = new Set<(error: Error) => void>();
   /** Rejections once terminated are the caller's to handle, never an unhandled-rejection crash. */
   readonly #quiet = (): boolean => this.#state === 'terminate';
 
@@ -468,6 +470,7 @@ export class PoolBase {
       this.#state = 'terminate';
       const error = poolTerminated();
       for (const iterator of this.#iterators) iterator.abort(error);
+      for (const stop of this.#inputReads) stop(error);
       await this.#executor.terminate(error);
     }
     await this.#executor.joined();
@@ -533,10 +536,45 @@ export class PoolBase {
     const wire = this.wireOf(fn);
     const requested = checkChunksize(requestedChunksize);
     const iterable = checkIterable(input);
-    const items = Array.isArray(iterable) ? (iterable as unknown[]) : await collect(iterable);
+    // The call came before any close(): the pool stays open for it while its input is read and its
+    // chunks run (as for an imap). An array is cut at once, in this call.
+    const release = Array.isArray(iterable) ? undefined : this.#executor.hold();
+    try {
+      return await this.#mapItems(wire, iterable, mode, requested, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Reads a map's input before its chunks are cut. terminate() ends the read: an input that stalls would hold the call forever. */
+  #readInput(iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
+    if (!(Symbol.asyncIterator in iterable)) return Promise.resolve(Array.from(iterable));
+    const iterator = iterable[Symbol.asyncIterator]();
+    return new Promise<unknown[]>((resolve, reject) => {
+      const stop = (error: Error): void => {
+        reject(error);
+        closeInput(iterator);
+      };
+      this.#inputReads.add(stop);
+      collect(iterator)
+        .then(resolve, reject)
+        .finally(() => this.#inputReads.delete(stop));
+    });
+  }
+
+  async #mapItems(
+    wire: WireFunction,
+    iterable: Iterable<unknown> | AsyncIterable<unknown>,
+    mode: TaskMode,
+    requested: number | undefined,
+    options: TaskSettings,
+  ): Promise<unknown[]> {
+    const items = Array.isArray(iterable) ? (iterable as unknown[]) : await this.#readInput(iterable);
     if (mode === TaskMode.Starmap) checkStarmapItems(items);
     if (items.length === 0) return [];
-    this.#assertRunning();
+    if (this.#state === 'terminate') throw poolTerminated();
+    const broken = this.#executor.broken;
+    if (broken !== undefined) throw broken;
     const length = items.length;
     const chunksize = requested ?? this.defaultMapChunksize(length);
     // Numbers and small records need no walk for shared objects, and travel as blocks (see chunks.ts).
@@ -746,11 +784,21 @@ export class Pool extends PoolBase {
   }
 }
 
-async function collect(iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
-  if (Symbol.asyncIterator in iterable) {
-    const items: unknown[] = [];
-    for await (const item of iterable as AsyncIterable<unknown>) items.push(item);
-    return items;
+async function collect(iterator: AsyncIterator<unknown>): Promise<unknown[]> {
+  const items: unknown[] = [];
+  for (;;) {
+    const step = await iterator.next();
+    if (step.done === true) return items;
+    items.push(step.value);
   }
-  return Array.from(iterable as Iterable<unknown>);
+}
+
+// Closes an input whose read was abandoned (a generator's `finally` runs), as `break` would; its own
+// errors do not matter any more.
+function closeInput(iterator: AsyncIterator<unknown>): void {
+  try {
+    iterator.return?.().catch(() => {});
+  } catch {
+    // a generator that is running cannot be closed; it stops at its next step anyway
+  }
 }

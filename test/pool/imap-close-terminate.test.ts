@@ -111,3 +111,100 @@ test('an imap created but never iterated, then terminate(): its first next() rej
   await assert.rejects(within(it.next(), 'next() after terminate()'), { code: 'ERR_MP_POOL_TERMINATED' });
   assert.deepEqual(await within(it.next(), 'the second next()'), { done: true, value: undefined });
 });
+
+// An input that yields `first`, then waits until `go()` is called (a stream whose next item is not there
+// yet), then yields `rest`. `closed` tells whether its `finally` ran.
+function gatedInput(first: number[], rest: number[]) {
+  let go!: () => void;
+  const gate = new Promise<void>((resolve) => (go = resolve));
+  const state = { closed: false };
+  async function* input() {
+    try {
+      yield* first;
+      await gate;
+      yield* rest;
+    } finally {
+      state.closed = true;
+    }
+  }
+  return { input: input(), go, state };
+}
+
+test('imap and imapUnordered over an input that waits: the results of the items given so far arrive meanwhile', T, async () => {
+  // Once, the whole window (8 chunks) had to be read before a result was handed out.
+  const pool = new Pool(2);
+  try {
+    for (const method of ['imap', 'imapUnordered'] as const) {
+      const { input, go } = gatedInput([1, 2], [3]);
+      const it = pool[method](cube, input);
+      const firstTwo = [await within(it.next(), `${method}: the first result while the input waits`), await within(it.next(), `${method}: the second`)];
+      assert.deepEqual(firstTwo.map((r) => r.value).sort(), [1, 8]);
+      go();
+      assert.deepEqual(await within(collect(it), `${method}: the rest`), [27]);
+    }
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('next() called several times without awaiting: each call gets its own item', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const { input, go } = gatedInput([1], [2, 3, 4]);
+    const it = pool.imap(cube, input);
+    const calls = [it.next(), it.next(), it.next(), it.next(), it.next()];
+    go();
+    const results = await within(Promise.all(calls), 'five next() calls at once');
+    assert.deepEqual(results, [
+      { done: false, value: 1 },
+      { done: false, value: 8 },
+      { done: false, value: 27 },
+      { done: false, value: 64 },
+      { done: true, value: undefined },
+    ]);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('terminate() while map, imap and imapUnordered read an input that waits forever: every call settles', T, async () => {
+  const pool = new Pool(2);
+  const inputs = [gatedInput([1, 2], [3]), gatedInput([1, 2], [3]), gatedInput([1, 2], [3])];
+  const mapped = pool.map(cube, inputs[0]!.input);
+  const ordered = pool.imap(cube, inputs[1]!.input);
+  const unordered = pool.imapUnordered(cube, inputs[2]!.input);
+  assert.deepEqual(await within(ordered.next(), 'the first imap result'), { done: false, value: 1 });
+  await within(unordered.next(), 'the first imapUnordered result');
+  await pool.terminate();
+  const terminated = (e: unknown) => (e as { code?: string }).code === 'ERR_MP_POOL_TERMINATED';
+  await assert.rejects(within(mapped, 'the map after terminate()'), terminated);
+  // Each next() then hands out what had finished, or rejects with the termination (the items in flight,
+  // then the input's end), until the imap is done.
+  for (const it of [ordered, unordered]) {
+    const outcomes: string[] = [];
+    for (let calls = 0; ; calls++) {
+      assert.ok(calls < 10, `the imap did not end after terminate(): ${outcomes.join(', ')}`);
+      const step = await within(it.next().then((r) => (r.done === true ? 'done' : 'value'), (e: unknown) => (terminated(e) ? 'terminated' : String(e))), 'next() after terminate()');
+      outcomes.push(step);
+      if (step === 'done') break;
+    }
+    assert.ok(outcomes.includes('terminated'), outcomes.join(', '));
+    assert.ok(outcomes.every((o) => o === 'value' || o === 'terminated' || o === 'done'), outcomes.join(', '));
+  }
+});
+
+test('map over an async input, then close() and join() while the input is read: every result arrives', T, async () => {
+  const pool = new Pool(2);
+  try {
+    const { input, go, state } = gatedInput([1, 2], [3, 4]);
+    const mapped = pool.map(cube, input);
+    pool.close();
+    const joined = pool.join();
+    go();
+    assert.deepEqual(await within(mapped, 'the map after close()'), [1, 8, 27, 64]);
+    await within(joined, 'join() after the map');
+    assert.equal(state.closed, true);
+  } finally {
+    await pool.terminate();
+  }
+});
