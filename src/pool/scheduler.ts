@@ -29,6 +29,7 @@
  *   cloned) breaks the pool, with that error; with workers started at once, the constructor throws it.
  */
 import { startTimer } from '../timeout.js';
+import { whenAborted } from '../abort.js';
 import { TimeoutError } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
 import { chunkUncloneableError, uncloneableError } from '../transport/payload.js';
@@ -117,11 +118,7 @@ export class Scheduler implements Executor {
     }
     if (!this.#dispatchQueued) this.#turnStamp = performance.now();
     const entry = this.#dispatcher.enqueue(task, this.#turnStamp);
-    if (signal !== undefined) {
-      const onAbort = (): void => this.#stop(entry, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      entry.unlisten = () => signal.removeEventListener('abort', onAbort);
-    }
+    if (signal !== undefined) entry.unlisten = whenAborted(signal, () => this.#stop(entry, signal.reason));
     this.#workChanged();
     this.#queueDispatch();
   }

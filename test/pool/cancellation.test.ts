@@ -136,6 +136,30 @@ test('tasks with a signal that finish normally leave no abort listener behind', 
   }
 });
 
+test('one signal for a whole batch (a map of 50 chunks, 50 applies): one abort listener, no leak warning', T, async () => {
+  // A listener per task made Node warn "Possible EventTarget memory leak" past ten.
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  const pool = new Pool(2);
+  try {
+    const controller = new AbortController();
+    const items = Array.from({ length: 50 }, (_, i) => i);
+    const mapped = pool.map(cube, items, 1, { signal: controller.signal });
+    const applied = items.map((i) => pool.apply(cube, [i], { signal: controller.signal }));
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    assert.deepEqual(await mapped, items.map((i) => i ** 3));
+    assert.deepEqual(await Promise.all(applied), items.map((i) => i ** 3));
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+    await pool.terminate();
+  }
+});
+
 test('one signal shared by running and queued tasks: aborting rejects them all, the pool stays usable', { ...T, ...needsSharedMemory }, async () => {
   const pool = new Pool(2);
   try {
