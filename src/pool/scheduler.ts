@@ -32,7 +32,8 @@ import { startTimer } from '../timeout.js';
 import { whenAborted } from '../abort.js';
 import { TimeoutError } from '../errors.js';
 import { deserializeThrown } from '../transport/remote-error.js';
-import { chunkUncloneableError, uncloneableError } from '../transport/payload.js';
+import { chunkUncloneableError, threadOnlyMemoryError, uncloneableError } from '../transport/payload.js';
+import { isThreadOnlyMemoryError } from '../runtime/process/segments.js';
 import { unpackNow } from '../transport/unpack.js';
 import { Dispatcher, type Entry } from './dispatch.js';
 import type { Executor, ExecutorSettings, ScheduledTask, Transferred } from './executor.js';
@@ -230,7 +231,7 @@ export class Scheduler implements Executor {
           sent.push(entry);
         } catch (sendError) {
           if (!isTaskDataError(sendError)) throw sendError;
-          this.#fail(entry, isCloneError(sendError) ? taskUncloneable(entry.task, sendError) : sendError);
+          this.#fail(entry, isCloneError(sendError) || isThreadOnlyMemoryError(sendError) ? taskUncloneable(entry.task, sendError) : sendError);
         }
       }
     }
@@ -430,6 +431,11 @@ function isTaskDataError(error: unknown): boolean {
 }
 
 function taskUncloneable(task: ScheduledTask, cause: unknown): TypeError {
+  if (isThreadOnlyMemoryError(cause)) {
+    return task.mode === TaskMode.Apply || !Array.isArray(task.data)
+      ? threadOnlyMemoryError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause)
+      : threadOnlyMemoryError(task.data, 'iterable', cause, task.base ?? 0);
+  }
   if (task.mode === TaskMode.Apply || !Array.isArray(task.data)) {
     return uncloneableError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause);
   }

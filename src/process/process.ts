@@ -124,7 +124,7 @@ export class Process<A extends unknown[] = unknown[]> {
         },
         payload,
       },
-      { name: this.name, payloadLabel: 'args', payloadForErrors: this.#args },
+      { name: this.name, payloadLabel: 'args', payloadForErrors: this.#args, packedPayload: payload.args.value },
     );
     this.#child = child;
     this.#ident = child.ident;

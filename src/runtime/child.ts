@@ -95,6 +95,8 @@ export interface SpawnOptions extends ChildSettings {
   readonly payloadLabel: string;
   /** The value to search for the uncloneable part, as the user passed it. */
   readonly payloadForErrors: unknown;
+  /** The same as `pack` made it (shared objects as markers), to find memory a process child cannot map. */
+  readonly packedPayload?: unknown;
 }
 
 /** Memory limits of a child, in MiB (the fields of Node's `worker_threads` `ResourceLimits`). */

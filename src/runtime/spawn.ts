@@ -9,7 +9,8 @@ import { enterChild, markDead, recordPid } from './liveness.js';
 import { inProcessChild, type StartMethod } from './start-methods.js';
 import { startThread } from './thread/starter.js';
 import { startProcess } from './process/starter.js';
-import { uncloneableError } from '../transport/payload.js';
+import { threadOnlyMemoryError, uncloneableError } from '../transport/payload.js';
+import { isThreadOnlyMemoryError } from './process/segments.js';
 
 /** Starts one child with its start message; `spawnChild` wraps it with what every start method shares. */
 type Starter = (message: StartMessage, options: SpawnOptions) => ChildHandle;
@@ -49,6 +50,7 @@ export function spawnChild(method: StartMethod, message: StartMessage, options: 
     if (error instanceof Error && error.name === 'DataCloneError') {
       throw uncloneableError(options.payloadForErrors, options.payloadLabel, error);
     }
+    if (isThreadOnlyMemoryError(error)) throw threadOnlyMemoryError(options.packedPayload ?? options.payloadForErrors, options.payloadLabel, error);
     throw error;
   }
 }

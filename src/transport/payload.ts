@@ -26,6 +26,7 @@ import { isShareable, type KindModule, type Reduced } from './shareable.js';
 import type { WireFunction } from './wire-function.js';
 import { misuse } from '../errors.js';
 import type { BufferName } from '../runtime/buffer-names.js';
+import { segmentRefOf } from '../runtime/process/segments.js';
 
 export const SHARED = '@@multiprocessing/shared';
 export const FUNCTION = '@@multiprocessing/function';
@@ -187,6 +188,60 @@ function findPart(value: unknown, path: string, visited: Set<object>, acrossMach
     }
   }
   return canClone(value) ? undefined : [path, value];
+}
+
+/**
+ * The error for a payload that holds memory a process child cannot map (a shared object made under the
+ * `'thread'` start method, or a `SharedArrayBuffer` of its own), naming the first such part by its path
+ * (`args[0]`, `iterable[3].counter`). `packed` is the payload as `pack` made it, whose shared objects are
+ * markers holding their reduced state; `cause` is the error the process codec threw; `base`, for a map
+ * chunk, the index of its first item in the whole input.
+ */
+export function threadOnlyMemoryError(packed: unknown, path: string, cause: unknown, base?: number): TypeError {
+  // A map chunk's items are named by their index in the whole input.
+  const found =
+    base === undefined || !Array.isArray(packed)
+      ? findThreadOnly(packed, path, new Set())
+      : packed.reduce<ReturnType<typeof findThreadOnly>>((hit, item, i) => hit ?? findThreadOnly(item, `${path}[${base + i}]`, new Set()), undefined);
+  const what = found === undefined ? 'it holds memory' : `it is ${found.what}`;
+  return misuse(
+    TypeError,
+    'ERR_MP_UNCLONEABLE',
+    `${found?.path ?? path} cannot be sent to a process child: ${what} made for this process only, which another ` +
+      "process cannot map. A shared object used by 'process' children must be made in the 'process' context: " +
+      "`const { Value, Lock } = getContext('process')`, or `setStartMethod('process')` before making it " +
+      "(`new Pool({ context: 'process' })` picks the pool's start method only)",
+    { cause },
+  );
+}
+
+const isProcessShared = (buffer: SharedArrayBuffer): boolean => segmentRefOf(buffer) !== undefined;
+
+function findThreadOnly(value: unknown, path: string, visited: Set<object>): { path: string; what: string } | undefined {
+  if (value instanceof SharedArrayBuffer) return isProcessShared(value) ? undefined : { path, what: 'a SharedArrayBuffer' };
+  if (ArrayBuffer.isView(value)) {
+    return value.buffer instanceof SharedArrayBuffer && !isProcessShared(value.buffer) ? { path, what: `a ${value.constructor.name} over a SharedArrayBuffer` } : undefined;
+  }
+  if (typeof value !== 'object' || value === null || visited.has(value)) return undefined;
+  visited.add(value);
+  if (SHARED in value) {
+    const { kind, state } = (value as SharedMarker)[SHARED];
+    return findThreadOnly(state, path, visited) === undefined ? undefined : { path, what: `a ${kind.split('.').pop()}` };
+  }
+  // A class instance's own fields are named as the user wrote them (`args[0].counter`).
+  if (INSTANCE in value) return findThreadOnly((value as InstanceMarker).fields, path, visited);
+  const entries: [string, unknown][] = Array.isArray(value)
+    ? value.map((item, i) => [childPath(path, i), item])
+    : value instanceof Map
+      ? [...value].map(([key, item], i) => [`${path}.get(${mapKeyLabel(key, i)})`, item])
+      : value instanceof Set
+        ? [...value].map((item, i) => [`${path}<element ${i}>`, item])
+        : Object.keys(value).map((key) => [childPath(path, key), (value as Record<string, unknown>)[key]]);
+  for (const [where, item] of entries) {
+    const found = findThreadOnly(item, where, visited);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /**

@@ -200,13 +200,23 @@ export function reduceShared(buffer: SharedArrayBuffer): SegmentRef {
   const ref = registry().refs.get(buffer);
   if (ref !== undefined) return ref;
   if (loadNative().native === undefined) throw noNativeError('cannot send a SharedArrayBuffer (or a shared object) to or from a process child');
-  throw misuse(
+  const error = misuse(
     TypeError,
     'ERR_MP_UNCLONEABLE',
     'this SharedArrayBuffer cannot be shared with another process: it was made for this process only ' +
       "(by the SharedArrayBuffer constructor, or by an object created under the 'thread' start method). Create the " +
       "shared object in the 'process' context (getContext('process')), or pass a copy",
   );
+  threadOnlyErrors.add(error);
+  throw error;
+}
+
+// The errors of reduceShared, which the sender replaces by one that names the object's path.
+const threadOnlyErrors = new WeakSet<Error>();
+
+/** Whether `error` says that memory of this process only was sent to another process (see `reduceShared`). */
+export function isThreadOnlyMemoryError(error: unknown): boolean {
+  return error instanceof Error && threadOnlyErrors.has(error);
 }
 
 /**
