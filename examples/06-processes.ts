@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     hits = new Value('i', 0);
   } catch (error) {
     // Without a C++ compiler at install, the addon is missing: processes still run, without shared memory.
-    if ((error as { code?: string }).code !== 'ERR_MP_NO_NATIVE') throw error;
+    if ((error as { code?: string }).code !== 'ERR_MP_NATIVE_UNAVAILABLE') throw error;
     console.log(`skipped: ${(error as Error).message}`);
     return;
   }

@@ -16,7 +16,7 @@
  * wait for each other, use the library's locks, events or queues beside the block.
  *
  * Without the addon (no C++ compiler at install, Windows), creating or attaching throws
- * `ERR_MP_NO_NATIVE`, whatever the start method.
+ * `ERR_MP_NATIVE_UNAVAILABLE`, whatever the start method.
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
 import { misuse, describeValue } from '../errors.js';

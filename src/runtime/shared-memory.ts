@@ -7,7 +7,7 @@
  * processes map, which only a native addon can provide (`memfd_create` segments exposed as
  * `SharedArrayBuffer`s, passed by file descriptor: `research/process-start-method.md`). With one
  * allocator, that start method changes this module, not every shared class: its allocator is the
- * segments module's (`process/segments.ts`), and throws `ERR_MP_NO_NATIVE` where the addon is missing.
+ * segments module's (`process/segments.ts`), and throws `ERR_MP_NATIVE_UNAVAILABLE` where the addon is missing.
  *
  * The library's own words that never leave this OS process (a sleep word, the thread buffer directory,
  * the liveness table for now) are allocated with `startMethod: 'thread'`, so that they work in a
@@ -36,7 +36,7 @@ type Allocator = (byteLength: number, maxByteLength: number | undefined) => Shar
 
 /**
  * Memory that other OS processes can map: memfd segments of the native addon (`process/segments.ts`),
- * reserved at `maxByteLength` when given. Without the addon, an `ERR_MP_NO_NATIVE` error that names the
+ * reserved at `maxByteLength` when given. Without the addon, an `ERR_MP_NATIVE_UNAVAILABLE` error that names the
  * fix. The `'process'` start method's allocator.
  *
  * @example

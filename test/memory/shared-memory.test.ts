@@ -105,7 +105,7 @@ test('ShareableList: Python’s item types, negative indexes, count/index, slots
   same.shm.close();
 });
 
-test('without the addon: a clear ERR_MP_NO_NATIVE error', T, () => {
+test('without the addon: a clear ERR_MP_NATIVE_UNAVAILABLE error', T, () => {
   const entry = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
   const run = spawnSync(
     process.execPath,
@@ -121,7 +121,7 @@ test('without the addon: a clear ERR_MP_NO_NATIVE error', T, () => {
   );
   assert.equal(run.status, 0, run.stderr);
   const [code, message] = JSON.parse(run.stdout) as [string, string];
-  assert.equal(code, 'ERR_MP_NO_NATIVE');
+  assert.equal(code, 'ERR_MP_NATIVE_UNAVAILABLE');
   assert.match(message, /npm run build:native/);
   assert.match(message, /getContext\('thread'\)/);
 });

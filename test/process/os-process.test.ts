@@ -91,21 +91,21 @@ const processSharedMemory = osChecks && (() => {
   }
 })();
 
-test("without the native addon's shared memory: ERR_MP_NO_NATIVE names the fix, and only the task that sends some fails", { ...T, skip: T.skip || (processSharedMemory && 'the addon shares memory here') }, async () => {
+test("without the native addon's shared memory: ERR_MP_NATIVE_UNAVAILABLE names the fix, and only the task that sends some fails", { ...T, skip: T.skip || (processSharedMemory && 'the addon shares memory here') }, async () => {
   const { Value, Lock } = getContext('process');
   const fix = /npm rebuild multiprocessing.*getContext\('thread'\)/s;
-  assert.throws(() => new Value('i', 0), (e: Error & { code?: string }) => e.code === 'ERR_MP_NO_NATIVE' && fix.test(e.message));
-  assert.throws(() => new Lock(), (e: Error & { code?: string }) => e.code === 'ERR_MP_NO_NATIVE');
+  assert.throws(() => new Value('i', 0), (e: Error & { code?: string }) => e.code === 'ERR_MP_NATIVE_UNAVAILABLE' && fix.test(e.message));
+  assert.throws(() => new Lock(), (e: Error & { code?: string }) => e.code === 'ERR_MP_NATIVE_UNAVAILABLE');
   const words = new Int32Array(new SharedArrayBuffer(4));
   const p = new Process({ target: noop as (w: Int32Array) => void, args: [words] });
-  assert.throws(() => p.start(), (e: Error & { code?: string }) => e.code === 'ERR_MP_NO_NATIVE' && fix.test(e.message));
+  assert.throws(() => p.start(), (e: Error & { code?: string }) => e.code === 'ERR_MP_NATIVE_UNAVAILABLE' && fix.test(e.message));
   assert.equal(p.pid, undefined, 'no child was started');
   const pool = new Pool(1);
   try {
     const outcomes = await within(Promise.allSettled([pool.apply(square, [2]), pool.apply(square, [words as never]), pool.apply(square, [3])]), 'the three tasks', 60_000);
     assert.deepEqual(
       outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as { code?: string }).code)),
-      [4, 'ERR_MP_NO_NATIVE', 9],
+      [4, 'ERR_MP_NATIVE_UNAVAILABLE', 9],
     );
   } finally {
     await pool.terminate();

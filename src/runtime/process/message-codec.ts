@@ -5,7 +5,7 @@
  * seam (`shared-buffer-codec.ts`) instead of Node's serializer, which cannot carry them.
  *
  * Why two passes when shared memory is in a message: the serializer's `_getSharedArrayBufferId` hook
- * sees every `SharedArrayBuffer` (the codec reduces each, or throws `ERR_MP_NO_NATIVE`), but Node 20's
+ * sees every `SharedArrayBuffer` (the codec reduces each, or throws `ERR_MP_NATIVE_UNAVAILABLE`), but Node 20's
  * deserializer cannot take a `SharedArrayBuffer` back for an id (`transferArrayBuffer` fails with
  * "Unable to deserialize cloned data"). So a message that holds any is written again with each buffer,
  * alone or under a typed array, replaced by a marker naming its ref, and the receiver revives the

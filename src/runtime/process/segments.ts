@@ -189,7 +189,7 @@ export function segmentRefOf(buffer: SharedArrayBuffer): SegmentRef | undefined 
 
 /**
  * Where `buffer` lives, for another process (the sending side of the shared-buffer seam). Throws
- * `ERR_MP_UNCLONEABLE` for memory no other process can map, and `ERR_MP_NO_NATIVE` without the addon.
+ * `ERR_MP_UNCLONEABLE` for memory no other process can map, and `ERR_MP_NATIVE_UNAVAILABLE` without the addon.
  *
  * @example
  * ```ts
@@ -336,5 +336,5 @@ export function segmentStats(): { readonly segments: number; readonly buffers: n
 
 // The seam every message to and from a process child goes through (message-codec.ts) reduces and
 // revives shared memory here. Installed as this module loads (futex.ts imports it, so it always is);
-// without the addon both sides throw ERR_MP_NO_NATIVE, as the seam's default does.
+// without the addon both sides throw ERR_MP_NATIVE_UNAVAILABLE, as the seam's default does.
 setSharedBufferCodec({ reduce: reduceShared, revive: reviveSegment });

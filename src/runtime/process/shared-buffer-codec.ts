@@ -8,7 +8,7 @@
  * ref to a `SharedArrayBuffer` over the same memory. Only buffers that came from process-shared memory
  * (the native addon's segments) can be reduced.
  *
- * Without the addon nothing can be reduced: the codec throws `ERR_MP_NO_NATIVE`, the same error the
+ * Without the addon nothing can be reduced: the codec throws `ERR_MP_NATIVE_UNAVAILABLE`, the same error the
  * `'process'` allocator throws (`noNativeError`), so a shared object created for, or passed to, a
  * process child fails with one clear message. The segments module (`segments.ts`) installs the real
  * codec with `setSharedBufferCodec` as it loads (it throws that error itself where the addon is
@@ -56,20 +56,22 @@ export interface SharedBufferCodec {
 
 /**
  * The error for shared memory asked of, or sent to, a process child when this process has no usable
- * native addon. Code `ERR_MP_NO_NATIVE`.
+ * native addon. Code `ERR_MP_NATIVE_UNAVAILABLE`.
  *
  * @example `throw noNativeError('cannot send shared memory to a process child');`
  */
-export function noNativeError(what: string): Error & { code: 'ERR_MP_NO_NATIVE' } {
+export function noNativeError(what: string): Error & { code: 'ERR_MP_NATIVE_UNAVAILABLE' } {
   // The loader's reason ends with how to build the addon, which this message says once, below.
   const reason = (loadNative().reason ?? 'this build of it cannot share memory here').replace(/: run `npm run build:native`.*$/s, '');
-  return misuse(
-    Error,
-    'ERR_MP_NO_NATIVE',
-    `${what}: shared memory across processes needs the native addon (${reason}). ` +
-      'Install a C++ compiler, make and python3 and run `npm rebuild multiprocessing` (or `npm run build:native`), ' +
-      "or use getContext('thread'), whose workers share memory without it.",
-  ) as Error & { code: 'ERR_MP_NO_NATIVE' };
+  // On Deno, Node-API cannot make a SharedArrayBuffer at all: no build of the addon helps there.
+  const fix =
+    'Deno' in globalThis
+      ? "Use getContext('thread'), whose workers share memory (Deno's Node-API cannot share memory across processes)."
+      : 'Install a C++ compiler, make and python3 and run `npm rebuild multiprocessing` (or `npm run build:native`), ' +
+        "or use getContext('thread'), whose workers share memory without it.";
+  return misuse(Error, 'ERR_MP_NATIVE_UNAVAILABLE', `${what}: shared memory across processes needs the native addon (${reason}). ${fix}`) as Error & {
+    code: 'ERR_MP_NATIVE_UNAVAILABLE';
+  };
 }
 
 const withoutAddon: SharedBufferCodec = {
@@ -84,7 +86,7 @@ const withoutAddon: SharedBufferCodec = {
 // Both builds of the library loaded in one process (ESM and CommonJS) use the codec installed in either.
 const installed = perThread<{ codec: SharedBufferCodec }>('sharedBufferCodec', () => ({ codec: withoutAddon }));
 
-/** The codec in use: the addon's once the segments module installed it, else one that throws `ERR_MP_NO_NATIVE`. */
+/** The codec in use: the addon's once the segments module installed it, else one that throws `ERR_MP_NATIVE_UNAVAILABLE`. */
 export function sharedBufferCodec(): SharedBufferCodec {
   return installed().codec;
 }
