@@ -96,8 +96,23 @@ function bufferMarker(value: object, state: PackState): BufferMarker | undefined
   return { [BUFFER]: nameOfBuffer(value.buffer), view: name, byteOffset: value.byteOffset, length };
 }
 
+// Python's queues pickle a module's function by reference, and its unpickling imports the module; here
+// taking an item out is synchronous (a blocking get()), and loading a module is not.
+function functionInQueueError(fn: Function, path: string): TypeError {
+  const name = fn.name === '' ? 'a function' : `a function (${fn.name})`;
+  return misuse(
+    TypeError,
+    'ERR_MP_UNCLONEABLE',
+    `${path} is ${name}, which cannot travel through a queue or a pipe: taking an item out is synchronous, and ` +
+      'loading a function on the other side may need its module loaded, which is not. Put a name instead, and look ' +
+      'the function up on the other side (in an object both sides import), or pass the function as a task argument ' +
+      '(`pool.apply(fn, args)`, `new Process({ target })`), which can carry it.',
+  );
+}
+
 function packValue(value: unknown, path: string, state: PackState): unknown {
   if (typeof value === 'function') {
+    if (state.via === 'bytes') throw functionInQueueError(value, path);
     if (state.via !== 'message') throw uncloneableError(value, path, 'a function is not data', DESTINATION[state.via]);
     state.live = true;
     const marker: FunctionMarker = { [FUNCTION]: toWireFunction(value, path) };
