@@ -8,6 +8,7 @@ import { currentStartMethod, type StartMethod } from '../runtime/start-methods.j
 import { reportChildError } from '../runtime/report.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
 import { pack, toWireFunction } from '../transport/pack.js';
+import type { Packed } from '../transport/payload.js';
 import { describeValue, misuse } from '../errors.js';
 import { checkOptionKeys } from '../option-keys.js';
 import { startTimer, waitTimeout, type Timer } from '../timeout.js';
@@ -112,19 +113,27 @@ export class Process<A extends unknown[] = unknown[]> {
     if (this.#state !== 'initial') throw misuse(Error, 'ERR_MP_PROCESS_STARTED', 'cannot start a process twice');
     assertMayStartChildren();
     const parent = currentProcess();
-    const payload: ProcessPayload = { target: this.#target, args: pack(this.#args, 'args') };
+    // Packed once the child has its seat (see spawnChild); kept for the error that names a bad argument.
+    let packedArgs: Packed | undefined;
     const child = spawnChild(
       this.#startMethod,
-      {
+      () => ({
         role: processChildRole,
         identity: {
           self: { name: this.name, pid: process.pid, ident: 0, daemon: this.#daemon },
           path: this.#path,
           parent,
         },
-        payload,
+        payload: { target: this.#target, args: (packedArgs = pack(this.#args, 'args')) } satisfies ProcessPayload,
+      }),
+      {
+        name: this.name,
+        payloadLabel: 'args',
+        payloadForErrors: this.#args,
+        get packedPayload() {
+          return packedArgs?.value;
+        },
       },
-      { name: this.name, payloadLabel: 'args', payloadForErrors: this.#args, packedPayload: payload.args.value },
     );
     this.#child = child;
     this.#ident = child.ident;

@@ -11,7 +11,7 @@
 import { EOFError, BufferTooShort, misuse } from '../errors.js';
 import { parseAbort, toWaitTimeout, type AbortOptions } from '../sync/wait-options.js';
 import { SLICE_MS, selfToken } from '../sync/mutex.js';
-import { canWatch, isAlive } from '../runtime/liveness.js';
+import { canWatch, isAlive, packingHolder } from '../runtime/liveness.js';
 import { isChild } from '../runtime/identity.js';
 import { reduce, registerShareable, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 import { BYTES, discardEncoded, encode } from './codec.js';
@@ -117,7 +117,9 @@ function asBytes(buffer: ArrayBufferView | ArrayBufferLike): Uint8Array {
  * The other end counts as closed once no live process holds an open handle to it: every handle was
  * closed, or the processes holding them ended, however they ended (terminated and killed included;
  * the parent sees the exit on its event loop). `recv` then drains what is left and throws `EOFError`.
- * A handle still on its way to a process (sent, not yet received) counts as its sender's. Each end
+ * A handle still on its way to a process counts as its sender's until it arrives (through a queue or
+ * a pipe), or as the child's from the start (a `Process`'s arguments, so a child killed before it took
+ * its copy lets it go). Each end
  * tracks 15 holder processes at a time; handles of further ones count as held until they are closed.
  *
  * @example
@@ -298,10 +300,13 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    if (letGo(this.refs, this.end, selfToken)) {
-      this.reader?.wakeAll();
-      this.writer?.wakeAll();
-    }
+    if (letGo(this.refs, this.end, selfToken)) this.wakePeers();
+  }
+
+  /** @internal Wakes whoever waits on this end's holders (the other end's readers and writers) to look again. */
+  wakePeers(): void {
+    this.reader?.wakeAll();
+    this.writer?.wakeAll();
   }
 
   /** `using conn = …` closes it at scope end. */
@@ -312,14 +317,16 @@ export class Connection<T = unknown> implements Shareable, Disposable {
   /** @internal */
   [reduce](): Reduced {
     if (this.isClosed) throw misuse(Error, 'ERR_MP_HANDLE_CLOSED', 'handle is closed');
-    // The copy about to be made owns one handle, counted as this process's until it is revived.
-    hold(this.refs, this.end, selfToken);
+    // The copy about to be made owns one handle, counted as this process's until it is revived (or as
+    // the child's it starts, which may die before it revives it).
+    const from = packingHolder();
+    hold(this.refs, this.end, from);
     const state: ConnectionState = {
       read: this.reader?.state ?? null,
       write: this.writer?.state ?? null,
       refs: this.refs.buffer as SharedArrayBuffer,
       end: this.end,
-      from: selfToken,
+      from,
     };
     return { kind: 'Connection', state };
   }
@@ -373,11 +380,15 @@ let closeAtExit = false;
 
 registerShareable('Connection', (state) => {
   const { refs, end, from } = state as ConnectionState;
-  // The handle passes from the sender's count to this process's.
-  const words = new Int32Array(refs);
-  hold(words, end, selfToken);
-  letGo(words, end, from);
   const conn = Connection.fromState(state as ConnectionState);
+  if (from !== selfToken) {
+    // The handle passes from the sender's count to this process's. A reader of the other end may sleep
+    // with no slice, the sender being itself: wake it, so it sees a holder that may die.
+    const words = new Int32Array(refs);
+    hold(words, end, selfToken);
+    letGo(words, end, from);
+    conn.wakePeers();
+  }
   if (isChild()) {
     revivedHere.add(conn);
     if (!closeAtExit) {

@@ -230,6 +230,31 @@ export function enterChild(name: string, acrossProcesses = false, pid: number = 
   return undefined;
 }
 
+// Who receives what is being packed now: a child about to start, while `spawn.ts` packs its start
+// message. A handle counted per holder (a pipe end) is counted as the child's from the moment it is
+// packed, so a child killed before it has revived its copy lets the handle go with it.
+const receiving = perThread<{ token: number | undefined }>('receiving', () => ({ token: undefined }));
+
+/** Runs `pack` with `token` (a child's, `undefined`: none known) as the receiver of what it packs. */
+export function packingFor<T>(token: number | undefined, pack: () => T): T {
+  const current = receiving();
+  const outer = current.token;
+  current.token = token;
+  try {
+    return pack();
+  } finally {
+    current.token = outer;
+  }
+}
+
+/**
+ * The process that holds a handle being packed until it is revived: the child about to start (see
+ * `packingFor`), else this thread, which passes it on when the receiver revives it.
+ */
+export function packingHolder(): number {
+  return receiving().token ?? ownToken();
+}
+
 /** Marks the process holding `token` dead (its parent saw it exit). Idempotent. */
 export function markDead(token: number): void {
   if ((token & FOREIGN) !== 0) return;

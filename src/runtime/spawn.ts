@@ -5,7 +5,7 @@
  * `process/starter.ts`).
  */
 import type { ChildHandle, SpawnOptions, StartMessage } from './child.js';
-import { enterChild, markDead, recordPid } from './liveness.js';
+import { enterChild, markDead, packingFor, recordPid } from './liveness.js';
 import { inProcessChild, type StartMethod } from './start-methods.js';
 import { startThread } from './thread/starter.js';
 import { startProcess } from './process/starter.js';
@@ -31,12 +31,14 @@ const starters: Readonly<Record<StartMethod, StartMethodRuntime>> = {
  *
  * The child gets a seat in the table of live processes, and is marked dead there when this thread sees
  * it exit: the listener is added before the caller's, so whoever reacts to the exit (a `join()`, a
- * pool replacing its worker) already finds the locks it held recoverable.
+ * pool replacing its worker) already finds the locks it held recoverable. A `message` given as a
+ * function is made once the child has its seat, so what it packs counts as the child's (`packingFor`).
  */
-export function spawnChild(method: StartMethod, message: StartMessage, options: SpawnOptions): ChildHandle {
+export function spawnChild(method: StartMethod, message: StartMessage | (() => StartMessage), options: SpawnOptions): ChildHandle {
   const runtime = starters[method];
   const seat = enterChild(options.name, runtime.acrossProcesses);
   try {
+    if (typeof message === 'function') message = packingFor(seat?.token, message);
     const identity = seat === undefined ? message.identity : { ...message.identity, seat };
     const inProcess = runtime.acrossProcesses || inProcessChild();
     const child = runtime.start({ ...message, identity, ...(inProcess ? { inProcessChild: true } : {}) }, options);

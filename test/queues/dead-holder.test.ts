@@ -9,6 +9,8 @@ import { dieAfterCommit, dieAfterTakeCommit, dieMidPut, holdPipeEnd, holdRingLoc
 import { assertTimed, timed } from '../fixtures/sync/run.js';
 import { within } from '../fixtures/until.js';
 import { until } from '../fixtures/until.js';
+import { runTs } from '../fixtures/process/subprocess.js';
+import { fileURLToPath } from 'node:url';
 
 const { JoinableQueue, Pipe, Process, Queue, RawValue } = ctx;
 
@@ -155,6 +157,21 @@ test('Pipe: recvAsync waiting when the holder of the other end is killed rejects
   await assert.rejects(pending, EOFError);
   await p.join();
 });
+
+// Nothing but the child keeps such a program alive: once it is gone, the pending recvAsync() must keep
+// the program alive itself until it sees the end closed. Before the fix it ended with the await
+// unsettled (exit code 13): a child killed before it had revived its end left the handle counted as the
+// parent's, and a reader that began waiting while the parent counted it slept with no slice.
+for (const how of ['kill', 'terminate']) {
+  for (const when of ['early', 'late', 'queued']) {
+    test(`Pipe: a program awaiting only recvAsync() while the other end's only holder is stopped (${how}, ${when}) ends with EOFError`, { ...T, ...needsSharedMemory }, async () => {
+      const r = await runTs(fileURLToPath(new URL('../fixtures/queues/pipe-holder-dies.ts', import.meta.url)), [how, when], 30_000);
+      assert.equal(r.signal, null, 'still running after 30 s');
+      assert.equal(r.stdout, `EOFError\nexitCode ${how === 'kill' ? -9 : -15}\n`, r.stderr);
+      assert.equal(r.code, 0, r.stderr);
+    });
+  }
+}
 
 test('Pipe: an end still held by a live process stays open when another holder dies', { ...T, ...needsSharedMemory }, async () => {
   const [parentEnd, childEnd] = Pipe<string>();
