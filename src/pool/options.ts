@@ -75,6 +75,12 @@ const TASK_OPTION_KEYS = ['signal', 'timeout', 'transfer', 'priority', 'onProgre
 const NO_TASK_OPTIONS: TaskSettings = { signal: undefined, timeout: undefined, transfer: undefined, priority: undefined, onProgress: undefined };
 
 const RESOURCE_LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
+// Node's command-line names of the same limits.
+const RESOURCE_LIMIT_HINTS = {
+  maxOldSpaceSize: "Did you mean 'maxOldGenerationSizeMb' (--max-old-space-size)?",
+  maxSemiSpaceSize: "Did you mean 'maxYoungGenerationSizeMb' (three semi-spaces: --max-semi-space-size × 3)?",
+  stackSize: "Did you mean 'stackSizeMb' (in MB; --stack-size is in KB)?",
+};
 
 function wrongType(name: string, what: string, value: unknown, code: ErrorCode = 'ERR_MP_INVALID_ARG'): TypeError {
   return misuse(TypeError, code, `${name} must be ${what}, not ${describeValue(value)}`);
@@ -200,6 +206,8 @@ export function checkPoolOptions(args: readonly unknown[], defaultProcesses: () 
   const limits = options['resourceLimits'];
   if (limits !== undefined) {
     if (!isObject(limits)) throw wrongType('resourceLimits', 'an object such as { maxOldGenerationSizeMb: 64 }', limits);
+    // A misspelt limit (`maxOldGenerationSizeMB`) would leave the worker without the cap it asks for.
+    checkOptionKeys(limits, RESOURCE_LIMITS, 'resourceLimits', RESOURCE_LIMIT_HINTS);
     for (const key of RESOURCE_LIMITS) {
       const mb = limits[key];
       if (mb === undefined) continue;

@@ -77,7 +77,11 @@ export interface PoolOptions {
    * @example `const pool = new Pool({ processes: 2, concurrentTasksPerWorker: 8 }); // 16 fetches at once`
    */
   concurrentTasksPerWorker?: number;
-  /** Memory limits of each worker (Node's `worker_threads` option); a worker that exceeds them is lost. */
+  /**
+   * Memory limits of each worker (Node's `worker_threads` option); a worker that exceeds them is lost.
+   * A key it does not take is refused (`ERR_MP_INVALID_ARG`), and so is `codeRangeSizeMb` under the
+   * `'process'` start method, which has no way to apply it.
+   */
   resourceLimits?: ResourceLimits;
   /**
    * Backpressure (an extension, as piscina's): with this many tasks waiting for a worker

@@ -165,10 +165,32 @@ test('Pool options are checked: processes, initializer, initargs, maxTasksPerChi
     [{ resourceLimits: -1 }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits must be an object such as \{ maxOldGenerationSizeMb: 64 \}, not number -1$/],
     [{ resourceLimits: { maxOldGenerationSizeMb: -1 } }, RangeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.maxOldGenerationSizeMb must be a positive number of megabytes, not -1$/],
     [{ resourceLimits: { stackSizeMb: '4' } }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.stackSizeMb must be a number of megabytes, not the string "4"$/],
+    [{ resourceLimits: { maxOldGenerationSizeMb: Number.NaN } }, RangeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.maxOldGenerationSizeMb must be a positive number of megabytes, not NaN$/],
+    [{ resourceLimits: { maxYoungGenerationSizeMb: 0 } }, RangeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.maxYoungGenerationSizeMb must be a positive number of megabytes, not 0$/],
+    [{ resourceLimits: { stackSizeMb: Infinity } }, RangeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.stackSizeMb must be a positive number of megabytes, not Infinity$/],
+    // A misspelt limit was ignored, and the worker ran without the cap.
+    [{ resourceLimits: { maxOldGenerationSizeMB: 64 } }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits has no option 'maxOldGenerationSizeMB'\. Did you mean 'maxOldGenerationSizeMb'\?$/],
+    [{ resourceLimits: { maxOldGenerationSize: 64 } }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits has no option 'maxOldGenerationSize'\. Did you mean 'maxOldGenerationSizeMb'\?$/],
+    [{ resourceLimits: { maxOldSpaceSize: 64 } }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits has no option 'maxOldSpaceSize'\. Did you mean 'maxOldGenerationSizeMb' \(--max-old-space-size\)\?$/],
+    [{ resourceLimits: { maxOldGen: 5 } }, TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits has no option 'maxOldGen'\. It takes: maxOldGenerationSizeMb, maxYoungGenerationSizeMb, codeRangeSizeMb, stackSizeMb\.$/],
     [[2], TypeError, 'ERR_MP_POOL_SIZE', /^processes must be .*, not an array$/],
   ];
   for (const [options, Class, code, message] of cases) {
     assert.throws(() => new Pool(options as never), is(Class, code, message), JSON.stringify(options));
+  }
+});
+
+test("resourceLimits.codeRangeSizeMb, which V8 has no flag for, is refused by the 'process' start method rather than not applied", T, async () => {
+  const ProcessPool = getContext('process').Pool;
+  assert.throws(
+    () => new ProcessPool({ processes: 1, resourceLimits: { maxOldGenerationSizeMb: 64, codeRangeSizeMb: 16 } }),
+    is(TypeError, 'ERR_MP_INVALID_ARG', /^resourceLimits\.codeRangeSizeMb cannot be honoured by the 'process' start method: V8 has no flag for it\. Leave it out/),
+  );
+  const pool = new (getContext('thread').Pool)({ processes: 1, resourceLimits: { codeRangeSizeMb: 16 } });
+  try {
+    assert.equal(await pool.apply(cube, [2]), 8);
+  } finally {
+    await pool.terminate();
   }
 });
 

@@ -12,8 +12,8 @@
  *   the child sent before it exited (a pool worker's last results) is delivered before it.
  * - A child whose channel closes (its parent died, even by SIGKILL) exits (`child-entry.cjs`): no
  *   child outlives its parent, as no thread can.
- * - Memory limits (`resourceLimits`) become V8 flags of the child; `codeRangeSizeMb` has no flag and is
- *   not applied.
+ * - Memory limits (`resourceLimits`) become V8 flags of the child; `codeRangeSizeMb` has no flag, so it
+ *   is refused rather than silently not applied.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -162,6 +162,14 @@ export function startProcess(message: StartMessage, options: SpawnOptions): Chil
       'ERR_MP_INVALID_ARG',
       "resourceLimits cannot be honoured here: Bun's child processes ignore them (JavaScriptCore takes no V8 memory flags). " +
         'Leave the option out, or run the program on Node, whose children enforce them',
+    );
+  }
+  if (options.resourceLimits?.codeRangeSizeMb !== undefined) {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      "resourceLimits.codeRangeSizeMb cannot be honoured by the 'process' start method: V8 has no flag for it. " +
+        "Leave it out (the other limits become V8 flags of the child), or use the 'thread' start method",
     );
   }
   // With the addon, every child gets a socket for segment fds (channel.ts), as its fd CHILD_CHANNEL_FD.
