@@ -10,7 +10,7 @@
  * constructor's initial values are checked strictly.
  */
 import { misuse } from '../errors.js';
-import { allocateShared } from '../runtime/shared-memory.js';
+import { allocateShared, MAX_VIEW_LENGTH, viewTooLongError } from '../runtime/shared-memory.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import type { Lock } from '../sync/lock.js';
 import type { RLock } from '../sync/rlock.js';
@@ -199,8 +199,11 @@ function initialValues(type: TypeInfo, sizeOrValues: unknown): { length: number;
 function create(typecode: TypeCode, sizeOrValues: unknown, lock: Lock | RLock | null, type: TypeInfo): Instance {
   const { length, values } = initialValues(type, sizeOrValues);
   const Class = classFor(typecode, type);
+  if (length > MAX_VIEW_LENGTH) {
+    throw viewTooLongError(`Array('${typecode}', ${length})`, length, 'elements', 'ERR_MP_ARRAY_SIZE');
+  }
   // At least one element's worth of bytes: a zero-length SharedArrayBuffer is fine, but keep offsets simple.
-  const buffer = allocateShared(Math.max(length, 1) * type.bytes);
+  const buffer = allocateShared(Math.max(length, 1) * type.bytes, { purpose: `Array('${typecode}', ${length})` });
   const array = new Class(buffer, 0, length, lock);
   if (values !== null) (array as Uint8Array).set(values as number[]);
   return array;

@@ -22,6 +22,7 @@ import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:
 import { misuse, describeValue } from '../errors.js';
 import { loadNative } from '../runtime/process/native.js';
 import { noNativeError } from '../runtime/process/shared-buffer-codec.js';
+import { allocationError, MAX_VIEW_LENGTH, viewTooLongError } from '../runtime/shared-memory.js';
 import { registerShareable, reduce, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
 
 /** Options of `new SharedMemory(options)`, as Python's `SharedMemory(name=None, create=False, size=0)`. */
@@ -91,6 +92,7 @@ export class SharedMemory implements Shareable {
       if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) {
         throw misuse(RangeError, 'ERR_MP_INVALID_ARG', `'size' must be a positive whole number of bytes when creating a block, not ${describeValue(size)}`);
       }
+      if (size > MAX_VIEW_LENGTH) throw viewTooLongError(`SharedMemory({ size: ${size} })`, size, 'bytes', 'ERR_MP_INVALID_ARG');
       this.name = name === undefined ? `psm_${randomHex(8)}` : checkName(name);
       try {
         fd = openSync(`${SHM_DIR}/${this.name}`, 'wx+', 0o600);
@@ -98,13 +100,6 @@ export class SharedMemory implements Shareable {
         if (errnoOf(error) === 'EEXIST') {
           throw misuse(Error, 'ERR_MP_SHARED_MEMORY_EXISTS', `a shared memory block named '${this.name}' exists already: attach to it (create: false), or choose another name`, { cause: error });
         }
-        throw error;
-      }
-      try {
-        ftruncateSync(fd, size);
-      } catch (error) {
-        closeSync(fd);
-        unlinkSync(`${SHM_DIR}/${this.name}`);
         throw error;
       }
     } else {
@@ -117,10 +112,22 @@ export class SharedMemory implements Shareable {
         throw error;
       }
     }
+    const purpose = `SharedMemory '${this.name}'`;
     try {
+      if (create) ftruncateSync(fd, size);
       this.size = fstatSync(fd).size;
+      if (this.size > MAX_VIEW_LENGTH) throw viewTooLongError(purpose, this.size, 'bytes', 'ERR_MP_INVALID_ARG');
       // The mapping keeps the block's memory; the fd is not needed once it is made.
-      this.#buf = new Uint8Array(loaded.native.mapSegment(fd, this.size));
+      try {
+        this.#buf = new Uint8Array(loaded.native.mapSegment(fd, this.size));
+      } catch (error) {
+        throw allocationError(this.size, purpose, error);
+      }
+    } catch (error) {
+      // A block this call created and could not map is no use to anyone: its name goes too.
+      if (create) unlinkSync(`${SHM_DIR}/${this.name}`);
+      if (errnoOf(error) === 'ENOSPC' || errnoOf(error) === 'EFBIG') throw allocationError(size, purpose, error);
+      throw error;
     } finally {
       closeSync(fd);
     }

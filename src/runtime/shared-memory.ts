@@ -27,6 +27,8 @@
  * ```
  */
 
+import { constants } from 'node:buffer';
+import { misuse, type ErrorCode } from '../errors.js';
 import { memoryStartMethod, type StartMethod } from './start-methods.js';
 import { noNativeError } from './process/shared-buffer-codec.js';
 import { loadNative } from './process/native.js';
@@ -68,6 +70,48 @@ export interface SharedMemoryOptions {
    * library's own words that never leave this OS process (a sleep word, the buffer directory).
    */
   readonly startMethod?: StartMethod;
+  /** What the memory is for, as an error names it: `"Array('d', 8589934592)"`. */
+  readonly purpose?: string;
+}
+
+/**
+ * The most elements a typed array may have in this Node (2³² in Node 20, more in later ones): the
+ * longest `Array`, and the largest `SharedMemory` whose `.buf` can view it.
+ */
+export const MAX_VIEW_LENGTH: number = constants.MAX_LENGTH;
+
+/** `1.5 GiB`, `64 MiB`, `512 bytes`: a size as an error message says it. */
+function sizeOf(bytes: number): string {
+  for (const [unit, size] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes >= size) return `${bytes} bytes (${Number((bytes / size).toFixed(1))} ${unit})`;
+  }
+  return `${bytes} bytes`;
+}
+
+/**
+ * The error for shared memory the system would not give (`ERR_MP_OUT_OF_MEMORY`): the size asked for,
+ * what it was for, the system's reason (kept as `cause`), and the fix.
+ */
+export function allocationError(byteLength: number, purpose: string, cause: unknown): RangeError & { code: ErrorCode } {
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  return misuse(
+    RangeError,
+    'ERR_MP_OUT_OF_MEMORY',
+    `cannot allocate ${sizeOf(byteLength)} of shared memory for ${purpose}${reason}. Ask for less, or free memory (or raise the memory limit) first`,
+    { cause },
+  );
+}
+
+/**
+ * The error for a typed array view longer than this Node makes (`MAX_VIEW_LENGTH`), with the fix:
+ * `code` as the caller's other size errors.
+ */
+export function viewTooLongError(purpose: string, length: number, unit: string, code: ErrorCode): RangeError & { code: ErrorCode } {
+  return misuse(
+    RangeError,
+    code,
+    `${purpose} is too large: ${length} ${unit}, and a typed array holds at most ${MAX_VIEW_LENGTH} ${unit} in this version of Node. Split it into several smaller ones`,
+  );
 }
 
 /**
@@ -82,5 +126,14 @@ export interface SharedMemoryOptions {
  * ```
  */
 export function allocateShared(byteLength: number, options?: SharedMemoryOptions): SharedArrayBuffer {
-  return allocators[options?.startMethod ?? memoryStartMethod()](byteLength, options?.maxByteLength);
+  const allocate = allocators[options?.startMethod ?? memoryStartMethod()];
+  try {
+    return allocate(byteLength, options?.maxByteLength);
+  } catch (error) {
+    // The engine's bare RangeError ('Array buffer allocation failed'), or the addon's failed system call
+    // (mmap, ftruncate): the library's own refusals (no addon) pass as they are.
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_MP_') && code !== 'ERR_MP_SYSCALL') throw error;
+    throw allocationError(options?.maxByteLength ?? byteLength, options?.purpose ?? 'a shared object', error);
+  }
 }

@@ -4,6 +4,7 @@ import { ctx, test, allTestsNeedSharedMemory } from '../fixtures/context.js';
 import { incrementArray } from '../fixtures/sync/targets.js';
 import { touchArray, writeChars } from '../fixtures/sync/targets-memory.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+import { allocateShared, MAX_VIEW_LENGTH } from '../../src/runtime/shared-memory.js';
 
 // Every test here shares memory with its children.
 allTestsNeedSharedMemory();
@@ -59,6 +60,34 @@ test('slice, map and subarray give plain typed arrays; spread, keys and deepEqua
   assert.equal(Object.getPrototypeOf(view), Int32Array.prototype);
   view[0] = 9;
   assert.equal(a[0], 9);
+});
+
+test('an array longer than a typed array can be, or than the system can allocate, is refused with a code and the fix', () => {
+  // Both were bare RangeErrors of the engine's ('Array buffer allocation failed', 'Invalid typed array length').
+  const longest = MAX_VIEW_LENGTH;
+  for (const [make, call] of [
+    [() => new SharedArray('d', longest + 1), `Array('d', ${longest + 1})`],
+    [() => new RawArray('b', 2 ** 53), `Array('b', ${2 ** 53})`],
+  ] as const) {
+    assert.throws(make, (e: Error & { code?: string }) => {
+      assert.ok(e instanceof RangeError);
+      assert.equal(e.code, 'ERR_MP_ARRAY_SIZE');
+      assert.equal(e.message.startsWith(`${call} is too large: `), true, e.message);
+      assert.match(e.message, new RegExp(`at most ${longest} elements in this version of Node\\. Split it`));
+      return true;
+    });
+  }
+  // The one allocator names the size and keeps the engine's (or the addon's) error as the cause.
+  assert.throws(
+    () => allocateShared(2 ** 53 - 1, { purpose: "Array('d', 1125899906842623)" }),
+    (e: Error & { code?: string; cause?: unknown }) => {
+      assert.ok(e instanceof RangeError);
+      assert.equal(e.code, 'ERR_MP_OUT_OF_MEMORY');
+      assert.match(e.message, /^cannot allocate 9007199254740991 bytes \(8192 TiB\) of shared memory for Array\('d', 1125899906842623\): .+\. Ask for less/);
+      assert.ok(e.cause instanceof Error, 'the original error is the cause');
+      return true;
+    },
+  );
 });
 
 test('64-bit arrays hold bigints; checks on the initial values', () => {

@@ -2,11 +2,12 @@
 // thread attaches to by name; errors with codes; `using` unlinks what it created; no addon, no block.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ctx, test, needsNativeAddon } from '../fixtures/context.js';
 import { setItem, writeByName, writeReceived } from '../fixtures/memory/blocks.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+import { MAX_VIEW_LENGTH } from '../../src/runtime/shared-memory.js';
 
 const { SharedMemory, ShareableList } = ctx;
 const T = { timeout: 60_000 };
@@ -49,6 +50,23 @@ test('misuse is refused with codes: a taken name, no size, no name, a bad name',
   assert.throws(() => new SharedMemory(), { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
   assert.throws(() => new SharedMemory({ name: 'a/b' }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
   assert.throws(() => new SharedMemory({ name: '' }), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+});
+
+test('a block larger than .buf can view is refused with a code, and a failed create leaves no name behind', needsNativeAddon, () => {
+  const name = `mp_test_big_${process.pid}`;
+  const tooLarge = (e: Error & { code?: string }) =>
+    e instanceof RangeError && e.code === 'ERR_MP_INVALID_ARG' && new RegExp(`at most ${MAX_VIEW_LENGTH} bytes in this version of Node`).test(e.message);
+  try {
+    // It was an engine's bare RangeError ('Invalid typed array length'), and the block's name stayed in /dev/shm.
+    assert.throws(() => new SharedMemory({ name, create: true, size: MAX_VIEW_LENGTH + 1 }), tooLarge);
+    assert.equal(existsSync(shmPath(name)), false);
+    // One made by another program: attaching says so too.
+    writeFileSync(shmPath(name), '');
+    truncateSync(shmPath(name), MAX_VIEW_LENGTH + 1);
+    assert.throws(() => new SharedMemory({ name }), tooLarge);
+  } finally {
+    if (existsSync(shmPath(name))) unlinkSync(shmPath(name));
+  }
 });
 
 test('using: a block its owner created is unlinked at the end of the scope; an attachment only closes', needsNativeAddon, () => {
