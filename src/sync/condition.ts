@@ -183,8 +183,9 @@ export class Condition extends Acquirable implements Shareable {
    */
   waitFor<T>(predicate: () => T, timeout?: number): T {
     this.#checkOwned('wait');
-    let result = predicate();
+    // Checked before the predicate, which may make the wait needless: a bad timeout is refused anyway.
     const deadline = deadlineAfter(toWaitTimeout(timeout));
+    let result = predicate();
     while (!result) {
       const left = remaining(deadline);
       if (left <= 0) break;

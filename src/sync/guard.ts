@@ -146,6 +146,15 @@ export function acquireTimeout(blocking: boolean, timeout: number | undefined): 
 }
 
 /**
+ * Throws for a bad `timeout` of `acquire(blocking, timeout)` (`NaN`, not a number) as `acquireTimeout`
+ * would, before the uncontended fast path that never gets that far: a free lock must refuse it too.
+ * The usual absent timeout costs one `typeof`.
+ */
+export function checkAcquireTimeout(blocking: boolean, timeout: number | undefined): void {
+  if (typeof timeout !== 'undefined' && blocking) waitTimeout(timeout);
+}
+
+/**
  * @internal The revive slot of the lock-like classes (`Lock`, `RLock`, `Semaphore`, `Event`): their
  * revivers hand the existing shared words to the constructor through it.
  */

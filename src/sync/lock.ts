@@ -8,7 +8,7 @@
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
-import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
+import { Acquirable, acquireTimeout, checkAcquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
 import { parseWait, type WaitArg } from './wait-options.js';
 
 const STATE = 0;
@@ -51,6 +51,7 @@ export class Lock extends Acquirable implements Shareable, ConditionLock {
    * `timeout` is in ms (`undefined`: forever, negative: 0). Returns whether it got the lock.
    */
   acquire(blocking: boolean = true, timeout?: number): boolean {
+    checkAcquireTimeout(blocking, timeout);
     const words = this.words;
     if (tryLockWord(words, STATE)) {
       this.ownerDied = false;

@@ -6,7 +6,7 @@
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
 import { holderOf, lastDeadHolder, lockWord, lockWordAsync, OWNER_DIED, selfToken, TIMED_OUT, tryLockWord, unlockWord, UNLOCKED, type LockResult } from './mutex.js';
-import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
+import { Acquirable, acquireTimeout, checkAcquireTimeout, reportOwnerDied, revivingWords, sharedWords, type ConditionLock } from './guard.js';
 import { parseWait, type WaitArg } from './wait-options.js';
 
 // The depth sits on its own cache line (64 bytes on), so the holder's writes to it do not disturb the
@@ -51,6 +51,7 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
    * tries once. `timeout` is in ms (`undefined`: forever, negative: 0). Returns whether it got it.
    */
   acquire(blocking: boolean = true, timeout?: number): boolean {
+    checkAcquireTimeout(blocking, timeout);
     const words = this.words;
     // Free: take it (the common, uncontended case).
     if (tryLockWord(words, STATE)) {

@@ -17,7 +17,7 @@
  */
 import { misuse } from '../errors.js';
 import { registerShareable, reduce, type Reduced, type Shareable } from '../transport/shareable.js';
-import { Acquirable, acquireTimeout, reportOwnerDied, revivingWords, sharedWords } from './guard.js';
+import { Acquirable, acquireTimeout, checkAcquireTimeout, reportOwnerDied, revivingWords, sharedWords } from './guard.js';
 import { deadlineAfter, notify, sleepOn, sleepOnAsync } from '../runtime/futex.js';
 import { parseWait, type WaitArg } from './wait-options.js';
 import { SLICE_MS, selfToken } from './mutex.js';
@@ -85,6 +85,7 @@ export class Semaphore extends Acquirable implements Shareable {
    * Returns whether it got one.
    */
   acquire(blocking: boolean = true, timeout?: number): boolean {
+    checkAcquireTimeout(blocking, timeout);
     const words = this.words;
     if (tryTake(words)) return this.#took();
     this.#recovered = false;
