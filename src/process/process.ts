@@ -7,7 +7,7 @@ import type { ChildHandle } from '../runtime/child.js';
 import { currentStartMethod, type StartMethod } from '../runtime/start-methods.js';
 import { reportChildError } from '../runtime/report.js';
 import type { FunctionReference, WireFunction } from '../transport/wire-function.js';
-import { pack, toWireFunction } from '../transport/pack.js';
+import { pack, toPlacedWireFunction } from '../transport/pack.js';
 import type { Packed } from '../transport/payload.js';
 import { describeValue, misuse } from '../errors.js';
 import { checkOptionKeys } from '../option-keys.js';
@@ -90,7 +90,7 @@ export class Process<A extends unknown[] = unknown[]> {
     this.#startMethod = currentStartMethod();
     this.name = options.name ?? defaultName;
     this.#daemon = options.daemon ?? currentProcess().daemon;
-    this.#target = options.target === undefined ? null : toWireFunction(options.target, 'target');
+    this.#target = options.target === undefined ? null : toPlacedWireFunction(options.target, 'target');
     this.#args = (options.args ?? []) as A;
     if (!Array.isArray(this.#args)) {
       throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `args must be an array of the target's arguments, not ${describeValue(this.#args)}`);

@@ -26,7 +26,7 @@ import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace
 import { parseFunction } from './free-variables.js';
 import { planScope, ScopeRefusal } from './module-scope.js';
 import { findUncloneable, type Packed } from './payload.js';
-import { piecesMappings, rememberOrigin } from './stack-frames.js';
+import { piecesMappings, placementOf, rememberOrigin, type Placement } from './stack-frames.js';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -98,6 +98,32 @@ export function wireFunctionOf(fn: Function | FunctionReference, role: string, p
   }
   cache.set(fn, wire);
   return wire;
+}
+
+const placed = new WeakMap<Function, WireFunction>();
+
+/**
+ * As `wireFunctionOf`, for a function whose child prints its errors itself (a `Process` target): one
+ * shipped alone takes its placement along, so the child's traceback points at the user's file, line and
+ * column, as a pool's errors do once the parent has placed their frames (`locateShippedFrames`). This
+ * costs the inspector, once per function (about 30 ms for the first one of a program); a pool's tasks
+ * do without it.
+ */
+export function placedWireFunctionOf(fn: Function | FunctionReference, role: string, packValues: PackValues): WireFunction {
+  const wire = wireFunctionOf(fn, role, packValues);
+  if (typeof fn !== 'function' || wire.by !== 'source' || wire.scope !== undefined) return wire;
+  let found = placed.get(fn);
+  if (found === undefined) {
+    let placement: Placement | undefined;
+    try {
+      placement = canLocateFunctions() ? placementOf(fn, wire.expression) : undefined;
+    } catch {
+      placement = undefined; // a traceback that names the function only: not a reason to refuse it
+    }
+    found = placement === undefined ? wire : { ...wire, placement };
+    placed.set(fn, found);
+  }
+  return found;
 }
 
 function analyse(fn: Function, role: string, packValues: PackValues): WireFunction {

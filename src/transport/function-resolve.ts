@@ -5,7 +5,7 @@
  */
 import { keepNamesHelper, type WireScope } from './module-scope.js';
 import type { Packed } from './payload.js';
-import { dataModuleLabel, sourceBody } from './stack-frames.js';
+import { dataModuleLabel, registerPlacement, sourceBody } from './stack-frames.js';
 import { whileImporting } from '../runtime/identity.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 import { importModule } from '../runtime/import-module.js';
@@ -23,6 +23,8 @@ export type UnpackValues = (packed: Packed) => Promise<unknown>;
  * with `unpack` (a function's constants may hold shared objects, and unpacked values hold functions).
  */
 export function resolveFunction(wire: WireFunction, unpackValues: UnpackValues): Promise<Function> {
+  // Before the cache: the same function may have come without its placement first.
+  if (wire.by === 'source' && wire.placement !== undefined) registerPlacement(dataModuleLabel(wire.name, wire.origin), wire.placement);
   const key = wireKey(wire);
   let found = resolved.get(key);
   if (found === undefined) {

@@ -7,7 +7,7 @@
  * `function-ref.ts`'s analysis with `pack` for its constants.
  */
 import { isShareable, kindsToLoad, revive, reduce } from './shareable.js';
-import { wireFunctionOf, type FunctionReference, type WireFunction } from './function-ref.js';
+import { placedWireFunctionOf, wireFunctionOf, type FunctionReference, type WireFunction } from './function-ref.js';
 import { wireClassOf } from './class-locate.js';
 import { nameOfBuffer } from '../runtime/buffer-names.js';
 import { misuse } from '../errors.js';
@@ -37,6 +37,14 @@ import { unpackNow } from './unpack.js';
  */
 export function toWireFunction(fn: Function | FunctionReference, role: string): WireFunction {
   return wireFunctionOf(fn, role, pack);
+}
+
+/**
+ * `toWireFunction` for a function whose child prints its own errors (a `Process` target): one shipped
+ * by source takes along where it sits in the user's file (`placedWireFunctionOf`).
+ */
+export function toPlacedWireFunction(fn: Function | FunctionReference, role: string): WireFunction {
+  return placedWireFunctionOf(fn, role, pack);
 }
 
 interface PackState {

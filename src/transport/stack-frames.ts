@@ -5,7 +5,9 @@
  * - A function shipped alone is compiled in the worker by `new Function` (`sourceBody`): its frames read
  *   `multiprocessing:<name>~<origin>:line:col`, as in a module whose line 2 is `export default <its
  *   source>`. Where it came from is known only in the parent, which looks it up with the inspector when
- *   such a frame arrives (never on the fast path of a call).
+ *   such a frame arrives (never on the fast path of a call): its `Placement`. A `Process` child prints
+ *   its own error, so the parent sends its target's placement along (`placedWireFunctionOf`), and the
+ *   child places the frames itself, the same way.
  * - A function shipped with its module's scope is compiled at its own lines and columns under its
  *   file's name, marked `?multiprocessing`: its frames are already right under plain node. Under tsx
  *   (the program's source maps are on), the parent sends along the part of the file's source map that
@@ -79,9 +81,56 @@ const SOURCE_FRAME = /multiprocessing-source:([\w$.~-]+):(\d+):(\d+)/g;
 const COMPILED_FRAME = /([^\s(]+)\?multiprocessing:(\d+):(\d+)/g;
 const ORIGIN_FRAME = /multiprocessing:([\w$.-]+)~(\d+):(\d+):(\d+)/g;
 
+// ---- placing a function shipped alone ----------------------------------------------------------
+
+/** Where a function shipped alone sits in the user's file: found in the parent, used on either side. */
+export interface Placement {
+  /** The file as node names it in frames: an ES module by URL, CommonJS by path. */
+  readonly file: string;
+  /** Line and column (0-based) of the function's text in the script as V8 compiled it. */
+  readonly line: number;
+  readonly column: number;
+  /** Columns before the function's text on line 2 of the data module (see `sourceBody`). */
+  readonly prefix: number;
+  /** The program's source map over the function's text (tsx's, say), if it has one. */
+  readonly mappings?: PieceMappings;
+}
+
+/** In the parent: where `fn`, shipped alone as `expression`, sits (the inspector, once per function). */
+export function placementOf(fn: Function, expression: string): Placement | undefined {
+  const place = findFunctionPlace(fn);
+  if (place === undefined) return undefined;
+  const text = Function.prototype.toString.call(fn);
+  const source = scriptSource(place.scriptId);
+  const start = source.lastIndexOf(text, offsetIn(source, place));
+  if (start < 0) return undefined;
+  const before = source.slice(0, start);
+  const line = before.split('\n').length - 1;
+  const column = start - (before.lastIndexOf('\n') + 1);
+  // As node shows frames: a mapped one by path; otherwise an ES module by URL, CommonJS by path.
+  const file = isCommonJsModule(place.moduleUrl) ? shownFile(place.scriptUrl) : place.scriptUrl;
+  const prefix = DECLARATION_COLUMN + asDeclaration(expression).indexOf(text);
+  const mappings = piecesMappings(place.scriptUrl, [{ line, column, text }]);
+  return mappings === undefined ? { file, line, column, prefix } : { file, line, column, prefix, mappings };
+}
+
+/** A frame's position in the data module (line 2 is `export default <declaration>`), in the user's file. */
+function placeFrame(placement: Placement, line: number, column: number): string {
+  const line0 = placement.line + (line - 2);
+  const column0 = line === 2 ? placement.column + (column - 1 - placement.prefix) : column - 1;
+  return mapCompiled(placement.mappings, line0, column0) ?? `${placement.file}:${line0 + 1}:${column0 + 1}`;
+}
+
 // ---- worker side -------------------------------------------------------------------------------
 
 const compiledMappings = new Map<string, PieceMappings>();
+// Functions shipped alone that came with their placement (a `Process` target), by label.
+const placements = new Map<string, Placement>();
+
+/** In the worker: frames of the function compiled as `label` are placed where `placement` says. */
+export function registerPlacement(label: string, placement: Placement): void {
+  placements.set(label, placement);
+}
 
 /** In the worker: the mappings of code compiled under `filename` (with its mark). */
 export function registerMappings(filename: string, mappings: PieceMappings): void {
@@ -89,13 +138,18 @@ export function registerMappings(filename: string, mappings: PieceMappings): voi
 }
 
 /**
- * In the worker, before a stack leaves it: frames of functions shipped alone placed as `realPosition` reads them, and frames of code
- * compiled with its scope mapped through the source map sent with it (or just unmarked).
+ * In the worker, before a stack leaves it: frames of functions shipped alone placed as `locateShippedFrames`
+ * reads them (or in the user's file, when their placement came with them), and frames of code compiled
+ * with its scope mapped through the source map sent with it (or just unmarked).
  */
 export function cleanStack(stack: string): string {
   let clean = stack;
   if (clean.includes(SOURCE_URL)) {
-    clean = clean.replace(SOURCE_FRAME, (_, label: string, line: string, column: string) => `multiprocessing:${label}:${Number(line) - SOURCE_LINES_BELOW}:${column}`);
+    clean = clean.replace(SOURCE_FRAME, (_, label: string, line: string, column: string) => {
+      const placement = placements.get(label);
+      const moduleLine = Number(line) - SOURCE_LINES_BELOW;
+      return placement === undefined ? `multiprocessing:${label}:${moduleLine}:${column}` : placeFrame(placement, moduleLine, Number(column));
+    });
   }
   if (clean.includes(COMPILED_MARK)) {
     clean = clean.replace(COMPILED_FRAME, (_, file: string, line: string, column: string) => {
@@ -152,28 +206,8 @@ function realPosition(origin: number, line: number, column: number): string | un
   const known = origins.get(origin);
   const fn = known?.fn.deref();
   if (known === undefined || fn === undefined) return undefined;
-  const place = findFunctionPlace(fn);
-  if (place === undefined) return undefined;
-  const text = Function.prototype.toString.call(fn);
-  const source = scriptSource(place.scriptId);
-  const start = source.lastIndexOf(text, offsetIn(source, place));
-  if (start < 0) return undefined;
-  // Line 2 is `export default <declaration>`: the function's first line (see `sourceBody`).
-  const prefix = DECLARATION_COLUMN + asDeclaration(known.expression).indexOf(text);
-  const before = source.slice(0, start);
-  const startLine = before.split('\n').length - 1;
-  const startColumn = start - (before.lastIndexOf('\n') + 1);
-  let line0 = startLine + (line - 2);
-  let column0 = line === 2 ? startColumn + (column - 1 - prefix) : column - 1;
-  // As node shows frames: a mapped one by path; otherwise an ES module by URL, CommonJS by path.
-  let file = isCommonJsModule(place.moduleUrl) ? shownFile(place.scriptUrl) : place.scriptUrl;
-  const entry = findSourceMap(place.scriptUrl)?.findEntry(line0, column0) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
-  if (entry?.originalSource !== undefined && entry.originalLine !== undefined && entry.originalColumn !== undefined) {
-    file = shownFile(entry.originalSource);
-    line0 = entry.originalLine;
-    column0 = entry.originalColumn;
-  }
-  return `${file}:${line0 + 1}:${column0 + 1}`;
+  const placement = placementOf(fn, known.expression);
+  return placement === undefined ? undefined : placeFrame(placement, line, column);
 }
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -243,7 +277,7 @@ function decodeMappings(mappings: string): number[] {
  * In the parent: the part of `file`'s source map (tsx's, say) that covers `pieces`, to send with them;
  * undefined when the program has no source map for the file (plain node: positions are already right).
  */
-export function piecesMappings(file: string, pieces: readonly ScopePiece[]): PieceMappings | undefined {
+export function piecesMappings(file: string, pieces: readonly Pick<ScopePiece, 'line' | 'column' | 'text'>[]): PieceMappings | undefined {
   const map = decodedMap(file);
   if (map === null) return undefined;
   const ranges = pieces.map((piece) => {

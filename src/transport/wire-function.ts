@@ -5,6 +5,7 @@
  */
 import type { WireScope } from './module-scope.js';
 import type { Packed } from './payload.js';
+import type { Placement } from './stack-frames.js';
 
 /** An explicit reference to a function exported by a module: the worker imports `module` and takes `name`. */
 export interface FunctionReference {
@@ -26,6 +27,8 @@ export type WireFunction =
       readonly key?: string;
       /** Names it in the parent, which maps its stack frames to the user's file when an error comes back. */
       readonly origin?: number;
+      /** Where it sits in the user's file, for a child that prints its own errors (a `Process` target). */
+      readonly placement?: Placement;
     }
   | { readonly by: 'module'; readonly module: string; readonly name: string; readonly source: string | null }
   /**

@@ -1,6 +1,7 @@
 // A child's uncaught error is printed on stderr after `Process <name>:`, as Python prints the child's
 // traceback; exit codes as seen by a program run as a subprocess.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
@@ -13,6 +14,20 @@ test('an error thrown by the target: exit code 1, stack on stderr after "Process
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /exitCode=1/);
   assert.match(r.stderr, /^Process failing:\nRangeError: boom from the child\n\s+at fail /m);
+});
+
+test("a target shipped by source: the traceback points at the user's file, line and column", T, async () => {
+  // A self-contained target is compiled in the child from its source; only the parent knows where that
+  // source came from, so the parent places it before the child starts (Pool's errors are placed in the
+  // parent instead, when they come back).
+  const r = await runTs(script, ['shipped']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /exitCode=1/);
+  const lines = readFileSync(script, 'utf8').split('\n');
+  const line = lines.findIndex((l) => l.includes('// shipped alone here'));
+  const column = lines[line]!.indexOf('new RangeError') + 1;
+  assert.match(r.stderr, /^Process Process-1:\nRangeError: boom from a shipped target\n/m);
+  assert.ok(r.stderr.includes(`    at failHere (${script}:${line + 1}:${column})\n`), r.stderr);
 });
 
 test('an error thrown from a timer inside the child: exit code 1, printed the same way', T, async () => {

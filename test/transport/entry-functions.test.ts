@@ -120,10 +120,13 @@ test('the same programs compiled by tsc to CommonJS for ES5 work (tsc helpers, c
 for (const flavour of ['tsx', 'esm', 'cjs'] as const) {
   test(`a Process child's own traceback points at the entry file's line and column (${flavour})`, T, async () => {
     const result = await run(flavour, 'process-error');
-    assert.deepEqual(output(result), { exitCode: 1 });
+    assert.deepEqual(output(result), { exitCodes: [1, 1] });
     const file = flavour === 'tsx' ? join(fixtures, 'process-error.ts') : join(scratch, flavour, 'process-error.js');
     assert.match(result.stderr, /^Process Process-1:\nRangeError: over the limit: 5\n/);
     assert.ok(result.stderr.includes(`    at boom (${positionOf(file, 'over the limit', flavour)})\n`), result.stderr);
+    // Self-contained: shipped by source, yet compiled in the child at its place in this file.
+    assert.match(result.stderr, /^Process Process-2:\nRangeError: too big alone: 5\n/m);
+    assert.ok(result.stderr.includes(`    at boomAlone (${positionOf(file, 'too big alone', flavour)})\n`), result.stderr);
   });
 }
 
