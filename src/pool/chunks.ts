@@ -20,7 +20,7 @@
  * else as a plain array. A chunk's results are always an array, never a user's value, so a block there
  * is unambiguous.
  */
-import { deserializeThrown } from '../transport/remote-error.js';
+import { unpackThrown } from '../transport/unpack.js';
 import { Outcome, type ChunkOutcome } from './protocol.js';
 
 // Guided chunks never get smaller than this fraction of a worker's share of the input: the end is
@@ -87,7 +87,7 @@ export function chunkResults(outcome: Outcome | 'error', value: unknown, count: 
   }
   if (outcome === Outcome.Partial) {
     const { results, errors } = value as ChunkOutcome;
-    const failed = new Map(errors.map(([index, error]) => [index, deserializeThrown(error)]));
+    const failed = new Map(errors.map(([index, error]) => [index, unpackThrown(error)]));
     return { base, count, next: 0, values: results, booleans: false, errors: failed, failure: undefined };
   }
   return { base, count, next: 0, values: undefined, booleans: false, errors: undefined, failure: { error: value } };

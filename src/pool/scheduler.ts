@@ -31,10 +31,10 @@
 import { startTimer } from '../timeout.js';
 import { whenAborted } from '../abort.js';
 import { TimeoutError } from '../errors.js';
-import { deserializeThrown } from '../transport/remote-error.js';
 import { chunkUncloneableError, threadOnlyMemoryError, uncloneableError } from '../transport/payload.js';
 import { isThreadOnlyMemoryError } from '../runtime/process/segments.js';
-import { unpackNow } from '../transport/unpack.js';
+import type { SerializedThrow } from '../transport/remote-error.js';
+import { loadThrownClasses, unpackNow, unpackThrown } from '../transport/unpack.js';
 import { Dispatcher, type Entry } from './dispatch.js';
 import type { Executor, ExecutorSettings, ScheduledTask, Transferred } from './executor.js';
 import { Workers, type DoneMessage, type PoolWorker, type WorkersOptions } from './workers.js';
@@ -265,9 +265,16 @@ export class Scheduler implements Executor {
       this.#finish(entry);
       if (outcome === Outcome.Ok) this.#meter.completed += 1;
       else this.#meter.failed += 1;
-      if (outcome === Outcome.Failed) entry.task.onResult(outcome, deserializeThrown(value as never), ranMs);
-      else if (live === true) deliverLive(entry.task, outcome, value);
-      else entry.task.onResult(outcome, value, ranMs);
+      const deliver = (): void => {
+        if (outcome === Outcome.Failed) entry.task.onResult(outcome, unpackThrown(value as SerializedThrow), ranMs);
+        else if (live === true) deliverLive(entry.task, outcome, value);
+        else entry.task.onResult(outcome, value, ranMs);
+      };
+      // An error of a class of the program's is delivered once this thread has its class, as a result
+      // holding an instance of one is (deliverLive).
+      const classes = thrownClasses(outcome, value);
+      if (classes === undefined) deliver();
+      else void classes.then(deliver);
     }
     // A spent worker's replacement, if one is wanted, is started by the dispatch below.
     if (this.#dispatcher.spent(pw) && !pw.leaving) this.#workers.retire(pw);
@@ -390,6 +397,13 @@ export class Scheduler implements Executor {
 function toWire(entry: Entry): WireTask {
   const { mode, data, live, base } = entry.task;
   return base === undefined ? [entry.id, entry.fnId, mode, data, live] : [entry.id, entry.fnId, mode, data, live, base];
+}
+
+/** The classes the errors of a failed task (or chunk) carry, loaded; undefined when this thread has them. */
+function thrownClasses(outcome: Outcome, value: unknown): Promise<void> | undefined {
+  if (outcome === Outcome.Failed) return loadThrownClasses([value as SerializedThrow]);
+  if (outcome === Outcome.Partial) return loadThrownClasses((value as ChunkOutcome).errors.map(([, error]) => error));
+  return undefined;
 }
 
 /**

@@ -5,9 +5,9 @@
  * belongs to no task (a timer's, an unhandled rejection) is reported, and the worker goes on.
  */
 import { resolveWireFunction, unpack } from '../transport/unpack.js';
-import { pack } from '../transport/pack.js';
+import { errorClassWire, pack } from '../transport/pack.js';
 import { chunkUncloneableError, DESTINATION, mayNeedPacking, uncloneableError, type Packed } from '../transport/payload.js';
-import { serializeThrown } from '../transport/remote-error.js';
+import { serializeThrown, type SerializedThrow } from '../transport/remote-error.js';
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
 import { defineRole, type ChildPort } from '../runtime/child.js';
@@ -23,6 +23,11 @@ import {
   type WireResult,
   type WireTask,
 } from './protocol.js';
+
+/** What a thrown value sends back: with its class, where that is a class of the program's (`class-locate.ts`). */
+function thrownToParent(error: unknown): SerializedThrow {
+  return serializeThrown(error, errorClassWire);
+}
 
 // Results wait at most this long for company before they are sent.
 const FLUSH_AFTER_MS = 1;
@@ -84,7 +89,7 @@ function sendAlone(result: WireResult): void {
     post({ type: 'done', results: [result], busyMs: 0 }, ours ? [block.buffer as ArrayBuffer] : undefined);
   } catch (error) {
     const [id, outcome, value] = result;
-    post({ type: 'done', results: [[id, Outcome.Failed, serializeThrown(resultError(id, outcome, value, error))]], busyMs: 0 });
+    post({ type: 'done', results: [[id, Outcome.Failed, thrownToParent(resultError(id, outcome, value, error))]], busyMs: 0 });
   }
 }
 
@@ -117,7 +122,7 @@ function okResult(id: number, outcome: Outcome.Ok | Outcome.Partial, value: unkn
   } catch (error) {
     // `pack` refuses a function or a symbol on the way back; a chunk's error names the item.
     const uncloneable = (error as { code?: unknown } | null)?.code === 'ERR_MP_UNCLONEABLE';
-    return [id, Outcome.Failed, serializeThrown(uncloneable && chunkBases.has(id) ? resultError(id, outcome, value, error) : error)];
+    return [id, Outcome.Failed, thrownToParent(uncloneable && chunkBases.has(id) ? resultError(id, outcome, value, error) : error)];
   }
 }
 
@@ -238,7 +243,7 @@ async function runChunk(fn: AnyFunction, chunk: unknown[] | NumberBlock | Record
       if ('error' in stop) throw stop.error;
       results[i] = 'value' in stop ? stop.value : await stop.promise;
     } catch (error) {
-      (errors ??= []).push([i, serializeThrown(error)]);
+      (errors ??= []).push([i, thrownToParent(error)]);
     }
   }
   if (errors === undefined) {
@@ -267,7 +272,7 @@ async function runTask(task: WireTask): Promise<WireResult> {
     if (outcome === Outcome.Failed || (outcome === Outcome.Ok && !Array.isArray(value))) return [id, outcome, value];
     return okResult(id, outcome, value);
   } catch (error) {
-    return [id, Outcome.Failed, serializeThrown(error)];
+    return [id, Outcome.Failed, thrownToParent(error)];
   }
 }
 
@@ -281,7 +286,7 @@ function runSync(task: WireTask): WireResult | undefined {
   try {
     value = fn(...(data as unknown[]));
   } catch (error) {
-    return [id, Outcome.Failed, serializeThrown(error)];
+    return [id, Outcome.Failed, thrownToParent(error)];
   }
   if (!isThenable(value)) return okResult(id, Outcome.Ok, value);
   pendingThenable = value;
@@ -295,7 +300,7 @@ async function settleThenable(id: number, value: PromiseLike<unknown>): Promise<
   try {
     return okResult(id, Outcome.Ok, await value);
   } catch (error) {
-    return [id, Outcome.Failed, serializeThrown(error)];
+    return [id, Outcome.Failed, thrownToParent(error)];
   }
 }
 
@@ -415,7 +420,7 @@ async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promi
       const value = initializer(...initargs);
       if (isThenable(value)) await value;
     } catch (error) {
-      post({ type: 'init-failed', error: serializeThrown(error) });
+      post({ type: 'init-failed', error: thrownToParent(error) });
       process.exit(1);
     }
   }

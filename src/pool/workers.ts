@@ -33,7 +33,7 @@ import type { StartMethod } from '../runtime/start-methods.js';
 import { currentProcess, nextChild } from '../runtime/identity.js';
 import { WorkerLostError } from '../errors.js';
 import { startTimer, type Timer } from '../timeout.js';
-import { deserializeThrown } from '../transport/remote-error.js';
+import { unpackThrown } from '../transport/unpack.js';
 import type { WireFunction } from '../transport/wire-function.js';
 import type { Packed } from '../transport/payload.js';
 import { freshSlot, type Entry, type Slot } from './dispatch.js';
@@ -279,7 +279,7 @@ export class Workers {
         this.#startFailures = 0;
         return;
       case 'init-failed':
-        pw.initError = deserializeThrown(message.error);
+        pw.initError = unpackThrown(message.error);
         return;
       case 'exiting':
         pw.exitReport = { running: message.running };

@@ -11,6 +11,12 @@
  * built-in class (`Date`, `Map`, `Error`, typed arrays…), is left to the structured clone: its
  * instances arrive as plain data, as before.
  *
+ * An error class of the program's (`class ValidationError extends Error`) is located the same way
+ * (`wireErrorClassOf`): its errors, thrown or returned, cross as `remote-error.ts` serializes errors,
+ * and take their class again on the other side, so `catch (e) { if (e instanceof ValidationError) … }`
+ * works as `except ValidationError` does in Python. Built-in error classes and this library's own are
+ * rebuilt by name (`remote-error.ts`), as before.
+ *
  * @example
  * ```ts
  * const wire = wireClassOf(new Point(1, 2), toWireFunction); // { by: 'module', module: 'file:///…/point.js', name: 'Point', … }
@@ -23,6 +29,7 @@ import type { WireFunction } from './wire-function.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runtimeFunctionWire } from './builtin-export.js';
+import { errorClasses } from '../errors.js';
 
 // Per prototype: how its class crosses, or null when its instances go as plain data.
 const located = new WeakMap<object, WireFunction | null>();
@@ -50,10 +57,17 @@ function exportedClassName(moduleUrl: string, name: string): string | undefined 
   return undefined;
 }
 
+// The built-in error classes an error class of the program's may extend: the receiver rebuilds their
+// state (message, stack) itself (`remote-error.ts`), so they may end a located class's chain.
+const errorBases: ReadonlySet<object> = new Set(
+  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map((base) => base.prototype),
+);
+
 function locate(proto: object, toWire: ToWire): WireFunction | null {
-  // Only classes written in JavaScript all the way down to Object: a subclass of Map or Error keeps
-  // its built-in state only through the structured clone.
+  // Only classes written in JavaScript all the way down to Object (or to a built-in error class): a
+  // subclass of Map keeps its built-in state only through the structured clone.
   for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    if (p !== proto && errorBases.has(p)) break;
     if (!Object.prototype.hasOwnProperty.call(p, 'constructor') || isNative((p as { constructor: unknown }).constructor)) return null;
   }
   const ctor = (proto as { constructor: Function }).constructor;
@@ -79,6 +93,19 @@ function locate(proto: object, toWire: ToWire): WireFunction | null {
   }
   knowClass(wire, ctor);
   return wire;
+}
+
+const libraryErrors: ReadonlySet<unknown> = new Set(Object.values(errorClasses));
+
+/**
+ * How the class of `error` crosses, when it is an error class of the program's that can be located
+ * (above); undefined for the built-in ones, this library's own (rebuilt by name), and one that cannot be
+ * located (it arrives as today: its closest built-in class, with its name and properties).
+ */
+export function wireErrorClassOf(error: Error, toWire: ToWire): WireFunction | undefined {
+  const proto = Object.getPrototypeOf(error) as { constructor?: unknown } | null;
+  if (proto === null || errorBases.has(proto) || libraryErrors.has(proto.constructor)) return undefined;
+  return wireClassOf(error, toWire);
 }
 
 /**

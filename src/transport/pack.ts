@@ -8,12 +8,14 @@
  */
 import { isShareable, kindsToLoad, revive, reduce } from './shareable.js';
 import { placedWireFunctionOf, wireFunctionOf, type FunctionReference, type WireFunction } from './function-ref.js';
-import { wireClassOf } from './class-locate.js';
+import { wireClassOf, wireErrorClassOf } from './class-locate.js';
+import { serializeThrown } from './remote-error.js';
 import { nameOfBuffer } from '../runtime/buffer-names.js';
 import { misuse } from '../errors.js';
 import {
   BUFFER,
   DESTINATION,
+  ERROR,
   FUNCTION,
   INSTANCE,
   SHARED,
@@ -23,6 +25,7 @@ import {
   mapKeyLabel,
   uncloneableError,
   type BufferMarker,
+  type ErrorMarker,
   type FunctionMarker,
   type InstanceMarker,
   type Packed,
@@ -45,6 +48,14 @@ export function toWireFunction(fn: Function | FunctionReference, role: string): 
  */
 export function toPlacedWireFunction(fn: Function | FunctionReference, role: string): WireFunction {
   return placedWireFunctionOf(fn, role, pack);
+}
+
+/**
+ * How the class of an error (thrown, or inside a value) crosses, when it is a class of the program's
+ * that can be located (`class-locate.ts`); for `serializeThrown`.
+ */
+export function errorClassWire(error: Error): WireFunction | undefined {
+  return wireErrorClassOf(error, toWireFunction);
 }
 
 interface PackState {
@@ -146,6 +157,13 @@ function packValue(value: unknown, path: string, state: PackState): unknown {
   if (state.via === 'bytes') {
     const marker = bufferMarker(value, state);
     if (marker !== undefined) return marker;
+  }
+  if (value instanceof Error && errorClassWire(value) !== undefined) {
+    // Structured clone would keep only its message (and lose its class and properties).
+    state.live = true;
+    const marker: ErrorMarker = { [ERROR]: serializeThrown(value, errorClassWire) };
+    state.seen.set(value, marker);
+    return marker;
   }
   if (ArrayBuffer.isView(value) || value instanceof Date || value instanceof Error) return value;
   const wire = wireClassOf(value, toWireFunction);

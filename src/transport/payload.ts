@@ -11,7 +11,8 @@
  *
  * `pack` walks plain arrays, plain objects, `Map`s, `Set`s and the own fields of class instances whose
  * class can be located (`class-locate.ts`), and replaces shareable objects by their reduced form,
- * functions by their wire form and those instances by their class and fields. It copies only the
+ * functions by their wire form, those instances by their class and fields, and errors of such a class
+ * by their serialized form (`remote-error.ts`) with their class. It copies only the
  * branches it changes, so a payload with nothing to replace costs a walk and no allocation, and tells
  * the receiver (`live`) whether there is anything to unpack at all.
  *
@@ -27,11 +28,13 @@ import type { WireFunction } from './wire-function.js';
 import { misuse } from '../errors.js';
 import type { BufferName } from '../runtime/buffer-names.js';
 import { segmentRefOf } from '../runtime/process/segments.js';
+import type { SerializedThrow } from './remote-error.js';
 
 export const SHARED = '@@multiprocessing/shared';
 export const FUNCTION = '@@multiprocessing/function';
 export const INSTANCE = '@@multiprocessing/instance';
 export const BUFFER = '@@multiprocessing/buffer';
+export const ERROR = '@@multiprocessing/error';
 
 /** Where a packed value goes (see the module header). */
 export type Via = 'message' | 'result' | 'bytes';
@@ -49,6 +52,10 @@ export interface FunctionMarker {
 export interface InstanceMarker {
   readonly [INSTANCE]: WireFunction;
   readonly fields: Record<string, unknown>;
+}
+/** An error of a class of the program's (`class-locate.ts`), as `remote-error.ts` serializes errors. */
+export interface ErrorMarker {
+  readonly [ERROR]: SerializedThrow;
 }
 export interface BufferMarker {
   /** The buffer's name in bytes (`runtime/buffer-names.ts`). */

@@ -1,7 +1,10 @@
 /**
  * Errors crossing back from workers. Structured clone keeps only `name`/`message` of a few built-in
  * classes; this keeps the class (built-ins and this library's), `name`, `message`, `code`, own
- * properties, the `cause` chain, `AggregateError.errors` and the worker's stack.
+ * properties, the `cause` chain, `AggregateError.errors` and the worker's stack. An error class of the
+ * program's is kept too, where the sender can locate it (`class-locate.ts`, as pickle names a class by
+ * module and name): the sender passes `serializeThrown` a way to locate it, and the receiver's
+ * `deserializeThrown` is given a way to adopt it (`unpack.ts`: `unpackThrown`, and errors inside values).
  *
  * What cannot be rebuilt as itself (an unknown class whose properties cannot be cloned, say) arrives
  * as a `RemoteError` with the original class name, message and stack. A thrown non-error value crosses
@@ -11,6 +14,7 @@
  */
 import { errorClasses, RemoteError } from '../errors.js';
 import { cleanStack, locateShippedFrames } from './stack-frames.js';
+import type { WireFunction } from './wire-function.js';
 
 const builtIns: Record<string, new (message?: string) => Error> = {
   Error,
@@ -35,6 +39,8 @@ export type SerializedThrow =
       readonly errors?: SerializedThrow[];
       /** Own properties that could not be cloned, by name. */
       readonly dropped: string[];
+      /** Its class, when it is the program's own and could be located (`class-locate.ts`). */
+      readonly wire?: WireFunction;
     }
   | { readonly type: 'value'; readonly value: unknown };
 
@@ -77,24 +83,38 @@ function read<T>(part: string, get: () => T): T {
   }
 }
 
+/** How the class of an error crosses, if it is the program's own (`pack.ts`: `errorClassWire`). */
+export type LocateErrorClass = (error: Error) => WireFunction | undefined;
+
 /**
  * Serializes anything thrown, in the worker. Never throws: a value whose class, `name`, `message`,
  * `stack`, `cause` or own properties cannot even be listed (a hostile getter, a revoked Proxy) arrives
- * as a `RemoteError` saying which part could not be read and why.
+ * as a `RemoteError` saying which part could not be read and why. With `locateClass`, an error of a class
+ * of the program's carries that class (without, it arrives as its closest built-in class).
  */
-export function serializeThrown(thrown: unknown, depth = 0): SerializedThrow {
+export function serializeThrown(thrown: unknown, locateClass?: LocateErrorClass, depth = 0): SerializedThrow {
   try {
-    return serialize(thrown, depth);
+    return serialize(thrown, locateClass, depth);
   } catch (failure) {
     const { part, reason } = failure instanceof Unreadable ? failure : new Unreadable('value', failure);
     return unreadable(thrown, part, reason);
   }
 }
 
-function serialize(thrown: unknown, depth: number): SerializedThrow {
+// Its class's wire, or undefined when it cannot be located (a hostile prototype, say): never throws.
+function classWire(error: Error, locateClass: LocateErrorClass | undefined): WireFunction | undefined {
+  if (locateClass === undefined) return undefined;
+  try {
+    return locateClass(error);
+  } catch {
+    return undefined;
+  }
+}
+
+function serialize(thrown: unknown, locateClass: LocateErrorClass | undefined, depth: number): SerializedThrow {
   if (!read('prototype', () => thrown instanceof Error)) {
     if (cloneable(thrown)) return { type: 'value', value: thrown };
-    return serializeThrown(new RemoteError(`a value that cannot be cloned was thrown: ${safeString(thrown)}`), depth);
+    return serializeThrown(new RemoteError(`a value that cannot be cloned was thrown: ${safeString(thrown)}`), undefined, depth);
   }
   const error = thrown as Error;
   const props: Record<string, unknown> = {};
@@ -135,6 +155,7 @@ function serialize(thrown: unknown, depth: number): SerializedThrow {
     dropped: string[];
     cause?: SerializedThrow;
     errors?: SerializedThrow[];
+    wire?: WireFunction;
   } = {
     type: 'error',
     className: read('class', () => className(error)),
@@ -144,15 +165,17 @@ function serialize(thrown: unknown, depth: number): SerializedThrow {
     props,
     dropped,
   };
+  const wire = classWire(error, locateClass);
+  if (wire !== undefined) result.wire = wire;
   if (depth < 32 && read('cause', () => 'cause' in error)) {
-    result.cause = serializeThrown(read('cause', () => error.cause), depth + 1);
+    result.cause = serializeThrown(read('cause', () => error.cause), locateClass, depth + 1);
   }
   if (read('class', () => error instanceof AggregateError)) {
     const errors = read('errors', () => {
       const list: unknown = (error as AggregateError).errors;
       return Array.isArray(list) ? [...(list as unknown[])] : undefined;
     });
-    if (errors !== undefined) result.errors = errors.map((e) => serializeThrown(e, depth + 1));
+    if (errors !== undefined) result.errors = errors.map((e) => serializeThrown(e, locateClass, depth + 1));
   }
   return result;
 }
@@ -197,14 +220,25 @@ export function safeString(value: unknown): string {
   }
 }
 
-/** Rebuilds a thrown value, in the parent. */
-export function deserializeThrown(serialized: SerializedThrow): unknown {
+/**
+ * Gives a rebuilt error the class of the program's that `wire` names (`unpack.ts`: at once, or once
+ * its module is loaded).
+ */
+export type AdoptClass = (error: Error, wire: WireFunction) => void;
+
+/**
+ * Rebuilds a thrown value, in the parent. With `adoptClass`, an error that carries its class (see
+ * `serializeThrown`) is given it; without, or where it cannot be had, it is rebuilt as today.
+ */
+export function deserializeThrown(serialized: SerializedThrow, adoptClass?: AdoptClass): unknown {
   if (serialized.type === 'value') return serialized.value;
-  const OurClass = (errorClasses as Record<string, new (message: string) => Error>)[serialized.className];
-  const BuiltIn = builtIns[serialized.className];
+  // A class of the program's is adopted below: its name may be a built-in's or ours, but not its class.
+  const adopted = serialized.wire !== undefined && adoptClass !== undefined && serialized.dropped.length === 0;
+  const OurClass = adopted ? undefined : (errorClasses as Record<string, new (message: string) => Error>)[serialized.className];
+  const BuiltIn = adopted ? undefined : builtIns[serialized.className];
   let error: Error;
-  if (serialized.className === 'AggregateError') {
-    error = new AggregateError((serialized.errors ?? []).map(deserializeThrown), serialized.message);
+  if (serialized.className === 'AggregateError' || serialized.errors !== undefined) {
+    error = new AggregateError((serialized.errors ?? []).map((e) => deserializeThrown(e, adoptClass)), serialized.message);
   } else if (OurClass !== undefined || BuiltIn !== undefined) {
     error = new (OurClass ?? BuiltIn!)(serialized.message);
   } else if (serialized.dropped.length > 0) {
@@ -229,9 +263,10 @@ export function deserializeThrown(serialized: SerializedThrow): unknown {
   if (serialized.stack !== undefined) {
     Object.defineProperty(error, 'stack', { value: locateShippedFrames(serialized.stack), writable: true, configurable: true, enumerable: false });
   }
+  if (adopted) adoptClass(error, serialized.wire!);
   if (serialized.cause !== undefined) {
     Object.defineProperty(error, 'cause', {
-      value: deserializeThrown(serialized.cause),
+      value: deserializeThrown(serialized.cause, adoptClass),
       writable: true,
       configurable: true,
       enumerable: false,

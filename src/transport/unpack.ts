@@ -1,6 +1,7 @@
 /**
  * Receiving side of values crossing between threads (see `payload.ts`): `unpack` turns the markers
- * that `pack.ts` made back into live shared objects, functions and class instances.
+ * that `pack.ts` made back into live shared objects, functions and class instances (errors among
+ * them); `unpackThrown` gives a thrown error its class of the program's the same way.
  *
  * Functions and values refer to each other (a function's constants are packed values; a packed value
  * holds functions), so this module composes the two: `resolveWireFunction` is `function-resolve.ts`
@@ -9,18 +10,21 @@
 import { canRevive, revive } from './shareable.js';
 import { resolveFunction } from './function-resolve.js';
 import { classNow, resolveClass } from './class-ref.js';
+import { deserializeThrown, type SerializedThrow } from './remote-error.js';
 import { bufferNamed } from '../runtime/buffer-names.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 import { importModule } from '../runtime/import-module.js';
 import type { WireFunction } from './wire-function.js';
 import {
   BUFFER,
+  ERROR,
   FUNCTION,
   INSTANCE,
   SHARED,
   VIEWS,
   isPlainObject,
   type BufferMarker,
+  type ErrorMarker,
   type FunctionMarker,
   type InstanceMarker,
   type Packed,
@@ -49,6 +53,7 @@ function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen
     return;
   }
   if (INSTANCE in value) return loadRevivers((value as InstanceMarker).fields, loads, seen);
+  if (ERROR in value) return; // plain data and classes, which are loaded as they are adopted
   if (value instanceof Map) for (const [k, v] of value) (loadRevivers(k, loads, seen), loadRevivers(v, loads, seen));
   else if (value instanceof Set) for (const v of value) loadRevivers(v, loads, seen);
   else if (Array.isArray(value)) for (const item of value) loadRevivers(item, loads, seen);
@@ -88,6 +93,43 @@ export function unpackNow(value: unknown, later?: (settled: Promise<void>) => vo
   return result;
 }
 
+/**
+ * Gives `target` (an instance's fields, a rebuilt error) the class `wire` names: at once when this
+ * thread has it, else once loaded (`pending`).
+ */
+function adoptClass(target: object, wire: WireFunction, pending: Pending): void {
+  const found = classNow(wire);
+  if (found !== undefined) Object.setPrototypeOf(target, found.prototype as object);
+  else pending.push(resolveClass(wire, resolveWireFunction).then((cls) => void Object.setPrototypeOf(target, cls.prototype as object)));
+}
+
+/**
+ * Rebuilds a thrown value (`deserializeThrown`), giving its errors the classes of the program's they
+ * carry where this thread has them now: `loadThrownClasses` first loads the others.
+ */
+export function unpackThrown(serialized: SerializedThrow): unknown {
+  return deserializeThrown(serialized, (error, wire) => {
+    const found = classNow(wire);
+    if (found !== undefined) Object.setPrototypeOf(error, found.prototype as object);
+  });
+}
+
+/**
+ * Loads the classes that thrown values carry (see `unpackThrown`) and this thread does not have yet;
+ * undefined when it has them all. Settles when every load has, whether or not it succeeded.
+ */
+export function loadThrownClasses(serialized: readonly SerializedThrow[]): Promise<void> | undefined {
+  const pending: Pending = [];
+  const visit = (thrown: SerializedThrow | undefined, depth: number): void => {
+    if (thrown?.type !== 'error' || depth > 32) return;
+    if (thrown.wire !== undefined && classNow(thrown.wire) === undefined) pending.push(resolveClass(thrown.wire, resolveWireFunction).then(() => undefined));
+    visit(thrown.cause, depth + 1);
+    for (const inner of thrown.errors ?? []) visit(inner, depth + 1);
+  };
+  for (const thrown of serialized) visit(thrown, 0);
+  return pending.length === 0 ? undefined : Promise.allSettled(pending).then(() => undefined);
+}
+
 function unpackBuffer(marker: BufferMarker): unknown {
   const buffer = bufferNamed(marker[BUFFER]);
   return marker.view === null ? buffer : new VIEWS[marker.view]!(buffer, marker.byteOffset, marker.length);
@@ -113,11 +155,13 @@ function unpackValue(value: unknown, pending: Pending, seen: Map<object, unknown
     const instance = marker.fields;
     seen.set(value, instance);
     unpackValue(instance, pending, seen);
-    const wire = marker[INSTANCE];
-    const found = classNow(wire);
-    if (found !== undefined) Object.setPrototypeOf(instance, found.prototype as object);
-    else pending.push(resolveClass(wire, resolveWireFunction).then((cls) => void Object.setPrototypeOf(instance, cls.prototype as object)));
+    adoptClass(instance, marker[INSTANCE], pending);
     return instance;
+  }
+  if (ERROR in value) {
+    const error = deserializeThrown((value as ErrorMarker)[ERROR], (rebuilt, wire) => adoptClass(rebuilt, wire, pending));
+    seen.set(value, error);
+    return error;
   }
   seen.set(value, value);
   if (value instanceof Map) {

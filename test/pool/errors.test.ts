@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Empty, RemoteError } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
 import { cube, throwCustom, throwLibraryError, throwUnrebuildable, throwWithCause } from '../fixtures/pool/tasks.js';
+import { failWithValidationCause, inspectArgument, makeValidationError, OutOfRange, validate, ValidationError } from '../fixtures/pool/error-classes.js';
 
 const { Pool } = ctx;
 
@@ -40,6 +41,53 @@ test("an unknown error class keeps its name, message and properties", T, async (
     assert.equal(error.name, 'QuotaError');
     assert.equal(error.message, 'over quota');
     assert.equal(error.limit, 5);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an error of a class a module exports arrives as an instance of it, from apply, map and imap', T, async () => {
+  // As `except ValidationError` works in Python: pickle names the class by module and name.
+  const pool = new Pool(2);
+  try {
+    const error = await thrown(pool.apply(validate, [-1]));
+    assert.ok(error instanceof ValidationError, String(error));
+    assert.equal(error.field, 'x');
+    assert.equal(error.message, 'negative: -1');
+    assert.equal(error.name, 'ValidationError');
+    assert.equal(error.describe(), 'x: negative: -1');
+    assert.match(String(error.stack), /^ValidationError: negative: -1\n\s+at validate /);
+    const outOfRange = await thrown(pool.apply(validate, [101]));
+    assert.ok(outOfRange instanceof OutOfRange && outOfRange instanceof RangeError, String(outOfRange));
+
+    // A chunk where one item failed, and a chunk that failed whole.
+    await assert.rejects(pool.map(validate, [1, 2, -3, 4], 2), (e) => e instanceof ValidationError && e.message === 'negative: -3');
+    await assert.rejects(pool.map(validate, [-5], 1), (e) => e instanceof ValidationError && e.message === 'negative: -5');
+    const seen: unknown[] = [];
+    const it = pool.imap(validate, [1, -2, 3], 1);
+    for (let i = 0; i < 3; i++) seen.push(await it.next().then((r) => r.value, (e: unknown) => e));
+    assert.equal(seen[0], 1);
+    assert.ok(seen[1] instanceof ValidationError, String(seen[1]));
+    assert.equal(seen[2], 3);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test("an error's cause keeps its class, and so does an error returned or sent as an argument", T, async () => {
+  const pool = new Pool(2);
+  try {
+    const error = (await thrown(pool.apply(failWithValidationCause))) as Error;
+    assert.equal(error.message, 'could not save');
+    assert.ok(error.cause instanceof ValidationError, String(error.cause));
+    assert.equal(error.cause.field, 'email');
+
+    const { error: returned } = await pool.apply(makeValidationError, ['made, not thrown']);
+    assert.ok(returned instanceof ValidationError, String(returned));
+    assert.equal(returned.describe(), 'returned: made, not thrown');
+    assert.match(String(returned.stack), /at makeValidationError /);
+
+    assert.deepEqual(await pool.apply(inspectArgument, [new ValidationError('sent', 'arg')]), [true, 'arg']);
   } finally {
     await pool.terminate();
   }
