@@ -167,7 +167,14 @@ export interface TaskOptions {
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
-/** A function a pool can run: exported from a module, self-contained, or `{ module, name }`. */
+/**
+ * A function a pool can run: exported from a module, self-contained, or `{ module, name }`.
+ *
+ * The pool's methods take it through two overloads, a plain function first: TypeScript infers nothing
+ * from a generic function (`identity<T>(x: T): T`) passed where this union is expected, so the plain
+ * overload is what lets the types of `pool.map(identity, [1, 2])` and `pool.apply(calculate, [mul, [3, 7]])`
+ * flow; the second takes a reference, or a value typed as this union.
+ */
 export type PoolFunction<A extends unknown[], R> = ((...args: A) => R) | FunctionReference;
 
 type State = 'run' | 'close' | 'terminate';
@@ -327,6 +334,9 @@ export class PoolBase {
    * Runs `fn(...args)` in a worker.
    * @example `const y = await pool.apply(cube, [3]); // 27`
    */
+  apply<A extends unknown[], R>(fn: (...args: A) => R, args?: A, options?: TaskOptions): Promise<Awaited<R>>;
+  /** `apply` of a `{ module, name }` reference (its result is `unknown`), or of a `PoolFunction`. */
+  apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, options?: TaskOptions): Promise<Awaited<R>>;
   apply<A extends unknown[], R>(fn: PoolFunction<A, R>, args?: A, options?: TaskOptions): Promise<Awaited<R>> {
     try {
       this.#assertRunning();
@@ -369,6 +379,16 @@ export class PoolBase {
    * @example `const r = pool.applyAsync(cube, [3], { callback: console.log }); await r.get();`
    */
   applyAsync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    args?: A,
+    options?: TaskOptions & Callbacks<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  applyAsync<A extends unknown[], R>(
+    fn: PoolFunction<A, R>,
+    args?: A,
+    options?: TaskOptions & Callbacks<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
+  applyAsync<A extends unknown[], R>(
     fn: PoolFunction<A, R>,
     args?: A,
     options?: TaskOptions & Callbacks<Awaited<R>>,
@@ -386,6 +406,18 @@ export class PoolBase {
    * @example `const cubes = await pool.map(cube, [1, 2, 3]); // [1, 8, 27]`
    */
   map<T, R>(
+    fn: (arg: T) => R,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): Promise<Awaited<R>[]>;
+  map<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): Promise<Awaited<R>[]>;
+  map<T, R>(
     fn: PoolFunction<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
     chunksize?: number,
@@ -395,6 +427,18 @@ export class PoolBase {
   }
 
   /** `map`, returning an `AsyncResult`. @example `const r = pool.mapAsync(cube, xs); await r.get();` */
+  mapAsync<T, R>(
+    fn: (arg: T) => R,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions & Callbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
+  mapAsync<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions & Callbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
   mapAsync<T, R>(
     fn: PoolFunction<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
@@ -409,6 +453,18 @@ export class PoolBase {
    * @example `await pool.starmap((base: number, exp: number) => base ** exp, [[2, 3], [3, 2]]); // [8, 9]`
    */
   starmap<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): Promise<Awaited<R>[]>;
+  starmap<A extends unknown[], R>(
+    fn: PoolFunction<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): Promise<Awaited<R>[]>;
+  starmap<A extends unknown[], R>(
     fn: PoolFunction<A, R>,
     iterable: Iterable<A> | AsyncIterable<A>,
     chunksize?: number,
@@ -418,6 +474,18 @@ export class PoolBase {
   }
 
   /** `starmap`, returning an `AsyncResult`. */
+  starmapAsync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    chunksize?: number,
+    options?: TaskOptions & Callbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
+  starmapAsync<A extends unknown[], R>(
+    fn: PoolFunction<A, R>,
+    iterable: Iterable<A> | AsyncIterable<A>,
+    chunksize?: number,
+    options?: TaskOptions & Callbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
   starmapAsync<A extends unknown[], R>(
     fn: PoolFunction<A, R>,
     iterable: Iterable<A> | AsyncIterable<A>,
@@ -433,6 +501,18 @@ export class PoolBase {
    * @example `for await (const y of pool.imap(cube, naturals())) if (y > 1000) break;`
    */
   imap<T, R>(
+    fn: (arg: T) => R,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): AsyncIterableIterator<Awaited<R>>;
+  imap<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): AsyncIterableIterator<Awaited<R>>;
+  imap<T, R>(
     fn: PoolFunction<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
     chunksize?: number,
@@ -442,6 +522,18 @@ export class PoolBase {
   }
 
   /** Like `imap`, but yields results as they finish. */
+  imapUnordered<T, R>(
+    fn: (arg: T) => R,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): AsyncIterableIterator<Awaited<R>>;
+  imapUnordered<T, R>(
+    fn: PoolFunction<[T], R>,
+    iterable: Iterable<T> | AsyncIterable<T>,
+    chunksize?: number,
+    options?: TaskOptions,
+  ): AsyncIterableIterator<Awaited<R>>;
   imapUnordered<T, R>(
     fn: PoolFunction<[T], R>,
     iterable: Iterable<T> | AsyncIterable<T>,
