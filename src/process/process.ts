@@ -25,13 +25,23 @@ export interface ProcessOptions<A extends unknown[] = unknown[]> {
    * (timers, sockets and servers it started still run), or at `process.exit`.
    */
   target?: Target<A>;
-  /** The target's arguments; shared objects among them arrive live. */
+  /**
+   * The target's arguments; shared objects among them arrive live. Required (by the constructor's type)
+   * when the target has required parameters.
+   */
   args?: A;
   /** Defaults to `Process-N`. */
   name?: string;
   /** A daemon child is terminated when the program exits; a non-daemon one keeps it alive. Default: false. */
   daemon?: boolean;
 }
+
+/**
+ * What the constructor asks of `args` beyond `ProcessOptions`: a target with required parameters
+ * needs them (without, the child would call it with none, and fail inside); a target that has none, or
+ * only optional ones, may go without.
+ */
+type ArgsNeeded<A extends unknown[]> = [] extends A ? unknown : { args: A };
 
 const PROCESS_OPTION_KEYS = ['target', 'args', 'name', 'daemon'] as const satisfies readonly (keyof ProcessOptions)[];
 
@@ -73,6 +83,7 @@ export class Process<A extends unknown[] = unknown[]> {
   #exited: Promise<void> | undefined;
   #joiners = 0;
 
+  constructor(options?: ProcessOptions<A> & ArgsNeeded<A>);
   constructor(options: ProcessOptions<A> = {}) {
     if (typeof options !== 'object' || options === null) {
       throw misuse(

@@ -231,8 +231,8 @@ test("the runtime's global functions cross by their path, as pickle sends math.s
 });
 
 test('other native functions and bound functions are refused', T, () => {
-  assert.throws(() => new Process({ target: Map.prototype.get }), /target 'get' is a native or bound function/);
-  assert.throws(() => new Process({ target: record.bind(null) }), /native or bound function/);
+  assert.throws(() => new Process({ target: Map.prototype.get, args: ['key'] }), /target 'get' is a native or bound function/);
+  assert.throws(() => new Process({ target: record.bind(null), args: [new Int32Array(1), 1] }), /native or bound function/);
 });
 
 // ---- functions inside args ----

@@ -52,6 +52,21 @@ export async function check(): Promise<void> {
   // @ts-expect-error: args must match the target
   new Process({ target: cube, args: ['x'] });
   new Process({ target: cube, args: [1] });
+  // args are required when the target has required parameters, and may be left out otherwise.
+  // @ts-expect-error: greet needs (string, number)
+  new Process({ target: greet });
+  // @ts-expect-error: also beside other options
+  new Process({ target: cube, name: 'cuber', daemon: true });
+  new Process({ target: (): void => undefined });
+  new Process({ target: (times?: number): number => times ?? 1 });
+  new Process({ target: (times?: number): number => times ?? 1, args: [2] });
+  new Process({ target: (...xs: number[]): number => xs.length });
+  new Process({ target: identity, args: ['x'] });
+  new Process({ target: ref });
+  new Process({ name: 'idle' });
+  new Process();
+  // @ts-expect-error: JavaScript has no keyword arguments
+  new Process({ target: cube, args: [1], kwargs: { x: 1 } });
 
   // Generic functions: their types flow through the call (the Python docs' calculate(func, args)).
   const ids = pool.map(identity, [1, 2, 3]);
