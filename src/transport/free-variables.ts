@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
+import { contextUses, type ContextName } from './enclosing-context.js';
 
 const requireHere = createRequire(import.meta.url);
 let acorn: typeof Acorn | undefined;
@@ -19,6 +20,8 @@ export interface ParsedFunction {
   readonly expression: string;
   /** Names used by the function that are not declared inside it. */
   readonly freeVariables: readonly string[];
+  /** For an arrow function: the `this`, `arguments`, `super`, `new.target` it takes from its creator. */
+  readonly context: readonly ContextName[];
 }
 
 /**
@@ -35,6 +38,7 @@ const KEYWORDS = new Set(
 );
 const HEADER =
   /^(?:async\s+)?(?:function\s*\*?\s*([A-Za-z_$][\w$]*)?\s*\(([^)]*)\)|\(([^)]*)\)\s*=>|([A-Za-z_$][\w$]*)\s*=>)/;
+const ARROW_CONTEXT = /\b(?:this|arguments|super)\b|\bnew\s*\.\s*target\b/;
 const PARAMETER = /^(?:\.\.\.)?[A-Za-z_$][\w$]*$/;
 // An identifier-like run not preceded by a word character, `$` or `.` (so not a property name).
 const IDENTIFIER = /(?<![\w$.])[A-Za-z_$][\w$]*/g;
@@ -49,6 +53,8 @@ const IDENTIFIER = /(?<![\w$.])[A-Za-z_$][\w$]*/g;
 function plainlySelfContained(source: string, isGlobal: (name: string) => boolean): boolean {
   const header = HEADER.exec(source);
   if (header === null) return false;
+  // An arrow's `this` (and the like) is its creator's: whether it may travel is the parser's question.
+  if ((header[3] ?? header[4]) !== undefined && ARROW_CONTEXT.test(source)) return false;
   const list = header[2] ?? header[3] ?? header[4] ?? '';
   const allowed = new Set<string>();
   if (header[1] !== undefined) allowed.add(header[1]);
@@ -70,7 +76,7 @@ function plainlySelfContained(source: string, isGlobal: (name: string) => boolea
  * self-contained functions skip the parser.
  */
 export function parseFunction(source: string, isGlobal: (name: string) => boolean = () => false): ParsedFunction | undefined {
-  if (plainlySelfContained(source, isGlobal)) return { expression: `(${source}\n)`, freeVariables: [] };
+  if (plainlySelfContained(source, isGlobal)) return { expression: `(${source}\n)`, freeVariables: [], context: [] };
   acorn ??= requireHere('acorn') as typeof Acorn;
   eslintScope ??= requireHere('eslint-scope') as typeof EslintScope;
   for (const [index, candidate] of expressionCandidates(source).entries()) {
@@ -84,7 +90,9 @@ export function parseFunction(source: string, isGlobal: (name: string) => boolea
     const free = new Set<string>();
     for (const reference of scopeManager.globalScope?.through ?? []) free.add(reference.identifier.name);
     const expression = index === 0 ? candidate : `${candidate}[${JSON.stringify(methodName(program))}]`;
-    return { expression, freeVariables: [...free] };
+    const root = program.body[0];
+    const arrow = root?.type === 'ExpressionStatement' && root.expression.type === 'ArrowFunctionExpression' ? root.expression : undefined;
+    return { expression, freeVariables: [...free], context: arrow === undefined ? [] : contextUses(arrow) };
   }
   return undefined;
 }

@@ -16,13 +16,15 @@
  *    values taken when the function first crosses. The worker compiles it all at the same lines and
  *    columns of the same file name, so `import()` resolves and stack frames point as in the user's file.
  *
- * Anything else (a reassigned `let`, a local of an enclosing function) is refused at the call with an
- * error that names the variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
+ * Anything else (a reassigned `let`, a local of an enclosing function, the `this` an arrow takes from the
+ * method that created it: `enclosing-context.ts`) is refused at the call with an error that names the
+ * variables and the fix. Steps 3 and 4 use the inspector (`function-location.ts`):
  * plainly self-contained functions never load it, nor the parser.
  */
 import { runtimeFunctionWire } from './builtin-export.js';
 import { contextMemberWire } from './context-members.js';
 import { canLocateFunctions, entryScriptUrl, findFunctionHome, findFunctionPlace, exportNameOf, isCommonJsModule, offsetIn, readOuterValues, scriptSource, type FunctionPlace } from './function-location.js';
+import { enclosingContextReason } from './enclosing-context.js';
 import { parseFunction } from './free-variables.js';
 import { planScope, ScopeRefusal } from './module-scope.js';
 import { findUncloneable, type Packed } from './payload.js';
@@ -142,10 +144,14 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
   }
   const parsed = parseFunction(source, isGlobalName);
   const outer = parsed?.freeVariables.filter((name) => !isGlobalName(name)) ?? [];
+  // An arrow's `this` and the like: fine by reference; with its scope, only at an ES module's top level
+  // (enclosing-context.ts); never by source alone.
+  const context = parsed?.context ?? [];
+  const alone = parsed !== undefined && outer.length === 0 && context.length === 0;
   // `import()` resolves against the file that holds the code: such a function goes with its module's
   // file name, by reference or with its scope.
   const needsItsModule = /\bimport\s*(\(|\.\s*meta)/.test(source);
-  if (parsed !== undefined && outer.length === 0 && !needsItsModule) {
+  if (alone && !needsItsModule) {
     return { by: 'source', expression: parsed.expression, name: fn.name };
   }
 
@@ -169,8 +175,9 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
   const usesImportMeta = /\bimport\s*\.\s*meta\b/.test(source);
   const shipped = place === undefined ? undefined : withScope(fn, place, source, label, packValues);
   if (shipped !== undefined && !(shipped instanceof ScopeRefusal)) return shipped;
-  if (parsed !== undefined && outer.length === 0) return { by: 'source', expression: parsed.expression, name: fn.name };
-  if (parsed === undefined) {
+  if (alone) return { by: 'source', expression: parsed.expression, name: fn.name };
+  // (An arrow using `super` or `new.target` does not parse alone, but its refusal names them.)
+  if (parsed === undefined && !(shipped instanceof ScopeRefusal)) {
     throw misuse(
       TypeError,
       'ERR_MP_FUNCTION_UNSENDABLE',
@@ -178,9 +185,12 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
   }
-  if (place === undefined && !canLocateFunctions()) throw unlocatable(label, outer, usesImportMeta);
+  if (place === undefined && !canLocateFunctions()) throw unlocatable(label, [...outer, ...context], usesImportMeta);
   const why = usesImportMeta ? 'outside it, and it uses import.meta, which only its module has' : 'outside it, in a module that could not be analysed';
-  const problems = shipped?.problems ?? outer.map((name) => ({ name, reason: why }));
+  const problems = shipped?.problems ?? [
+    ...outer.map((name) => ({ name, reason: why })),
+    ...context.map((name) => ({ name, reason: enclosingContextReason(name) })),
+  ];
   const names = problems.map(({ name }) => `'${name}'`).join(', ');
   const details = problems.map(({ name, reason }) => `'${name}' is ${reason}`).join('; ');
   const where = place === undefined || isEntry ? '' : ` Its module (${place.moduleUrl}) does not export it.`;

@@ -16,14 +16,15 @@
  *   through the inspector when the function first crosses, travels as a snapshot.
  * A variable assigned after its declaration qualifies only when every assignment is top-level code that
  * travels too (tsc's decorators). Anything else (a reassigned `let`, a local of an enclosing function,
- * `exports`) is refused with the variable named. Each source piece keeps its line and column, so the
- * worker can compile it at the same place in the same file: stack frames then point into the user's
- * module.
+ * `exports`, an arrow's `this` from the function around it: `enclosing-context.ts`) is refused with the
+ * variable named. Each source piece keeps its line and column, so the worker can compile it at the same
+ * place in the same file: stack frames then point into the user's module.
  */
 import { createRequire } from 'node:module';
 import type * as Acorn from 'acorn';
 import type * as EslintScope from 'eslint-scope';
 import type { PieceMappings } from './stack-frames.js';
+import { childNodes, contextAround, contextUses, enclosingContextReason } from './enclosing-context.js';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -218,6 +219,15 @@ export function planScope(site: FunctionSite, isGlobal: (name: string) => boolea
     }
   };
 
+  if (fnNode.type === 'ArrowFunctionExpression') {
+    // An arrow's `this` is its creator's (enclosing-context.ts): at an ES module's top level it is
+    // `undefined`, as in the worker; anywhere else it is what stays here.
+    const around = contextAround(analysis.program, fnNode);
+    for (const name of contextUses(fnNode)) {
+      if (around !== undefined) refuse(name, enclosingContextReason(name));
+      else if (commonJs) refuse(name, `the ${name} of its CommonJS module, which only the module itself has`);
+    }
+  }
   const ownRange: [number, number] = [fnNode.start, fnNode.end];
   visit(ownRange, true);
   const shipped = [...pieces.keys()];
@@ -444,20 +454,6 @@ function returnsFunction(callee: Node): boolean {
           statement.declarations.some((d) => d.id.type === 'Identifier' && d.id.name === returned.name && d.init != null && isFunctionLike(d.init as Node))),
     )
   );
-}
-
-function childNodes(node: Node): Node[] {
-  const children: Node[] = [];
-  for (const key of Object.keys(node)) {
-    if (key === 'type' || key === 'start' || key === 'end' || key === 'range' || key === 'loc') continue;
-    const value = (node as unknown as Record<string, unknown>)[key];
-    if (Array.isArray(value)) {
-      for (const item of value) if (item !== null && typeof item === 'object' && typeof (item as Node).type === 'string') children.push(item as Node);
-    } else if (value !== null && typeof value === 'object' && typeof (value as Node).type === 'string') {
-      children.push(value as Node);
-    }
-  }
-  return children;
 }
 
 function propertyName(property: Acorn.Property | Acorn.AssignmentProperty): string {

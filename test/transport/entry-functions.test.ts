@@ -110,6 +110,10 @@ async function checkProgram(flavour: Flavour): Promise<void> {
     refused.message,
     /^fn 'usesChanging' uses variables from outside its body \('changing'\) that cannot travel with it: 'changing' is a variable that is assigned again after its declaration\..*Fix: pass that value as an argument/,
   );
+  // An arrow over the this of the method that made it (tsc's ES5 output names it _this, a local of the method).
+  const usesThis = results.usesThis as { message: string };
+  const thisName = flavour === 'cjs-es5' ? '_this' : 'this';
+  assert.match(usesThis.message, new RegExp(`^fn uses variables from outside its body \\('${thisName}'\\) that cannot travel with it: '${thisName}' is (the this of the function, method or class it was created in|a local variable of an enclosing function)`));
 }
 
 test('natural programs with worker functions in the entry file work under tsx', T, () => checkProgram('tsx'));
