@@ -8,7 +8,7 @@ import { Lock } from '../../src/distributed/sync/lock.js';
 import { RLock } from '../../src/distributed/sync/rlock.js';
 import { Semaphore } from '../../src/distributed/sync/semaphore.js';
 import { Queue } from '../../src/distributed/queues/queue.js';
-import { Empty } from '../../src/errors.js';
+import { Empty, TimeoutError } from '../../src/errors.js';
 import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { until, within } from '../fixtures/until.js';
@@ -149,4 +149,35 @@ test('Lock: the holder renews its lease: held 5 leases long, no one else gets it
   assert.equal(lock.lost, false);
   assert.equal(lock.fencingToken, token);
   await lock.releaseAsync();
+});
+
+test('Lock and RLock: guard() holds until the scope ends (blocking forms), also when the scope throws', T, async () => {
+  const lock = new Lock({ url, name: 'guard' });
+  const other = new Lock({ url, name: 'guard' });
+  {
+    using _ = lock.guard();
+    assert.equal(typeof lock.fencingToken, 'number');
+    assert.equal(other.acquire(false), false);
+    assert.throws(() => other.guard(30), TimeoutError);
+  }
+  assert.equal(other.locked(), false);
+  assert.throws(() => {
+    using _ = lock.guard();
+    throw new Error('boom');
+  }, /boom/);
+  assert.equal(other.locked(), false);
+  // The local spelling of the async form: `using` (not `await using`) releases blocking.
+  {
+    using _ = await lock.guardAsync(1000);
+    assert.equal(await other.acquireAsync(0), false);
+  }
+  assert.equal(await other.lockedAsync(), false);
+
+  const rlock = new RLock({ url, name: 'rguard' });
+  {
+    using _outer = rlock.guard();
+    using _inner = rlock.guard();
+    assert.equal(new RLock({ url, name: 'rguard' }).acquire(false), false);
+  }
+  assert.equal(rlock.locked(), false);
 });

@@ -7,6 +7,7 @@ import { Value } from '../../src/distributed/memory/value.js';
 import { SharedArray } from '../../src/distributed/memory/array.js';
 import { Queue } from '../../src/distributed/queues/queue.js';
 import { RLock } from '../../src/distributed/sync/rlock.js';
+import { TimeoutError } from '../../src/errors.js';
 import { fixture, useRedis } from '../fixtures/distributed/redis.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
@@ -131,4 +132,37 @@ test('Value: names with a colon are other objects than a name plus a key part', 
   assert.notEqual(await colon.getLock().acquireAsync(0), false, 'another lock');
   await plain.getLock().releaseAsync();
   await colon.getLock().releaseAsync();
+});
+
+test('Value and Array: the local lock methods (acquire, release, guard, withLock and async forms) hold getLock()', T, async () => {
+  const v = new Value({ url, name: 'locked' }, 'i', 0);
+  const other = new Value({ url, name: 'locked' }, 'i');
+  {
+    using _ = v.guard();
+    assert.equal(other.acquire(false), false);
+    assert.throws(() => other.guard(30), TimeoutError);
+    v.value = v.value + 1;
+  }
+  const token = other.acquire(false);
+  assert.equal(typeof token, 'number');
+  assert.equal(other.getLock().fencingToken, token);
+  other.release();
+  assert.equal(v.withLock(() => (v.value += 1)), 2);
+  assert.equal(await v.withLockAsync(async () => v.setAsync((await v.getAsync()) + 1)), undefined);
+  {
+    await using _ = await v.guardAsync();
+    assert.equal(await other.acquireAsync(0), false);
+  }
+  assert.notEqual(await other.acquireAsync(0), false);
+  await other.releaseAsync();
+  assert.equal(await other.getAsync(), 3);
+
+  const a = new SharedArray({ url, name: 'locked-array' }, 'i', 2);
+  const b = new SharedArray({ url, name: 'locked-array' }, 'i', 2);
+  {
+    using _ = a.guard();
+    assert.equal(await b.acquireAsync(0), false);
+  }
+  assert.equal(b.withLock(() => b.add(0, 1)), 1);
+  assert.throws(() => new Value({ url, name: 'unlocked' }, 'i', 0, { lock: false }).guard(), { code: 'ERR_MP_NO_LOCK' });
 });

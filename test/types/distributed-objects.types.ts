@@ -11,6 +11,8 @@ export async function check(): Promise<void> {
   const blockingToken: number | false = lock.acquire(false);
   const fence: number | undefined = lock.fencingToken;
   await using _held = await lock.guardAsync({ signal });
+  using _scoped = lock.guard(10);
+  using _localSpelling = await lock.guardAsync();
 
   const hits = new Value(where, 'i', 0);
   const n: number = await hits.addAsync(1);
@@ -19,6 +21,9 @@ export async function check(): Promise<void> {
   // @ts-expect-error a 64-bit typecode takes bigints
   await big.setAsync(1);
   const flag: boolean = new Value(where, '?', false).value;
+  using _valueHeld = hits.guard();
+  const valueToken: number | false = hits.acquire(false);
+  const doubled: number = hits.withLock(() => hits.value * 2);
 
   const histogram = new DistributedArray(where, 'd', 4);
   const values: number[] = await histogram.toArrayAsync();
@@ -35,5 +40,5 @@ export async function check(): Promise<void> {
   const index: number = await new Barrier(where, 3, { action: () => {}, timeout: 1000 }).waitAsync({ signal });
   const set: boolean = await new Event(where).waitAsync({ signal });
   const got: number | boolean = await new Semaphore(where, 2).acquireAsync(10);
-  void [token, blockingToken, fence, n, b, flag, values, job, joined, index, set, got];
+  void [token, blockingToken, fence, n, b, valueToken, doubled, flag, values, job, joined, index, set, got];
 }

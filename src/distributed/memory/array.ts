@@ -7,11 +7,11 @@ import { describeValue, misuse } from '../../errors.js';
 import type { ElementOf, TypeCode, ValueOf } from '../../memory/typecodes.js';
 import { typeInfo } from '../../memory/typecodes.js';
 import { callBlocking } from '../objects/blocking.js';
-import { Named, registerNamed, type NamedOptions } from '../objects/named.js';
+import { registerNamed, type NamedOptions } from '../objects/named.js';
 import type { Lock } from '../sync/lock.js';
 import type { RLock } from '../sync/rlock.js';
 import { Elements } from './elements.js';
-import { lockFromSpec, lockSpec, makeObjectLock, noLock, type DistributedLockOption, type LockSpec } from './synchronized.js';
+import { lockFromSpec, lockSpec, makeObjectLock, noLock, Synchronized, type DistributedLockOption, type LockSpec } from './synchronized.js';
 
 /** Options of the distributed `Array`. */
 export interface ArrayOptions {
@@ -39,7 +39,7 @@ let attaching: { readonly length: number; readonly lock: LockSpec; readonly init
  * console.log(await histogram.toArrayAsync()); // [0, 3, 1, …]
  * ```
  */
-export class SharedArray<T extends TypeCode = TypeCode> extends Named {
+export class SharedArray<T extends TypeCode = TypeCode> extends Synchronized {
   /** @internal */
   static readonly kind = 'Array';
   /** The typecode given to the constructor. */

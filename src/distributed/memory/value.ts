@@ -8,11 +8,11 @@
 import type { InitialOf, TypeCode, ValueOf } from '../../memory/typecodes.js';
 import { typeInfo } from '../../memory/typecodes.js';
 import { callBlocking } from '../objects/blocking.js';
-import { Named, registerNamed, type NamedOptions } from '../objects/named.js';
+import { registerNamed, type NamedOptions } from '../objects/named.js';
 import type { Lock } from '../sync/lock.js';
 import type { RLock } from '../sync/rlock.js';
 import { Elements } from './elements.js';
-import { lockFromSpec, lockSpec, makeObjectLock, noLock, type DistributedLockOption, type LockSpec } from './synchronized.js';
+import { lockFromSpec, lockSpec, makeObjectLock, noLock, Synchronized, type DistributedLockOption, type LockSpec } from './synchronized.js';
 
 /** Options of the distributed `Value`. */
 export interface ValueOptions {
@@ -41,7 +41,7 @@ let attaching: { readonly lock: LockSpec; readonly initial: unknown } | undefine
  * await hits.getLock().withLockAsync(async () => hits.setAsync(Math.max(await hits.getAsync(), 10)));
  * ```
  */
-export class Value<T extends TypeCode = TypeCode> extends Named {
+export class Value<T extends TypeCode = TypeCode> extends Synchronized {
   /** @internal */
   static readonly kind = 'Value';
   /** The typecode given to the constructor. */
