@@ -25,6 +25,13 @@
  *   is BullMQ's verdict after a second lost lease (`WorkerLostError`); a job gone without its results
  *   twice in a row was lost (`BackendLostError`). Redis unreachable for `UNREACHABLE_LIMIT` rejects
  *   every outstanding task the same way: no promise waits on an outage forever.
+ * - No worker: workers show themselves alive in one key (`workerSeenKey`), checked at each reconciliation.
+ *   A task's `timeout` counts from its start, as locally, so on a cluster of busy workers it waits its
+ *   turn; but while no worker serves the namespace a task would wait forever (a namespace typo looks
+ *   like a hang), so then its `timeout` counts from its submission (or from when the last worker was
+ *   seen) and it rejects with `TimeoutError` naming the namespace and the command that serves it.
+ *   Without a timeout it waits (workers may start after their driver), and after `noWorker.noticeMs`
+ *   the pool says so once on stderr.
  * - Stopping: an aborted signal or `terminate()` settles at once, removes the waiting jobs whose tasks
  *   are all stopped and publishes the tasks on the cancel channel, where every worker stops the ones it
  *   runs.
@@ -32,7 +39,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BackendLostError, WorkerLostError } from '../errors.js';
+import { BackendLostError, TimeoutError, WorkerLostError } from '../errors.js';
 import type { Executor, ScheduledTask } from '../pool/executor.js';
 import { keyOf, PendingQueue } from '../pool/pending.js';
 import { Outcome } from '../pool/protocol.js';
@@ -48,11 +55,13 @@ import {
   resultPurpose,
   taskPurpose,
   TASKS_QUEUE,
+  workerSeenKey,
   type Envelope,
   type JobData,
   type ResultBody,
 } from './protocol.js';
 import { taskNameOf, type TaskName } from './task-name.js';
+import { workerCommand } from './worker-command.js';
 
 /** How often outstanding jobs are reconciled with Redis (see the module header). */
 const SWEEP_INTERVAL = 1_000;
@@ -70,6 +79,11 @@ export const bundling = { workMs: 1 };
 const MAX_BUNDLE = 32;
 /** A bundle's encoded tasks stop growing past this many bytes (one task may carry more). */
 const BUNDLE_BYTES = 64 * 1024;
+/**
+ * How long tasks wait with no worker serving the namespace before the pool says so on stderr (once).
+ * Not public: tests shorten it.
+ */
+export const noWorker = { noticeMs: 10_000 };
 
 export interface ClusterSettings {
   readonly target: RedisTarget;
@@ -151,6 +165,13 @@ export class ClusterExecutor implements Executor {
   #nextId = 0;
   /** Tasks submitted and not settled (queued here, or out as jobs). */
   #unsettled = 0;
+  /** When `#unsettled` last rose from 0. */
+  #busySince = 0;
+  /** When a worker of the namespace was last seen alive (`performance.now()`), if ever. */
+  #workerSeenAt: number | undefined;
+  #noticed = false;
+  /** The unsettled tasks with a finite `timeout` (see "No worker" in the module header). */
+  readonly #timed = new Set<Entry>();
   readonly #pending = new PendingQueue<Entry>();
   readonly #outstanding = new Map<number, Entry>();
   #adding = false;
@@ -241,7 +262,11 @@ export class ClusterExecutor implements Executor {
       entry.unlisten = () => signal.removeEventListener('abort', onAbort);
     }
     this.#unsettled += 1;
-    if (this.#unsettled === 1) this.#reference(true);
+    if (this.#unsettled === 1) {
+      this.#busySince = entry.submittedAt;
+      this.#reference(true);
+    }
+    if (task.timeout !== undefined && task.timeout !== Infinity) this.#timed.add(entry);
     this.#pending.push(entry);
     // Tasks submitted in one turn go out together (in one `addBulk`, in bundles when they are tiny).
     if (!this.#pumpQueued) {
@@ -508,6 +533,7 @@ export class ClusterExecutor implements Executor {
       );
       return;
     }
+    await this.#checkWorkers(backend);
     const jobs = [...jobsOf(this.#outstanding.values())];
     const states = await Promise.all(jobs.map((job) => backend.queue.getJobState(job.id).catch(() => 'error' as const)));
     for (let i = 0; i < jobs.length; i++) {
@@ -541,6 +567,45 @@ export class ClusterExecutor implements Executor {
     }
   }
 
+  /** Whether a worker serves the namespace; if none does, what that means (see "No worker" in the module header). */
+  async #checkWorkers(backend: Backend): Promise<void> {
+    let seen: boolean;
+    try {
+      seen = (await backend.command.exists(workerSeenKey(this.#settings.keys))) === 1;
+    } catch {
+      return; // Redis unreachable: the run_id check decides what that means
+    }
+    const now = performance.now();
+    if (seen) {
+      this.#workerSeenAt = now;
+      return;
+    }
+    const lastSeen = this.#workerSeenAt ?? -Infinity;
+    for (const entry of [...this.#timed]) {
+      const timeout = entry.task.timeout!;
+      if (now - Math.max(entry.submittedAt, lastSeen) < timeout) continue;
+      this.#meter.failed += 1;
+      this.#stop([entry], new TimeoutError(`the task did not start within its timeout of ${timeout} ms: ${this.#noWorkerHere(entry)}`));
+    }
+    if (!this.#noticed && this.#unsettled > 0 && now - Math.max(this.#busySince, lastSeen) >= noWorker.noticeMs) {
+      this.#noticed = true;
+      const waiting = this.#unsettled === 1 ? '1 task is' : `${this.#unsettled} tasks are`;
+      process.stderr.write(
+        `multiprocessing: ${waiting} waiting, and for ${Math.round(noWorker.noticeMs / 1000)} s ${this.#noWorkerHere(this.#outstanding.values().next().value)}\n`,
+      );
+    }
+  }
+
+  /** Says that no worker serves this pool's namespace, and the command that starts one for `entry`'s module. */
+  #noWorkerHere(entry: Entry | undefined): string {
+    const { target, keys } = this.#settings;
+    const module = entry?.function.name?.module ?? './dist/tasks.js';
+    return (
+      `no worker has served namespace '${keys.namespace}' at ${target.shown} (workers of another namespace never see ` +
+      `these tasks). Start one: ${workerCommand(target.shown, keys.namespace, module)}`
+    );
+  }
+
   // ---- settling ---------------------------------------------------------------------------------
 
   /**
@@ -561,6 +626,7 @@ export class ClusterExecutor implements Executor {
     if (entry.settled) return;
     entry.settled = true;
     entry.unlisten?.();
+    if (this.#timed.size > 0) this.#timed.delete(entry);
     this.#outstanding.delete(entry.id);
     this.#unsettled -= 1;
     if (this.#unsettled === 0) this.#reference(false);

@@ -90,6 +90,10 @@ const wires = new WeakMap<Function, WireFunction>();
  * expires (`--lost-task-timeout` of the workers), and rejects with `WorkerLostError` after a second
  * loss; every promise settles exactly once. Make side effects idempotent.
  *
+ * A task's `timeout` counts from its start, as locally; while no worker serves the namespace it counts
+ * from its submission (the task rejects with `TimeoutError` instead of waiting forever). Tasks waiting
+ * 10 s with no worker make the pool say so once on stderr.
+ *
  * @example
  * ```ts
  * import { Pool } from 'multiprocessing/distributed';

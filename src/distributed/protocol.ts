@@ -18,6 +18,18 @@ import type { Keys } from './connection.js';
 /** The BullMQ queue of a namespace's tasks. */
 export const TASKS_QUEUE = 'tasks';
 
+/**
+ * The key every worker of a namespace keeps alive while it serves (`SET … PX WORKER_SEEN_TTL`, renewed
+ * every third of that): one key for all of them, so a driver tells "no worker" from "busy workers" with
+ * one `EXISTS` (and needs no `KEYS`/`SCAN`, which the README's ACL refuses).
+ */
+export function workerSeenKey(keys: Keys): string {
+  return keys.key('worker-seen');
+}
+
+/** How long a worker's sign of life lasts in Redis, in ms. */
+export const WORKER_SEEN_TTL = 6_000;
+
 /** A job's data, as BullMQ stores it. */
 export interface JobData {
   /** The driver's result list. */

@@ -44,6 +44,8 @@ import {
   resultPurpose,
   taskPurpose,
   TASKS_QUEUE,
+  WORKER_SEEN_TTL,
+  workerSeenKey,
   type Envelope,
   type JobData,
   type ResultBody,
@@ -345,6 +347,12 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
     maxStalledCount: 1,
   });
   worker.on('error', () => {});
+  // A sign of life for drivers, which tell "no worker" from "busy" by it (protocol.ts: workerSeenKey).
+  const seenKey = workerSeenKey(keys);
+  const showAlive = (): void => void commands.set(seenKey, `${hostname()}:${process.pid}`, 'PX', WORKER_SEEN_TTL).catch(() => {});
+  showAlive();
+  const alive = setInterval(showAlive, WORKER_SEEN_TTL / 3);
+  alive.unref();
 
   log(`multiprocessing worker ${hostname()}:${process.pid}: serving namespace '${keys.namespace}' at ${target.shown}, ${processes} processes, ${concurrency} jobs at once`);
   for (const [name, module] of served) log(`  ${name} (sha256 ${module.hash.slice(0, 12)}…): ${[...module.exports].join(', ') || 'no functions'}`);
@@ -366,6 +374,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
       (closing ??= (async () => {
         clearInterval(progress);
         await worker.close().catch(() => {});
+        clearInterval(alive);
         local.close();
         await local.joined();
         disconnect();
@@ -375,6 +384,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
       // leases expire and other workers run them again (BullMQ's stalled-job path).
       abandoned = true;
       clearInterval(progress);
+      clearInterval(alive);
       disconnect();
       await local.terminate(new Error('the worker abandoned its tasks'));
     },

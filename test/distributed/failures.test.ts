@@ -1,18 +1,21 @@
 // The distributed Pool's failure contract, against a real redis-server and worker commands: a worker
 // killed mid-task (re-run once, exact count; a second loss is WorkerLostError), terminate and abort
-// (waiting jobs removed, running ones cancelled), an unreachable URL, a wrong authkey, an unknown task.
+// (waiting jobs removed, running ones cancelled), an unreachable URL, a wrong authkey, an unknown task,
+// no worker on the namespace (a timeout settles, the pool says so once).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { AuthenticationError, ConnectionError, Pool, WorkerLostError } from '../../src/distributed/index.js';
+import { AuthenticationError, ConnectionError, Pool, TimeoutError, WorkerLostError } from '../../src/distributed/index.js';
+import { noWorker } from '../../src/distributed/executor.js';
 import { killWorker, startedBy, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
 import { square } from '../fixtures/distributed/other-tasks.js';
-import { until, within } from '../fixtures/until.js';
+import { stillPending, until, within } from '../fixtures/until.js';
 
 const T = { timeout: 120_000 };
 const LEASE = 1_000; // the workers' --lost-task-timeout here
@@ -191,6 +194,59 @@ test('a task no worker imports rejects with the --import fix', T, async () => {
       code: 'ERR_MP_UNKNOWN_TASK',
       message: /--import \.\/test\/fixtures\/distributed\/other-tasks\.ts/,
     });
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('no worker on the namespace: a timeout settles the task, naming the namespace and the command; the pool says so once', T, async () => {
+  const namespace = 'nobody-here';
+  const notices: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    if (String(chunk).includes('no worker has served')) notices.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  noWorker.noticeMs = 500;
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    const command = `npx multiprocessing worker --url ${redis.url} --namespace ${namespace} --import ./test/fixtures/distributed/tasks.ts`;
+    await assert.rejects(within(pool.apply(cube, [2], { timeout: 300 }), 'a timed task with no worker'), (error: Error) => {
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.match(error.message, /did not start within its timeout of 300 ms: no worker has served namespace 'nobody-here'/);
+      assert.ok(error.message.includes(command.replace('npx multiprocessing', 'node --import tsx node_modules/.bin/multiprocessing')), error.message);
+      return true;
+    });
+    // Without a timeout, tasks wait for a worker (they may start later), and the pool says so, once.
+    const waiting = pool.map(cube, [1, 2, 3]);
+    await until('the no-worker notice', () => notices.length > 0);
+    assert.match(notices[0]!, new RegExp(`waiting, and for 1 s no worker has served namespace '${namespace}' at ${redis.url}`));
+    await startWorker({ url: redis.url, namespace });
+    assert.deepEqual(await within(waiting, 'the map, once a worker serves', 30_000), [1, 8, 27]);
+    assert.equal(notices.length, 1, notices.join(''));
+  } finally {
+    process.stderr.write = write;
+    noWorker.noticeMs = 10_000;
+    await pool.terminate();
+  }
+});
+
+test('with busy workers, a task timeout counts from its start: a timed task queued behind a long one runs', T, async () => {
+  const namespace = 'busy';
+  const runs = mkdtempSync(join(dir, 'busy-'));
+  await startWorker({ url: redis.url, namespace });
+  const pool = new Pool({ url: redis.url, namespace, processes: 2 });
+  try {
+    const long = pool.apply(holdUntilReleased, [runs, 'long']);
+    await until('the long task started', () => startedBy(runs, 'long').length === 1, 30_000);
+    const timed = pool.apply(cube, [3], { timeout: 300 });
+    // An absence to observe: past its timeout and three reconciliations (a second apart), which see the
+    // worker alive, the timed task still waits for its turn.
+    await delay(3_000);
+    assert.ok(await stillPending(timed), 'the timed task must wait for its turn');
+    writeFileSync(join(runs, 'release'), '');
+    assert.equal(await within(long, 'the long task'), 'long');
+    assert.equal(await within(timed, 'the timed task'), 27);
   } finally {
     await pool.terminate();
   }
