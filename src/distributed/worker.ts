@@ -51,6 +51,7 @@ import {
   type ResultBody,
 } from './protocol.js';
 import { moduleHash, moduleName, moduleUrl } from './task-name.js';
+import { isTypeScript, workerCommand } from './worker-command.js';
 
 /** Options of `runWorker` (the worker command's flags). */
 export interface WorkerOptions {
@@ -111,6 +112,41 @@ function checkWholeNumber(value: unknown, name: string, fallback: number, least:
 }
 
 /**
+ * Imports a module to serve. A TypeScript module that this Node cannot load (Node 20 without tsx:
+ * `ERR_UNKNOWN_FILE_EXTENSION`) is refused with the command that loads it. tsx is not registered here on
+ * the user's behalf: the worker's threads import the module too, and learn to load TypeScript from the
+ * command's own `--import tsx`, so one explicit flag keeps the process and its threads alike.
+ */
+async function importServed(url: string, specifier: string, shownUrl: string, namespace: string): Promise<Record<string, unknown>> {
+  try {
+    return await importModule(url);
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !isTypeScript(specifier)) throw error;
+    throw misuse(
+      Error,
+      'ERR_MP_TYPESCRIPT_LOADER',
+      `--import ${specifier} is TypeScript, which this Node cannot load by itself: run the worker command under tsx, ` +
+        `${workerCommand(shownUrl, namespace, specifier)} (or serve the built JavaScript module)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * When a driver names a TypeScript module (it runs under tsx, which imports the source) and this worker
+ * serves a built module of the same name, says that the two are the same code in two forms.
+ */
+function sourceOfBuilt(module: string, served: Iterable<string>): string {
+  if (!isTypeScript(module)) return '';
+  const stem = (name: string): string => name.slice(name.lastIndexOf('/') + 1).replace(/\.[cm]?[jt]sx?$/, '');
+  const built = [...served].find((name) => !isTypeScript(name) && stem(name) === stem(module));
+  return built === undefined
+    ? ''
+    : `; or have the driver name the module these workers serve (run by tsx, it names the TypeScript source, not ${built}): ` +
+        `pass { module: '${built}', name } to the pool, or run the built driver with node`;
+}
+
+/**
  * Starts a worker node; resolves once it is connected and serving.
  *
  * @example
@@ -139,7 +175,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
     if (url === undefined) {
       throw misuse(TypeError, 'ERR_MP_INVALID_ARG', `--import takes a module file (./dist/tasks.js, an absolute path or a file: URL), not ${describeValue(specifier)}`);
     }
-    const namespace = await importModule(url);
+    const namespace = await importServed(url, specifier, target.shown, keys.namespace);
     const exports = new Set(Object.keys(namespace).filter((key) => typeof namespace[key] === 'function'));
     served.set(moduleName(url, root), { url, hash: moduleHash(url), exports });
   }
@@ -201,7 +237,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
             'ERR_MP_UNKNOWN_TASK',
             module === undefined
               ? `no worker runs ${envelope.module}#${envelope.name}: worker ${hostname()}:${process.pid} imports only ${here}. ` +
-                  `Start the workers with --import ${envelope.module}`
+                  `Start the workers with: ${workerCommand(target.shown, keys.namespace, envelope.module)}${sourceOfBuilt(envelope.module, served.keys())}`
               : `${envelope.module} has no exported function '${envelope.name}' on worker ${hostname()}:${process.pid}: export it, and deploy the same build to the workers`,
           ),
           started,

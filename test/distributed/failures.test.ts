@@ -192,7 +192,26 @@ test('a task no worker imports rejects with the --import fix', T, async () => {
   try {
     await assert.rejects(within(pool.apply(square, [2]), 'rejection'), {
       code: 'ERR_MP_UNKNOWN_TASK',
-      message: /--import \.\/test\/fixtures\/distributed\/other-tasks\.ts/,
+      // A TypeScript module: the command that serves it loads tsx.
+      message: new RegExp(
+        `Start the workers with: node --import tsx node_modules/\\.bin/multiprocessing worker --url ${redis.url} --namespace unknown --import \\./test/fixtures/distributed/other-tasks\\.ts$`,
+      ),
+    });
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('a driver run by tsx names the TypeScript source of the module the workers serve built: the error says both fixes', T, async () => {
+  const namespace = 'built-tasks';
+  await startWorker({ url: redis.url, namespace, imports: ['./test/fixtures/distributed/tasks.mjs'] });
+  const pool = new Pool({ url: redis.url, namespace });
+  try {
+    await assert.rejects(within(pool.apply(cube, [2]), 'rejection'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_MP_UNKNOWN_TASK');
+      assert.ok(error.message.includes('--import ./test/fixtures/distributed/tasks.ts; or have the driver name the module these workers serve'), error.message);
+      assert.ok(error.message.includes("pass { module: './test/fixtures/distributed/tasks.mjs', name } to the pool"), error.message);
+      return true;
     });
   } finally {
     await pool.terminate();

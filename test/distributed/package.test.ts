@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { within } from '../fixtures/until.js';
@@ -69,4 +70,13 @@ test('the built worker command serves a driver that imports the built package', 
     pool.close();
     await within(pool.join(), 'join');
   }
+});
+
+test('the built worker command refuses a TypeScript module plain node cannot load, naming the command that can', T, () => {
+  const args = [`${root}dist/esm/cli.js`, 'worker', '--url', redis.url, '--namespace', 'ts', '--import', './test/fixtures/distributed/tasks.ts'];
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /ERR_MP_TYPESCRIPT_LOADER: --import \.\/test\/fixtures\/distributed\/tasks\.ts is TypeScript/);
+  const fix = `node --import tsx node_modules/.bin/multiprocessing worker --url ${redis.url} --namespace ts --import ./test/fixtures/distributed/tasks.ts`;
+  assert.ok(r.stderr.includes(fix), r.stderr);
 });
