@@ -59,9 +59,43 @@ function throwIfUncrossable(named: unknown, path: string): void {
   }
 }
 
-/** The value `encode` was given. */
+/**
+ * The value `encode` was given. Bytes written by the other family of runtimes cannot be read (see
+ * `foreignEncoding`): a `TypeError` (`ERR_MP_RUNTIME_MISMATCH`) says so, and what to run instead.
+ */
 export function decode(bytes: Uint8Array): unknown {
-  return unpackNamed(v8.deserialize(bytes), bytes);
+  let value: unknown;
+  try {
+    value = v8.deserialize(bytes);
+  } catch (cause) {
+    throw foreignEncoding(bytes, cause) ?? cause;
+  }
+  return unpackNamed(value, bytes);
+}
+
+/** V8's serializer starts its bytes with this version tag; Bun's (JavaScriptCore's) with its format's version, a 32-bit little-endian number. */
+const V8_VERSION_TAG = 0xff;
+/** Bun's `node:v8` writes JavaScriptCore's format, which neither it nor V8 translates into the other's. */
+const ON_BUN = process.versions.bun !== undefined;
+
+/**
+ * Why `bytes` could not be read, when they come from the other family of runtimes: Node and Deno
+ * serialize with V8, Bun with JavaScriptCore, and neither reads the other's format. Told at the first
+ * value that fails to decode (a task's result, a queue item), on whichever side reads it.
+ */
+function foreignEncoding(bytes: Uint8Array, cause: unknown): TypeError | undefined {
+  const fromV8 = bytes[0] === V8_VERSION_TAG;
+  if (fromV8 !== ON_BUN) return undefined;
+  const writer = fromV8 ? 'Node or Deno (V8\'s serializer)' : 'Bun (JavaScriptCore\'s serializer)';
+  const here = ON_BUN ? 'Bun' : 'Deno' in globalThis ? 'Deno' : 'Node';
+  return misuse(
+    TypeError,
+    'ERR_MP_RUNTIME_MISMATCH',
+    `a value from Redis was written by ${writer} and cannot be read on ${here}: multiprocessing/distributed exchanges values ` +
+      `in the serializer's format, which Bun and V8 runtimes do not share. Run the driver and the workers on the same family: ` +
+      `Node (or Deno) on both (the worker command runs on Node; run a Bun driver with node, or tsx for TypeScript)`,
+    { cause },
+  );
 }
 
 /** An authkey, as `Pool`'s option and `--authkey-file` take it. */

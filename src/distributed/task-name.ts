@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, relative, resolve as resolvePath, sep } from 'node:path';
 import { describeValue, misuse } from '../errors.js';
-import { entryScriptUrl, exportNameOf, findFunctionPlace } from '../transport/function-location.js';
+import { canLocateFunctions, entryScriptUrl, exportNameOf, findFunctionHome, findFunctionPlace } from '../transport/function-location.js';
 import type { FunctionReference } from '../transport/wire-function.js';
 
 /** A task's name on the wire. */
@@ -87,6 +87,7 @@ export function taskNameOf(fn: unknown): TaskName {
   const cached = cache.get(fn);
   if (cached !== undefined) return cached;
   const label = fn.name ? `fn '${fn.name}'` : 'fn';
+  if (!canLocateFunctions()) return nameUnlocated(fn, label);
   const place = findFunctionPlace(fn);
   if (place === undefined || !place.moduleUrl.startsWith('file:')) {
     throw misuse(
@@ -114,4 +115,26 @@ export function taskNameOf(fn: unknown): TaskName {
   const task = named(place.moduleUrl, name);
   cache.set(fn, task);
   return task;
+}
+
+/**
+ * Bun and Deno cannot say where a function was defined (`function-location.ts`): a function is named
+ * when a module its caller imports exports it (`export-search.ts`, as the local pool does), else it is
+ * refused for that reason, with the fix that always works there: `{ module, name }`.
+ */
+function nameUnlocated(fn: Function, label: string): TaskName {
+  const home = findFunctionHome(fn);
+  if (home?.exportName !== undefined && home.moduleUrl.startsWith('file:')) {
+    const task = named(home.moduleUrl, home.exportName);
+    cache.set(fn, task);
+    return task;
+  }
+  const runtime = process.versions.bun !== undefined ? 'Bun' : 'Deno';
+  throw misuse(
+    TypeError,
+    'ERR_MP_FUNCTION_UNSENDABLE',
+    `${label} cannot be named for the workers: ${runtime} cannot tell where a function was defined, and no module that the ` +
+      `calling file imports exports it. Pass { module, name } instead of the function: ` +
+      `{ module: './dist/tasks.js', name: '${fn.name || 'cube'}' } (the module the workers serve, relative to the current directory).`,
+  );
 }

@@ -48,3 +48,21 @@ test('authkey must be a non-empty string or bytes', T, () => {
   assert.throws(() => checkAuthkey(''), { code: 'ERR_MP_INVALID_ARG' });
   assert.throws(() => checkAuthkey(3), { code: 'ERR_MP_INVALID_ARG' });
 });
+
+// [1, 'a', { x: 2n }] as each family of runtimes serializes it: V8's format (Node 20; Deno writes the
+// same), and JavaScriptCore's (Bun 1.4's node:v8). Neither family reads the other's.
+const FROM_V8 = 'ff0f410349022201616f2201785a1002000000000000007b01240003';
+const FROM_BUN =
+  '0e0000000103000000000000000701000000100100008061020000000201000080782f00010000000200000000000000ffffffffffffffff';
+
+test("the other family's bytes (V8 or Bun) are refused with ERR_MP_RUNTIME_MISMATCH, naming both and the fix", T, () => {
+  const onBun = process.versions.bun !== undefined;
+  assert.deepEqual(decode(Buffer.from(onBun ? FROM_BUN : FROM_V8, 'hex')), [1, 'a', { x: 2n }]);
+  assert.throws(() => decode(Buffer.from(onBun ? FROM_V8 : FROM_BUN, 'hex')), {
+    name: 'TypeError',
+    code: 'ERR_MP_RUNTIME_MISMATCH',
+    message: onBun
+      ? /written by Node or Deno \(V8's serializer\) and cannot be read on Bun.*Node \(or Deno\) on both/
+      : /written by Bun \(JavaScriptCore's serializer\) and cannot be read on (Node|Deno).*Node \(or Deno\) on both/,
+  });
+});
