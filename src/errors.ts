@@ -180,6 +180,15 @@ export class BackendLostError extends ProcessError {
   override name = 'BackendLostError';
 }
 
+/**
+ * No worker of the namespace runs the task: the workers do not import its module (`--import`), or the
+ * module they import does not export that function (another build). The message names the fix.
+ */
+export class UnknownTaskError extends ProcessError {
+  override readonly code: ErrorCode = 'ERR_MP_UNKNOWN_TASK';
+  override name = 'UnknownTaskError';
+}
+
 /** The other end of a pipe was closed and nothing is left to receive (Python's `EOFError`). */
 export class EOFError extends Error {
   readonly code: ErrorCode = 'ERR_MP_EOF';
@@ -201,6 +210,7 @@ export const errorClasses = {
   EOFError,
   ConnectionError,
   BackendLostError,
+  UnknownTaskError,
 } as const;
 
 /**

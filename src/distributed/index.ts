@@ -19,7 +19,16 @@ import { checkPeers } from './peers.js';
 checkPeers();
 
 // Errors a distributed program meets (the others are those of `multiprocessing`).
-export { AuthenticationError, BackendLostError, ConnectionError, RemoteError, TimeoutError, WorkerLostError, type ErrorCode } from '../errors.js';
+export {
+  AuthenticationError,
+  BackendLostError,
+  ConnectionError,
+  RemoteError,
+  TimeoutError,
+  UnknownTaskError,
+  WorkerLostError,
+  type ErrorCode,
+} from '../errors.js';
 
 // ---- Pool (issue 15, part A) -------------------------------------------------------------------
 export { Pool, type PoolOptions } from './pool.js';

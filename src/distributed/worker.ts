@@ -24,7 +24,7 @@
 import { hostname } from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { describeValue, misuse } from '../errors.js';
+import { describeValue, misuse, UnknownTaskError } from '../errors.js';
 import type { ScheduledTask } from '../pool/executor.js';
 import { Scheduler } from '../pool/scheduler.js';
 import { Outcome, type TaskMode } from '../pool/protocol.js';
@@ -232,9 +232,7 @@ export async function runWorker(options: WorkerOptions): Promise<ClusterWorker> 
       const here = [...served.keys()].join(', ');
       return Promise.resolve(
         failure(
-          misuse(
-            Error,
-            'ERR_MP_UNKNOWN_TASK',
+          new UnknownTaskError(
             module === undefined
               ? `no worker runs ${envelope.module}#${envelope.name}: worker ${hostname()}:${process.pid} imports only ${here}. ` +
                   `Start the workers with: ${workerCommand(target.shown, keys.namespace, envelope.module)}${sourceOfBuilt(envelope.module, served.keys())}`

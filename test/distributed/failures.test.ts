@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { AuthenticationError, ConnectionError, Pool, TimeoutError, WorkerLostError } from '../../src/distributed/index.js';
+import { AuthenticationError, ConnectionError, Pool, TimeoutError, UnknownTaskError, WorkerLostError } from '../../src/distributed/index.js';
 import { noWorker } from '../../src/distributed/executor.js';
 import { killWorker, startedBy, startWorker, type TestWorker, useCluster } from '../fixtures/distributed/cluster.js';
 import { cube, holdUntilReleased } from '../fixtures/distributed/tasks.js';
@@ -191,6 +191,8 @@ test('a task no worker imports rejects with the --import fix', T, async () => {
   const pool = new Pool({ url: redis.url, namespace });
   try {
     await assert.rejects(within(pool.apply(square, [2]), 'rejection'), {
+      constructor: UnknownTaskError,
+      name: 'UnknownTaskError',
       code: 'ERR_MP_UNKNOWN_TASK',
       // A TypeScript module: the command that serves it loads tsx.
       message: new RegExp(
