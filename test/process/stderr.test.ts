@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { test } from '../fixtures/context.js';
+import { test, needsSharedMemory } from '../fixtures/context.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 
 const script = fileURLToPath(new URL('../fixtures/process/run-child.ts', import.meta.url));
@@ -53,7 +53,7 @@ test('a normal child: exit code 0, the parent program exits 0', T, async () => {
 
 const blocked = fileURLToPath(new URL('../fixtures/process/output-while-blocked.ts', import.meta.url));
 
-test("a child's output is printed while the parent's main thread is blocked, and is not lost when the parent exits at once", T, async () => {
+test("a child's output is printed while the parent's main thread is blocked, and is not lost when the parent exits at once", { ...T, ...needsSharedMemory }, async () => {
   // Under 'thread', Node prints a worker's output from the main thread's event loop: a parent blocked
   // in get() printed it late, and lost it at process.exit. A child writes to the descriptors itself.
   const r = await runTs(blocked, ['exit']);
@@ -62,7 +62,7 @@ test("a child's output is printed while the parent's main thread is blocked, and
   assert.equal(r.stderr, 'child: to stderr\n');
 });
 
-test('a child that dies holding a lock: its traceback is printed, and a parent blocked in acquire() takes the lock over', T, async () => {
+test('a child that dies holding a lock: its traceback is printed, and a parent blocked in acquire() takes the lock over', { ...T, ...needsSharedMemory }, async () => {
   // The child marks itself dead as it exits, so the blocked parent need not see the exit event.
   const r = await runTs(blocked, ['crash']);
   assert.equal(r.code, 0, r.stderr);
