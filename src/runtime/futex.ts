@@ -36,6 +36,7 @@
  * alive exactly when asked (`keepAlive`), so it needs no timer of ours. What the primitives' wait
  * arguments mean (`{ timeout, signal }`) is `sync/wait-options.ts`.
  */
+import { whenAborted } from '../abort.js';
 import { allocateShared } from './shared-memory.js';
 import { loadNative, type NativeAddon } from './process/native.js';
 import { isProcessShared } from './process/segments.js';
@@ -111,7 +112,7 @@ export function waitAsync(
     const settle = (): void => {
       pending = false;
       if (timed) releaseLoop();
-      signal?.removeEventListener('abort', onAbort);
+      stopListening?.();
     };
     const onAbort = (): void => {
       if (!pending) return;
@@ -120,7 +121,7 @@ export function waitAsync(
       reject(signal?.reason);
     };
     if (timed) holdLoop();
-    signal?.addEventListener('abort', onAbort);
+    const stopListening = signal === undefined ? undefined : whenAborted(signal, onAbort);
     void result.value.then((value) => {
       if (!pending) return;
       settle();
@@ -199,20 +200,18 @@ function futexWaitAsync(
   if (signal === undefined) return pending;
   return new Promise<WaitResult>((resolve, reject) => {
     let settled = false;
-    const onAbort = (): void => {
+    const stopListening = whenAborted(signal, () => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener('abort', onAbort);
       // The addon's waiters of one word share a kernel wait; waking it releases this one's share, and
       // the others re-check their condition, as after any spurious wakeup.
       notify(words, index);
       reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort);
+    });
     void pending.then((value) => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener('abort', onAbort);
+      stopListening();
       resolve(value);
     });
   });

@@ -185,7 +185,9 @@ function analyse(fn: Function, role: string, packValues: PackValues): WireFuncti
         `and no module exports it. Export it from a module (not the entry script), or pass { module, name }.`,
     );
   }
-  if (place === undefined && !canLocateFunctions()) throw unlocatable(label, [...outer, ...context], usesImportMeta);
+  // Where the function was defined matters only for its module's variables: what an arrow takes from the
+  // code around it (`this`) cannot travel wherever it was written.
+  if (place === undefined && !canLocateFunctions() && (outer.length > 0 || usesImportMeta)) throw unlocatable(label, [...outer, ...context], usesImportMeta);
   const why = usesImportMeta ? 'outside it, and it uses import.meta, which only its module has' : 'outside it, in a module that could not be analysed';
   const problems = shipped?.problems ?? [
     ...outer.map((name) => ({ name, reason: why })),

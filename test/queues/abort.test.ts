@@ -1,6 +1,7 @@
 // Every async wait of the queues and pipes takes an AbortSignal (issue 10): an aborted get takes no
 // item, an aborted put puts none, and no item or wakeup is lost to an abandoned wait.
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { consume, produceItems } from '../fixtures/queues/targets.js';
 import { stillPending, within } from '../fixtures/until.js';
@@ -151,4 +152,23 @@ test('stress: putAsync on a bounded queue, every other put aborted; a consumer p
   for (let i = 0; i < n; i++) if (seen[i] !== put[i]) wrong++;
   assert.equal(wrong, 0, `${wrong} items arrived though aborted, or were lost though put`);
   assert.ok(put.reduce((a, b) => a + b, 0) >= n / 2);
+});
+
+test('many waits under one signal (20 getAsync on empty queues): one abort listener, all rejected by one abort, no leak warning', needsSharedMemory, async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    const controller = new AbortController();
+    const queues = Array.from({ length: 20 }, () => new Queue());
+    const waits = queues.map((q) => q.getAsync({ signal: controller.signal }));
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    const why = new Error('enough');
+    controller.abort(why);
+    for (const wait of waits) await assert.rejects(wait, (e: unknown) => e === why);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
 });
