@@ -265,16 +265,12 @@ export class Scheduler implements Executor {
       this.#finish(entry);
       if (outcome === Outcome.Ok) this.#meter.completed += 1;
       else this.#meter.failed += 1;
-      const deliver = (): void => {
-        if (outcome === Outcome.Failed) entry.task.onResult(outcome, unpackThrown(value as SerializedThrow), ranMs);
-        else if (live === true) deliverLive(entry.task, outcome, value);
-        else entry.task.onResult(outcome, value, ranMs);
-      };
       // An error of a class of the program's is delivered once this thread has its class, as a result
-      // holding an instance of one is (deliverLive).
-      const classes = thrownClasses(outcome, value);
-      if (classes === undefined) deliver();
-      else void classes.then(deliver);
+      // holding an instance of one is (deliverLive). A result that succeeded allocates nothing here: with
+      // 200,000 tasks in flight, a closure per result showed up as garbage-collector time (W1b).
+      const classes = outcome === Outcome.Ok ? undefined : thrownClasses(outcome, value);
+      if (classes === undefined) deliverOutcome(entry.task, outcome, value, live, ranMs);
+      else void classes.then(() => deliverOutcome(entry.task, outcome, value, live, ranMs));
     }
     // A spent worker's replacement, if one is wanted, is started by the dispatch below.
     if (this.#dispatcher.spent(pw) && !pw.leaving) this.#workers.retire(pw);
@@ -397,6 +393,12 @@ export class Scheduler implements Executor {
 function toWire(entry: Entry): WireTask {
   const { mode, data, live, base } = entry.task;
   return base === undefined ? [entry.id, entry.fnId, mode, data, live] : [entry.id, entry.fnId, mode, data, live, base];
+}
+
+function deliverOutcome(task: ScheduledTask, outcome: Outcome, value: unknown, live: boolean | undefined, ranMs: number | undefined): void {
+  if (outcome === Outcome.Failed) task.onResult(outcome, unpackThrown(value as SerializedThrow), ranMs);
+  else if (live === true) deliverLive(task, outcome, value);
+  else task.onResult(outcome, value, ranMs);
 }
 
 /** The classes the errors of a failed task (or chunk) carry, loaded; undefined when this thread has them. */
