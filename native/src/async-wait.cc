@@ -102,6 +102,24 @@ void FutexWaitAsync(const v8::FunctionCallbackInfo<v8::Value>& args) {
   if (keep_alive && thread->holding++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(&thread->async));
 }
 
+// futexWaitCancel(promise) → boolean: the caller gave up on a pending futexWaitAsync (an abort). Its wait
+// leaves its group, no longer keeps the program alive, and its promise never settles. False when the
+// promise is not a pending wait of this thread (settled already).
+void FutexWaitCancel(const v8::FunctionCallbackInfo<v8::Value>& args) {
+  v8::Isolate* isolate = args.GetIsolate();
+  ThreadState* thread = static_cast<ThreadState*>(args.Data().As<v8::External>()->Value());
+  for (auto it = thread->pending.begin(); it != thread->pending.end(); ++it) {
+    if (it->second.resolver.Get(isolate)->GetPromise() != args[0]) continue;
+    // A helper may have settled it already, its outcome not yet delivered: OnSettled skips an unknown id.
+    CancelWait(thread, it->first);
+    if (it->second.keep_alive && --thread->holding == 0) uv_unref(reinterpret_cast<uv_handle_t*>(&thread->async));
+    thread->pending.erase(it);
+    args.GetReturnValue().Set(true);
+    return;
+  }
+  args.GetReturnValue().Set(false);
+}
+
 // On the JavaScript thread: resolves the promises whose waits helpers have settled.
 void OnSettled(uv_async_t* handle) {
   ThreadState* thread = static_cast<ThreadState*>(handle->data);
@@ -181,6 +199,7 @@ void InitAsyncWait(v8::Local<v8::Object> exports, v8::Local<v8::Context> context
   uv_unref(reinterpret_cast<uv_handle_t*>(&thread->async));
   node::AddEnvironmentCleanupHook(isolate, OnThreadCleanup, thread.get());
   SetFunction(exports, context, "futexWaitAsync", FutexWaitAsync, v8::External::New(isolate, thread.get()));
+  SetFunction(exports, context, "futexWaitCancel", FutexWaitCancel, v8::External::New(isolate, thread.get()));
   SetFunction(exports, context, "asyncWaitStats", AsyncWaitStats);
 }
 

@@ -329,7 +329,8 @@ napi_value FutexWakeBinding(napi_env env, napi_callback_info info) {
 
 struct Pending {
   napi_deferred deferred;
-  napi_ref words;  // keeps the memory alive while the wait is pending
+  napi_ref words;    // keeps the memory alive while the wait is pending
+  napi_ref promise;  // what futexWaitCancel is given
   bool keep_alive;
 };
 
@@ -368,6 +369,7 @@ void Deliver(napi_env env, napi_value /* js_callback */, void* context, void* da
   thread->pending.erase(found);
   if (pending.keep_alive && --thread->holding == 0) napi_unref_threadsafe_function(env, thread->deliver);
   napi_delete_reference(env, pending.words);
+  napi_delete_reference(env, pending.promise);
   napi_resolve_deferred(env, pending.deferred, String(env, OutcomeName(settled->outcome)));
 }
 
@@ -398,9 +400,34 @@ napi_value FutexWaitAsync(napi_env env, napi_callback_info info) {
   }
   napi_ref words;
   napi_create_reference(env, args[0], 1, &words);
-  thread->pending.emplace(id, Pending{deferred, words, keep_alive});
+  napi_ref promise_ref;
+  napi_create_reference(env, promise, 0, &promise_ref);
+  thread->pending.emplace(id, Pending{deferred, words, promise_ref, keep_alive});
   if (keep_alive && thread->holding++ == 0) napi_ref_threadsafe_function(env, thread->deliver);
   return promise;
+}
+
+// futexWaitCancel(promise) → boolean: as in async-wait.cc. The promise is left pending, never settled.
+napi_value FutexWaitCancel(napi_env env, napi_callback_info info) {
+  Args args(env, info);
+  ThreadState* thread = static_cast<ThreadState*>(args.data);
+  for (auto it = thread->pending.begin(); it != thread->pending.end(); ++it) {
+    napi_value promise = nullptr;
+    napi_get_reference_value(env, it->second.promise, &promise);
+    bool same = false;
+    if (promise == nullptr || napi_strict_equals(env, promise, args[0], &same) != napi_ok || !same) continue;
+    CancelWait(thread, it->first);
+    if (it->second.keep_alive && --thread->holding == 0) napi_unref_threadsafe_function(env, thread->deliver);
+    napi_delete_reference(env, it->second.words);
+    napi_delete_reference(env, it->second.promise);
+    thread->pending.erase(it);
+    napi_value yes;
+    napi_get_boolean(env, true, &yes);
+    return yes;
+  }
+  napi_value no;
+  napi_get_boolean(env, false, &no);
+  return no;
 }
 
 napi_value AsyncWaitStats(napi_env env, napi_callback_info info) {
@@ -458,6 +485,7 @@ NAPI_MODULE_INIT(/* env, exports */) {
   napi_unref_threadsafe_function(env, thread->deliver);
   napi_add_env_cleanup_hook(env, OnThreadCleanup, thread.get());
   Define(env, exports, "futexWaitAsync", FutexWaitAsync, thread.get());
+  Define(env, exports, "futexWaitCancel", FutexWaitCancel, thread.get());
 
   napi_value shared;
   napi_get_boolean(env, FindCreateExternalSab() != nullptr, &shared);

@@ -24,6 +24,11 @@ namespace mp {
 namespace {
 
 constexpr int kIdleSeconds = 30;
+// The longest a helper sleeps in the kernel before it looks at its group again. A cancelled wait wakes
+// its group's kernel wait so that the helper goes back to the pool, but that wake is lost if it lands
+// before the helper has entered futex(2); the helper then finds its group empty at the latest this long
+// after.
+constexpr int64_t kLongestKernelSleepNs = int64_t{kIdleSeconds} * 1000 * 1000 * 1000;
 // Helpers only call futex(2) and take locks: a small stack is plenty.
 constexpr size_t kHelperStack = 256 * 1024;
 
@@ -75,7 +80,7 @@ void Forget(Pool& pool, Group* group) {
 // Sleeps in the kernel for `group` until all its waiters are settled. Called and returns with `lock` held.
 void Serve(Pool& pool, Group* group, std::unique_lock<std::mutex>& lock) {
   while (!group->waiters.empty()) {
-    int64_t deadline = group->kernel_deadline;
+    int64_t deadline = std::min(group->kernel_deadline, MonotonicNow() + kLongestKernelSleepNs);
     lock.unlock();
     long woken;
     int error;
@@ -190,6 +195,29 @@ Added AddWait(WaitRequest request, Outcome* outcome, int* error) {
   }
   group->waiters.push_back(Waiter{std::move(request.sink), request.id, deadline});
   return Added::kQueued;
+}
+
+bool CancelWait(const WaitSink* sink, uint64_t id) {
+  Pool& pool = ThePool();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  for (auto& [key, group] : pool.groups) {
+    auto& waiters = group->waiters;
+    auto found = std::find_if(waiters.begin(), waiters.end(),
+                              [&](const Waiter& waiter) { return waiter.sink.get() == sink && waiter.id == id; });
+    if (found == waiters.end()) continue;
+    waiters.erase(found);
+    if (!waiters.empty()) return true;
+    auto queued = std::find(pool.queue.begin(), pool.queue.end(), group);
+    if (queued != pool.queue.end()) {
+      // No helper has taken it yet: it never reaches the kernel.
+      pool.queue.erase(queued);
+      Forget(pool, group);
+    } else {
+      FutexWake(group->address, INT_MAX);
+    }
+    return true;
+  }
+  return false;
 }
 
 void DropSink(const WaitSink* sink, bool give_back) {

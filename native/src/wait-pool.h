@@ -35,6 +35,11 @@ enum class Added { kQueued, kSettledNow, kFailed };
 // later through its sink. kFailed: no helper thread could be started (`*error` is the errno).
 Added AddWait(WaitRequest request, Outcome* outcome, int* error);
 
+// The waiter gave up (an abort): its wait is removed and will not be settled. A kernel wait left with
+// no waiters is woken so that its helper returns to the pool (a spurious wakeup for the word's other
+// waiters, in every process). False if the wait was not pending (settled already).
+bool CancelWait(const WaitSink* sink, uint64_t id);
+
 // A JavaScript thread is going away: its waits are dropped. With `give_back`, a kernel wait left with
 // no waiters is woken so that its helper returns to the pool (a spurious wakeup for the word's other
 // waiters, in every process).

@@ -20,7 +20,9 @@
  * Cancelling: V8 cannot take a pending `waitAsync` back. Left in the word's wait list, an abandoned
  * waiter would absorb a later `notify(…, 1)` meant for a live one (a lost wakeup), so an aborted wait
  * wakes every waiter of its word, which removes it; the others re-check their condition and sleep
- * again, as after any spurious wakeup (every caller of this module loops on its condition).
+ * again, as after any spurious wakeup (every caller of this module loops on its condition). The addon
+ * can take its waits back (`futexWaitCancel`): an aborted wait on process-shared memory is removed
+ * there, and stops keeping the program alive at once, even if its kernel wait has not started yet.
  *
  * Slices: a waiter that must also notice something no wake-up announces (another process that died,
  * see `runtime/liveness.ts`) passes a `slice`, the longest it sleeps before it checks again. A slice is
@@ -141,7 +143,8 @@ export function waitAsync(
 // moment this thread wakes a word while it has waits pending, and from the moment the loop runs dry
 // (`beforeExit`: a wake-up from another process). The hold is bounded (`WAKE_IN_FLIGHT_HOLD_MS`): the
 // kernel may give a wake-up of one to another process's waiter instead, and then this thread's waiter
-// stays asleep on purpose, for whoever wakes it next, as it would without the hold.
+// stays asleep on purpose, for whoever wakes it next, as it would without the hold; the loop running dry
+// again with the same waits pending then starts no new hold.
 const WAKE_IN_FLIGHT_HOLD_MS = 1_000;
 
 interface ProcessSharedWait {
@@ -154,6 +157,11 @@ interface ProcessSharedWait {
 const processSharedWaits = new Set<ProcessSharedWait>();
 let hold: { until: number; timer: ReturnType<typeof setTimeout> } | undefined;
 let listening = false;
+// Bumped whenever a process-shared wait is added or ends: a hold that the loop running dry started, and
+// that ran out with no wait ending, is not started again for the same waits (else `beforeExit` would
+// hold the loop forever for a wake-up that went elsewhere).
+let waitsChanged = 0;
+let heldDryFor = -1;
 
 function wakeInFlight(): boolean {
   for (const { words, index, expected } of processSharedWaits) if (Atomics.load(words, index) !== expected) return true;
@@ -178,16 +186,28 @@ function holdWhileWakeInFlight(check: boolean): void {
   hold = { until, timer: setTimeout(tick, 1) };
 }
 
-function trackProcessSharedWait(wait: ProcessSharedWait, pending: Promise<WaitResult>): Promise<WaitResult> {
-  if (!listening) {
-    listening = true;
-    process.on('beforeExit', () => holdWhileWakeInFlight(true));
-  }
-  processSharedWaits.add(wait);
-  return pending.finally(() => processSharedWaits.delete(wait));
+function onLoopDry(): void {
+  if (heldDryFor === waitsChanged) return;
+  heldDryFor = waitsChanged;
+  holdWhileWakeInFlight(true);
 }
 
-/** `waitAsync` on process-shared memory: the addon's pooled async wait; an abort wakes the word. */
+/** Tracks `wait` while it is pending; returns what stops tracking it early (a cancelled wait). */
+function trackProcessSharedWait(wait: ProcessSharedWait, pending: Promise<WaitResult>): () => void {
+  if (!listening) {
+    listening = true;
+    process.on('beforeExit', onLoopDry);
+  }
+  processSharedWaits.add(wait);
+  waitsChanged++;
+  const untrack = (): void => {
+    if (processSharedWaits.delete(wait)) waitsChanged++;
+  };
+  void pending.finally(untrack);
+  return untrack;
+}
+
+/** `waitAsync` on process-shared memory: the addon's pooled async wait; an abort cancels it there. */
 function futexWaitAsync(
   futex: NativeAddon,
   words: Int32Array,
@@ -196,16 +216,17 @@ function futexWaitAsync(
   timeout: number,
   signal: AbortSignal | undefined,
 ): Promise<WaitResult> {
-  const pending = trackProcessSharedWait({ words, index, expected }, futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity));
+  const pending = futex.futexWaitAsync(words, index, expected, timeout, timeout !== Infinity);
+  const untrack = trackProcessSharedWait({ words, index, expected }, pending);
   if (signal === undefined) return pending;
   return new Promise<WaitResult>((resolve, reject) => {
     let settled = false;
     const stopListening = whenAborted(signal, () => {
       if (settled) return;
       settled = true;
-      // The addon's waiters of one word share a kernel wait; waking it releases this one's share, and
-      // the others re-check their condition, as after any spurious wakeup.
-      notify(words, index);
+      // The addon forgets the wait: it stops keeping the program alive, and its promise never settles.
+      futex.futexWaitCancel(pending);
+      untrack();
       reject(signal.reason);
     });
     void pending.then((value) => {

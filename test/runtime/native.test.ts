@@ -119,6 +119,29 @@ test('bundled as the package is (ESM and CJS), the loader still finds the addon'
   }
 });
 
+/**
+ * `futexWaitCancel` on either build: a cancelled wait leaves its group, the group's other waiters stay
+ * in its kernel wait, and the last one out gives the helper back to the pool.
+ */
+async function checkCancel(addon: NativeAddon, words: Int32Array, index: number): Promise<void> {
+  const before = addon.asyncWaitStats();
+  const timed = addon.futexWaitAsync(words, index, 0, 60_000);
+  const untimed = addon.futexWaitAsync(words, index, 0);
+  assert.equal(addon.asyncWaitStats().waiters, before.waiters + 2);
+  assert.equal(addon.asyncWaitStats().kernelWaits, before.kernelWaits + 1, 'the later deadline shares the kernel wait');
+  assert.equal(addon.futexWaitCancel(timed), true);
+  assert.equal(addon.futexWaitCancel(timed), false, 'cancelled already');
+  assert.equal(addon.asyncWaitStats().waiters, before.waiters + 1);
+  assert.equal(addon.asyncWaitStats().kernelWaits, before.kernelWaits + 1, 'the other waiter keeps it');
+  assert.equal(addon.futexWaitCancel(untimed), true);
+  assert.equal(addon.asyncWaitStats().waiters, before.waiters);
+  await until('the emptied kernel wait is given back', () => addon.asyncWaitStats().kernelWaits === before.kernelWaits);
+  assert.equal(addon.futexWaitCancel(Promise.resolve('ok')), false, 'not a pending wait');
+  const settled = addon.futexWaitAsync(words, index, 1);
+  assert.equal(await settled, 'not-equal');
+  assert.equal(addon.futexWaitCancel(settled), false, 'settled already');
+}
+
 test('this Node loads the V8-API build', () => {
   assert.equal(loadNative().target, 'v8');
 });
@@ -134,6 +157,7 @@ test('the Node-API build: futex waits and fd passing on any Node; shared segment
   const pending = Array.from({ length: 100 }, () => napi.futexWaitAsync(words, 1, 0));
   await until('the kernel wait is asleep', () => napi.futexWake(words, 1, 1) === 1);
   assert.equal((await within(Promise.all(pending), 'the async waits settle')).filter((o) => o === 'ok').length, 100);
+  await checkCancel(napi, words, 2);
   assert.throws(() => napi.futexWake(new Int32Array(4), 0), { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
   if (!canShare) assert.throws(() => napi.createSegment(4096), { code: 'ERR_MP_UNSUPPORTED' });
   // fd passing needs no shared buffer: send one end of a second pair over the first.
@@ -297,6 +321,7 @@ test('timeouts and a word that already differs, blocking and async', async () =>
   await until('the untimed wait is asleep', () => native.futexWake(words, 1, 1) === 1);
   assert.equal(await within(forever, 'the untimed wait'), 'ok');
   assert.equal(native.asyncWaitStats().waiters, 0);
+  await checkCancel(native, words, 1);
 });
 
 test('a pending futexWaitAsync keeps its process alive by default, and not with keepAlive false', async () => {

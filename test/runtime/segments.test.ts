@@ -278,3 +278,11 @@ test('a program whose last work is an async wait with a wake-up in flight stays 
   assert.equal(r.code, 0, `exit ${r.code} (13: it ended with its wait unsettled)\n${r.stdout}${r.stderr}`);
   assert.equal(r.stdout, 'changed 1\nwoken ok\n');
 });
+
+test('aborted async waits, and one whose word changed with no wake-up coming, do not keep the program alive', async () => {
+  addon();
+  const r = await runTs(join(here, '../fixtures/segments/aborted-waits.ts'), [], 30_000);
+  assert.equal(r.signal, null, `still running after 30 s:\n${r.stdout}${r.stderr}`);
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, 'rejected with the reason 20\nwaiters left 0\nwaiters left 1\nthe other settled true\nstranded true\n');
+});

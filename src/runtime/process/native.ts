@@ -103,6 +103,11 @@ export interface NativeAddon {
    * alive, as a timer does; `false` gives `Atomics.waitAsync`'s behaviour.
    */
   futexWaitAsync(words: Int32Array, index: number, expected: number, timeout?: number, keepAlive?: boolean): Promise<FutexWaitResult>;
+  /**
+   * Gives up a pending `futexWaitAsync` of this thread (an abort): the wait leaves its kernel wait, no
+   * longer keeps the program alive, and its promise never settles. False if it had settled already.
+   */
+  futexWaitCancel(pending: Promise<FutexWaitResult>): boolean;
   /** Two connected Unix sockets (SOCK_SEQPACKET, close-on-exec) for `sendFd`/`recvFd`. */
   socketPair(): [number, number];
   /** Sends a copy of `fd`, with a number, over a socket from `socketPair` (SCM_RIGHTS). */
@@ -138,6 +143,7 @@ const NATIVE_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'futexWait',
   'futexWake',
   'futexWaitAsync',
+  'futexWaitCancel',
   'socketPair',
   'sendFd',
   'recvFd',
