@@ -244,6 +244,9 @@ export const UNCOUNTED = -1;
 /** For `sleepOn`'s `slice`: each sleep lasts until a wake-up or the deadline. */
 const WHOLE = (): number => Infinity;
 
+/** For `sleepOn`'s `idle`: the word is a sequence, or a flag that never returns to what was read. */
+const CHANGES_ONCE = undefined;
+
 /**
  * Blocks until `ready()` returns true (then returns true) or `deadline` (a `performance.now()` value,
  * `Infinity`: none) passes (then false). The wait loop of every primitive whose waiters wait for a word
@@ -256,6 +259,11 @@ const WHOLE = (): number => Infinity;
  * `ready()` may take what it finds (a semaphore's unit): it is called only where a true return ends
  * the wait. `slice()`, asked before each sleep, bounds it, for a `ready()` that can turn true without
  * a wake-up (see the module notes).
+ *
+ * A word that can come back to what was read (a semaphore's value: taken 1 → 0 and given back 0 → 1
+ * between this thread's read and its sleep, the wake-up sent while it was not yet asleep) would leave it
+ * asleep on a free semaphore. Such a word passes `idle`, the one value at which `ready()` cannot
+ * succeed: the sleep is then on that value, not on what was read.
  */
 export function sleepOn(
   words: Int32Array,
@@ -264,11 +272,12 @@ export function sleepOn(
   deadline: number,
   sleepers: number = UNCOUNTED,
   slice: () => number = WHOLE,
+  idle: number | undefined = CHANGES_ONCE,
 ): boolean {
   if (sleepers !== UNCOUNTED) Atomics.add(words, sleepers, 1);
   try {
     for (;;) {
-      const seen = Atomics.load(words, index);
+      const seen = idle ?? Atomics.load(words, index);
       if (ready()) return true;
       const left = remaining(deadline);
       if (left <= 0) return false;
@@ -288,11 +297,12 @@ export async function sleepOnAsync(
   signal: AbortSignal | undefined,
   sleepers: number = UNCOUNTED,
   slice: () => number = WHOLE,
+  idle: number | undefined = CHANGES_ONCE,
 ): Promise<boolean> {
   if (sleepers !== UNCOUNTED) Atomics.add(words, sleepers, 1);
   try {
     for (;;) {
-      const seen = Atomics.load(words, index);
+      const seen = idle ?? Atomics.load(words, index);
       if (ready()) return true;
       const left = remaining(deadline);
       if (left <= 0) return false;

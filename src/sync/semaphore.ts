@@ -3,9 +3,10 @@
  * initial value], then the holder table.
  *
  * `acquire` takes one unit by compare-and-swap and otherwise sleeps on the value word (`sleepOn`)
- * while it still holds what it read before the attempt, so a `release` that lands between the attempt
- * and the sleep makes the sleep return at once: no lost wakeup. `release` only calls notify when
- * someone may be asleep.
+ * while it is 0, so a `release` that lands between the attempt and the sleep makes the sleep return at
+ * once: no lost wakeup. (Not while it holds what was read before the attempt: a unit taken and given
+ * back in between leaves the same value, and the give-back's wake-up would be gone.) `release` only
+ * calls notify when someone may be asleep.
  *
  * Units held by a process that dies come back. A semaphore has no owner, so the table counts, per
  * process (owner token, `runtime/liveness.ts`), the units it took out of the initial value and has not
@@ -31,6 +32,9 @@ const INITIAL = 3;
 const TABLE = 4;
 const HOLDERS = 16;
 const EMPTYING = -1;
+// The value at which an acquirer sleeps: the value goes back and forth, so a sleep on what was read
+// could miss a take and give-back that both land before it (see `sleepOn`'s `idle`).
+const EMPTY = 0;
 const WORDS = TABLE + 2 * HOLDERS;
 
 function checkInitial(value: number): number {
@@ -91,7 +95,7 @@ export class Semaphore extends Acquirable implements Shareable {
     this.#recovered = false;
     if (this.#recoverDead() && tryTake(words)) return this.#took();
     const limit = acquireTimeout(blocking, timeout);
-    return limit > 0 && sleepOn(words, VALUE, this.#takeOrRecover, deadlineAfter(limit), SLEEPERS, this.#slice);
+    return limit > 0 && sleepOn(words, VALUE, this.#takeOrRecover, deadlineAfter(limit), SLEEPERS, this.#slice, EMPTY);
   }
 
   /**
@@ -112,7 +116,7 @@ export class Semaphore extends Acquirable implements Shareable {
     if (this.#recoverDead() && tryTake(words)) return this.#took();
     return (
       limit > 0 &&
-      sleepOnAsync(words, VALUE, this.#takeOrRecover, deadlineAfter(limit), signal, SLEEPERS, this.#slice)
+      sleepOnAsync(words, VALUE, this.#takeOrRecover, deadlineAfter(limit), signal, SLEEPERS, this.#slice, EMPTY)
     );
   }
 
