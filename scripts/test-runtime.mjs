@@ -30,8 +30,6 @@ const STRAY_ERRORS =
 const WORKERS_TAKE_NO_OPTIONS = 'workers there take no Node options, so none is refused';
 const BUN_WORKER_REJECTION = "Bun's worker lives on after an unhandled rejection (exit code 0)";
 const BUN_INLINES_CONST = "Bun's transpiler inlines the const, so the closure is self-contained and runs";
-const ERROR_CLASSES =
-  "not yet on Bun and Deno: an error of an exported class arrives with the class's name, fields and methods, but not as an instance of the parent's copy of the class (class instances do); not investigated yet";
 const BUN_NO_LIMITS_PROCESS = "Bun's child processes ignore resourceLimits (no V8 flags): the pool refuses them (test/runtime/runtimes.test.ts)";
 // Not yet run on Bun or Deno (README, "Where it runs"): the distributed subpath (its tests start worker
 // commands with Node and tsx).
@@ -68,8 +66,6 @@ const EXCLUDED = {
       "the code cache is Node's (V8's cachedData): Bun and Deno require the bundle as it is (src/loader/code-cache.cts), and these programs run under this runtime",
     'test/pool/errors.test.ts': {
       'a function shipped by source shows its real file': `${NEEDS_INSPECTOR}, so its frames keep the data: module's lines`,
-      'an error of a class a module exports arrives as an instance of it': ERROR_CLASSES,
-      "an error's cause keeps its class": ERROR_CLASSES,
     },
     'test/pool/validation.test.ts': {
       'resourceLimits.codeRangeSizeMb, which V8 has no flag for': 'resourceLimits are refused as a whole there, whatever their keys (test/runtime/runtimes.test.ts)',

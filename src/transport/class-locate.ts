@@ -15,7 +15,8 @@
  * (`wireErrorClassOf`): its errors, thrown or returned, cross as `remote-error.ts` serializes errors,
  * and take their class again on the other side, so `catch (e) { if (e instanceof ValidationError) … }`
  * works as `except ValidationError` does in Python. Built-in error classes and this library's own are
- * rebuilt by name (`remote-error.ts`), as before.
+ * rebuilt by name (`remote-error.ts`), as before. Where the inspector cannot locate a class (Bun, Deno),
+ * an error's class is looked for among the files its stack names and their imports (`export-search.ts`).
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@ import type { WireFunction } from './wire-function.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runtimeFunctionWire } from './builtin-export.js';
+import { findExportFromStack } from './export-search.js';
 import { errorClasses } from '../errors.js';
 
 // Per prototype: how its class crosses, or null when its instances go as plain data.
@@ -63,7 +65,8 @@ const errorBases: ReadonlySet<object> = new Set(
   [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map((base) => base.prototype),
 );
 
-function locate(proto: object, toWire: ToWire): WireFunction | null {
+// `stack`: an error's, for where the inspector cannot locate its class (below).
+function locate(proto: object, toWire: ToWire, stack: string | undefined): WireFunction | null {
   // Only classes written in JavaScript all the way down to Object (or to a built-in error class): a
   // subclass of Map keeps its built-in state only through the structured clone.
   for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
@@ -74,7 +77,11 @@ function locate(proto: object, toWire: ToWire): WireFunction | null {
   if (ctor.prototype !== proto) return null;
   let wire: WireFunction | null = null;
   try {
-    const home = findFunctionHome(ctor);
+    // Without the inspector (Bun, Deno), an error's stack names the files it was thrown from, which
+    // export or import its class far more often than the files calling the library now do (the task
+    // that threw has returned): looked for there first (`export-search.ts`).
+    const fromStack = stack === undefined || canLocateFunctions() ? undefined : findExportFromStack(stack, ctor, entryScriptUrl());
+    const home = fromStack ?? findFunctionHome(ctor);
     // Node's own classes (`node:` scripts) and code without a file are left to the structured clone.
     // Where no function can be located (Bun, Deno), a class goes as `toWire` sends it: a self-contained
     // one by source, so its instances keep their methods (but are not `instanceof` the module's class).
@@ -105,7 +112,7 @@ const libraryErrors: ReadonlySet<unknown> = new Set(Object.values(errorClasses))
 export function wireErrorClassOf(error: Error, toWire: ToWire): WireFunction | undefined {
   const proto = Object.getPrototypeOf(error) as { constructor?: unknown } | null;
   if (proto === null || errorBases.has(proto) || libraryErrors.has(proto.constructor)) return undefined;
-  return wireClassOf(error, toWire);
+  return wireOfPrototype(proto, toWire, error);
 }
 
 /**
@@ -114,11 +121,25 @@ export function wireErrorClassOf(error: Error, toWire: ToWire): WireFunction | u
  */
 export function wireClassOf(value: object, toWire: ToWire): WireFunction | undefined {
   const proto = Object.getPrototypeOf(value) as object | null;
-  if (proto === null) return undefined;
+  return proto === null ? undefined : wireOfPrototype(proto, toWire, undefined);
+}
+
+// The first instance sent decides for its class (for an error class without the inspector: the first
+// error's stack), so the stack is read only then.
+function wireOfPrototype(proto: object, toWire: ToWire, error: Error | undefined): WireFunction | undefined {
   let wire = located.get(proto);
   if (wire === undefined) {
-    wire = locate(proto, toWire);
+    wire = locate(proto, toWire, error === undefined ? undefined : stackOf(error));
     located.set(proto, wire);
   }
   return wire ?? undefined;
+}
+
+function stackOf(error: Error): string | undefined {
+  try {
+    const stack: unknown = error.stack;
+    return typeof stack === 'string' ? stack : undefined;
+  } catch {
+    return undefined; // a throwing getter: `remote-error.ts` reports what cannot be read
+  }
 }

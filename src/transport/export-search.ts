@@ -9,6 +9,11 @@
  * anything (both runtimes `require` ES modules and TypeScript). A function found exported there goes
  * by `{ module, name }`, exactly as on Node. The entry script is never a candidate: importing it in a
  * worker would run the program again.
+ *
+ * An error brings its own callers: when it is sent, the code that threw it has usually returned, but its
+ * stack still names the files it was thrown from (Bun's and Deno's frames name no constructor, so the
+ * first is the throwing function's file), and the class of an error thrown there is, most often, one
+ * that file exports or imports (`findExportFromStack`, for `class-locate.ts`).
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,6 +38,11 @@ function callerFiles(): string[] {
   Error.stackTraceLimit = Infinity;
   const stack = new Error().stack ?? '';
   Error.stackTraceLimit = limit;
+  return filesNamedIn(stack);
+}
+
+// The existing files outside this library that a stack's frames name (Bun: a path; Deno: a file URL).
+function filesNamedIn(stack: string): string[] {
   const files = new Set<string>();
   for (const match of stack.matchAll(/(?:file:\/\/)?(\/[^\s():]+):\d+:\d+/g)) {
     const file = decodeURIComponent(match[1]!);
@@ -66,7 +76,16 @@ function importedFiles(caller: string): readonly string[] {
 
 /** The module among those the callers import that exports `fn`, and its export name. */
 export function findImportedExport(fn: Function, entryScriptUrl: string | undefined): FoundExport | undefined {
-  for (const caller of callerFiles()) {
+  return findExportAmong(callerFiles(), fn, entryScriptUrl);
+}
+
+/** The module among the files `stack` names (an error's) and those they import that exports `fn`. */
+export function findExportFromStack(stack: string, fn: Function, entryScriptUrl: string | undefined): FoundExport | undefined {
+  return findExportAmong(filesNamedIn(stack), fn, entryScriptUrl);
+}
+
+function findExportAmong(callers: readonly string[], fn: Function, entryScriptUrl: string | undefined): FoundExport | undefined {
+  for (const caller of callers) {
     const load = createRequire(caller);
     for (const file of [caller, ...importedFiles(caller)]) {
       const moduleUrl = pathToFileURL(file).href;

@@ -6,6 +6,7 @@ import { Empty, RemoteError } from '../../src/index.js';
 import { ctx, test } from '../fixtures/context.js';
 import { cube, throwCustom, throwLibraryError, throwUnrebuildable, throwWithCause } from '../fixtures/pool/tasks.js';
 import { failWithValidationCause, inspectArgument, makeValidationError, OutOfRange, validate, ValidationError } from '../fixtures/pool/error-classes.js';
+import { rejectName } from '../fixtures/pool/error-throwers.js';
 
 const { Pool } = ctx;
 
@@ -69,6 +70,21 @@ test('an error of a class a module exports arrives as an instance of it, from ap
     assert.equal(seen[0], 1);
     assert.ok(seen[1] instanceof ValidationError, String(seen[1]));
     assert.equal(seen[2], 3);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+test('an error of a class imported from another module arrives as an instance of it', T, async () => {
+  // Thrown by a function of a module that imports the class: where the inspector cannot locate the
+  // class (Bun, Deno), it is found among the throwing file's imports.
+  const pool = new Pool(1);
+  try {
+    const error = await thrown(pool.apply(rejectName, ['']));
+    assert.ok(error instanceof ValidationError, String(error));
+    assert.equal(error.describe(), 'name: not a name: ""');
+    // The class was located once; the next error of it (from the other module) takes it too.
+    assert.ok((await thrown(pool.apply(validate, [-1]))) instanceof ValidationError);
   } finally {
     await pool.terminate();
   }

@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Pool, getContext } from '../../src/index.js';
 import { canLocateFunctions } from '../../src/transport/function-location.js';
+import { findExportFromStack } from '../../src/transport/export-search.js';
+import { ValidationError } from '../fixtures/pool/error-classes.js';
 import { Point, normOf } from '../fixtures/runtime/shapes.js';
 import { holdStartUntilReleased } from '../fixtures/runtime/starting.js';
 import { until, within } from '../fixtures/until.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const T = { timeout: 60_000 };
 const runtime = process.versions['bun'] !== undefined ? 'bun' : process.versions['deno'] !== undefined ? 'deno' : 'node';
@@ -57,6 +60,22 @@ test('an entry-script function that uses an import: runs on Node, refused with t
       /cannot tell which module defines it/.test(e.message) &&
       /pass \{ module, name \}/.test(e.message),
   );
+});
+
+// An error's class, where no inspector locates it: among the files its stack names (Bun's frames name a
+// path, Deno's a file URL) and their imports, as the module the receiver's own import resolves to.
+const NODE_LOCATES = "Node's inspector locates classes; under tsx, the search's require() would load a second copy";
+test("an error's class is found from its stack: the throwing file's export, or its import", { skip: runtime === 'node' && NODE_LOCATES }, () => {
+  const classes = fileURLToPath(new URL('../fixtures/pool/error-classes.ts', import.meta.url));
+  const throwers = new URL('../fixtures/pool/error-throwers.ts', import.meta.url).href;
+  const found = { moduleUrl: pathToFileURL(classes).href, exportName: 'ValidationError' };
+  assert.deepEqual(findExportFromStack(`ValidationError: x\n    at validate (${classes}:24:19)`, ValidationError, undefined), found);
+  assert.deepEqual(findExportFromStack(`ValidationError: x\n    at validate (${found.moduleUrl}:24:19)`, ValidationError, undefined), found);
+  assert.deepEqual(findExportFromStack(`ValidationError: x\n    at rejectName (${throwers}:6:9)`, ValidationError, undefined), found);
+  // Not the entry script, nor a file that neither exports nor imports the class, nor code without a file.
+  assert.equal(findExportFromStack(`ValidationError: x\n    at validate (${classes}:24:19)`, ValidationError, found.moduleUrl), undefined);
+  const unrelated = fileURLToPath(new URL('../fixtures/runtime/shapes.ts', import.meta.url));
+  assert.equal(findExportFromStack(`Error: x\n    at f (${unrelated}:1:1)\n    at g (multiprocessing:g~3:2:5)`, ValidationError, undefined), undefined);
 });
 
 test('resourceLimits: refused at once where worker threads ignore them (Bun, Deno)', { ...T, skip: runtime === 'node' && 'Node enforces them (test/pool/faults.test.ts)' }, () => {
