@@ -10,7 +10,8 @@
         "src/futex-core.cc",
         "src/wait-pool.cc",
         "src/fd-core.cc",
-        "src/parent-death.cc"
+        "src/parent-death.cc",
+        "src/stay-loaded.cc"
       ],
       "cflags_cc": [
         "-Wall",
@@ -35,7 +36,8 @@
         "src/futex-core.cc",
         "src/wait-pool.cc",
         "src/fd-core.cc",
-        "src/parent-death.cc"
+        "src/parent-death.cc",
+        "src/stay-loaded.cc"
       ],
       "cflags_cc": [
         "-Wall",

@@ -5,6 +5,7 @@
 // because V8's Atomics.wait/notify keep their wait lists inside one process (measured: a child's
 // Atomics.wait is never woken by the parent's Atomics.notify). See native/README.md.
 #include "addon.h"
+#include "stay-loaded.h"
 
 #include <cerrno>
 #include <cmath>
@@ -110,6 +111,7 @@ void SetFunction(v8::Local<v8::Object> exports, v8::Local<v8::Context> context, 
 // Context-aware: the addon may be loaded by the main thread and by worker threads; each gets its own
 // async-wait state (see async-wait.cc).
 NODE_MODULE_INIT(/* exports, module, context */) {
+  mp::StayLoaded();
   mp::InitSegments(exports, context);
   mp::InitFutex(exports, context);
   mp::InitAsyncWait(exports, context);

@@ -29,6 +29,7 @@
 #include "fd-core.h"
 #include "futex-core.h"
 #include "parent-death.h"
+#include "stay-loaded.h"
 #include "wait-pool.h"
 
 namespace mp {
@@ -463,6 +464,7 @@ void Define(napi_env env, napi_value exports, const char* name, napi_callback ca
 
 NAPI_MODULE_INIT(/* env, exports */) {
   using namespace mp;
+  StayLoaded();
   Define(env, exports, "createSegment", CreateSegment);
   Define(env, exports, "mapSegment", MapSegment);
   Define(env, exports, "closeFd", CloseFdBinding);

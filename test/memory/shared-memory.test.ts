@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ctx, test, needsNativeAddon } from '../fixtures/context.js';
 import { setItem, writeByName, writeReceived } from '../fixtures/memory/blocks.js';
 import { runWorkers } from '../fixtures/sync/run.js';
+import { runTs } from '../fixtures/process/subprocess.js';
 import { MAX_VIEW_LENGTH } from '../../src/runtime/shared-memory.js';
 
 const { SharedMemory, ShareableList } = ctx;
@@ -124,6 +125,13 @@ test('ShareableList: Python’s item types, negative indexes, count/index, slots
   same.set(3, false);
   assert.equal(list.get(3), false);
   same.shm.close();
+});
+
+test('a block first made in a worker that then ends: the program goes on (the addon stays loaded)', { ...T, ...needsNativeAddon }, async () => {
+  const r = await runTs(fileURLToPath(new URL('../fixtures/memory/created-in-worker.ts', import.meta.url)), [], 60_000);
+  assert.equal(r.signal, null, `killed (${r.signal}): ${r.stderr}`);
+  assert.equal(r.code, 0, `exit ${r.code} (139: a segfault)\n${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, 'process child 0\npool task 7\npool terminated\n');
 });
 
 test('without the addon: a clear ERR_MP_NATIVE_UNAVAILABLE error', T, () => {
