@@ -24,7 +24,7 @@ import { perMethodFiles, testFiles } from './test-files.mjs';
 // test's name, with the reason; see nameFilter for how). `both` applies to each.
 const NEEDS_INSPECTOR = "Node's inspector only: Bun's and Deno's cannot locate a function (function-location.ts)";
 const SHARED_IN_ITEMS =
-  "a shared object inside a queue item or pipe message put after the child started needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has";
+  "a blocking get or recv of a shared object whose memory the taking thread has not heard of yet (put after the child started, or sent back by a child) needs the buffer directory's synchronous BroadcastChannel read (buffer-directory.ts), which neither has; the async ones wait for the news (test/queues/shared-memory-news.test.ts)";
 const STRAY_ERRORS =
   "a worker's stray error (a timer's throw, an unhandled rejection) never reaches the pool worker's process.on('uncaughtException' / 'unhandledRejection') handlers there: nothing is reported";
 const WORKERS_TAKE_NO_OPTIONS = 'workers there take no Node options, so none is refused';
@@ -130,8 +130,6 @@ const EXCLUDED = {
     },
     'test/queues/dead-holder.test.ts': {
       'a producer of big items terminated at an arbitrary point of put': "Deno emits a terminated worker's 'exit' before its thread has stopped",
-      "Pipe: a program awaiting only recvAsync() while the other end's only holder is stopped (kill, queued)":
-        'not yet on Deno: passed in one CI rehearsal and hung (30 s) in the next; not investigated (Deno emits a killed worker\'s exit early, as above)',
     },
     'test/pool/cancellation.test.ts': {
       'a task stopped by its timeout or its signal rejects only once its worker has exited':

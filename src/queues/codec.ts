@@ -33,7 +33,8 @@ import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import { uncloneableError, type Packed } from '../transport/payload.js';
 import { discardPacked, pack } from '../transport/pack.js';
-import { unpackNow } from '../transport/unpack.js';
+import { unheardBuffers, unpackNow } from '../transport/unpack.js';
+import { heardOf, notHeardOf } from '../runtime/buffer-names.js';
 import { compactBuffer, decodeCompact, encodeCompact } from './compact.js';
 
 /** Codec tags (2 bits). */
@@ -199,22 +200,29 @@ export function discardEncoded(tag: number, bytes: Uint8Array, length: number): 
   discardPacked({ value: v8.deserialize(bytes.subarray(1, length)), live: true });
 }
 
-// Set by the last decode of an item holding instances whose class this thread had not loaded yet.
-let pendingClasses: Promise<void> | undefined;
+// Set by the last decode that left work for the event loop (see `takeUnfinished`).
+let unfinished: Promise<unknown> | undefined;
 
 /**
- * After a decode: a promise that gives the last item's class instances their class, when this thread
- * had to load it (an async `get` awaits it; a blocking one returns the fields at once). Read once.
+ * After a decode: a promise for the last item made whole, when the event loop had to run first (an
+ * async `get` awaits it; a blocking one returns at once, or throws). That is, to give its class instances
+ * a class this thread had not loaded yet (a blocking get returns their fields), or, on Bun and Deno
+ * with `canWait`, to hear of the shared memory it names (see `decodeLive`). Undefined when the decode
+ * returned the item whole. Read once.
  */
-export function takePendingClasses(): Promise<void> | undefined {
-  const pending = pendingClasses;
-  pendingClasses = undefined;
+export function takeUnfinished(): Promise<unknown> | undefined {
+  const pending = unfinished;
+  unfinished = undefined;
   return pending;
 }
 
-/** Decodes `length` bytes of `source` (from offset 0) written by `encode` with `tag`. */
-export function decode(tag: number, source: Uint8Array, length: number): unknown {
-  pendingClasses = undefined;
+/**
+ * Decodes `length` bytes of `source` (from offset 0) written by `encode` with `tag`. `canWait`: the
+ * caller awaits `takeUnfinished()` (an async get), so an item that needs news first may be returned
+ * through it instead of failing.
+ */
+export function decode(tag: number, source: Uint8Array, length: number, canWait = false): unknown {
+  unfinished = undefined;
   switch (tag) {
     case PLAIN:
       return decodeCompact(source, length);
@@ -222,10 +230,50 @@ export function decode(tag: number, source: Uint8Array, length: number): unknown
       return (packer ?? loadPacker()).unpack(source, length);
     case V8:
       if (source[0] !== LIVE) return v8.deserialize(source.subarray(0, length));
-      return unpackNow(v8.deserialize(source.subarray(1, length)), (settled) => {
-        pendingClasses = settled.catch(() => {}); // a class that cannot load leaves its instances plain
-      });
+      return decodeLive(v8.deserialize(source.subarray(1, length)), canWait);
     default:
       return source.slice(0, length);
   }
+}
+
+/**
+ * Revives a packed item whole or not at all. Where a thread hears of shared memory only on its event
+ * loop (Bun, Deno), an item naming memory it has not heard of yet is revived once the news has come for
+ * a caller that can wait; a blocking one refuses it before anything in it is revived (a revived
+ * Connection counts a handle). Once taken the item is this caller's: a refused item, or one whose news
+ * never comes (the wait times out), is lost.
+ */
+function decodeLive(packed: unknown, canWait: boolean): unknown {
+  const unheard = unheardBuffers(packed);
+  if (unheard.length === 0) {
+    const [value, whole] = reviveLive(packed);
+    unfinished = whole;
+    return value;
+  }
+  if (!canWait) {
+    // This reader loses the item. Its connections' handles, counted as their sender's while in flight,
+    // are let go once the news has come (when this thread's event loop runs), or their ends never close.
+    heardOf(unheard).then(
+      () => discardPacked({ value: packed, live: true }),
+      () => {},
+    );
+    throw notHeardOf(unheard[0]!);
+  }
+  unfinished = heardOf(unheard).then(() => {
+    const [value, whole] = reviveLive(packed);
+    return whole ?? value;
+  });
+  return undefined;
+}
+
+/** `unpackNow` of an item, and a promise for it once its instances have their class, if one must load. */
+function reviveLive(packed: unknown): [value: unknown, whole: Promise<unknown> | undefined] {
+  let whole: Promise<unknown> | undefined;
+  const value = unpackNow(packed, (settled) => {
+    whole = settled.then(
+      () => value,
+      () => value, // a class that cannot load leaves its instances plain
+    );
+  });
+  return [value, whole];
 }

@@ -9,7 +9,7 @@
 import { Empty, Full, ShutDown, misuse } from '../errors.js';
 import { parseWait, toWaitTimeout, type WaitArg } from '../sync/wait-options.js';
 import { reduce, registerShareable, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
-import { decode, discardEncoded, encode, takePendingClasses } from './codec.js';
+import { decode, discardEncoded, encode, takeUnfinished } from './codec.js';
 import { FULL, OK, OUT_OF_MEMORY, Ring, SHUTDOWN, type Peer, type RingState, type Status } from './ring.js';
 
 /** @internal The revive slot of the queues: their revivers hand the existing ring to the constructor. */
@@ -29,14 +29,19 @@ export function checkMaxsize(maxsize: number): number {
   return maxsize < 0 ? 0 : maxsize;
 }
 
-/** @internal Decodes the record a successful take just copied into the thread's scratch buffer. */
-export function decodeTaken<T>(ring: Ring): T {
-  return decode(ring.lastTag, ring.scratch, ring.lastLength) as T;
+/**
+ * @internal Decodes the record a successful take just copied into the thread's scratch buffer.
+ * `canWait`: see `decode` (then read `takeUnfinished()` at once).
+ */
+export function decodeTaken<T>(ring: Ring, canWait = false): T {
+  return decode(ring.lastTag, ring.scratch, ring.lastLength, canWait) as T;
 }
 
 /**
  * @internal Async take: the record is decoded in the same turn it is taken (the scratch is shared);
- * then the classes of its instances are loaded if this thread did not have them yet.
+ * then, if the item needs the event loop first, it is awaited: the classes of its instances loaded if
+ * this thread did not have them yet, and on Bun and Deno the news of shared memory it names (see
+ * `codec.ts`). An abort of `signal` can no longer land then: the item is taken.
  */
 export async function takeAsync<T>(
   ring: Ring,
@@ -45,17 +50,17 @@ export async function takeAsync<T>(
   peer?: Peer,
 ): Promise<[Status, T | undefined]> {
   let value: T | undefined;
-  let classes: Promise<void> | undefined;
+  let unfinished: Promise<unknown> | undefined;
   const status = await ring.takeAsync(
     timeout,
     peer,
     () => {
-      value = decodeTaken<T>(ring);
-      classes = takePendingClasses();
+      value = decodeTaken<T>(ring, true);
+      unfinished = takeUnfinished();
     },
     signal,
   );
-  if (classes !== undefined) await classes;
+  if (unfinished !== undefined) value = (await unfinished) as T;
   return [status, value];
 }
 

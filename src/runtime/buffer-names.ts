@@ -8,7 +8,9 @@
  *   through the sender's `/proc/<pid>/fd`, so an item put by one child is read by a sibling or by a
  *   thread of another child;
  * - any other `SharedArrayBuffer` lives in this process only, and is named by a program-wide id that
- *   the threads of this process learn over a channel (`thread/buffer-directory.ts`).
+ *   the threads of this process learn over a channel (`thread/buffer-directory.ts`). On Bun and Deno a
+ *   thread learns them only when its event loop runs: a reader asks `namesNotYetHeard` before it
+ *   revives anything, and an async one awaits `heardOf` them.
  *
  * @example
  * ```ts
@@ -16,7 +18,7 @@
  * bufferNamed(name);                                                  // reader, in any thread or process
  * ```
  */
-import { bufferById, bufferId } from './thread/buffer-directory.js';
+import { bufferById, bufferId, hearsLate, unheardOf } from './thread/buffer-directory.js';
 import { reviveSegment, segmentRefOf, type SegmentRef } from './process/segments.js';
 
 /** A name of a `SharedArrayBuffer` that can be written into bytes. */
@@ -31,3 +33,16 @@ export function nameOfBuffer(buffer: SharedArrayBuffer): BufferName {
 export function bufferNamed(name: BufferName): SharedArrayBuffer {
   return typeof name === 'number' ? bufferById(name) : reviveSegment(name);
 }
+
+/**
+ * Of the names `names()` lists, the ids this thread has not heard of yet and can hear of only on its
+ * event loop (thread memory on Bun and Deno): `bufferNamed` would fail on them now. Where threads hear
+ * at once (Node), always none, without calling `names`: a reader pays for the question only where it
+ * can have an answer.
+ */
+export function namesNotYetHeard(names: () => readonly BufferName[]): number[] {
+  if (!hearsLate()) return [];
+  return unheardOf(names().filter((name): name is number => typeof name === 'number'));
+}
+
+export { heardOf, notHeardOf } from './thread/buffer-directory.js';

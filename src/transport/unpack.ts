@@ -11,7 +11,7 @@ import { canRevive, revive } from './shareable.js';
 import { resolveFunction } from './function-resolve.js';
 import { classNow, resolveClass } from './class-ref.js';
 import { deserializeThrown, type SerializedThrow } from './remote-error.js';
-import { bufferNamed } from '../runtime/buffer-names.js';
+import { bufferNamed, namesNotYetHeard, type BufferName } from '../runtime/buffer-names.js';
 import { beforeImport } from '../runtime/typescript-hooks.js';
 import { importModule } from '../runtime/import-module.js';
 import type { WireFunction } from './wire-function.js';
@@ -128,6 +128,31 @@ export function loadThrownClasses(serialized: readonly SerializedThrow[]): Promi
   };
   for (const thrown of serialized) visit(thrown, 0);
   return pending.length === 0 ? undefined : Promise.allSettled(pending).then(() => undefined);
+}
+
+/**
+ * The ids of the shared memory that `value` (as `pack` made it for bytes) names and this thread has not
+ * heard of yet: none, and no walk, on Node (`namesNotYetHeard`). On Bun and Deno, `unpackNow` of such a
+ * value would fail part way (a Connection revived and counted, then a Lock not found): a reader waits
+ * for `heardOf` them first (an async get), or refuses the whole item (`notHeardOf`, a blocking one).
+ */
+export function unheardBuffers(value: unknown): number[] {
+  return namesNotYetHeard(() => bufferNamesIn(value, [], new Set()));
+}
+
+/** The names of the buffers in a packed value, those of its shared objects' states included. */
+function bufferNamesIn(value: unknown, names: BufferName[], seen: Set<object>): BufferName[] {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return names;
+  seen.add(value);
+  if (BUFFER in value) names.push((value as BufferMarker)[BUFFER]);
+  else if (SHARED in value) bufferNamesIn((value as SharedMarker)[SHARED].state, names, seen);
+  else if (INSTANCE in value) bufferNamesIn((value as InstanceMarker).fields, names, seen);
+  else if (ERROR in value) return names; // serialized errors hold no shared memory
+  else if (value instanceof Map) for (const [k, v] of value) (bufferNamesIn(k, names, seen), bufferNamesIn(v, names, seen));
+  else if (value instanceof Set) for (const v of value) bufferNamesIn(v, names, seen);
+  else if (Array.isArray(value)) for (const item of value) bufferNamesIn(item, names, seen);
+  else if (isPlainObject(value)) for (const key of Object.keys(value)) bufferNamesIn(value[key], names, seen);
+  return names;
 }
 
 function unpackBuffer(marker: BufferMarker): unknown {

@@ -17,8 +17,10 @@
  * posts again.
  *
  * Bun (1.4) and Deno (2.9) cannot read a `BroadcastChannel` synchronously (Bun's `receiveMessageOnPort`
- * returns nothing, Deno's throws): there a thread knows only what its event loop has delivered, and a
- * blocking read that meets an unknown id fails at once with a message that says so (`syncReceive`).
+ * returns nothing, Deno's throws): there a thread knows only what its event loop has delivered
+ * (`hearsLate`). A blocking read that meets an unknown id fails at once with a message that says so
+ * (`notHeardOf`); an async one waits for the news instead (`heardOf`), which is on its way, since the
+ * sender announced the buffer before it wrote the item.
  *
  * Memory: each thread keeps every buffer announced to it (and every buffer it announced) for its
  * lifetime, since an item naming it may still be in some queue. A program that sends many short-lived
@@ -77,14 +79,16 @@ function channel(s: ThreadState): BroadcastChannel {
     const opened = new BroadcastChannel(CHANNEL);
     // A started port with no listener drops what it dispatches when the event loop runs: keep it. The
     // listener must not keep the program alive (unref after adding it).
-    opened.onmessage = (event: unknown) => {
-      const { id, buffer } = (event as { data: Announcement }).data;
-      s.known.set(id, buffer);
-    };
+    opened.onmessage = (event: unknown) => learn(s, event);
     opened.unref();
     s.channel = opened;
   }
   return s.channel;
+}
+
+function learn(s: ThreadState, event: unknown): void {
+  const { id, buffer } = (event as { data: Announcement }).data;
+  s.known.set(id, buffer);
 }
 
 /** Opens this thread's channel: from now on it receives every buffer announced in the program. */
@@ -93,7 +97,8 @@ export function listenForBuffers(): void {
 }
 
 // Whether this runtime reads a channel synchronously: probed once per thread, with a second channel
-// of this thread posting to a first one.
+// of this thread posting to a first one (about 0.25 ms on Node 20), at its first item that holds
+// shared memory (`hearsLate`).
 let syncReceive: boolean | undefined;
 function readsSynchronously(): boolean {
   if (syncReceive === undefined) {
@@ -159,16 +164,7 @@ export function bufferById(id: number): SharedArrayBuffer {
   drain(s);
   buffer = s.known.get(id);
   if (buffer !== undefined) return buffer;
-  if (!readsSynchronously()) {
-    throw misuse(
-      Error,
-      'ERR_MP_SHARED_BUFFER_LOST',
-      `a shared object in this item names shared memory (id ${id}) that this thread has not been told of yet, and ` +
-        'this runtime cannot read that news synchronously (Bun\'s and Deno\'s BroadcastChannel): a shared object ' +
-        'arrives through a queue or pipe only in a thread whose event loop ran after it was put. Pass shared ' +
-        'objects to a Process or a pool task as arguments instead, or run this program on Node.',
-    );
-  }
+  if (!readsSynchronously()) throw notHeardOf(id);
   // Announced before the item was written, so this does not happen unless a child was killed while
   // starting and a sender stopped waiting for it: look a little longer, then say so.
   const deadline = deadlineAfter(FIND_WAIT_MS);
@@ -178,12 +174,81 @@ export function bufferById(id: number): SharedArrayBuffer {
     buffer = s.known.get(id);
     if (buffer !== undefined) return buffer;
   }
-  throw misuse(
+  throw neverAnnounced(id);
+}
+
+function neverAnnounced(id: number): Error {
+  return misuse(
     Error,
     'ERR_MP_SHARED_BUFFER_LOST',
     `a shared object in this item names shared memory that was never announced to this thread (id ${id}). ` +
       'This happens only if its sender gave up waiting for a starting child; put shared objects after children start.',
   );
+}
+
+/**
+ * Whether this thread hears of buffers only when its event loop runs (Bun, Deno: see the module
+ * header). Where it does not (Node), `bufferById` finds every announced buffer at once.
+ */
+export function hearsLate(): boolean {
+  return !readsSynchronously();
+}
+
+/** Of `ids`, those this thread has not heard of yet. */
+export function unheardOf(ids: readonly number[]): number[] {
+  const { known } = state();
+  return ids.filter((id) => !known.has(id));
+}
+
+/**
+ * The error of a blocking read that meets `id` where this thread hears late (`hearsLate`) and has not
+ * heard of it yet: the news can only come through the event loop, which a blocking read does not run.
+ */
+export function notHeardOf(id: number): Error {
+  return misuse(
+    Error,
+    'ERR_MP_SHARED_BUFFER_LOST',
+    `a shared object in this item names shared memory (id ${id}) that this thread has not been told of yet, and ` +
+      'this runtime cannot read that news synchronously (Bun\'s and Deno\'s BroadcastChannel): a blocking get() or ' +
+      'recv() gives a shared object only in a thread whose event loop ran after it was put. Use getAsync() or ' +
+      'recvAsync(), which wait for that news; or pass shared objects to a Process or a pool task as arguments; or ' +
+      'run this program on Node.',
+  );
+}
+
+/**
+ * Settles once this thread has heard of every id of `ids` (see `unheardOf`), which its event loop
+ * delivers: each was announced before the item naming it was written. Rejects with
+ * `ERR_MP_SHARED_BUFFER_LOST` if one has not come within FIND_WAIT_MS (see `neverAnnounced`). Its timer
+ * keeps the program alive meanwhile: the item is taken already, and only this wait can deliver it.
+ */
+export function heardOf(ids: readonly number[]): Promise<void> {
+  const s = state();
+  const port = channel(s);
+  return new Promise((resolve, reject) => {
+    let missing = ids;
+    const check = (): void => {
+      missing = missing.filter((id) => !s.known.has(id));
+      if (missing.length > 0) return;
+      stop();
+      resolve();
+    };
+    // Records the announcement itself rather than rely on the order of the channel's listeners.
+    const listener = (event: unknown): void => {
+      learn(s, event);
+      check();
+    };
+    const timer = setTimeout(() => {
+      stop();
+      reject(neverAnnounced(missing[0]!));
+    }, FIND_WAIT_MS);
+    const stop = (): void => {
+      clearTimeout(timer);
+      port.removeEventListener('message', listener);
+    };
+    port.addEventListener('message', listener);
+    check();
+  });
 }
 
 /**
