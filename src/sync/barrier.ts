@@ -2,18 +2,22 @@
  * `Barrier`: `parties` threads wait until all of them have arrived, then all go on together.
  *
  * Shared words: an internal mutex, the number arrived, a generation word the waiters sleep on, a
- * broken flag, `parties`, and a small ring of per-generation outcomes (passed or broken), so a waiter
- * that wakes late still learns how *its* generation ended even if the barrier was reset or aborted
- * since. Breaking (abort, reset with waiters, a timeout or an aborted `waitAsync`, a failing action)
- * ends the generation as broken: every waiter of it throws `BrokenBarrierError`.
+ * broken flag and why it broke, `parties`, and a small ring of per-generation outcomes (passed, or the
+ * reason it broke), so a waiter that wakes late still learns how *its* generation ended even if the
+ * barrier was reset or aborted since. Breaking (abort, reset with waiters, a timeout or an aborted
+ * `waitAsync`, a failing action) ends the generation as broken: every waiter of it throws
+ * `BrokenBarrierError`, whose message gives the reason the breaking party left in the shared words
+ * (the others cannot see that party's own error).
  *
  * The action runs in the last thread to arrive, before the others are released, as in Python. Where
  * the barrier crossed into a worker, the action crossed with it by the library's function transport.
- * A self-contained action is ready at once. One that needs its module crosses by reference and is
- * loaded asynchronously in the worker: `waitAsync()` waits for it, but a blocking `wait()` cannot, so
- * if such a worker arrives last before the action has loaded (typically in its first round), the
- * barrier breaks with a `BrokenBarrierError` that says so. Use `waitAsync()` there, or a
- * self-contained action.
+ * A self-contained action is ready at once. One that needs its module crosses by reference and must be
+ * imported, which is asynchronous: the reviver hands that load to the unpacking (`later`), and an
+ * async unpack (task and `Process` arguments, an async queue `get`) waits for it, so the task body's
+ * blocking `wait()` finds the action loaded, as Python's `Barrier(n, action=f)` does. A barrier revived
+ * synchronously (a blocking queue `get`, a pipe's `recv`), or made here from a `{ module, name }`
+ * reference whose module this thread has not imported, may still be loading it: `waitAsync()` waits
+ * for it, a blocking `wait()` that arrives last before it has loaded breaks the barrier, saying so.
  */
 import { BrokenBarrierError, misuse } from '../errors.js';
 import { registerShareable, reduce, ReviveSlot, type Reduced, type Shareable } from '../transport/shareable.js';
@@ -32,10 +36,27 @@ const GEN = 2;
 const BROKEN = 3;
 const PARTIES = 4;
 const HAS_ACTION = 5;
+const REASON = 6; // why the barrier is broken, while BROKEN is 1
 const OUTCOMES = 8;
 const RING = 16;
 const PASSED = 1;
-const BROKE = 2;
+// Why a generation broke: its outcome in the ring, and REASON while the barrier stays broken.
+const ABORTED = 2;
+const RESET = 3;
+const TIMED_OUT = 4;
+const ACTION_THREW = 5;
+const ACTION_LOADING = 6;
+const ACTION_UNLOADABLE = 7;
+const WHY: Readonly<Record<number, string>> = {
+  [ABORTED]: 'abort() was called',
+  [RESET]: 'reset() was called while parties waited',
+  [TIMED_OUT]: "a party's wait timed out, or its waitAsync() was aborted",
+  [ACTION_THREW]: 'its action threw in the party that arrived last (that party got the error)',
+  [ACTION_LOADING]:
+    'its action was still loading in the party that arrived last, which waited with the blocking wait(); ' +
+    'a barrier read from a queue with a blocking get() (or from a pipe) has its action loaded only later: use await barrier.waitAsync() there',
+  [ACTION_UNLOADABLE]: 'its action could not be loaded in the party that arrived last (that party got the error)',
+};
 
 /** Options of `new Barrier(parties, options)`. */
 export interface BarrierOptions {
@@ -51,12 +72,13 @@ interface BarrierState {
   readonly action: WireFunction | null;
 }
 
-const reviving = new ReviveSlot<BarrierState>();
+const reviving = new ReviveSlot<{ readonly state: BarrierState; readonly later: (work: Promise<void>) => void }>();
 
 /**
  * A barrier shared between processes (Python's `multiprocessing.Barrier`). The `action` runs in the
- * last thread to arrive; in a worker, an action that is not self-contained (it needs its module) is
- * loaded asynchronously, so use `waitAsync()` there (see the module notes).
+ * last thread to arrive; a barrier that reaches a worker as a task or `Process` argument has its action
+ * loaded before the task runs. One read from a queue with a blocking `get()` may still be loading an
+ * action that needs its module: use `waitAsync()` there (see the module notes).
  *
  * @example
  * ```ts
@@ -75,12 +97,14 @@ export class Barrier implements Shareable {
   #actionError: unknown;
 
   constructor(parties: number, options: BarrierOptions = {}) {
-    const state = reviving.take();
-    if (state !== undefined) {
+    const revived = reviving.take();
+    if (revived !== undefined) {
+      const { state } = revived;
       this.words = state.words;
       this.#timeout = state.timeout;
       this.#actionWire = state.action;
       if (state.action !== null) this.#load(state.action);
+      if (this.#actionLoading !== undefined) revived.later(this.#actionLoading);
       return;
     }
     if (typeof parties !== 'number' || !Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
@@ -198,7 +222,7 @@ export class Barrier implements Shareable {
   reset(): void {
     const words = this.words;
     lockWord(words, MUTEX);
-    if (Atomics.load(words, COUNT) > 0) this.#endGeneration(BROKE);
+    if (Atomics.load(words, COUNT) > 0) this.#endGeneration(RESET);
     Atomics.store(words, BROKEN, 0);
     unlockWord(words, MUTEX);
   }
@@ -207,7 +231,7 @@ export class Barrier implements Shareable {
   abort(): void {
     const words = this.words;
     lockWord(words, MUTEX);
-    this.#break();
+    this.#break(ABORTED);
     unlockWord(words, MUTEX);
   }
 
@@ -215,8 +239,9 @@ export class Barrier implements Shareable {
   #arrive(isAsync: boolean): { done: true; index: number } | { done: false; index: number; gen: number } {
     const words = this.words;
     if (Atomics.load(words, BROKEN) === 1) {
+      const reason = Atomics.load(words, REASON);
       unlockWord(words, MUTEX);
-      throw broken();
+      throw broken(reason);
     }
     const index = Atomics.add(words, COUNT, 1);
     const gen = Atomics.load(words, GEN);
@@ -224,45 +249,53 @@ export class Barrier implements Shareable {
       unlockWord(words, MUTEX);
       return { done: false, index, gen };
     }
-    try {
-      this.#runAction(isAsync);
-    } catch (error) {
-      this.#break();
+    const failed = this.#runAction(isAsync);
+    if (failed !== undefined) {
+      this.#break(failed.reason);
       unlockWord(words, MUTEX);
-      throw error;
+      throw failed.error;
     }
     this.#endGeneration(PASSED);
     unlockWord(words, MUTEX);
     return { done: true, index };
   }
 
-  #runAction(isAsync: boolean): void {
-    if (this.words[HAS_ACTION] === 0) return;
+  // Runs the action, if any; when it fails, what breaks the barrier and what this party throws.
+  #runAction(isAsync: boolean): { reason: number; error: unknown } | undefined {
+    if (this.words[HAS_ACTION] === 0) return undefined;
     const action = this.#action;
     if (action === undefined && this.#actionError !== undefined) {
-      throw new BrokenBarrierError("the barrier's action could not be loaded in this thread, so the barrier broke", {
+      const error = new BrokenBarrierError("the barrier's action could not be loaded in this thread, so the barrier broke", {
         cause: this.#actionError,
       });
+      return { reason: ACTION_UNLOADABLE, error };
     }
     if (action === undefined) {
-      throw new BrokenBarrierError(
+      const error = new BrokenBarrierError(
         "the barrier's action was still loading in this thread when it arrived last, so it could not run " +
           `and the barrier broke${isAsync ? '' : '; use await barrier.waitAsync(), which waits for the action to load'}`,
       );
+      return { reason: ACTION_LOADING, error };
     }
-    action();
+    try {
+      action();
+    } catch (error) {
+      return { reason: ACTION_THREW, error };
+    }
+    return undefined;
   }
 
   // Mutex held: the waiter's time ran out. If its generation is still open, break it.
   #timedOut(gen: number): void {
-    if (Atomics.load(this.words, GEN) === gen) this.#break();
+    if (Atomics.load(this.words, GEN) === gen) this.#break(TIMED_OUT);
     unlockWord(this.words, MUTEX);
   }
 
   // Mutex held.
-  #break(): void {
+  #break(reason: number): void {
+    Atomics.store(this.words, REASON, reason);
     Atomics.store(this.words, BROKEN, 1);
-    this.#endGeneration(BROKE);
+    this.#endGeneration(reason);
   }
 
   // Mutex held: records how the open generation ended, opens the next one and wakes its waiters.
@@ -276,8 +309,9 @@ export class Barrier implements Shareable {
   }
 
   #outcome(gen: number, index: number): number {
-    if (Atomics.load(this.words, OUTCOMES + (gen & (RING - 1))) === PASSED) return index;
-    throw broken();
+    const outcome = Atomics.load(this.words, OUTCOMES + (gen & (RING - 1)));
+    if (outcome === PASSED) return index;
+    throw broken(outcome);
   }
 
   /** @internal */
@@ -290,8 +324,9 @@ export class Barrier implements Shareable {
   }
 }
 
-function broken(): BrokenBarrierError {
-  return new BrokenBarrierError('the barrier is broken (aborted, reset, timed out, or its action failed)');
+function broken(reason: number): BrokenBarrierError {
+  const why = WHY[reason];
+  return new BrokenBarrierError(why === undefined ? 'the barrier is broken' : `the barrier is broken: ${why}`);
 }
 
-registerShareable('Barrier', (state) => reviving.fill(state as BarrierState, () => new Barrier(0)), import.meta.url);
+registerShareable('Barrier', (state, later) => reviving.fill({ state: state as BarrierState, later }, () => new Barrier(0)), import.meta.url);

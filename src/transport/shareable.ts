@@ -36,7 +36,12 @@ export interface Shareable {
   [reduce](): Reduced;
 }
 
-type Reviver = (state: unknown) => unknown;
+/**
+ * Rebuilds an object from its reduced state. `later` takes work the object needs finished before the
+ * code that receives it runs (a barrier's action loading): an async unpack (task and `Process`
+ * arguments, an async queue `get`) waits for it; a synchronous one cannot.
+ */
+type Reviver = (state: unknown, later: (work: Promise<void>) => void) => unknown;
 
 /** Options of `registerShareable`. */
 export interface ShareableOptions {
@@ -146,8 +151,11 @@ export function isShareable(value: unknown): value is Shareable {
   return typeof value === 'object' && value !== null && typeof (value as Partial<Shareable>)[reduce] === 'function';
 }
 
-/** Rebuilds a live object from what its `[reduce]()` returned. */
-export function revive(reduced: Reduced): unknown {
+/**
+ * Rebuilds a live object from what its `[reduce]()` returned; `later` receives the work it still needs
+ * (see `Reviver`), which nothing waits for when it is not given.
+ */
+export function revive(reduced: Reduced, later: (work: Promise<void>) => void = ignoreLater): unknown {
   const reviver = revivers.get(reduced.kind);
   if (reviver === undefined) {
     throw misuse(
@@ -157,5 +165,9 @@ export function revive(reduced: Reduced): unknown {
         `Import the module that defines it before using it, or register it with registerShareable().`,
     );
   }
-  return reviver(reduced.state);
+  return reviver(reduced.state, later);
+}
+
+function ignoreLater(work: Promise<void>): void {
+  work.catch(() => {}); // the object reports its own failure when used (a barrier breaks, naming it)
 }

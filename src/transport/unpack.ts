@@ -60,7 +60,7 @@ function loadRevivers(value: unknown, loads: Map<string, Promise<unknown>>, seen
   else if (isPlainObject(value)) for (const key of Object.keys(value)) loadRevivers(value[key], loads, seen);
 }
 
-/** Work left after a synchronous unpack: functions to import and classes to load. */
+/** Work left after a synchronous unpack: functions to import, classes to load, a revived object's own (`Reviver`). */
 type Pending = Promise<void>[];
 
 /** Rebuilds what `pack` made: shared objects come back live, functions callable, instances of their class. */
@@ -80,7 +80,8 @@ export async function unpack(packed: Packed): Promise<unknown> {
 /**
  * `unpack` without waiting, for a value read synchronously (a queue item, a pool result): every
  * reviver must be registered already. An instance whose class this thread has not loaded yet is
- * returned as its fields; `later`, if given, receives the promise that gives it its class.
+ * returned as its fields; `later`, if given, receives the promise that gives it its class (and
+ * finishes what revived shared objects still load, such as a barrier's action).
  */
 export function unpackNow(value: unknown, later?: (settled: Promise<void>) => void): unknown {
   const pending: Pending = [];
@@ -166,7 +167,7 @@ function unpackValue(value: unknown, pending: Pending, seen: Map<object, unknown
   if (done !== undefined) return done;
   if (SHARED in value) {
     const reduced = (value as SharedMarker)[SHARED];
-    const live = revive({ kind: reduced.kind, state: unpackValue(reduced.state, pending, seen) });
+    const live = revive({ kind: reduced.kind, state: unpackValue(reduced.state, pending, seen) }, (work) => void pending.push(work));
     seen.set(value, live);
     return live;
   }

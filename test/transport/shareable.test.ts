@@ -6,7 +6,7 @@ import '../../src/index.js';
 import { kindsToLoad, registerShareable, ReviveSlot } from '../../src/transport/shareable.js';
 
 test('registerShareable needs the module URL', () => {
-  const register = registerShareable as (kind: string, revive: (state: unknown) => unknown) => void;
+  const register = registerShareable as (kind: string, revive: (state: unknown, later: (work: Promise<void>) => void) => unknown) => void;
   assert.throws(
     () => register('test.NoUrl', (state) => state),
     (e: Error & { code?: string }) => e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG' && /pass import\.meta\.url/.test(e.message),
