@@ -52,7 +52,13 @@ export {
 } from './memory/array.js';
 export type { TypeCode, PythonTypeCode, TypeCodeAlias, TypedArrayOf, ValueOf, InitialOf, ElementOf } from './memory/typecodes.js';
 export { SharedMemory, type SharedMemoryOptions } from './memory/shared-memory-block.js';
-export { ShareableList, type ShareableListItem } from './memory/shareable-list.js';
+export {
+  ShareableList,
+  type ShareableListItem,
+  type ShareableListItemOf,
+  type ShareableListOptions,
+  type ShareableListConstructor,
+} from './memory/shareable-list.js';
 export { Lock } from './sync/lock.js';
 export { RLock } from './sync/rlock.js';
 export { Semaphore, BoundedSemaphore } from './sync/semaphore.js';

@@ -5,12 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ctx, test, needsNativeAddon } from '../fixtures/context.js';
-import { setItem, writeByName, writeReceived } from '../fixtures/memory/blocks.js';
+import { setByIndex, setItem, writeByName, writeReceived } from '../fixtures/memory/blocks.js';
 import { runWorkers } from '../fixtures/sync/run.js';
 import { runTs } from '../fixtures/process/subprocess.js';
 import { MAX_VIEW_LENGTH } from '../../src/runtime/shared-memory.js';
 
-const { SharedMemory, ShareableList } = ctx;
+const { Pool, SharedMemory, ShareableList } = ctx;
 const T = { timeout: 60_000 };
 const shmPath = (name: string) => `/dev/shm/${name}`;
 
@@ -113,7 +113,7 @@ test('ShareableList: Python’s item types, negative indexes, count/index, slots
   assert.equal(list.index(null), 6);
   assert.equal(list.index(new Uint8Array([1, 2])), 5);
   assert.throws(() => list.index('absent'), { code: 'ERR_MP_INVALID_ARG' });
-  assert.throws(() => list.get(8), { name: 'RangeError', code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => list.get(8), { name: 'RangeError', code: 'ERR_MP_INDEX_OUT_OF_RANGE' });
   // A slot keeps the room of its first item (rounded up to 8 bytes): 'héllo' is 6 UTF-8 bytes.
   list.set(4, 'abcdefghijkl');
   assert.equal(list.get(4), 'abcdefghijkl');
@@ -153,4 +153,49 @@ test('without the addon: a clear ERR_MP_NATIVE_UNAVAILABLE error', T, () => {
   assert.equal(code, 'ERR_MP_NATIVE_UNAVAILABLE');
   assert.match(message, /npm run build:native/);
   assert.match(message, /getContext\('thread'\)/);
+});
+
+// A trial: `sl[0]` read undefined and `sl[0] = 'Z'` set a plain property, silently, where Python's
+// `sl[0]` and `sl[0] = …` are the main interface of a ShareableList.
+test('ShareableList: index access as in Python (negative from the end; out of range throws), length, iteration', needsNativeAddon, () => {
+  using list = new ShareableList([1, 'two', 3n, true, null]);
+  assert.deepEqual([list[0], list[1], list[2], list[3], list[4]], [1, 'two', 3n, true, null]);
+  assert.equal(list[-1], null);
+  assert.equal(list[-5], 1);
+  list[0] = 'Z';
+  list[-1] = 2.5;
+  list[3] = false;
+  assert.deepEqual(list.toArray(), ['Z', 'two', 3n, false, 2.5]);
+  assert.equal(list.length, 5);
+  assert.deepEqual([...list], ['Z', 'two', 3n, false, 2.5]);
+  assert.deepEqual(Object.keys(list), ['shm'], 'an assignment by index is no property of the list');
+  for (const index of [5, -6, 100]) {
+    assert.throws(() => list[index], (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_MP_INDEX_OUT_OF_RANGE' && /index out of range: -?\d+ \(it has 5 items/.test(e.message));
+    assert.throws(() => (list[index] = 1), { name: 'RangeError', code: 'ERR_MP_INDEX_OUT_OF_RANGE' });
+  }
+  assert.throws(() => list[1.5], { name: 'TypeError', code: 'ERR_MP_INVALID_ARG' });
+  assert.throws(() => (list[0] = 'too long for a slot of eight bytes'), { name: 'RangeError', code: 'ERR_MP_VALUE_TOO_LONG' });
+  assert.equal(list[0], 'Z', 'a refused write changes nothing');
+  // Other properties stay ordinary, and the methods still work on the list itself.
+  const extra = list as unknown as { note?: string };
+  extra.note = 'mine';
+  assert.equal(extra.note, 'mine');
+  assert.equal(list.index('two'), 1);
+  assert.ok(list instanceof ShareableList);
+  const attached = new ShareableList(null, { name: list.shm.name });
+  assert.equal(attached[-1], 2.5);
+  attached.shm.close();
+});
+
+test('a ShareableList still crosses to a Process and a pool task, where index access works too', { ...T, ...needsNativeAddon }, async () => {
+  using list = new ShareableList<string | number>(['aaaa', 1]);
+  assert.deepEqual(await runWorkers(setByIndex, [[list, 0, 'bb']]), [0]);
+  assert.equal(list[0], 'bb');
+  const pool = new Pool(1);
+  try {
+    assert.equal(await pool.apply(setByIndex, [list, -1, 7]), 7);
+  } finally {
+    await pool.terminate();
+  }
+  assert.deepEqual(list.toArray(), ['bb', 7]);
 });
