@@ -179,6 +179,16 @@ export function checkPoolOptions(args: readonly unknown[], defaultProcesses: () 
   if (idle !== undefined && typeof idle !== 'number') {
     throw wrongType('idleTimeout', 'a number of milliseconds (Infinity keeps idle workers)', idle, 'ERR_MP_INVALID_TIMEOUT');
   }
+  // Only an elastic pool retires idle workers: without minProcesses every worker is kept, and a silently
+  // ignored idleTimeout would look like one that works (as a misspelt option would, which is refused too).
+  if (idle !== undefined && min === undefined) {
+    throw misuse(
+      TypeError,
+      'ERR_MP_INVALID_ARG',
+      `idleTimeout applies only to an elastic pool, whose workers above minProcesses retire when idle: ` +
+        `add minProcesses (say { processes: ${processes}, minProcesses: 0, idleTimeout: ${String(idle)} }), or leave idleTimeout out for a fixed pool`,
+    );
+  }
 
   const max = options['maxTasksPerChild'] ?? null;
   if (max !== null && typeof max !== 'number') {

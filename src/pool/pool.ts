@@ -59,7 +59,8 @@ export interface PoolOptions {
   /**
    * With `minProcesses`: milliseconds a worker above `minProcesses` may stay idle before it retires;
    * `Infinity` keeps every worker once started. Default 10,000 (a burst every few seconds finds its
-   * workers; a pool left idle gives them back).
+   * workers; a pool left idle gives them back). Without `minProcesses` (a fixed pool) it is refused
+   * (`ERR_MP_INVALID_ARG`), since no worker would ever retire.
    * @example `new Pool({ processes: 4, minProcesses: 1, idleTimeout: 1_000 })`
    */
   idleTimeout?: number;

@@ -25,6 +25,24 @@ test('maxTasksPerChild 0 and -1 are refused', T, () => {
   }
 });
 
+// A trial: `idleTimeout` without `minProcesses` was accepted and silently ignored (a fixed pool retires
+// no worker), while a misspelt option is refused.
+test('idleTimeout without minProcesses is refused, naming minProcesses; with it, it is taken', T, async () => {
+  for (const idleTimeout of [100, Infinity]) {
+    assert.throws(
+      () => new Pool({ processes: 2, idleTimeout }),
+      (e: Error & { code?: string }) =>
+        e instanceof TypeError && e.code === 'ERR_MP_INVALID_ARG' && /^idleTimeout applies only to an elastic pool/.test(e.message) && /add minProcesses \(say \{ processes: 2, minProcesses: 0, idleTimeout: /.test(e.message),
+    );
+  }
+  const pool = new Pool({ processes: 2, minProcesses: 0, idleTimeout: 100 });
+  try {
+    assert.equal(await pool.apply(cube, [3]), 27);
+  } finally {
+    await pool.terminate();
+  }
+});
+
 test('chunksize 0, -1, 1.5 are refused: "Chunksize must be 1+"', T, async () => {
   const pool = new Pool(1);
   try {
