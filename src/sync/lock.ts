@@ -83,7 +83,10 @@ export class Lock extends Acquirable implements Shareable, ConditionLock {
     return true;
   }
 
-  /** Releases the lock (from any thread). Throws if it is not locked. */
+  /**
+   * Releases the lock (from any thread). Throws if it is not locked: an `Error` with code
+   * `ERR_MP_LOCK_NOT_HELD` and Python's words (Python raises `ValueError` there).
+   */
   release(): void {
     if (unlockWord(this.words, STATE) === UNLOCKED) throw notLocked();
   }

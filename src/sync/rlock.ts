@@ -88,7 +88,11 @@ export class RLock extends Acquirable implements Shareable, ConditionLock {
     return true;
   }
 
-  /** Releases one level; the lock is free again when the depth reaches 0. Throws unless this thread owns it. */
+  /**
+   * Releases one level; the lock is free again when the depth reaches 0. Throws unless this thread owns
+   * it: an `Error` with code `ERR_MP_RLOCK_NOT_OWNED` and Python's words (Python raises `AssertionError`
+   * there; a misused state is a plain `Error` here, as in Node).
+   */
   release(): void {
     const words = this.words;
     if (holderOf(words, STATE) !== selfToken) throw notOwned();

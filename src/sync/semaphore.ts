@@ -194,7 +194,11 @@ export class Semaphore extends Acquirable implements Shareable {
     return Infinity;
   };
 
-  /** Gives one unit back and wakes one sleeper. `BoundedSemaphore` throws past its initial value. */
+  /**
+   * Gives one unit back and wakes one sleeper. `BoundedSemaphore` throws past its initial value: an
+   * `Error` with code `ERR_MP_SEMAPHORE_OVER_RELEASED` and Python's words (Python raises `ValueError`
+   * there; a misused state is a plain `Error` here, as in Node).
+   */
   release(): void {
     // Uncount first: a process that dies between the two steps loses a unit rather than letting one
     // more holder in than the semaphore allows.

@@ -33,7 +33,7 @@ test('release of an unlocked Lock throws with Python\'s words and a code', () =>
   const lock = new Lock();
   assert.throws(
     () => lock.release(),
-    (e: Error & { code?: string }) => e.code === 'ERR_MP_LOCK_NOT_HELD' && /^semaphore or lock released too many times/.test(e.message),
+    (e: Error & { code?: string }) => e.constructor === Error && e.code === 'ERR_MP_LOCK_NOT_HELD' && /^semaphore or lock released too many times/.test(e.message),
   );
   lock.acquire();
   lock.release();

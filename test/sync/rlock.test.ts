@@ -29,7 +29,8 @@ test('release by a thread that does not own it throws (Python\'s words)', () => 
   const lock = new RLock();
   assert.throws(
     () => lock.release(),
-    (e: Error & { code?: string }) => e.code === 'ERR_MP_RLOCK_NOT_OWNED' && /^attempt to release recursive lock not owned by thread/.test(e.message),
+    // A misused state is a plain Error (README's table of Python's names), not TypeError or RangeError.
+    (e: Error & { code?: string }) => e.constructor === Error && e.code === 'ERR_MP_RLOCK_NOT_OWNED' && /^attempt to release recursive lock not owned by thread/.test(e.message),
   );
 });
 

@@ -48,7 +48,7 @@ test('misuse: Semaphore(-1), a non-integer value, over-releasing a BoundedSemaph
   assert.throws(() => new BoundedSemaphore(-1), RangeError);
   assert.throws(() => new Semaphore(1.5), TypeError);
   const b = new BoundedSemaphore(2);
-  assert.throws(() => b.release(), (e: Error & { code?: string }) => e.code === 'ERR_MP_SEMAPHORE_OVER_RELEASED' && /^semaphore or lock released too many times/.test(e.message));
+  assert.throws(() => b.release(), (e: Error & { code?: string }) => e.constructor === Error && e.code === 'ERR_MP_SEMAPHORE_OVER_RELEASED' && /^semaphore or lock released too many times/.test(e.message));
   b.acquire();
   b.release();
   assert.throws(() => b.release(), /released too many times/);
