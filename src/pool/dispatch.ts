@@ -25,6 +25,7 @@
 import { misuse } from '../errors.js';
 import type { Timer } from '../timeout.js';
 import { wireKey, type WireFunction } from '../transport/wire-function.js';
+import type { Claims } from './claims.js';
 import type { ScheduledTask, Transferred } from './executor.js';
 import { Fifo } from './fifo.js';
 import { keyOf, PendingQueue } from './pending.js';
@@ -46,6 +47,8 @@ export interface Entry {
   readonly bytes: number;
   /** Settled (or being stopped): never sent again, skipped when reached in the queue. */
   done: boolean;
+  /** Its number on the worker holding it (`Claims.next`), so that worker's claim word says whether it started. */
+  seq: number;
   /** The executor's: its timeout, once it runs. */
   timer?: Timer;
   /** The executor's: removes its abort listener. */
@@ -65,6 +68,8 @@ export interface Slot {
   readonly known: Set<number>;
   /** Tasks sent to it so far (for `maxTasksPerChild`). */
   tasksSent: number;
+  /** Its claim word (claims.ts): which of the tasks it was sent have started. None without shared memory. */
+  readonly claims: Claims | undefined;
   /** Running a task that must run alone. */
   exclusive: boolean;
   /** Leaving (retired, stopped, terminated): takes no more tasks. */
@@ -73,9 +78,9 @@ export interface Slot {
   share: number;
 }
 
-/** The policy fields of a new worker. */
-export function freshSlot(): Slot {
-  return { inflight: new Fifo<Entry>(), inflightBytes: 0, known: new Set(), tasksSent: 0, exclusive: false, leaving: false, share: 0 };
+/** The policy fields of a new worker, which claims its tasks in `claims`. */
+export function freshSlot(claims?: Claims): Slot {
+  return { inflight: new Fifo<Entry>(), inflightBytes: 0, known: new Set(), tasksSent: 0, claims, exclusive: false, leaving: false, share: 0 };
 }
 
 /**
@@ -154,6 +159,7 @@ export class Dispatcher<S extends Slot> {
       exclusive: task.timeout !== undefined || (task.signal !== undefined && task.interruptible !== true),
       bytes: cloneBytes(task.data, task.transfer),
       done: false,
+      seq: 0,
     };
     this.#pending.push(entry);
     this.#pendingCount += 1;
@@ -287,8 +293,10 @@ export class Dispatcher<S extends Slot> {
    * they are in flight on `slot` now.
    */
   sent(slot: S, entries: readonly Entry[]): void {
+    const claims = slot.claims;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
+      if (claims !== undefined) entry.seq = claims.next();
       slot.inflight.push(entry);
       slot.inflightBytes += entry.bytes;
     }

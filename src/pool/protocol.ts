@@ -50,7 +50,8 @@ export type FromWorker =
   /**
    * Sent as the worker exits (`process.exit` in a task, say), after the results it had finished:
    * `running` lists the tasks that had started and whose results were not sent (one at most, unless
-   * tasks run at once). The other tasks it held never started.
+   * tasks run at once). The other tasks it held never started. Sent only by a worker without a claim
+   * word (claims.ts), which says the same and more.
    */
   | { readonly type: 'exiting'; readonly running: readonly number[] }
   /** `busyMs`: time spent running these tasks, so the pool can size how many it keeps in flight. */
@@ -58,6 +59,8 @@ export type FromWorker =
 
 /** What a pool worker is told when it starts. */
 export interface PoolWorkerPayload {
+  /** Its claim word (claims.ts), where shared memory reaches it. */
+  readonly claims: SharedArrayBuffer | undefined;
   /** How many tasks may run at once (`concurrentTasksPerWorker`). */
   readonly concurrency: number;
   readonly initializer: WireFunction | null;

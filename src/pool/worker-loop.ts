@@ -12,6 +12,7 @@ import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
 import { defineRole, type ChildPort } from '../runtime/child.js';
 import { Fifo } from './fifo.js';
+import { ClaimCursor } from './claims.js';
 import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
   Outcome,
@@ -60,6 +61,8 @@ let flushQueued = false;
 
 // The way to the pool, set when the role starts.
 let parent: ChildPort;
+// Where this worker claims each task before running it (claims.ts); undefined without shared memory.
+let claims: ClaimCursor | undefined;
 
 function post(message: FromWorker, transfer?: ArrayBuffer[]): void {
   parent.postMessage(message, transfer);
@@ -315,6 +318,7 @@ async function drain(): Promise<void> {
       // Before the last task in hand, send what is done: the parent refills this worker as results come
       // back, and must not wait for the last task to finish too (large tasks are sent a few at a time).
       if (started - lastFlush > FLUSH_AFTER_MS || (k === batch.length - 1 && backlog.length === 0)) flush();
+      claims?.claim();
       current = id;
       let result = runSync(task);
       if (result === undefined) {
@@ -409,6 +413,7 @@ function failLoop(error: unknown): void {
 async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promise<void> {
   parent = port;
   concurrency = payload.concurrency;
+  if (payload.claims !== undefined) claims = new ClaimCursor(payload.claims);
   process.on('uncaughtException', reportStray);
   process.on('unhandledRejection', reportStray);
   // Messages that arrive during the initializer are kept until the listener is attached (by the child
@@ -425,11 +430,13 @@ async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promi
     }
   }
   post({ type: 'ready' });
-  // A task that calls process.exit ends the worker: send the results finished before it and say which
-  // tasks had started, so the pool rejects those only and runs the tasks queued behind them elsewhere.
+  // A task that calls process.exit ends the worker: send the results finished before it, so only the
+  // tasks still running are lost, and without a claim word say which those are, so the pool runs the
+  // tasks queued behind them elsewhere.
   process.on('exit', () => {
     try {
       flush();
+      if (claims !== undefined) return;
       // A result held back behind a task still running is lost with the worker too: such a task ran.
       const started = inOrder.drain().map((slot) => slot.id);
       if (current !== null) started.push(current);

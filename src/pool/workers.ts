@@ -12,10 +12,12 @@
  *   to the queue. That is a start failure; `MAX_START_FAILURES` in a row break the pool, with the
  *   initializer's error (or a `WorkerLostError`) as the error of all its work, instead of respawning
  *   forever.
- * - Died while running: the task it was running is lost (`WorkerLostError`). If it said as it exited
- *   which task that was (`exiting`: a `process.exit` inside a task), the tasks behind it never started
- *   and go back to the queue, except those whose buffers were moved into it; without that report every
- *   task it held is lost.
+ * - Died while running, however it died (`process.exit` in a task, a signal, a crash): the tasks it
+ *   had claimed (claims.ts: those it had started, and whose results it had not sent) are lost
+ *   (`WorkerLostError`); the tasks sent ahead behind them never started and go back to the queue,
+ *   except those whose buffers were moved into it. Without a claim word (a 'process' pool without the
+ *   native addon), the worker's report as it exits says which tasks had started (`exiting`: only a
+ *   `process.exit` leaves time for it); without that report every task it held is lost.
  *
  * Workers keep the program alive only while the pool has work (`reference`), and a leaving worker
  * keeps it alive until it has exited, so `join()` settles.
@@ -37,6 +39,7 @@ import { unpackThrown } from '../transport/unpack.js';
 import type { WireFunction } from '../transport/wire-function.js';
 import type { Packed } from '../transport/payload.js';
 import { freshSlot, type Entry, type Slot } from './dispatch.js';
+import { claimsFor } from './claims.js';
 import type { Transferred } from './executor.js';
 import type { FromWorker, PoolWorkerPayload, ToWorker } from './protocol.js';
 import { poolWorkerRole } from './worker-loop.js';
@@ -138,7 +141,9 @@ export class Workers {
    */
   spawn(): void {
     const options = this.#options;
+    const claims = claimsFor(options.startMethod);
     const payload: PoolWorkerPayload = {
+      claims: claims?.buffer,
       concurrency: options.concurrency ?? 1,
       initializer: options.initializer,
       initargs: options.initargs,
@@ -165,7 +170,7 @@ export class Workers {
         execArgv: options.execArgv,
       },
     );
-    const pw: PoolWorker = { ...freshSlot(), child, started: false, stopped: [] };
+    const pw: PoolWorker = { ...freshSlot(claims), child, started: false, stopped: [] };
     this.#all.add(pw);
     this.#active += 1;
     this.idle(pw);
@@ -254,9 +259,18 @@ export class Workers {
         Object.assign(new WorkerLostError(`pool workers keep exiting (code ${code}) before they can run a task`), { exitCode: code });
       return { retry: held, lost: [], broken };
     }
-    const report = pw.exitReport;
-    if (held.length === 0 || report === undefined || !serving) return { retry: [], lost: held };
-    const lost = held.filter((entry) => report.running.includes(entry.id) || entry.task.transfer !== undefined);
+    if (held.length === 0 || !serving) return { retry: [], lost: held };
+    let started: (entry: Entry) => boolean;
+    if (pw.claims !== undefined) {
+      const claimed = pw.claims.claimed();
+      started = (entry) => entry.seq < claimed;
+    } else if (pw.exitReport !== undefined) {
+      const running = pw.exitReport.running;
+      started = (entry) => running.includes(entry.id);
+    } else {
+      return { retry: [], lost: held };
+    }
+    const lost = held.filter((entry) => started(entry) || entry.task.transfer !== undefined);
     return { retry: held.filter((entry) => !lost.includes(entry)), lost };
   }
 

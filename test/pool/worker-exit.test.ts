@@ -1,9 +1,11 @@
 // What a pool worker's exit means for the tasks it held (workers.ts), judged without a thread:
-// start failures and the broken pool, the exit report that saves the tasks behind the running one.
+// start failures and the broken pool, the claim word (or exit report) that saves the tasks behind the
+// running one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Workers, type PoolWorker } from '../../src/pool/workers.js';
 import { freshSlot, type Entry } from '../../src/pool/dispatch.js';
+import { ClaimCursor, Claims } from '../../src/pool/claims.js';
 import { TaskMode } from '../../src/pool/protocol.js';
 import { WorkerLostError } from '../../src/errors.js';
 
@@ -28,6 +30,7 @@ function entries(count: number, transferFrom = Infinity): Entry[] {
     exclusive: false,
     bytes: 0,
     done: false,
+    seq: 0,
     task: {
       fn: { by: 'source', expression: '() => 0', name: 'f' },
       mode: TaskMode.Apply,
@@ -79,6 +82,19 @@ test('with an exit report, only the running task is lost; the ones behind it go 
   assert.deepEqual([ids(verdict.retry), ids(verdict.lost)], [[1, 3], [2, 4, 5]]);
   const idle = w.judgeExit(worker({ exitReport: { running: [] } }), 0, entries(2), true);
   assert.deepEqual([ids(idle.retry), ids(idle.lost)], [[1, 2], []]);
+});
+
+test('with a claim word, whatever the exit: the tasks it claimed are lost, the ones behind go back unless their buffers moved', () => {
+  const buffer = new SharedArrayBuffer(4);
+  const claims = new Claims(buffer);
+  const held = entries(6, 5);
+  for (const entry of held) entry.seq = claims.next();
+  const cursor = new ClaimCursor(buffer);
+  cursor.claim();
+  cursor.claim();
+  // The word outweighs a report (and serves where none came: a signal).
+  const verdict = workers().judgeExit(worker({ claims, exitReport: { running: [] } }), -9, held.slice(1), true);
+  assert.deepEqual([ids(verdict.retry), ids(verdict.lost)], [[3, 4], [2, 5, 6]]);
 });
 
 test('once the pool no longer serves (terminated, broken), the report saves nothing', () => {
