@@ -49,6 +49,8 @@ export interface Entry {
   done: boolean;
   /** Its number on the worker holding it (`Claims.next`), so that worker's claim word says whether it started. */
   seq: number;
+  /** The executor's: its wait time is recorded (it started, as far as the executor can tell). */
+  waited: boolean;
   /** The executor's: its timeout, once it runs. */
   timer?: Timer;
   /** The executor's: removes its abort listener. */
@@ -160,6 +162,7 @@ export class Dispatcher<S extends Slot> {
       bytes: cloneBytes(task.data, task.transfer),
       done: false,
       seq: 0,
+      waited: false,
     };
     this.#pending.push(entry);
     this.#pendingCount += 1;

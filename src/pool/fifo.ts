@@ -43,6 +43,11 @@ export class Fifo<T> {
     return item;
   }
 
+  /** The item `index` places behind the front (0: the front), if there is one. */
+  at(index: number): T | undefined {
+    return index < this.#size ? this.#items[(this.#head + index) % this.#items.length] : undefined;
+  }
+
   /** Whether `item` is queued (a scan: for rare questions, such as which worker holds an aborted task). */
   includes(item: T): boolean {
     for (let i = 0; i < this.#size; i++) if (this.#items[(this.#head + i) % this.#items.length] === item) return true;

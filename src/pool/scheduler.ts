@@ -17,8 +17,12 @@
  *   `terminate()`, a task submitted late rejects at once instead of waiting in a queue nobody serves.
  * - Tasks submitted in one turn go out together: dispatch runs in a microtask after a submit, and at
  *   once after results or an exit.
- * - Metrics (`stats.ts`) cost a clock read per turn of submissions and per dispatch round, not per task:
- *   tasks submitted in one turn share their `queuedAt`, and their wait times are recorded together.
+ * - Metrics (`stats.ts`) cost a clock read per turn of submissions, per dispatch round and per batch of
+ *   results, not per task: tasks submitted in one turn share their `queuedAt`, and their wait times are
+ *   recorded together. A task waits until it starts: as soon as it is sent if its worker is ready and
+ *   has a free place, when the worker says it is ready, or when results show that a place freed for it (the first `concurrentTasksPerWorker` tasks
+ *   a worker holds are running); one that started and finished between two batches of results started
+ *   when its batch began (the batch's arrival less its run time).
  * - How many workers: before each dispatch, workers start until there is one per unfinished task
  *   (queued or in flight; one per `concurrentTasksPerWorker` of them when workers run several at once),
  *   at least `minProcesses` and at most `processes` (`#grow`). A fixed pool
@@ -60,7 +64,7 @@ export class Scheduler implements Executor {
   #dispatchQueued = false;
   /** When the tasks of this turn were submitted (read by the first submit of a turn). */
   #turnStamp = 0;
-  /** When the current dispatch round started: tasks sent in it stop waiting then. */
+  /** When the current dispatch round started: tasks sent in it to a free place stop waiting then. */
   #roundStamp = 0;
   /** Tasks one worker may run at once (`concurrentTasksPerWorker`). */
   readonly #atOnce: number;
@@ -77,6 +81,7 @@ export class Scheduler implements Executor {
     this.#dispatcher = new Dispatcher(options.maxTasksPerChild, (pw, batch) => this.#send(pw, batch), this.#atOnce);
     this.#workers = new Workers({ ...options, concurrency: this.#atOnce }, {
       done: (pw, message) => this.#onDone(pw, message),
+      ready: (pw) => this.#recordStarts(pw, performance.now()),
       exited: (pw, code) => this.#onExit(pw, code),
     });
     this.#allExited = new Promise((resolve) => (this.#resolveAllExited = resolve));
@@ -174,7 +179,7 @@ export class Scheduler implements Executor {
       failed: meter.failed,
       runTime: meter.runTime.summary(),
       waitTime: meter.waitTime.summary(),
-      utilization: meter.utilization(this.#processes),
+      utilization: meter.utilization(this.#processes * this.#atOnce),
     };
   }
 
@@ -236,7 +241,7 @@ export class Scheduler implements Executor {
       }
     }
     this.#dispatcher.sent(pw, sent);
-    this.#recordWaits(sent);
+    this.#recordStarts(pw, this.#roundStamp);
     for (const entry of sent) {
       const timeout = entry.task.timeout;
       if (timeout !== undefined) {
@@ -259,8 +264,23 @@ export class Scheduler implements Executor {
     this.#meter.ran(message.busyMs, message.results.length);
     // Some answers (a block of numbers, a failure to send) come without their time: unknown, not 0.
     const ranMs = message.busyMs > 0 ? message.busyMs / message.results.length : undefined;
+    const now = performance.now();
+    // Tasks that started and finished since the last batch (their wait not yet recorded) started at the
+    // latest when this batch's work began; those submitted together are recorded together.
+    const batchStart = now - message.busyMs;
+    let queuedAt = 0;
+    let unrecorded = 0;
     for (const [id, outcome, value, live] of message.results) {
       const entry = this.#dispatcher.completed(pw, id);
+      if (!entry.waited) {
+        entry.waited = true;
+        if (unrecorded > 0 && entry.queuedAt !== queuedAt) {
+          this.#meter.waitTime.add(batchStart - queuedAt, unrecorded);
+          unrecorded = 0;
+        }
+        queuedAt = entry.queuedAt;
+        unrecorded += 1;
+      }
       if (entry.done) continue;
       this.#finish(entry);
       if (outcome === Outcome.Ok) this.#meter.completed += 1;
@@ -272,6 +292,9 @@ export class Scheduler implements Executor {
       if (classes === undefined) deliverOutcome(entry.task, outcome, value, live, ranMs);
       else void classes.then(() => deliverOutcome(entry.task, outcome, value, live, ranMs));
     }
+    if (unrecorded > 0) this.#meter.waitTime.add(batchStart - queuedAt, unrecorded);
+    // The places these results freed: the tasks behind them start now.
+    this.#recordStarts(pw, now);
     // A spent worker's replacement, if one is wanted, is started by the dispatch below.
     if (this.#dispatcher.spent(pw) && !pw.leaving) this.#workers.retire(pw);
     else if (pw.inflight.size === 0) this.#workers.idle(pw);
@@ -293,15 +316,18 @@ export class Scheduler implements Executor {
     entry.task.onError(error);
   }
 
-  /** The tasks just sent stop waiting now; those submitted in one turn are recorded together. */
-  #recordWaits(sent: readonly Entry[]): void {
-    const now = this.#roundStamp;
-    for (let i = 0; i < sent.length; ) {
-      const queuedAt = sent[i]!.queuedAt;
-      let j = i + 1;
-      while (j < sent.length && sent[j]!.queuedAt === queuedAt) j++;
-      this.#meter.waitTime.add(now - queuedAt, j - i);
-      i = j;
+  /**
+   * The tasks `pw` runs now (the first `concurrentTasksPerWorker` it holds) stop waiting at `now`, those
+   * whose wait is not yet recorded; the ones behind them still wait.
+   */
+  #recordStarts(pw: PoolWorker, now: number): void {
+    if (!pw.started) return;
+    const running = Math.min(this.#atOnce, pw.inflight.size);
+    for (let i = 0; i < running; i++) {
+      const entry = pw.inflight.at(i)!;
+      if (entry.waited) continue;
+      entry.waited = true;
+      this.#meter.waitTime.add(now - entry.queuedAt);
     }
   }
 

@@ -8,8 +8,9 @@
  *   window; a reservoir would forget early tasks, this forgets nothing).
  * - Run time is what the worker measured. Results that come back in one message (quick tasks, sent in
  *   batches) each count at the message's average, which keeps the cost per message, not per task.
- * - Wait time runs from submission until the task is handed to a worker. The executor reads the clock
- *   once per turn of submissions and once per dispatch round, not per task.
+ * - Wait time runs from submission until the task starts running in a worker, as the executor can tell
+ *   (a task sent ahead waits until the one before it has finished: scheduler.ts). The executor reads
+ *   the clock a few times per round of messages, not per task.
  */
 
 /**
@@ -57,9 +58,16 @@ export interface PoolStats {
   readonly failed: number;
   /** How long tasks ran, in ms, as measured in the worker. */
   readonly runTime: TimeSummary;
-  /** How long tasks waited in the queue before being handed to a worker, in ms. */
+  /**
+   * How long tasks waited before they started running in a worker, in ms (a task sent ahead to a busy
+   * worker waits there too). The distributed pool's: until its job was queued in Redis.
+   */
   readonly waitTime: TimeSummary;
-  /** Share of the pool's capacity spent running tasks since it started: run time / (elapsed × processes), in [0, 1]. */
+  /**
+   * Share of the pool's capacity spent running tasks since it started: run time / (elapsed × processes ×
+   * concurrentTasksPerWorker), in [0, 1]: with several tasks at once per worker, the share of task
+   * places in use.
+   */
   readonly utilization: number;
 }
 
@@ -148,10 +156,11 @@ export class Meter {
     this.runTime.add(busyMs / count, count);
   }
 
-  /** Run time over capacity since the start, for `processes` workers. */
-  utilization(processes: number): number {
+  /** Run time over capacity since the start, for `places` tasks at once (workers × tasks each runs at once). */
+  utilization(places: number): number {
     const elapsed = performance.now() - this.#startedAt;
-    if (elapsed <= 0 || processes <= 0) return 0;
-    return Math.min(1, this.#busyMs / (elapsed * processes));
+    if (elapsed <= 0 || places <= 0) return 0;
+    // Run times are measured in the worker and elapsed time here: a little over 1 is rounding, not work.
+    return Math.min(1, this.#busyMs / (elapsed * places));
   }
 }

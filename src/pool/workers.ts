@@ -87,6 +87,8 @@ export interface WorkersOptions extends ChildSettings {
 
 /** What the executor hears from its workers. */
 export interface WorkerEvents {
+  /** `pw` is ready (its initializer ran): it starts the tasks it was sent meanwhile. */
+  ready(pw: PoolWorker): void;
   /** `pw` finished a batch of tasks. */
   done(pw: PoolWorker, message: DoneMessage): void;
   /** `pw` has exited (it is no longer among the workers): see `judgeExit`. */
@@ -291,6 +293,7 @@ export class Workers {
       case 'ready':
         pw.started = true;
         this.#startFailures = 0;
+        this.#events.ready(pw);
         return;
       case 'init-failed':
         pw.initError = unpackThrown(message.error);

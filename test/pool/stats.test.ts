@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { ctx, test, needsSharedMemory, sharedBuffer } from '../fixtures/context.js';
 import { notify } from '../../src/runtime/futex.js';
-import { cube, exitNow, failOdd, holdUntilReleased } from '../fixtures/pool/tasks.js';
+import { cube, exitNow, failOdd, holdUntilReleased, slow } from '../fixtures/pool/tasks.js';
 import { until, within } from '../fixtures/until.js';
 import { TimeHistogram } from '../../src/pool/stats.js';
 
@@ -114,4 +114,49 @@ test('terminate() counts every unfinished task as failed', { ...T, ...needsShare
   assert.equal(stats.completed, 0);
   assert.equal(stats.queued, 0);
   assert.equal(stats.running, 0);
+});
+
+test('a task sent ahead waits until it starts: three tasks held in turn on the only worker wait about 0, H and 2H', { ...T, ...needsSharedMemory }, async () => {
+  const created = performance.now();
+  const pool = new Pool(1);
+  const words = [0, 1, 2].map(() => new Int32Array(sharedBuffer(8)));
+  const release = (word: Int32Array): void => {
+    Atomics.store(word, 1, 1);
+    notify(word, 1);
+  };
+  try {
+    await pool.apply(cube, [1]);
+    // The warm-up waited for the worker to start: H is well above that, so its wait is told apart.
+    const H = Math.max(200, 2 * (performance.now() - created));
+    const tasks = words.map((word) => pool.apply(holdUntilReleased, [word]));
+    for (const word of words) {
+      await until('the next task started', () => Atomics.load(word, 0) === 1);
+      // Held for H ms on purpose: the tasks behind it wait at least that long.
+      await new Promise((resolve) => setTimeout(resolve, H));
+      release(word);
+    }
+    await within(Promise.all(tasks), 'the three tasks');
+    const { waitTime, completed } = pool.stats();
+    assert.equal(completed, 4);
+    // Waits [warm-up ≤ H/2, ~0, ≥ H, ≥ 2H]. Counted until each was handed to the worker, the second and
+    // third (sent ahead, one at a time) recorded about 0 and H.
+    assert.ok(waitTime.max >= 2 * H, `the third waited ${waitTime.max} ms, H ${H}`);
+    assert.ok(waitTime.mean * completed >= 3 * H, `the waits add up to ${waitTime.mean * completed} ms, H ${H}`);
+  } finally {
+    for (const word of words) release(word);
+    await pool.terminate();
+  }
+});
+
+test('utilization counts task places: 2 async tasks at once on a worker that runs 4 use at most half of it', T, async () => {
+  const pool = new Pool({ processes: 1, concurrentTasksPerWorker: 4 });
+  try {
+    assert.deepEqual(await within(Promise.all([pool.apply(slow, [500, 1]), pool.apply(slow, [500, 2])]), 'the two tasks'), [1, 2]);
+    const { utilization } = pool.stats();
+    // 2 × 500 ms of run time over 4 places for at least 500 ms. Counted over workers alone, it was
+    // 2 × 500 / (elapsed × 1), clamped to 1.
+    assert.ok(utilization > 0 && utilization <= 0.51, `utilization ${utilization}`);
+  } finally {
+    await pool.terminate();
+  }
 });

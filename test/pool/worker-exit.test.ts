@@ -12,7 +12,7 @@ import { WorkerLostError } from '../../src/errors.js';
 function workers(): Workers {
   return new Workers(
     { initializer: null, initargs: { value: [], live: false }, startMethod: 'thread', minProcesses: 1, idleTimeout: Infinity },
-    { done() {}, exited() {} },
+    { ready() {}, done() {}, exited() {} },
   );
 }
 
@@ -31,6 +31,7 @@ function entries(count: number, transferFrom = Infinity): Entry[] {
     bytes: 0,
     done: false,
     seq: 0,
+    waited: false,
     task: {
       fn: { by: 'source', expression: '() => 0', name: 'f' },
       mode: TaskMode.Apply,
