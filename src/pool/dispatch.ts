@@ -16,6 +16,12 @@
  *   means terminating that worker without harming other tasks.
  * - With `maxTasksPerChild`, a worker is sent no more than that many tasks; once they are all done it
  *   is `spent` and the supervisor replaces it.
+ * - Once nothing is queued, a worker with a free place (fewer tasks than it runs at once) takes over
+ *   tasks another worker holds and has not started (`steal`): a task sent ahead never waits behind a
+ *   long one while a worker idles. Which tasks started is known from the workers' claim words
+ *   (claims.ts), which also make the taking back safe: the worker skips what was taken, never runs a
+ *   task twice. Half of the other worker's unstarted tasks move, at most as many as the idle one
+ *   starts at once (for tiny tasks, its in-flight depth less one: a message's worth).
  * - Tasks start in priority order, FIFO among equal priorities, with aging so that none starves
  *   (`pending.ts`: only `enqueue`, `requeue`, `#takeBatch` and `takeAll` touch the queue); a task
  *   finished while still queued (aborted) stays in the queue, uncounted, and is skipped when reached.
@@ -131,12 +137,14 @@ export class Dispatcher<S extends Slot> {
   readonly #functions: WireFunction[] = [];
   #averageTaskMs: number | undefined;
   readonly #minInflight: number;
+  readonly #atOnce: number;
 
   /** `atOnce`: how many tasks a worker may run at once; it is then kept one more than that in flight. */
   constructor(maxTasksPerChild: number | null, sink: BatchSink<S>, atOnce = 1) {
     this.#maxTasksPerChild = maxTasksPerChild;
     this.#sink = sink;
     this.#minInflight = Math.max(2, atOnce + 1);
+    this.#atOnce = atOnce;
   }
 
   /** Queued tasks not yet sent (finished ones left in the queue are not counted). */
@@ -309,10 +317,84 @@ export class Dispatcher<S extends Slot> {
     slot.tasksSent += entries.length;
   }
 
-  /** The worker answered task `id`, the oldest it holds (workers answer in order). */
+  /**
+   * Moves tasks sent ahead and not started to workers with a free place, once nothing is queued (see
+   * the module header): each such worker takes over, through the sink, up to half of the tasks waiting
+   * behind others on the worker where most wait (the ones it would have started next), as many as it
+   * can start.
+   * Returns the workers tasks were taken from, if any (one may be left with none: idle).
+   */
+  steal(slots: Iterable<S>): S[] | undefined {
+    if (this.#pendingCount > 0) return undefined;
+    let robbed: S[] | undefined;
+    const max = this.#maxTasksPerChild;
+    for (const thief of slots) {
+      if (thief.leaving || thief.exclusive || thief.inflight.size >= this.#atOnce) continue;
+      let victim: S | undefined;
+      let most = 0;
+      for (const slot of slots) {
+        const claims = slot.claims;
+        if (slot === thief || slot.leaving || slot.exclusive || claims === undefined) continue;
+        // Tasks it will start as soon as they reach it (it has places free for them: a message on its
+        // way, say) do not wait: taking them back would only send them twice.
+        const unstarted = claims.numbered - claims.claimed();
+        const free = Math.max(0, this.#atOnce - (slot.inflight.size - unstarted));
+        if (unstarted - free <= most) continue;
+        victim = slot;
+        most = unstarted - free;
+      }
+      if (victim === undefined) break;
+      // No more than it starts at once (one less than its depth): a task taken back to wait behind
+      // another on the thief would be the same fault again. Tiny tasks have a deeper depth.
+      let room = Math.min(Math.ceil(most / 2), this.inflightLimit() - 1 - thief.inflight.size);
+      if (max !== null) room = Math.min(room, max - thief.tasksSent);
+      if (room <= 0) continue;
+      const taken = this.#takeBack(victim, room);
+      if (taken.length === 0) continue;
+      (robbed ??= []).push(victim);
+      this.#sink(thief, taken);
+    }
+    return robbed;
+  }
+
+  /** Takes back up to `count` of the tasks `slot` would start next, if it has not claimed them yet. */
+  #takeBack(slot: S, count: number): Entry[] {
+    const claims = slot.claims!;
+    // Twice at most: the worker may claim a task between the read and the swap.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const from = claims.claimed();
+      // The unclaimed tasks follow the claimed ones still unanswered, numbered from `from` on without a gap.
+      let start = 0;
+      while (start < slot.inflight.size && slot.inflight.at(start)!.seq < from) start++;
+      let n = 0;
+      // A task whose buffers moved into the worker cannot be sent again.
+      while (n < count && start + n < slot.inflight.size && slot.inflight.at(start + n)!.task.transfer === undefined) n++;
+      if (n === 0 || slot.inflight.at(start)!.seq !== from) return [];
+      if (!claims.takeBack(from, n)) continue;
+      const taken = slot.inflight.splice(start, n);
+      for (const entry of taken) slot.inflightBytes -= entry.bytes;
+      slot.tasksSent -= n;
+      this.#inflightCount -= n;
+      return taken.filter((entry) => !entry.done);
+    }
+    return [];
+  }
+
+  /**
+   * The worker answered task `id`: the oldest it holds, unless it runs several at once
+   * (`concurrentTasksPerWorker`), which finish in any order.
+   */
   completed(slot: S, id: number): Entry {
-    const entry = slot.inflight.shift();
-    if (entry === undefined || entry.id !== id) throw misuse(Error, 'ERR_MP_INTERNAL', `pool protocol error: result ${id} out of order`);
+    const inflight = slot.inflight;
+    let entry = inflight.peek();
+    if (entry?.id === id) {
+      inflight.shift();
+    } else {
+      let at = 1;
+      while (at < inflight.size && inflight.at(at)!.id !== id) at++;
+      if (at >= inflight.size) throw misuse(Error, 'ERR_MP_INTERNAL', `pool protocol error: result ${id} for a task its worker does not hold`);
+      entry = inflight.splice(at, 1)[0]!;
+    }
     this.#inflightCount -= 1;
     slot.inflightBytes -= entry.bytes;
     if (entry.exclusive) slot.exclusive = false;

@@ -48,6 +48,18 @@ export class Fifo<T> {
     return index < this.#size ? this.#items[(this.#head + index) % this.#items.length] : undefined;
   }
 
+  /** Removes `count` items from `start` places behind the front on, and returns them in order (rare: a scan). */
+  splice(start: number, count: number): T[] {
+    const length = this.#items.length;
+    const taken: T[] = [];
+    for (let i = start; i < start + count; i++) taken.push(this.#items[(this.#head + i) % length]!);
+    // The items behind the removed ones move up to close the gap.
+    for (let i = start + count; i < this.#size; i++) this.#items[(this.#head + i - count) % length] = this.#items[(this.#head + i) % length];
+    for (let i = this.#size - count; i < this.#size; i++) this.#items[(this.#head + i) % length] = undefined;
+    this.#size -= count;
+    return taken;
+  }
+
   /** Whether `item` is queued (a scan: for rare questions, such as which worker holds an aborted task). */
   includes(item: T): boolean {
     for (let i = 0; i < this.#size; i++) if (this.#items[(this.#head + i) % this.#items.length] === item) return true;

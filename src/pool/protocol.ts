@@ -1,6 +1,7 @@
 /**
  * The messages between a pool and its workers. Tasks travel in batches (one message carries many
- * small tasks), and results come back in batches too, in the order the worker ran them.
+ * small tasks), and results come back in batches too, in the order the worker finished them (the order
+ * it started them, unless it runs several at once).
  */
 import type { WireFunction } from '../transport/wire-function.js';
 import type { SerializedThrow } from '../transport/remote-error.js';

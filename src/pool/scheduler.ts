@@ -66,6 +66,8 @@ export class Scheduler implements Executor {
   #turnStamp = 0;
   /** When the current dispatch round started: tasks sent in it to a free place stop waiting then. */
   #roundStamp = 0;
+  /** `#roundStamp` was read in this round (it is read once something is sent). */
+  #stamped = false;
   /** Tasks one worker may run at once (`concurrentTasksPerWorker`). */
   readonly #atOnce: number;
   readonly #meter = new Meter();
@@ -194,10 +196,14 @@ export class Scheduler implements Executor {
     });
   }
 
-  #dispatch(): void {
-    if (this.#dispatcher.pending > 0) this.#roundStamp = performance.now();
+  #dispatch(now?: number): void {
+    this.#stamped = now !== undefined;
+    if (now !== undefined) this.#roundStamp = now;
     this.#grow();
     this.#dispatcher.dispatch(this.#workers);
+    // Once nothing is queued, tasks sent ahead move to workers with a free place (dispatch.ts).
+    const robbed = this.#dispatcher.steal(this.#workers);
+    if (robbed !== undefined) for (const pw of robbed) if (pw.inflight.size === 0) this.#workers.idle(pw);
   }
 
   /** Starts workers up to one per unfinished task, within `minProcesses`…`processes` (module header). */
@@ -241,6 +247,10 @@ export class Scheduler implements Executor {
       }
     }
     this.#dispatcher.sent(pw, sent);
+    if (!this.#stamped) {
+      this.#roundStamp = performance.now();
+      this.#stamped = true;
+    }
     this.#recordStarts(pw, this.#roundStamp);
     for (const entry of sent) {
       const timeout = entry.task.timeout;
@@ -300,7 +310,7 @@ export class Scheduler implements Executor {
     else if (pw.inflight.size === 0) this.#workers.idle(pw);
     this.#workChanged();
     this.#retireIfIdle();
-    this.#dispatch();
+    this.#dispatch(now);
   }
 
   #finish(entry: Entry): void {

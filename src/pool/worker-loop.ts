@@ -11,7 +11,6 @@ import { serializeThrown, type SerializedThrow } from '../transport/remote-error
 import { currentProcess } from '../runtime/identity.js';
 import { reportChildError } from '../runtime/report.js';
 import { defineRole, type ChildPort } from '../runtime/child.js';
-import { Fifo } from './fifo.js';
 import { ClaimCursor } from './claims.js';
 import { copyResults, fromColumns, isRecordsBlock, resultBlock, type NumberBlock, type RecordsBlock, type ResultBlock } from './chunks.js';
 import {
@@ -46,15 +45,16 @@ let outboxTransfer: ArrayBuffer[] = [];
 let busyMs = 0;
 let lastFlush = 0;
 // The id of the task the loop is running now, reported if the worker exits in the middle of it (tasks
-// running alongside are reported from `inOrder`, where each has its slot until its result is sent).
+// running alongside are reported from `alongside`).
 let current: number | null = null;
 
 // How many tasks may run at once (the pool's `concurrentTasksPerWorker`): a task that returns a promise
 // lets the next ones start while it awaits, up to this many. Set when the role starts.
 let concurrency = 1;
-// Results of the tasks started since the oldest one still running, in the order the tasks came: the
-// pool expects each worker's results in that order. Empty while tasks run one at a time.
-const inOrder = new Fifo<{ readonly id: number; result: WireResult | undefined }>();
+// The tasks running alongside others (a promise awaited while the next ones start), until each has
+// finished. Each result goes to the outbox as it finishes, not behind a slower task started before it:
+// the pool sees a place free as soon as it is (and gives it a task, dispatch.ts `steal`).
+const alongside = new Set<number>();
 let runningAtOnce = 0;
 let roomForMore: (() => void) | undefined;
 let flushQueued = false;
@@ -318,7 +318,8 @@ async function drain(): Promise<void> {
       // Before the last task in hand, send what is done: the parent refills this worker as results come
       // back, and must not wait for the last task to finish too (large tasks are sent a few at a time).
       if (started - lastFlush > FLUSH_AFTER_MS || (k === batch.length - 1 && backlog.length === 0)) flush();
-      claims?.claim();
+      // Taken back by the pool for another worker: skipped, and never answered.
+      if (claims !== undefined && !claims.claim()) continue;
       current = id;
       let result = runSync(task);
       if (result === undefined) {
@@ -333,8 +334,7 @@ async function drain(): Promise<void> {
         result = await settling;
       }
       current = null;
-      if (inOrder.size > 0) inOrder.push({ id, result });
-      else outbox.push(result);
+      outbox.push(result);
       busyMs += performance.now() - started;
     }
   }
@@ -344,25 +344,26 @@ async function drain(): Promise<void> {
 
 // Lets `settling` finish while the next tasks start; waits only while `concurrency` tasks are running.
 async function runAlongside(id: number, settling: Promise<WireResult>, started: number): Promise<void> {
-  const slot: { readonly id: number; result: WireResult | undefined } = { id, result: undefined };
-  inOrder.push(slot);
+  alongside.add(id);
   runningAtOnce += 1;
   void settling.then((result) => {
-    slot.result = result;
+    alongside.delete(id);
+    outbox.push(result);
     runningAtOnce -= 1;
     busyMs += performance.now() - started;
-    releaseInOrder();
+    flushSoon();
     const wake = roomForMore;
     roomForMore = undefined;
     wake?.();
   });
-  if (runningAtOnce >= concurrency) await new Promise<void>((resolve) => (roomForMore = resolve));
+  if (runningAtOnce >= concurrency) {
+    flushSoon();
+    await new Promise<void>((resolve) => (roomForMore = resolve));
+  }
 }
 
-// Moves the results that are next in order to the outbox, and sends them soon: the loop may be idle,
-// or waiting for room, and would not send them itself.
-function releaseInOrder(): void {
-  while (inOrder.size > 0 && inOrder.peek()!.result !== undefined) outbox.push(inOrder.shift()!.result!);
+// Sends the outbox soon: the loop may be idle, or waiting for room, and would not send it itself.
+function flushSoon(): void {
   if (outbox.length === 0 || flushQueued) return;
   flushQueued = true;
   setImmediate(() => {
@@ -437,8 +438,7 @@ async function runPoolWorker(payload: PoolWorkerPayload, port: ChildPort): Promi
     try {
       flush();
       if (claims !== undefined) return;
-      // A result held back behind a task still running is lost with the worker too: such a task ran.
-      const started = inOrder.drain().map((slot) => slot.id);
+      const started = [...alongside];
       if (current !== null) started.push(current);
       post({ type: 'exiting', running: started });
     } catch {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { BATCH_BYTES, Dispatcher, INFLIGHT_BYTES, cloneBytes, freshSlot, type Entry, type Slot } from '../../src/pool/dispatch.js';
 import type { ScheduledTask } from '../../src/pool/executor.js';
 import { TaskMode } from '../../src/pool/protocol.js';
+import { ClaimCursor, Claims } from '../../src/pool/claims.js';
 import type { WireFunction } from '../../src/transport/function-ref.js';
 
 type Worker = Slot & { readonly name: string };
@@ -226,11 +227,16 @@ test('takeAll empties the queue and every worker, skipping finished tasks', () =
   assert.equal(workers[0]!.inflight.size, 0);
 });
 
-test('results must come back in the order the tasks were sent', () => {
+test('results may come back in any order (tasks run at once finish so), but only for tasks the worker holds', () => {
   const { dispatcher, workers, enqueue, round } = setup(['a']);
-  enqueue(2);
+  enqueue(3);
   round();
-  assert.throws(() => dispatcher.completed(workers[0]!, 2), { code: 'ERR_MP_INTERNAL' });
+  const a = workers[0]!;
+  assert.equal(dispatcher.completed(a, 2).id, 2);
+  assert.deepEqual([a.inflight.at(0)?.id, a.inflight.size, dispatcher.inflight], [1, 1, 1]);
+  assert.throws(() => dispatcher.completed(a, 2), { code: 'ERR_MP_INTERNAL' });
+  assert.throws(() => dispatcher.completed(a, 3), { code: 'ERR_MP_INTERNAL' }, 'still queued, never sent');
+  assert.equal(dispatcher.completed(a, 1).id, 1);
 });
 
 test('function ids: one per function, whatever wire object carries it', () => {
@@ -265,4 +271,79 @@ test('priorities: higher first, equal ones FIFO, in every message; a lost worker
   dispatcher.completed(workers[1]!, 4);
   dispatcher.completed(workers[1]!, 1);
   assert.deepEqual(round(), ['a:2,6', 'b:5']);
+});
+
+/**
+ * Two workers `a` and `b` with claim words, each one's side of its word as its worker claims
+ * (`claimA`, `claimB`), and the messages the dispatcher sent, as `name:id,id`, taken by `sentSince()`.
+ */
+function stealing() {
+  const messages: string[] = [];
+  const dispatcher: Dispatcher<Worker> = new Dispatcher<Worker>(null, (slot, batch) => {
+    messages.push(`${slot.name}:${batch.map((entry) => entry.id).join(',')}`);
+    dispatcher.sent(slot, batch);
+  });
+  const words = [new SharedArrayBuffer(4), new SharedArrayBuffer(4)];
+  const [a, b] = words.map((buffer, i): Worker => ({ ...freshSlot(new Claims(buffer)), name: 'ab'[i]! })) as [Worker, Worker];
+  const [claimA, claimB] = words.map((buffer) => new ClaimCursor(buffer)) as [ClaimCursor, ClaimCursor];
+  return { dispatcher, a, b, claimA, claimB, sentSince: (): string[] => messages.splice(0) };
+}
+
+test('stealing: once nothing is queued, an idle worker takes over the task another would start next, which then skips it', () => {
+  const { dispatcher, a, b, claimA, claimB, sentSince } = stealing();
+  dispatcher.enqueue(task());
+  dispatcher.enqueue(task());
+  dispatcher.dispatch([a]);
+  assert.deepEqual(sentSince(), ['a:1,2']);
+  // a starts task 1: task 2 is the one it would start next, and b, idle, takes it.
+  assert.equal(claimA.claim(), true);
+  assert.deepEqual(dispatcher.steal([a, b]), [a], 'it says whom it took from');
+  assert.deepEqual(sentSince(), ['b:2']);
+  // a reaches task 2: taken back, it skips it.
+  assert.equal(claimA.claim(), false);
+  assert.equal(claimB.claim(), true);
+  assert.deepEqual([a.inflight.size, b.inflight.size, dispatcher.inflight, a.tasksSent, b.tasksSent], [1, 1, 2, 1, 1]);
+  dispatcher.completed(a, 1);
+  dispatcher.completed(b, 2);
+  assert.equal(dispatcher.inflight, 0);
+  // While tasks are queued, the queue feeds idle workers: nothing is taken back.
+  for (let i = 0; i < 3; i++) dispatcher.enqueue(task());
+  dispatcher.dispatch([a]);
+  assert.deepEqual(sentSince(), ['a:3,4']);
+  assert.equal(dispatcher.steal([a, b]), undefined);
+  assert.deepEqual(sentSince(), []);
+});
+
+test('stealing takes nothing a worker has claimed, nor a task whose buffers moved into it', () => {
+  const { dispatcher, a, b, claimA, sentSince } = stealing();
+  dispatcher.enqueue(task());
+  const buffer = new ArrayBuffer(8);
+  dispatcher.enqueue(task([buffer], { transfer: [buffer] }));
+  dispatcher.dispatch([a]);
+  assert.deepEqual(sentSince(), ['a:1,2']);
+  assert.equal(claimA.claim(), true);
+  dispatcher.steal([a, b]);
+  assert.deepEqual(sentSince(), [], 'task 2 moved its buffer into a');
+  dispatcher.completed(a, 1);
+  dispatcher.enqueue(task());
+  dispatcher.dispatch([a]);
+  assert.deepEqual(sentSince(), ['a:3']);
+  assert.equal(claimA.claim(), true);
+  assert.equal(claimA.claim(), true);
+  dispatcher.steal([a, b]);
+  assert.deepEqual(sentSince(), [], 'a claimed both');
+});
+
+test('stealing leaves alone a task its worker will start as soon as it arrives (sending it twice would gain nothing)', () => {
+  const { dispatcher, a, b, claimA, sentSince } = stealing();
+  dispatcher.enqueue(task());
+  dispatcher.dispatch([a]);
+  assert.equal(dispatcher.steal([a, b]), undefined, 'one task, a place free for it on a');
+  dispatcher.enqueue(task());
+  dispatcher.dispatch([a]);
+  assert.deepEqual(sentSince(), ['a:1', 'a:2']);
+  // Two on their way and one place: one of them will wait, so b takes one.
+  dispatcher.steal([a, b]);
+  assert.deepEqual(sentSince(), ['b:1']);
+  assert.equal(claimA.claim(), false, 'a skips task 1 and starts with task 2');
 });
