@@ -16,6 +16,10 @@
  * The pool only ever takes back the next tasks the worker would claim (those right at the word), so
  * the claimed numbers stay a prefix and one word says everything.
  *
+ * The word is 32 bits and wraps after 2³² tasks (a few hours of tiny tasks on one worker): each side
+ * counts in plain numbers and reads the word as a distance from its own count, which is never 2³¹ away
+ * (at most the tasks in flight).
+ *
  * The cost is one compare-and-swap per task in the worker, and nothing per task in the pool but the
  * number (W1b, 200,000 tiny tasks). Where shared memory cannot reach the worker (a 'process' pool
  * without the native addon), there is no word: nothing is taken back, and a dead worker's tasks are
@@ -27,10 +31,12 @@ import type { StartMethod } from '../runtime/start-methods.js';
 /** The pool's side of one worker's claim word. */
 export class Claims {
   readonly #word: Int32Array;
-  #numbered = 0;
+  #numbered: number;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** `first`: the number of the first task, for tests of the wrap (the word must hold it, as 32 bits). */
+  constructor(buffer: SharedArrayBuffer, first = 0) {
     this.#word = new Int32Array(buffer, 0, 1);
+    this.#numbered = first;
   }
 
   /** The memory the worker claims in (its start payload carries it). */
@@ -50,7 +56,7 @@ export class Claims {
 
   /** How many of this worker's tasks are claimed: those numbered below this have started (or were taken back). */
   claimed(): number {
-    return Atomics.load(this.#word, 0);
+    return this.#numbered - ((this.#numbered - Atomics.load(this.#word, 0)) | 0);
   }
 
   /**
@@ -59,7 +65,7 @@ export class Claims {
    * the worker claimed one meanwhile (nothing was taken back).
    */
   takeBack(from: number, count: number): boolean {
-    return Atomics.compareExchange(this.#word, 0, from, from + count) === from;
+    return Atomics.compareExchange(this.#word, 0, from, from + count) === (from | 0);
   }
 }
 
@@ -76,12 +82,15 @@ export function claimsFor(startMethod: StartMethod): Claims | undefined {
 /** The worker's side: claims its tasks in the order it received them (see the module header). */
 export class ClaimCursor {
   readonly #word: Int32Array;
-  #next = 0;
+  #next: number;
   /** Tasks numbered below this were taken back by the pool. */
-  #takenBelow = 0;
+  #takenBelow: number;
 
-  constructor(buffer: SharedArrayBuffer) {
+  /** `first`: as the pool's `Claims`. */
+  constructor(buffer: SharedArrayBuffer, first = 0) {
     this.#word = new Int32Array(buffer, 0, 1);
+    this.#next = first;
+    this.#takenBelow = first;
   }
 
   /** Claims the next task received: true to run it, false when the pool took it back (skip it). */
@@ -89,8 +98,10 @@ export class ClaimCursor {
     const number = this.#next++;
     if (number < this.#takenBelow) return false;
     const seen = Atomics.compareExchange(this.#word, 0, number, number + 1);
-    if (seen === number) return true;
-    this.#takenBelow = seen;
+    // The swap compares 32 bits: so does this, and the word's distance ahead gives the full number.
+    const ahead = (seen - number) | 0;
+    if (ahead === 0) return true;
+    this.#takenBelow = number + ahead;
     return false;
   }
 }

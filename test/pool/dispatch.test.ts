@@ -347,3 +347,22 @@ test('stealing leaves alone a task its worker will start as soon as it arrives (
   assert.deepEqual(sentSince(), ['b:1']);
   assert.equal(claimA.claim(), false, 'a skips task 1 and starts with task 2');
 });
+
+test('claim words wrap after 2³² tasks: both sides keep counting across it', () => {
+  const first = 2 ** 32 - 2;
+  const buffer = new SharedArrayBuffer(4);
+  new Int32Array(buffer)[0] = first | 0;
+  const claims = new Claims(buffer, first);
+  const cursor = new ClaimCursor(buffer, first);
+  const numbers = Array.from({ length: 6 }, () => claims.next());
+  assert.deepEqual(numbers, [first, first + 1, 2 ** 32, 2 ** 32 + 1, 2 ** 32 + 2, 2 ** 32 + 3]);
+  assert.equal(cursor.claim(), true);
+  assert.equal(cursor.claim(), true);
+  assert.equal(claims.claimed(), 2 ** 32, 'past the wrap');
+  // The pool takes back the next two (the word holds 0 by now: 2³² in 32 bits).
+  assert.equal(claims.takeBack(2 ** 32, 2), true);
+  assert.equal(claims.claimed(), 2 ** 32 + 2);
+  assert.deepEqual([cursor.claim(), cursor.claim(), cursor.claim()], [false, false, true]);
+  assert.equal(claims.claimed(), 2 ** 32 + 3);
+  assert.equal(claims.takeBack(2 ** 32 + 2, 1), false, 'the worker claimed it first');
+});
