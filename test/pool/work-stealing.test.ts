@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { notify } from '../../src/runtime/futex.js';
 import { ctx, needsSharedMemory, sharedBuffer, test, TIME_SCALE } from '../fixtures/context.js';
-import { stillPending, within } from '../fixtures/until.js';
+import { stillPending, until, within } from '../fixtures/until.js';
 import { countRun, holdUntilReleased, holdUntilReleasedAsync, keepRunCounts } from '../fixtures/pool/tasks.js';
 
 const { Pool } = ctx;
@@ -36,7 +36,8 @@ test('2 workers, [long, quick1, quick2]: quick1, sent ahead behind long, finishe
     // Without stealing, quick1 waits for long, which runs until released: this fails instead of hanging.
     assert.deepEqual(await within(Promise.all(quick), 'quick1 and quick2 while long runs', 10_000 * TIME_SCALE), [1, 2]);
     assert.ok(await stillPending(long), 'long is still running');
-    assert.equal(Atomics.load(word, 0), 1, 'long started once');
+    // It may not have begun yet (taken back itself, or its arguments still being revived).
+    await until('long started', () => Atomics.load(word, 0) === 1);
     release(word);
     assert.equal(await within(long, 'long, once released'), 1);
     assert.deepEqual([...counts], [0, 1, 1], 'each quick task ran once');
