@@ -68,7 +68,7 @@ export interface Entry {
  * (see `freshSlot`); the policy needs nothing else of it.
  */
 export interface Slot {
-  /** Sent and not yet answered, in the order the worker runs them. */
+  /** Sent and not yet answered, in the order the worker starts them (tasks run at once may finish in another). */
   readonly inflight: Fifo<Entry>;
   /** Sum of `bytes` over `inflight`. */
   inflightBytes: number;
