@@ -99,6 +99,9 @@ const EXCLUDED = {
     'test/pool/faults.test.ts': {
       'a worker that exceeds its resourceLimits is lost': 'workers ignore resourceLimits there: the pool refuses them (test/runtime/runtimes.test.ts)',
     },
+    'test/pool/worker-death.test.ts': {
+      'a worker that dies (oom)': 'workers ignore resourceLimits there, so none runs out of its heap: the pool refuses them (test/runtime/runtimes.test.ts)',
+    },
     'test/pool/worker-settings.test.ts': { 'an execArgv a thread refuses': WORKERS_TAKE_NO_OPTIONS },
     'test/package/exports.test.ts': {
       'a program given as a string': "Node's -e and --input-type, which this runtime's binary does not take",
