@@ -6,7 +6,9 @@
  *
  * - Every task settles exactly once. A worker that dies rejects exactly the tasks it lost
  *   (`WorkerLostError`) and is replaced (in an elastic pool, if the work still wants it); workers
- *   that keep dying while starting break the pool, and its work rejects with that error.
+ *   that keep dying while starting break the pool, and its work rejects with that error. A send is made
+ *   after the call that submitted its tasks returned: whatever it throws (a function or a value that
+ *   cannot go to this worker) rejects the tasks it carried (`#post`), and the pool goes on.
  * - A task with a `timeout` or an abort `signal` runs alone on its worker, so stopping it means
  *   terminating that worker without harming other tasks. Its promise rejects only once that worker
  *   has exited: when the caller goes on, the task's thread is really gone (and whatever it held, such
@@ -43,7 +45,8 @@ import { Dispatcher, type Entry } from './dispatch.js';
 import type { Executor, ExecutorSettings, ScheduledTask, Transferred } from './executor.js';
 import { Workers, type DoneMessage, type PoolWorker, type WorkersOptions } from './workers.js';
 import { Meter, type PoolStats } from './stats.js';
-import { Outcome, TaskMode, type ChunkOutcome, type WireTask } from './protocol.js';
+import { Outcome, TaskMode, type ChunkOutcome, type ToWorker, type WireTask } from './protocol.js';
+import type { WireFunction } from '../transport/wire-function.js';
 
 /**
  * The local executor's settings: the pool's, and what only workers on this machine understand (how
@@ -218,34 +221,11 @@ export class Scheduler implements Executor {
     }
   }
 
-  // The dispatcher's sink: sends one batch to `pw`.
+  // The dispatcher's sink: sends one batch to `pw`. Never throws: a send that fails settles the tasks
+  // it carried (`#post`), and the worker and the pool go on.
   #send(pw: PoolWorker, batch: Entry[]): void {
-    for (const entry of batch) {
-      if (!pw.known.has(entry.fnId)) {
-        pw.known.add(entry.fnId);
-        this.#workers.post(pw, { type: 'define', id: entry.fnId, fn: this.#dispatcher.functionAt(entry.fnId) });
-      }
-    }
     this.#workers.busy(pw);
-    let sent = batch;
-    try {
-      let transfer: Transferred[] | undefined;
-      for (const entry of batch) if (entry.task.transfer) (transfer ??= []).push(...entry.task.transfer);
-      this.#workers.post(pw, { type: 'run', tasks: batch.map(toWire) }, transfer);
-    } catch (error) {
-      if (!isTaskDataError(error)) throw error;
-      // Some task's data cannot be sent: send them one by one and fail only those.
-      sent = [];
-      for (const entry of batch) {
-        try {
-          this.#workers.post(pw, { type: 'run', tasks: [toWire(entry)] }, entry.task.transfer as Transferred[] | undefined);
-          sent.push(entry);
-        } catch (sendError) {
-          if (!isTaskDataError(sendError)) throw sendError;
-          this.#fail(entry, isCloneError(sendError) || isThreadOnlyMemoryError(sendError) ? taskUncloneable(entry.task, sendError) : sendError);
-        }
-      }
-    }
+    const sent = this.#runTasks(pw, this.#defineFunctions(pw, batch));
     this.#dispatcher.sent(pw, sent);
     if (!this.#stamped) {
       this.#roundStamp = performance.now();
@@ -262,6 +242,70 @@ export class Scheduler implements Executor {
       }
     }
     this.#workChanged();
+    // Tasks that failed to go took room in this round that no result will give back: another round
+    // sends what is still queued, and a closed pool left with nothing to do retires its workers.
+    if (sent.length < batch.length) {
+      this.#queueDispatch();
+      this.#retireIfIdle();
+    }
+  }
+
+  /**
+   * Defines on `pw` each function of `batch` it does not know yet (once per worker). A function that
+   * cannot be sent there fails its tasks with why; the tasks left to send are returned.
+   */
+  #defineFunctions(pw: PoolWorker, batch: Entry[]): Entry[] {
+    let refused: Map<number, unknown> | undefined;
+    for (const entry of batch) {
+      const id = entry.fnId;
+      if (pw.known.has(id) || refused?.has(id)) continue;
+      const fn = this.#dispatcher.functionAt(id);
+      const failed = this.#post(pw, { type: 'define', id, fn });
+      if (failed === undefined) pw.known.add(id);
+      else (refused ??= new Map()).set(id, functionSendError(fn, failed.error));
+    }
+    if (refused === undefined) return batch;
+    const rest: Entry[] = [];
+    for (const entry of batch) {
+      const error = refused.get(entry.fnId);
+      if (error === undefined) rest.push(entry);
+      else this.#fail(entry, error);
+    }
+    return rest;
+  }
+
+  /**
+   * Sends `batch` to run, in one message; if that cannot be sent, one task per message, and only the
+   * tasks whose own message fails fail. Returns the tasks sent.
+   */
+  #runTasks(pw: PoolWorker, batch: Entry[]): Entry[] {
+    if (batch.length === 0) return batch;
+    let transfer: Transferred[] | undefined;
+    for (const entry of batch) if (entry.task.transfer) (transfer ??= []).push(...entry.task.transfer);
+    const failed = this.#post(pw, { type: 'run', tasks: batch.map(toWire) }, transfer);
+    if (failed === undefined) return batch;
+    const sent: Entry[] = [];
+    for (const entry of batch) {
+      const alone =
+        batch.length === 1 ? failed : this.#post(pw, { type: 'run', tasks: [toWire(entry)] }, entry.task.transfer as Transferred[] | undefined);
+      if (alone === undefined) sent.push(entry);
+      else this.#fail(entry, taskSendError(entry.task, alone.error));
+    }
+    return sent;
+  }
+
+  /**
+   * The one place the executor sends to a worker: what the send threw, if it threw (then nothing was
+   * sent). Sends happen after the call that submitted the task has returned (in a dispatch round), so
+   * whatever one throws belongs to the tasks it carried, never to the program.
+   */
+  #post(pw: PoolWorker, message: ToWorker, transfer?: Transferred[]): { readonly error: unknown } | undefined {
+    try {
+      this.#workers.post(pw, message, transfer);
+      return undefined;
+    } catch (error) {
+      return { error };
+    }
   }
 
   // ---- results ----------------------------------------------------------------------------------
@@ -469,27 +513,24 @@ function deliverLive(task: ScheduledTask, outcome: Outcome, value: unknown): voi
   else void classes.catch(() => {}).then(() => task.onResult(outcome, result));
 }
 
-// The error for a task whose data cannot be cloned, naming the path from the caller's point of view:
-// `args[0].a` for `apply`, `iterable[17].b` (the index in the whole input) for a `map` chunk.
 function isCloneError(error: unknown): boolean {
   return error instanceof Error && error.name === 'DataCloneError';
 }
 
-// What a task carries cannot go to this worker: a value that cannot be cloned, or (a library error with
-// its code) shared memory or a MessagePort that cannot enter a 'process' worker. That task alone fails.
-function isTaskDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return isCloneError(error) || (typeof code === 'string' && code.startsWith('ERR_MP_'));
+// What a send of a task's data threw, as that task's error. A value that cannot be cloned, or memory a
+// 'process' worker cannot map, is named by its path from the caller's point of view: `args[0].a` for
+// `apply`, `iterable[17].b` (the index in the whole input) for a `map` chunk. Anything else as thrown.
+function taskSendError(task: ScheduledTask, cause: unknown): unknown {
+  const path = task.mode === TaskMode.Apply ? 'args' : 'iterable';
+  const chunk = task.mode !== TaskMode.Apply && Array.isArray(task.data);
+  if (isThreadOnlyMemoryError(cause)) return threadOnlyMemoryError(task.data, path, cause, chunk ? (task.base ?? 0) : undefined);
+  if (!isCloneError(cause)) return cause;
+  return chunk ? chunkUncloneableError(task.data as unknown[], task.base ?? 0, path, cause) : uncloneableError(task.data, path, cause);
 }
 
-function taskUncloneable(task: ScheduledTask, cause: unknown): TypeError {
-  if (isThreadOnlyMemoryError(cause)) {
-    return task.mode === TaskMode.Apply || !Array.isArray(task.data)
-      ? threadOnlyMemoryError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause)
-      : threadOnlyMemoryError(task.data, 'iterable', cause, task.base ?? 0);
-  }
-  if (task.mode === TaskMode.Apply || !Array.isArray(task.data)) {
-    return uncloneableError(task.data, task.mode === TaskMode.Apply ? 'args' : 'iterable', cause);
-  }
-  return chunkUncloneableError(task.data as unknown[], task.base ?? 0, 'iterable', cause);
+// What a send of a function (`define`) threw, as the error of the tasks that call it: memory a 'process'
+// worker cannot map among its constants is named.
+function functionSendError(fn: WireFunction, cause: unknown): unknown {
+  if (isThreadOnlyMemoryError(cause)) return threadOnlyMemoryError(fn, 'fn', cause);
+  return isCloneError(cause) ? uncloneableError(fn, 'fn', cause) : cause;
 }

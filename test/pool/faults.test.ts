@@ -142,6 +142,32 @@ test('CPython test_map_unpicklable: arguments that cannot be cloned reject with 
   }
 });
 
+// A send happens after the call returned (in the pool's next dispatch round), so an error it meets is the
+// task's: it used to be thrown out of the dispatch, an uncaught exception that ended the program.
+test('an argument that throws as it is sent (a getter read again then): that task rejects with its error; the others run; the pool goes on', T, async () => {
+  await using pool = new Pool(1);
+  const trap = { armed: false };
+  const sendsBadly = (): { x: number } => ({
+    get x() {
+      if (trap.armed) throw new RangeError('read as it was sent');
+      return 1;
+    },
+  });
+  const isTheGetters = (e: unknown): boolean => e instanceof RangeError && e.message === 'read as it was sent';
+  const outcomes = Promise.allSettled([pool.apply(cube, [2]), pool.apply(identity, [sendsBadly()]), pool.apply(cube, [3])]);
+  const mapped = pool.map(identity, [1, sendsBadly(), 3], 1);
+  const called = new Promise((resolve, reject) => {
+    pool.applyAsync(identity, [sendsBadly()], { callback: () => reject(new Error('the task ran')), errorCallback: resolve });
+  });
+  trap.armed = true;
+  const [good, bad, alsoGood] = await outcomes;
+  assert.deepEqual([good, alsoGood], [{ status: 'fulfilled', value: 8 }, { status: 'fulfilled', value: 27 }]);
+  assert.ok(bad?.status === 'rejected' && isTheGetters(bad.reason), String(bad));
+  await assert.rejects(mapped, isTheGetters);
+  assert.ok(isTheGetters(await called));
+  assert.equal(await pool.apply(cube, [4]), 64);
+});
+
 test('a worker killed mid-task is replaced: the next task runs on a new thread', T, async () => {
   const pool = new Pool(1);
   try {
