@@ -523,14 +523,14 @@ function isCloneError(error: unknown): boolean {
 function taskSendError(task: ScheduledTask, cause: unknown): unknown {
   const path = task.mode === TaskMode.Apply ? 'args' : 'iterable';
   const chunk = task.mode !== TaskMode.Apply && Array.isArray(task.data);
-  if (isThreadOnlyMemoryError(cause)) return threadOnlyMemoryError(task.data, path, cause, chunk ? (task.base ?? 0) : undefined);
+  if (isThreadOnlyMemoryError(cause)) return threadOnlyMemoryError({ [path]: task.data }, cause, chunk ? (task.base ?? 0) : undefined);
   if (!isCloneError(cause)) return cause;
   return chunk ? chunkUncloneableError(task.data as unknown[], task.base ?? 0, path, cause) : uncloneableError(task.data, path, cause);
 }
 
 // What a send of a function (`define`) threw, as the error of the tasks that call it: memory a 'process'
-// worker cannot map among its constants is named.
+// worker cannot map among its constants names the constant (`fn's constant lock`).
 function functionSendError(fn: WireFunction, cause: unknown): unknown {
-  if (isThreadOnlyMemoryError(cause)) return threadOnlyMemoryError(fn, 'fn', cause);
+  if (isThreadOnlyMemoryError(cause)) return threadOnlyMemoryError({ fn }, cause);
   return isCloneError(cause) ? uncloneableError(fn, 'fn', cause) : cause;
 }

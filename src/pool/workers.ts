@@ -166,6 +166,7 @@ export class Workers {
         name: defaultName,
         payloadLabel: 'initargs',
         payloadForErrors: options.initargs.value,
+        packedParts: { initializer: options.initializer, initargs: options.initargs.value },
         resourceLimits: options.resourceLimits,
         env: options.env,
         argv: options.argv,

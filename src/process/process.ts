@@ -126,6 +126,7 @@ export class Process<A extends unknown[] = unknown[]> {
     const parent = currentProcess();
     // Packed once the child has its seat (see spawnChild); kept for the error that names a bad argument.
     let packedArgs: Packed | undefined;
+    const target = this.#target;
     const child = spawnChild(
       this.#startMethod,
       () => ({
@@ -135,14 +136,14 @@ export class Process<A extends unknown[] = unknown[]> {
           path: this.#path,
           parent,
         },
-        payload: { target: this.#target, args: (packedArgs = pack(this.#args, 'args')) } satisfies ProcessPayload,
+        payload: { target, args: (packedArgs = pack(this.#args, 'args')) } satisfies ProcessPayload,
       }),
       {
         name: this.name,
         payloadLabel: 'args',
         payloadForErrors: this.#args,
-        get packedPayload() {
-          return packedArgs?.value;
+        get packedParts() {
+          return packedArgs === undefined ? undefined : { target, args: packedArgs.value };
         },
       },
     );

@@ -8,6 +8,7 @@
  * `RoleEntry`) and talk to it through these.
  */
 import type { ChildIdentity } from './identity.js';
+import type { PackedParts } from '../transport/payload.js';
 import { perThread } from './thread-state.js';
 
 /**
@@ -95,8 +96,11 @@ export interface SpawnOptions extends ChildSettings {
   readonly payloadLabel: string;
   /** The value to search for the uncloneable part, as the user passed it. */
   readonly payloadForErrors: unknown;
-  /** The same as `pack` made it (shared objects as markers), to find memory a process child cannot map. */
-  readonly packedPayload?: unknown;
+  /**
+   * The payload's parts as `pack` and `toWireFunction` made them, by name (`{ target, args }`), to find
+   * memory a process child cannot map: in a shared object, or among a function's constants.
+   */
+  readonly packedParts?: PackedParts | undefined;
 }
 
 /** Memory limits of a child, in MiB (the fields of Node's `worker_threads` `ResourceLimits`). */

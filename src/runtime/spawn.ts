@@ -52,7 +52,7 @@ export function spawnChild(method: StartMethod, message: StartMessage | (() => S
     if (error instanceof Error && error.name === 'DataCloneError') {
       throw uncloneableError(options.payloadForErrors, options.payloadLabel, error);
     }
-    if (isThreadOnlyMemoryError(error)) throw threadOnlyMemoryError(options.packedPayload ?? options.payloadForErrors, options.payloadLabel, error);
+    if (isThreadOnlyMemoryError(error)) throw threadOnlyMemoryError(options.packedParts ?? { [options.payloadLabel]: options.payloadForErrors }, error);
     throw error;
   }
 }

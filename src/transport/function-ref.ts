@@ -33,6 +33,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { describeValue, misuse } from '../errors.js';
+import { cloneKeepingSharedBuffers } from '../runtime/process/message-codec.js';
 import type { FunctionReference, WireFunction } from './wire-function.js';
 
 export type { FunctionReference, WireFunction } from './wire-function.js';
@@ -265,8 +266,10 @@ function withScope(fn: Function, place: FunctionPlace, text: string, label: stri
     const packed = packValues(Object.fromEntries(read), 'constants');
     let snapshot: unknown;
     try {
-      // Cloned now, so every worker (a replacement started later too) gets the values of this moment.
-      snapshot = structuredClone(packed.value);
+      // Cloned now, so every worker (a replacement started later too) gets the values of this moment;
+      // shared memory stays the same buffers, so it crosses as it does in arguments (a copy of a
+      // process-shared buffer would be unknown to the registry that sends it to a process child).
+      snapshot = cloneKeepingSharedBuffers(packed.value);
     } catch (error) {
       const uncloneable = findUncloneable(packed.value, 'constants');
       throw misuse(

@@ -198,23 +198,33 @@ function findPart(value: unknown, path: string, visited: Set<object>, acrossMach
 }
 
 /**
- * The error for a payload that holds memory a process child cannot map (a shared object made under the
- * `'thread'` start method, or a `SharedArrayBuffer` of its own), naming the first such part by its path
- * (`args[0]`, `iterable[3].counter`). `packed` is the payload as `pack` made it, whose shared objects are
- * markers holding their reduced state; `cause` is the error the process codec threw; `base`, for a map
- * chunk, the index of its first item in the whole input.
+ * The parts of a message as `pack` and `toWireFunction` made them (shared objects as markers holding their
+ * reduced state, functions in their wire form), each under the name errors give it: `{ target, args }`.
  */
-export function threadOnlyMemoryError(packed: unknown, path: string, cause: unknown, base?: number): TypeError {
-  // A map chunk's items are named by their index in the whole input.
-  const found =
-    base === undefined || !Array.isArray(packed)
-      ? findThreadOnly(packed, path, new Set())
-      : packed.reduce<ReturnType<typeof findThreadOnly>>((hit, item, i) => hit ?? findThreadOnly(item, `${path}[${base + i}]`, new Set()), undefined);
+export type PackedParts = Readonly<Record<string, unknown>>;
+
+/**
+ * The error for a message that holds memory a process child cannot map (a shared object made under the
+ * `'thread'` start method, or a `SharedArrayBuffer` of its own), naming the first such part by its path
+ * (`args[0]`, `iterable[3].counter`, `target's constant hits`, for a constant a function takes along).
+ * `cause` is the error the process codec threw; `base`, for a map chunk (one part: its items), the index
+ * of its first item in the whole input.
+ */
+export function threadOnlyMemoryError(parts: PackedParts, cause: unknown, base?: number): TypeError {
+  let found: ThreadOnly | undefined;
+  for (const [path, packed] of Object.entries(parts)) {
+    // A map chunk's items are named by their index in the whole input.
+    found =
+      base === undefined || !Array.isArray(packed)
+        ? findThreadOnly(packed, path, new Set())
+        : packed.reduce<ThreadOnly | undefined>((hit, item, i) => hit ?? findThreadOnly(item, `${path}[${base + i}]`, new Set()), undefined);
+    if (found !== undefined) break;
+  }
   const what = found === undefined ? 'it holds memory' : `it is ${found.what}`;
   return misuse(
     TypeError,
     'ERR_MP_UNCLONEABLE',
-    `${found?.path ?? path} cannot be sent to a process child: ${what} made for this process only, which another ` +
+    `${found?.path ?? Object.keys(parts).join(' or ')} cannot be sent to a process child: ${what} made for this process only, which another ` +
       "process cannot map. A shared object used by 'process' children must be made in the 'process' context: " +
       "`const { Value, Lock } = getContext('process')`, or `setStartMethod('process')` before making it " +
       "(`new Pool({ context: 'process' })` picks the pool's start method only)",
@@ -224,7 +234,23 @@ export function threadOnlyMemoryError(packed: unknown, path: string, cause: unkn
 
 const isProcessShared = (buffer: SharedArrayBuffer): boolean => segmentRefOf(buffer) !== undefined;
 
-function findThreadOnly(value: unknown, path: string, visited: Set<object>): { path: string; what: string } | undefined {
+interface ThreadOnly {
+  readonly path: string;
+  readonly what: string;
+  /** Found among the constants a function takes along, which the path names. */
+  readonly constant?: true;
+}
+
+// A function shipped with its module's constants (`function-ref.ts`), met as a marker in a value or
+// as the wire form itself (a pool's `define`, a process target, a barrier's action in its state).
+function constantsOf(value: object): Record<string, unknown> | undefined {
+  const wire = (FUNCTION in value ? (value as FunctionMarker)[FUNCTION] : value) as Partial<Extract<WireFunction, { by: 'source' }>>;
+  if (wire.by !== 'source' || typeof wire.expression !== 'string') return undefined;
+  const values = wire.values?.value;
+  return typeof values === 'object' && values !== null ? (values as Record<string, unknown>) : {};
+}
+
+function findThreadOnly(value: unknown, path: string, visited: Set<object>): ThreadOnly | undefined {
   if (value instanceof SharedArrayBuffer) return isProcessShared(value) ? undefined : { path, what: 'a SharedArrayBuffer' };
   if (ArrayBuffer.isView(value)) {
     return value.buffer instanceof SharedArrayBuffer && !isProcessShared(value.buffer) ? { path, what: `a ${value.constructor.name} over a SharedArrayBuffer` } : undefined;
@@ -233,10 +259,20 @@ function findThreadOnly(value: unknown, path: string, visited: Set<object>): { p
   visited.add(value);
   if (SHARED in value) {
     const { kind, state } = (value as SharedMarker)[SHARED];
-    return findThreadOnly(state, path, visited) === undefined ? undefined : { path, what: `a ${kind.split('.').pop()}` };
+    const inner = findThreadOnly(state, path, visited);
+    // Its own memory makes the object the culprit; a constant of its function (a barrier's action) is named.
+    return inner === undefined ? undefined : inner.constant ? inner : { path, what: `a ${kind.split('.').pop()}` };
   }
   // A class instance's own fields are named as the user wrote them (`args[0].counter`).
   if (INSTANCE in value) return findThreadOnly((value as InstanceMarker).fields, path, visited);
+  const constants = isPlainObject(value) ? constantsOf(value) : undefined;
+  if (constants !== undefined) {
+    for (const name of Object.keys(constants)) {
+      const found = findThreadOnly(constants[name], name, visited);
+      if (found !== undefined) return { ...found, path: `${path}'s constant ${found.path}`, constant: true };
+    }
+    return undefined;
+  }
   const entries: [string, unknown][] = Array.isArray(value)
     ? value.map((item, i) => [childPath(path, i), item])
     : value instanceof Map

@@ -3,7 +3,7 @@
 // walks every message and writes with v8.serialize. Both must give the same answers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage } from '../../src/runtime/process/message-codec.js';
+import { cloneKeepingSharedBuffers, decodeMessage, encodeMessage } from '../../src/runtime/process/message-codec.js';
 import { loadNative } from '../../src/runtime/process/native.js';
 import { allocateAcrossProcesses } from '../../src/runtime/shared-memory.js';
 
@@ -42,4 +42,22 @@ test('a message without shared memory is one byte string; an uncloneable part th
   assert.ok(wire instanceof Uint8Array);
   assert.deepEqual(decodeMessage(wire), { a: [1, 'two', new Map([[3, new Set([4])]])], d: new Date(0) });
   assert.throws(() => encodeMessage({ f: () => 1 }), (e: Error) => e.name === 'DataCloneError');
+});
+
+// A function's constants are snapshotted when it first crosses (transport/function-ref.ts): a copy of a
+// process-shared buffer would be a new object, unknown to the registry that sends it to a process child.
+test('cloneKeepingSharedBuffers copies the data and keeps each SharedArrayBuffer itself, which then crosses', needsAddon, () => {
+  const words = new Int32Array(allocateAcrossProcesses(16, undefined));
+  const original = { n: [1, 2], words, raw: words.buffer, map: new Map([['w', words.buffer]]) };
+  const copy = cloneKeepingSharedBuffers(original);
+  assert.notEqual(copy, original);
+  assert.notEqual(copy.n, original.n);
+  assert.deepEqual(copy.n, [1, 2]);
+  assert.equal(copy.raw, words.buffer);
+  assert.equal(copy.words.buffer, words.buffer);
+  assert.equal(copy.map.get('w'), words.buffer);
+  assert.equal(structuredClone(original).raw === words.buffer, false, 'structuredClone makes a new buffer object');
+  const back = decodeMessage(encodeMessage(copy)) as typeof copy;
+  back.words[2] = 9;
+  assert.equal(words[2], 9);
 });

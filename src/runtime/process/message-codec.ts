@@ -83,6 +83,9 @@ function idOf(serializer: SharedRefs, buffer: SharedArrayBuffer): number {
   return id;
 }
 
+/** Numbers the shared buffers a walk meets (`mark`), each once, in the order met. */
+type BufferIds = (buffer: SharedArrayBuffer) => number;
+
 // The second pass: every buffer was replaced by a marker, so meeting one means the walk missed it.
 class MarkedSerializer extends v8.Serializer {
   _getSharedArrayBufferId(): number {
@@ -118,14 +121,37 @@ export function encodeMessage(message: unknown, transfer?: readonly Movable[]): 
   if (HAS_SERIALIZER) {
     const first = new MessageSerializer();
     wire = serialize(first, message);
-    if (first.refs.length > 0) wire = [serialize(new MarkedSerializer(), mark(message, first, new Map())), first.refs];
+    if (first.refs.length > 0) wire = [serialize(new MarkedSerializer(), mark(message, (buffer) => idOf(first, buffer), new Map())), first.refs];
   } else {
     const found: SharedRefs = { refs: [], ids: new Map() };
-    const body = v8.serialize(mark(message, found, new Map(), true));
+    const body = v8.serialize(mark(message, (buffer) => idOf(found, buffer), new Map(), true));
     wire = found.refs.length > 0 ? [body, found.refs] : body;
   }
   if (transfer !== undefined) for (const buffer of transfer) detach(buffer as ArrayBuffer);
   return wire;
+}
+
+/**
+ * A structured clone of `value` that keeps its `SharedArrayBuffer`s: the very objects, where
+ * `structuredClone` makes new ones over the same memory. Identity is what a buffer is known by (the
+ * segments registry, the revivers' caches), so a copy of a process-shared buffer could no longer be sent
+ * to a process child. For a snapshot taken now and sent later (the constants a function takes along).
+ *
+ * @example
+ * ```ts
+ * const snapshot = cloneKeepingSharedBuffers({ n: 1, words: value.words });
+ * snapshot.words.buffer === value.words.buffer; // true
+ * ```
+ */
+export function cloneKeepingSharedBuffers<T>(value: T): T {
+  const buffers: SharedArrayBuffer[] = [];
+  const ids = new Map<SharedArrayBuffer, number>();
+  const marked = mark(value, (buffer) => {
+    let id = ids.get(buffer);
+    if (id === undefined) ids.set(buffer, (id = buffers.push(buffer) - 1));
+    return id;
+  }, new Map());
+  return (buffers.length === 0 ? structuredClone(value) : unmark(structuredClone(marked), buffers, new Set())) as T;
 }
 
 /** The message `encodeMessage` wrote, with its shared memory revived over the same segments. */
@@ -167,37 +193,37 @@ function detach(buffer: ArrayBuffer): void {
 
 // Copies the containers on the way to shared memory; shares everything else with `value`. `strict` (no
 // serializer hook behind the walk): shared memory inside any other object is refused here.
-function mark(value: unknown, serializer: SharedRefs, seen: Map<object, unknown>, strict = false): unknown {
+function mark(value: unknown, bufferId: BufferIds, seen: Map<object, unknown>, strict = false): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (seen.has(value)) return seen.get(value);
-  if (value instanceof SharedArrayBuffer) return marker(serializer, value, null, 0, value.byteLength);
+  if (value instanceof SharedArrayBuffer) return marker(bufferId, value, null, 0, value.byteLength);
   if (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer) {
     const length = value instanceof DataView ? value.byteLength : (value as unknown as { length: number }).length;
-    return marker(serializer, value.buffer, viewName(value), value.byteOffset, length);
+    return marker(bufferId, value.buffer, viewName(value), value.byteOffset, length);
   }
   if (Array.isArray(value)) {
     const copy: unknown[] = [];
     seen.set(value, copy);
-    for (let i = 0; i < value.length; i++) copy[i] = mark(value[i], serializer, seen, strict);
+    for (let i = 0; i < value.length; i++) copy[i] = mark(value[i], bufferId, seen, strict);
     return copy;
   }
   if (value instanceof Map) {
     const copy = new Map<unknown, unknown>();
     seen.set(value, copy);
-    for (const [k, v] of value) copy.set(mark(k, serializer, seen, strict), mark(v, serializer, seen, strict));
+    for (const [k, v] of value) copy.set(mark(k, bufferId, seen, strict), mark(v, bufferId, seen, strict));
     return copy;
   }
   if (value instanceof Set) {
     const copy = new Set<unknown>();
     seen.set(value, copy);
-    for (const v of value) copy.add(mark(v, serializer, seen, strict));
+    for (const v of value) copy.add(mark(v, bufferId, seen, strict));
     return copy;
   }
   if (isPlainObject(value)) {
     const copy: Record<string, unknown> = Object.getPrototypeOf(value) === null ? Object.create(null) : {};
     seen.set(value, copy);
     for (const key of Object.keys(value)) {
-      const marked = mark(value[key], serializer, seen, strict);
+      const marked = mark(value[key], bufferId, seen, strict);
       // An own `__proto__` key (JSON.parse makes one) stays a key: assigning it would set the prototype.
       if (key === '__proto__') Object.defineProperty(copy, key, { value: marked, writable: true, enumerable: true, configurable: true });
       else copy[key] = marked;
@@ -222,8 +248,8 @@ function refuseSharedWithin(value: object, seen: Set<object>): void {
   for (const v of inner) if (typeof v === 'object' && v !== null) refuseSharedWithin(v, seen);
 }
 
-function marker(serializer: SharedRefs, buffer: SharedArrayBuffer, view: string | null, byteOffset: number, length: number): SharedBufferMarker {
-  return { [SHARED_BUFFER]: idOf(serializer, buffer), view, byteOffset, length };
+function marker(bufferId: BufferIds, buffer: SharedArrayBuffer, view: string | null, byteOffset: number, length: number): SharedBufferMarker {
+  return { [SHARED_BUFFER]: bufferId(buffer), view, byteOffset, length };
 }
 
 // A subclass (Node's Buffer) travels as the built-in view it extends.
