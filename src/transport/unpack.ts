@@ -161,13 +161,36 @@ function unpackBuffer(marker: BufferMarker): unknown {
   return marker.view === null ? buffer : new VIEWS[marker.view]!(buffer, marker.byteOffset, marker.length);
 }
 
+/**
+ * A shared object's reduced state as its reviver expects it: plain data and shared memory, whose buffers
+ * travelled by name through bytes (`'bytes'`). Nothing else in it is unpacked: a barrier's action is a
+ * wire function whose constants are revived when the function is resolved (`function-resolve.ts`), once
+ * the modules of their kinds are loaded.
+ */
+function unpackBuffers(value: unknown, seen: Map<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const done = seen.get(value);
+  if (done !== undefined) return done;
+  if (BUFFER in value) {
+    const buffer = unpackBuffer(value as BufferMarker);
+    seen.set(value, buffer);
+    return buffer;
+  }
+  seen.set(value, value);
+  const isArray = Array.isArray(value);
+  if (!isArray && !isPlainObject(value)) return value;
+  const container = value as Record<string | number, unknown>;
+  for (const key of isArray ? value.keys() : Object.keys(value)) container[key] = unpackBuffers(container[key], seen);
+  return value;
+}
+
 function unpackValue(value: unknown, pending: Pending, seen: Map<object, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const done = seen.get(value);
   if (done !== undefined) return done;
   if (SHARED in value) {
     const reduced = (value as SharedMarker)[SHARED];
-    const live = revive({ kind: reduced.kind, state: unpackValue(reduced.state, pending, seen) }, (work) => void pending.push(work));
+    const live = revive({ kind: reduced.kind, state: unpackBuffers(reduced.state, seen) }, (work) => void pending.push(work));
     seen.set(value, live);
     return live;
   }

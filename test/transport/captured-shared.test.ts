@@ -1,5 +1,6 @@
 // Functions that close over top-level shared objects (README, Processes, way 3: "a `Value`, `Lock` or
-// `Queue` held in a constant arrives live"): a Process target and pool tasks take them along, and they cross as they do in arguments, under every start method. Under 'process' they
+// `Queue` held in a constant arrives live"): a Process target, pool tasks and a barrier's action take
+// them along, and they cross as they do in arguments, under every start method. Under 'process' they
 // used to be refused ("args cannot be sent to a process child"), or to crash the program from a pool's
 // dispatch: the snapshot of a function's constants copied each SharedArrayBuffer into a new object,
 // which the registry of process-shared memory did not know.
@@ -8,7 +9,7 @@ import { ctx, madeWhereShared, test, allTestsNeedSharedMemory } from '../fixture
 
 allTestsNeedSharedMemory();
 
-const { Lock, Pool, Process, Queue, Value } = ctx;
+const { Barrier, Lock, Pool, Process, Queue, Value } = ctx;
 const T = { timeout: 60_000 };
 const ROUNDS = 2_000;
 
@@ -16,6 +17,7 @@ const ROUNDS = 2_000;
 const count = madeWhereShared(() => new Value('i', 0, { lock: false }));
 const lock = madeWhereShared(() => new Lock());
 const finished = madeWhereShared(() => new Queue<number>());
+const rounds = madeWhereShared(() => new Value('i', 0));
 
 /** `ROUNDS` increments of the captured count under the captured lock; then says so on the captured queue. */
 function bump(me: number): number {
@@ -72,4 +74,40 @@ test('Pool: apply, starmap and imap of closures over a Value and a Lock read and
   assert.deepEqual(seen, [5, 10, 15]);
   await pool.apply(() => void (count.value = 42), []);
   assert.equal(count.value, 42);
+});
+
+const waitThrice = async (b: InstanceType<typeof Barrier>): Promise<void> => {
+  for (let i = 0; i < 3; i++) await b.waitAsync(20_000);
+};
+
+test('a Barrier whose action closes over a Value, passed to a child: the action runs once per round', T, async () => {
+  rounds.value = 0;
+  const barrier = new Barrier(2, { action: () => void (rounds.value += 1) });
+  const child = new Process({ target: waitThrice, args: [barrier] });
+  child.start();
+  await waitThrice(barrier);
+  await child.join(30_000);
+  assert.equal(child.exitCode, 0);
+  assert.equal(rounds.value, 3);
+});
+
+test('a Barrier whose action closes over a Value, passed to two pool tasks: the action runs once per round', T, async () => {
+  rounds.value = 0;
+  await using pool = new Pool(2);
+  const barrier = new Barrier(2, { action: () => void (rounds.value += 1) });
+  await Promise.all([pool.apply(waitThrice, [barrier]), pool.apply(waitThrice, [barrier])]);
+  assert.equal(rounds.value, 3);
+});
+
+test('a Barrier whose action closes over a Value, through a Queue to a child: the action runs once per round', T, async () => {
+  rounds.value = 0;
+  const barrier = new Barrier(2, { action: () => void (rounds.value += 1) });
+  const handOver = new Queue<InstanceType<typeof Barrier>>();
+  handOver.put(barrier);
+  const child = new Process({ target: async (q: typeof handOver) => waitThrice(q.get(true, 20_000)), args: [handOver] });
+  child.start();
+  await waitThrice(barrier);
+  await child.join(30_000);
+  assert.equal(child.exitCode, 0);
+  assert.equal(rounds.value, 3);
 });
