@@ -79,6 +79,11 @@ const EXCLUDED = {
     'test/process/event-loop.test.ts': { 'the library keeps nothing alive: a target that used the inspector': NEEDS_INSPECTOR },
     'test/process/identity.test.ts': { 'a grandchild is named': `${NEEDS_INSPECTOR}: the target uses a test-file import` },
     'test/transport/entry-functions.test.ts': `${NEEDS_INSPECTOR}: entry-script functions cross with their module's scope`,
+    'test/transport/captured-shared.test.ts': `${NEEDS_INSPECTOR}: its functions take the test file's top-level shared objects along with their module's scope`,
+    'test/process/thread-objects-to-processes.test.ts': {
+      "a 'thread' object captured by a 'process' pool's task": `${NEEDS_INSPECTOR}: the tasks take the test file's top-level constants along`,
+      "a 'thread' object captured by a 'process' child's target": `${NEEDS_INSPECTOR}: the target takes the test file's top-level constants along`,
+    },
     'test/transport/this-functions.test.ts': `${NEEDS_INSPECTOR}: its functions use their module's classes and functions, and its messages are those of a located function`,
     'test/transport/functions.test.ts': {
       'a closure in the entry script is refused at the call': NEEDS_INSPECTOR,
